@@ -1,4 +1,7 @@
-//! `mqtt-std`: not implemented yet. See the workspace README for the plan; this crate exposes no API
-//! until its issue lands, so nothing here pretends to work.
+//! `mqtt-std`: a blocking MQTT 3.1.1 client over std `TcpStream` and rustls.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+#[cfg(feature = "test-broker")]
+pub mod test_broker;
