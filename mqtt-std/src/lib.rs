@@ -5,3 +5,6 @@
 
 #[cfg(feature = "test-broker")]
 pub mod test_broker;
+pub mod tls;
+
+pub use tls::{TlsConfig, TlsConfigBuilder, TlsError};
