@@ -1,13 +1,374 @@
-//! Incremental, zero-copy decoding.
-//!
-//! CONTRACT (to implement):
-//! - `pub const MAX_REMAINING_LENGTH: u32 = 268_435_455;`
-//! - `pub struct FixedHeader { pub packet_type: PacketType, pub flags: u8, pub remaining_length: u32, pub header_len: usize }`
-//!   with `fn total_len(&self) -> usize`.
-//! - `pub enum Frame { Incomplete { needed: Option<NonZeroUsize> }, Complete(FixedHeader) }`
-//! - `pub struct Decoder { .. }` (Copy): `const fn new()` (max = MAX_REMAINING_LENGTH),
-//!   `const fn with_max_remaining_length(u32)`, `fn frame(&self, &[u8]) -> Result<Frame, DecodeError>`,
-//!   `fn decode<'a>(&self, &'a [u8]) -> Result<Option<(Packet<'a>, usize)>, DecodeError>`,
-//!   `#[cfg(feature = "bytes")] fn decode_bytes(&self, &mut BytesMut) -> Result<Option<OwnedPacket>, DecodeError>`.
-//! - `PacketType::from_first_byte(u8) -> Result<PacketType, DecodeError>`, `PacketType::client_may_receive(self) -> bool`.
-//! - `Packet::decode(&[u8])` = `Decoder::new().decode(..)`.
+//! Incremental, zero-copy decoding: framing (fixed header, remaining length) and dispatch to
+//! the per-packet body decoders.
+use core::num::NonZeroUsize;
+
+use crate::read::Reader;
+use crate::{DecodeError, Packet, PacketType, connect, publish, subscribe};
+
+/// The largest remaining length the 4-byte variable length encoding can carry (section 2.2.3).
+pub const MAX_REMAINING_LENGTH: u32 = 268_435_455;
+
+/// A complete, validated fixed header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FixedHeader {
+    /// The packet type (flags already checked against Table 2.2).
+    pub packet_type: PacketType,
+    /// The low four bits of the first byte.
+    pub flags: u8,
+    /// The remaining length: bytes after the fixed header.
+    pub remaining_length: u32,
+    /// Bytes of the fixed header itself (2 to 5).
+    pub header_len: usize,
+}
+
+impl FixedHeader {
+    /// Bytes of the whole packet: fixed header plus remaining length.
+    pub const fn total_len(&self) -> usize {
+        self.header_len + self.remaining_length as usize
+    }
+}
+
+/// What the bytes at the start of a buffer amount to so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Frame {
+    /// Not a whole packet yet. `needed` is exactly how many more bytes complete the packet once
+    /// the fixed header is complete; `None` while the fixed header itself is incomplete (the
+    /// packet's size is not known yet; at least one more byte is needed).
+    Incomplete {
+        /// Bytes still missing, when known.
+        needed: Option<NonZeroUsize>,
+    },
+    /// A whole packet is buffered: its first [`FixedHeader::total_len`] bytes.
+    Complete(FixedHeader),
+}
+
+/// An incremental decoder. It holds only configuration (no buffered state), so one value can
+/// decode any number of streams: give it the bytes received so far, starting at a packet
+/// boundary.
+///
+/// - Not enough bytes yet: `Ok(None)` (or [`Frame::Incomplete`]), never an error.
+/// - Malformed bytes: an error at the first byte that proves it. The first byte is checked on
+///   its own, a remaining length above the maximum is refused while only the header is
+///   buffered, and so are sizes that cannot fit the packet type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Decoder {
+    max_remaining_length: u32,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Decoder::new()
+    }
+}
+
+impl Decoder {
+    /// A decoder accepting any remaining length up to [`MAX_REMAINING_LENGTH`].
+    pub const fn new() -> Self {
+        Decoder {
+            max_remaining_length: MAX_REMAINING_LENGTH,
+        }
+    }
+
+    /// A decoder refusing packets whose remaining length is above `max` with
+    /// [`DecodeError::PacketTooLarge`]. `max` is capped at [`MAX_REMAINING_LENGTH`].
+    pub const fn with_max_remaining_length(max: u32) -> Self {
+        Decoder {
+            max_remaining_length: if max > MAX_REMAINING_LENGTH {
+                MAX_REMAINING_LENGTH
+            } else {
+                max
+            },
+        }
+    }
+
+    /// The configured maximum remaining length.
+    pub const fn max_remaining_length(&self) -> u32 {
+        self.max_remaining_length
+    }
+
+    /// Read the fixed header at the start of `buf` and say whether the whole packet is there.
+    ///
+    /// Errors as soon as the buffered bytes prove the packet malformed: a bad first byte, a
+    /// fifth remaining-length byte, a remaining length above the maximum (even before the
+    /// length's last byte arrived), or a remaining length impossible for the packet type.
+    #[inline]
+    pub fn frame(&self, buf: &[u8]) -> Result<Frame, DecodeError> {
+        let Some(&first) = buf.first() else {
+            return Ok(Frame::Incomplete { needed: None });
+        };
+        let packet_type = PacketType::from_first_byte(first)?;
+        let (remaining_length, header_len) = match buf.get(1) {
+            None => return Ok(Frame::Incomplete { needed: None }),
+            Some(&b) if b & 0x80 == 0 => (u32::from(b), 2),
+            Some(_) => match self.long_remaining_length(buf)? {
+                Some(v) => v,
+                None => return Ok(Frame::Incomplete { needed: None }),
+            },
+        };
+        if remaining_length > self.max_remaining_length {
+            return Err(DecodeError::PacketTooLarge);
+        }
+        check_remaining_length(packet_type, first & 0x0F, remaining_length)?;
+        let header = FixedHeader {
+            packet_type,
+            flags: first & 0x0F,
+            remaining_length,
+            header_len,
+        };
+        let total = header.total_len();
+        match NonZeroUsize::new(total.saturating_sub(buf.len())) {
+            None => Ok(Frame::Complete(header)),
+            Some(needed) => Ok(Frame::Incomplete {
+                needed: Some(needed),
+            }),
+        }
+    }
+
+    /// The remaining length when its first byte has the continuation bit set:
+    /// `Ok(None)` while incomplete, `(value, header_len)` when complete.
+    #[cold]
+    fn long_remaining_length(&self, buf: &[u8]) -> Result<Option<(u32, usize)>, DecodeError> {
+        let mut value: u32 = 0;
+        for i in 0..4 {
+            let Some(&b) = buf.get(1 + i) else {
+                return Ok(None);
+            };
+            value |= u32::from(b & 0x7F) << (7 * i);
+            if b & 0x80 == 0 {
+                return Ok(Some((value, 2 + i)));
+            }
+            if i == 3 {
+                return Err(DecodeError::RemainingLengthTooLong);
+            }
+            // With the continuation bit set, the value is at least this much.
+            let at_least = value + (1u32 << (7 * (i + 1)));
+            if at_least > self.max_remaining_length {
+                return Err(DecodeError::PacketTooLarge);
+            }
+        }
+        Err(DecodeError::RemainingLengthTooLong)
+    }
+
+    /// Decode the packet at the start of `buf`, borrowing from it. `Ok(None)` when more bytes
+    /// are needed; otherwise the packet and the number of bytes it took (the rest of `buf`
+    /// belongs to the next packets).
+    #[inline]
+    pub fn decode<'a>(&self, buf: &'a [u8]) -> Result<Option<(Packet<'a>, usize)>, DecodeError> {
+        match self.frame(buf)? {
+            Frame::Incomplete { .. } => Ok(None),
+            Frame::Complete(header) => {
+                let total = header.total_len();
+                let body = buf
+                    .get(header.header_len..total)
+                    .ok_or(DecodeError::MalformedLength)?;
+                let packet = decode_body(header.packet_type, header.flags, body)?;
+                Ok(Some((packet, total)))
+            }
+        }
+    }
+
+    /// Decode a packet whose fixed header was read by [`Decoder::frame`] and whose body (the
+    /// `remaining_length` bytes after the header) is `body`.
+    pub fn decode_body<'a>(
+        &self,
+        header: &FixedHeader,
+        body: &'a [u8],
+    ) -> Result<Packet<'a>, DecodeError> {
+        if body.len() != header.remaining_length as usize {
+            return Err(DecodeError::MalformedLength);
+        }
+        let first = (header.packet_type as u8) << 4 | header.flags;
+        let packet_type = PacketType::from_first_byte(first)?;
+        check_remaining_length(packet_type, header.flags, header.remaining_length)?;
+        decode_body(packet_type, header.flags, body)
+    }
+
+    /// Decode the packet at the start of `buf`, splitting its bytes off `buf` into an
+    /// [`OwnedPacket`](crate::OwnedPacket) that shares them (no copy). `Ok(None)` when more bytes
+    /// are needed; on error `buf` is left as it was.
+    #[cfg(feature = "bytes")]
+    pub fn decode_bytes(
+        &self,
+        buf: &mut bytes::BytesMut,
+    ) -> Result<Option<crate::OwnedPacket>, DecodeError> {
+        let total = match self.decode(buf)? {
+            None => return Ok(None),
+            Some((_, total)) => total,
+        };
+        Ok(Some(crate::OwnedPacket::from_validated(
+            buf.split_to(total).freeze(),
+        )))
+    }
+}
+
+/// Sizes that no packet of this type can have, refused while only the header is buffered.
+/// The body decoders rely on these checks.
+#[inline]
+fn check_remaining_length(ty: PacketType, flags: u8, rl: u32) -> Result<(), DecodeError> {
+    let ok = match ty {
+        PacketType::ConnAck
+        | PacketType::PubAck
+        | PacketType::PubRec
+        | PacketType::PubRel
+        | PacketType::PubComp
+        | PacketType::UnsubAck => rl == 2,
+        PacketType::PingReq | PacketType::PingResp | PacketType::Disconnect => rl == 0,
+        // Topic length, and a packet identifier when QoS > 0.
+        PacketType::Publish => rl >= if flags & 0b0110 == 0 { 2 } else { 4 },
+        PacketType::Subscribe => match rl {
+            2 => return Err(DecodeError::EmptySubscribe),
+            _ => rl >= 2,
+        },
+        PacketType::Unsubscribe => match rl {
+            2 => return Err(DecodeError::EmptyUnsubscribe),
+            _ => rl >= 2,
+        },
+        PacketType::SubAck => match rl {
+            2 => return Err(DecodeError::InvalidSubAckCode),
+            _ => rl >= 2,
+        },
+        PacketType::Connect => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(DecodeError::MalformedLength)
+    }
+}
+
+/// Decode a body whose size already passed [`check_remaining_length`].
+#[inline]
+fn decode_body(ty: PacketType, flags: u8, body: &[u8]) -> Result<Packet<'_>, DecodeError> {
+    let mut r = Reader::new(body);
+    let packet = match ty {
+        PacketType::Publish => return publish::decode_publish(flags, body).map(Packet::Publish),
+        PacketType::PubAck => Packet::PubAck(r.packet_id()?),
+        PacketType::PubRec => Packet::PubRec(r.packet_id()?),
+        PacketType::PubRel => Packet::PubRel(r.packet_id()?),
+        PacketType::PubComp => Packet::PubComp(r.packet_id()?),
+        PacketType::UnsubAck => Packet::UnsubAck(r.packet_id()?),
+        PacketType::PingReq => Packet::PingReq,
+        PacketType::PingResp => Packet::PingResp,
+        PacketType::Disconnect => Packet::Disconnect,
+        PacketType::Connect => Packet::Connect(connect::decode_connect(&mut r)?),
+        PacketType::ConnAck => Packet::ConnAck(connect::decode_connack(&mut r)?),
+        PacketType::Subscribe => Packet::Subscribe(subscribe::decode_subscribe(&mut r)?),
+        PacketType::SubAck => Packet::SubAck(subscribe::decode_suback(&mut r)?),
+        PacketType::Unsubscribe => Packet::Unsubscribe(subscribe::decode_unsubscribe(&mut r)?),
+    };
+    r.finish()?;
+    Ok(packet)
+}
+
+impl<'a> Packet<'a> {
+    /// Decode the packet at the start of `buf` with [`Decoder::new`]: `Ok(None)` when more
+    /// bytes are needed, else the packet and the bytes it took.
+    pub fn decode(buf: &'a [u8]) -> Result<Option<(Packet<'a>, usize)>, DecodeError> {
+        Decoder::new().decode(buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn needed(n: usize) -> Frame {
+        Frame::Incomplete {
+            needed: NonZeroUsize::new(n),
+        }
+    }
+
+    #[test]
+    fn remaining_length_boundaries() {
+        let d = Decoder::new();
+        let cases: [(&[u8], u32, usize); 8] = [
+            (&[0x00], 0, 2),
+            (&[0x7F], 127, 2),
+            (&[0x80, 0x01], 128, 3),
+            (&[0xFF, 0x7F], 16_383, 3),
+            (&[0x80, 0x80, 0x01], 16_384, 4),
+            (&[0xFF, 0xFF, 0x7F], 2_097_151, 4),
+            (&[0x80, 0x80, 0x80, 0x01], 2_097_152, 5),
+            (&[0xFF, 0xFF, 0xFF, 0x7F], 268_435_455, 5),
+        ];
+        for (len, value, header_len) in cases {
+            let mut buf = [0u8; 5];
+            buf[0] = 0x30;
+            buf[1..1 + len.len()].copy_from_slice(len);
+            let frame = d.frame(&buf[..1 + len.len()]);
+            let expected = if value == 0 {
+                Err(DecodeError::MalformedLength)
+            } else {
+                Ok(needed(value as usize))
+            };
+            assert_eq!(frame, expected, "{len:02x?}");
+            let header = FixedHeader {
+                packet_type: PacketType::Publish,
+                flags: 0,
+                remaining_length: value,
+                header_len,
+            };
+            assert_eq!(header.total_len(), header_len + value as usize);
+        }
+    }
+
+    #[test]
+    fn fifth_length_byte_is_an_error() {
+        let d = Decoder::new();
+        assert_eq!(
+            d.frame(&[0x30, 0xFF, 0xFF, 0xFF, 0x80]),
+            Err(DecodeError::RemainingLengthTooLong)
+        );
+        assert_eq!(d.frame(&[0x30, 0xFF, 0xFF, 0xFF]), Ok(needed(0)));
+    }
+
+    #[test]
+    fn too_large_is_refused_before_the_body() {
+        let d = Decoder::with_max_remaining_length(100);
+        assert_eq!(d.frame(&[0x30, 101]), Err(DecodeError::PacketTooLarge));
+        assert_eq!(d.frame(&[0x30, 0x80]), Err(DecodeError::PacketTooLarge));
+        assert_eq!(d.frame(&[0x30, 100]), Ok(needed(100)));
+        let d = Decoder::with_max_remaining_length(200);
+        assert_eq!(d.frame(&[0x30, 0x80]), Ok(needed(0)));
+        assert_eq!(
+            d.frame(&[0x30, 0xC9, 0x01]),
+            Err(DecodeError::PacketTooLarge)
+        );
+    }
+
+    #[test]
+    fn first_byte_is_checked_alone() {
+        let d = Decoder::new();
+        assert_eq!(d.frame(&[]), Ok(needed(0)));
+        assert_eq!(d.frame(&[0x30]), Ok(needed(0)));
+        assert_eq!(d.frame(&[0x00]), Err(DecodeError::ReservedPacketType));
+        assert_eq!(d.frame(&[0x63]), Err(DecodeError::InvalidFlags));
+    }
+
+    #[test]
+    fn impossible_sizes_are_refused_at_the_header() {
+        let d = Decoder::new();
+        assert_eq!(d.frame(&[0x40, 0x03]), Err(DecodeError::MalformedLength));
+        assert_eq!(d.frame(&[0xC0, 0x01]), Err(DecodeError::MalformedLength));
+        assert_eq!(d.frame(&[0x82, 0x02]), Err(DecodeError::EmptySubscribe));
+        assert_eq!(d.frame(&[0xA2, 0x02]), Err(DecodeError::EmptyUnsubscribe));
+        assert_eq!(d.frame(&[0x90, 0x02]), Err(DecodeError::InvalidSubAckCode));
+        assert_eq!(d.frame(&[0x32, 0x03]), Err(DecodeError::MalformedLength));
+    }
+
+    #[test]
+    fn decodes_one_packet_and_reports_its_size() {
+        let buf = [0x40, 0x02, 0x00, 0x07, 0xD0, 0x00, 0xC0];
+        let (p, n) = Packet::decode(&buf).unwrap().unwrap();
+        assert_eq!(n, 4);
+        assert_eq!(p, Packet::PubAck(crate::PacketId::new(7).unwrap()));
+        let (p, n) = Packet::decode(&buf[4..]).unwrap().unwrap();
+        assert_eq!((p, n), (Packet::PingResp, 2));
+        assert_eq!(Packet::decode(&buf[6..]), Ok(None));
+        assert_eq!(
+            Packet::decode(&[0x40, 0x02, 0x00, 0x00]),
+            Err(DecodeError::ZeroPacketId)
+        );
+    }
+}

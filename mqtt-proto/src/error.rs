@@ -1,7 +1,11 @@
 //! Errors. One `Copy` enum per direction; the shape never changes with features.
+use core::fmt;
 
 /// Why bytes could not be decoded as an MQTT 3.1.1 packet. Each variant names the broken rule;
 /// [`DecodeError::rule`] gives the normative statement ID where the spec numbers one.
+///
+/// The same enum also says why a packet cannot be *encoded* (inside
+/// [`EncodeError::Invalid`]): a rule is a rule whichever side breaks it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DecodeError {
@@ -10,13 +14,15 @@ pub enum DecodeError {
     /// Flag bits of the first byte do not match Table 2.2 for this packet type [MQTT-2.2.2-1/2],
     /// including PUBREL/SUBSCRIBE/UNSUBSCRIBE not 0b0010 [MQTT-3.6.1-1, 3.8.1-1, 3.10.1-1].
     InvalidFlags,
-    /// QoS bits 0b11 in a PUBLISH, a will, or a SUBSCRIBE request [MQTT-3.3.1-4].
+    /// QoS bits 0b11 in a PUBLISH or a SUBSCRIBE request [MQTT-3.3.1-4].
+    /// (A will QoS of 3 is [`DecodeError::InvalidWillFlags`].)
     InvalidQoS,
     /// DUP set on a QoS 0 PUBLISH [MQTT-3.3.1-2].
     DupWithQoS0,
     /// A remaining length with a fifth byte.
     RemainingLengthTooLong,
     /// Remaining length above the decoder's configured maximum (refused before the body arrives).
+    /// When encoding: a remaining length above 268,435,455.
     PacketTooLarge,
     /// The remaining length does not match the packet's content (too short, or bytes left over).
     MalformedLength,
@@ -50,11 +56,100 @@ pub enum DecodeError {
     UnsupportedProtocolLevel,
     /// CONNECT reserved flag bit 0 set [MQTT-3.1.2-3].
     ConnectReservedFlag,
-    /// CONNECT will QoS/retain set with will flag off, or will QoS 3 [MQTT-3.1.2-11/13/15].
+    /// CONNECT will QoS/retain set with will flag off, or will QoS 3 [MQTT-3.1.2-11/13/14/15].
     InvalidWillFlags,
     /// CONNECT password flag set with username flag off [MQTT-3.1.2-22].
     PasswordWithoutUsername,
+    /// A string or binary field longer than 65,535 bytes (section 1.5.3, [MQTT-4.7.3-3]).
+    /// Only an encoder can see this: a decoded length prefix is 16 bits.
+    StringTooLong,
+    /// CONNECT with an empty client identifier and clean session off [MQTT-3.1.3-7].
+    /// Only checked when encoding: a server answers such a CONNECT with a CONNACK code.
+    EmptyClientIdWithoutCleanSession,
 }
+
+impl DecodeError {
+    /// The normative statement ID of the broken rule (e.g. `"MQTT-3.3.1-4"`), when the spec
+    /// numbers one; `None` for rules the spec states without a number (such as the remaining
+    /// length format).
+    pub const fn rule(&self) -> Option<&'static str> {
+        Some(match self {
+            DecodeError::InvalidFlags => "MQTT-2.2.2-1",
+            DecodeError::InvalidQoS => "MQTT-3.3.1-4",
+            DecodeError::DupWithQoS0 => "MQTT-3.3.1-2",
+            DecodeError::ZeroPacketId => "MQTT-2.3.1-1",
+            DecodeError::InvalidUtf8 => "MQTT-1.5.3-1",
+            DecodeError::NullCharacter => "MQTT-1.5.3-2",
+            DecodeError::InvalidTopicName => "MQTT-3.3.2-2",
+            DecodeError::InvalidTopicFilter => "MQTT-4.7.1-2",
+            DecodeError::EmptySubscribe => "MQTT-3.8.3-3",
+            DecodeError::EmptyUnsubscribe => "MQTT-3.10.3-2",
+            DecodeError::SubscribeReservedBits => "MQTT-3.8.3-4",
+            DecodeError::InvalidSubAckCode => "MQTT-3.9.3-2",
+            DecodeError::ConnAckSessionPresentWithError => "MQTT-3.2.2-4",
+            DecodeError::InvalidProtocolName => "MQTT-3.1.2-1",
+            DecodeError::UnsupportedProtocolLevel => "MQTT-3.1.2-2",
+            DecodeError::ConnectReservedFlag => "MQTT-3.1.2-3",
+            DecodeError::InvalidWillFlags => "MQTT-3.1.2-11",
+            DecodeError::PasswordWithoutUsername => "MQTT-3.1.2-22",
+            DecodeError::StringTooLong => "MQTT-4.7.3-3",
+            DecodeError::EmptyClientIdWithoutCleanSession => "MQTT-3.1.3-7",
+            DecodeError::ReservedPacketType
+            | DecodeError::RemainingLengthTooLong
+            | DecodeError::PacketTooLarge
+            | DecodeError::MalformedLength
+            | DecodeError::ConnAckReservedBits
+            | DecodeError::InvalidConnectReturnCode => return None,
+        })
+    }
+
+    /// A short description of the broken rule, without the rule ID.
+    pub const fn description(&self) -> &'static str {
+        match self {
+            DecodeError::ReservedPacketType => "reserved packet type 0 or 15",
+            DecodeError::InvalidFlags => "invalid fixed header flags",
+            DecodeError::InvalidQoS => "QoS 3 is reserved",
+            DecodeError::DupWithQoS0 => "DUP flag set on a QoS 0 PUBLISH",
+            DecodeError::RemainingLengthTooLong => "remaining length longer than 4 bytes",
+            DecodeError::PacketTooLarge => "packet larger than the allowed maximum",
+            DecodeError::MalformedLength => "remaining length does not match the packet content",
+            DecodeError::ZeroPacketId => "packet identifier 0",
+            DecodeError::InvalidUtf8 => "ill-formed UTF-8 string",
+            DecodeError::NullCharacter => "U+0000 in a string",
+            DecodeError::InvalidTopicName => "invalid topic name (empty or with a wildcard)",
+            DecodeError::InvalidTopicFilter => "invalid topic filter",
+            DecodeError::EmptySubscribe => "SUBSCRIBE without a topic filter",
+            DecodeError::EmptyUnsubscribe => "UNSUBSCRIBE without a topic filter",
+            DecodeError::SubscribeReservedBits => "SUBSCRIBE requested QoS with reserved bits set",
+            DecodeError::InvalidSubAckCode => "SUBACK return code missing or reserved",
+            DecodeError::ConnAckReservedBits => "CONNACK reserved flag bits set",
+            DecodeError::InvalidConnectReturnCode => "reserved CONNACK return code",
+            DecodeError::ConnAckSessionPresentWithError => {
+                "CONNACK with session present and a non-zero return code"
+            }
+            DecodeError::InvalidProtocolName => "CONNECT protocol name is not \"MQTT\"",
+            DecodeError::UnsupportedProtocolLevel => "CONNECT protocol level is not 4",
+            DecodeError::ConnectReservedFlag => "CONNECT reserved flag set",
+            DecodeError::InvalidWillFlags => "CONNECT will QoS/retain flags invalid",
+            DecodeError::PasswordWithoutUsername => "CONNECT password without user name",
+            DecodeError::StringTooLong => "string longer than 65535 bytes",
+            DecodeError::EmptyClientIdWithoutCleanSession => {
+                "empty client identifier with clean session off"
+            }
+        }
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.rule() {
+            Some(rule) => write!(f, "{} [{}]", self.description(), rule),
+            None => f.write_str(self.description()),
+        }
+    }
+}
+
+impl core::error::Error for DecodeError {}
 
 /// Why a packet could not be encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -68,4 +163,69 @@ pub enum EncodeError {
     /// The packet's content breaks a rule of the format (a string over 65,535 bytes, a
     /// remaining length over 268,435,455, an empty filter list, a string with U+0000, ...).
     Invalid(DecodeError),
+}
+
+impl EncodeError {
+    /// The normative statement ID of the broken rule, for [`EncodeError::Invalid`].
+    pub const fn rule(&self) -> Option<&'static str> {
+        match self {
+            EncodeError::BufferTooSmall { .. } => None,
+            EncodeError::Invalid(e) => e.rule(),
+        }
+    }
+}
+
+impl From<DecodeError> for EncodeError {
+    fn from(e: DecodeError) -> Self {
+        EncodeError::Invalid(e)
+    }
+}
+
+impl fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EncodeError::BufferTooSmall { required } => {
+                write!(f, "output buffer too small: {required} bytes required")
+            }
+            EncodeError::Invalid(e) => write!(f, "cannot encode: {e}"),
+        }
+    }
+}
+
+impl core::error::Error for EncodeError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_the_rule() {
+        let mut buf = [0u8; 64];
+        let n = fmt_into(&mut buf, DecodeError::InvalidQoS);
+        assert_eq!(&buf[..n], b"QoS 3 is reserved [MQTT-3.3.1-4]");
+        assert_eq!(DecodeError::InvalidQoS.rule(), Some("MQTT-3.3.1-4"));
+        assert_eq!(DecodeError::MalformedLength.rule(), None);
+        assert_eq!(
+            EncodeError::Invalid(DecodeError::NullCharacter).rule(),
+            Some("MQTT-1.5.3-2")
+        );
+    }
+
+    fn fmt_into(buf: &mut [u8], e: DecodeError) -> usize {
+        struct W<'b>(&'b mut [u8], usize);
+        impl fmt::Write for W<'_> {
+            fn write_str(&mut self, s: &str) -> fmt::Result {
+                let end = self.1 + s.len();
+                self.0
+                    .get_mut(self.1..end)
+                    .ok_or(fmt::Error)?
+                    .copy_from_slice(s.as_bytes());
+                self.1 = end;
+                Ok(())
+            }
+        }
+        let mut w = W(buf, 0);
+        fmt::write(&mut w, format_args!("{e}")).expect("buffer large enough");
+        w.1
+    }
 }

@@ -1,6 +1,4 @@
-//! MQTT 3.1.1 packets: encoder and zero-copy, incremental decoder.
-//!
-//! (crate docs: to be written — see README)
+#![doc = include_str!("../README.md")]
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -8,22 +6,27 @@
 #[cfg(feature = "bytes")]
 extern crate alloc;
 
-mod error;
-mod types;
-mod packet;
+mod connect;
 mod decode;
 mod encode;
-mod topic;
+mod error;
 #[cfg(feature = "bytes")]
 mod owned;
+mod packet;
+mod publish;
+mod read;
+mod subscribe;
+mod topic;
+mod types;
 
+pub use decode::{Decoder, FixedHeader, Frame, MAX_REMAINING_LENGTH};
 pub use error::{DecodeError, EncodeError};
-pub use types::{PacketId, QoS, QosPid, ConnectReturnCode, PacketType};
-pub use packet::{
-    Packet, Connect, Will, ConnAck, Publish, Subscribe, SubAck, SubAckCodes, SubAckReturnCode,
-    Unsubscribe, SubscribeFilters, TopicFilters,
-};
-pub use decode::{Decoder, Frame, FixedHeader, MAX_REMAINING_LENGTH};
-pub use topic::{TopicFilter, TopicName};
 #[cfg(feature = "bytes")]
 pub use owned::OwnedPacket;
+pub use packet::{
+    ConnAck, Connect, Packet, Publish, SubAck, SubAckCodes, SubAckCodesIter, SubAckReturnCode,
+    Subscribe, SubscribeFilters, SubscribeFiltersIter, TopicFilters, TopicFiltersIter, Unsubscribe,
+    Will,
+};
+pub use topic::{TopicFilter, TopicName};
+pub use types::{ConnectReturnCode, PacketId, PacketType, QoS, QosPid};
