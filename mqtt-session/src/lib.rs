@@ -1,4 +1,36 @@
-//! `mqtt-session`: not implemented yet. See the workspace README for the plan; this crate exposes no API
-//! until its issue lands, so nothing here pretends to work.
+#![doc = include_str!("../README.md")]
 #![no_std]
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
+mod config;
+mod connect;
+mod error;
+mod event;
+mod fixed_store;
+mod keep_alive;
+mod publish;
+mod queue;
+mod receive;
+mod session;
+mod store;
+mod subscribe;
+mod time;
+#[cfg(feature = "alloc")]
+mod vec_store;
+
+pub use config::{Config, SessionLostPolicy};
+pub use connect::{ConnectOptions, LastWill};
+pub use error::{BufferTooSmall, CommandError, StoreError};
+pub use event::{DisconnectReason, Event, Message, SubscribeResults, Violation};
+pub use fixed_store::FixedStore;
+pub use session::{Buffer, Session, State};
+pub use store::{Outgoing, OutgoingState, Store};
+pub use time::Instant;
+#[cfg(feature = "alloc")]
+pub use vec_store::VecStore;
+
+pub use mqtt_proto::{ConnectReturnCode, DecodeError, PacketId, PacketType, QoS, SubAckReturnCode};

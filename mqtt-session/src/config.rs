@@ -1,0 +1,76 @@
+//! Session configuration.
+
+use core::time::Duration;
+
+/// What to do with outgoing QoS 1/2 messages still held when a connection comes up without the
+/// broker's copy of the session (clean session on, or CONNACK session present off).
+///
+/// Nothing is dropped silently: either every message is sent again, or every message is handed
+/// back to the application as an [`Event::PublishDropped`](crate::Event::PublishDropped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum SessionLostPolicy {
+    /// Send them again as new messages (DUP=0) in their original order and with their original
+    /// packet identifiers, which are unused on the broker's fresh session. A QoS 2 message whose
+    /// PUBREC had arrived is finished with a PUBREL (the broker answers PUBCOMP even for an id it
+    /// does not know). QoS 1 may then arrive twice, as QoS 1 allows; a QoS 2 message whose PUBREC
+    /// had not arrived may too, since the broker has forgotten it.
+    #[default]
+    Resend,
+    /// Remove them from the session and report each one, oldest first, as
+    /// [`Event::PublishDropped`](crate::Event::PublishDropped) (with topic and payload, so the
+    /// application can publish it again).
+    Drop,
+}
+
+/// Configuration of a [`Session`](crate::Session). Start from [`Config::default`] and set fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// Outgoing QoS 1/2 messages in flight at once (PUBLISH or PUBREL sent, final ack not yet
+    /// received). Default 16, below Mosquitto's default `max_inflight_messages` of 20.
+    /// Clamped to 1..=[`Config::MAX_INFLIGHT`].
+    pub max_inflight: u16,
+    /// Outgoing QoS 1/2 messages accepted beyond the in-flight window, held in the store and sent
+    /// as the window frees up. Default 0: a publish beyond the window is refused with
+    /// [`CommandError::WindowFull`](crate::CommandError::WindowFull).
+    pub max_queued: u16,
+    /// How long to wait for CONNACK after [`Session::connect`](crate::Session::connect).
+    /// Default 30 s.
+    pub connack_timeout: Duration,
+    /// How long to wait for PINGRESP after a PINGREQ went out. Default 10 s.
+    pub ping_timeout: Duration,
+    /// Largest incoming packet accepted, fixed header included. A larger packet ends the
+    /// connection with [`DisconnectReason::IncomingPacketTooLarge`](crate::DisconnectReason)
+    /// before its body is buffered. The receive buffer's length is a limit too (see
+    /// [`Session::max_incoming_packet`](crate::Session::max_incoming_packet)). Default: no limit
+    /// besides the buffer.
+    pub max_incoming_packet: usize,
+    /// What happens to held outgoing messages when the broker has no session for us.
+    pub session_lost: SessionLostPolicy,
+}
+
+impl Config {
+    /// Default in-flight window.
+    pub const DEFAULT_MAX_INFLIGHT: u16 = 16;
+    /// Largest in-flight window accepted.
+    pub const MAX_INFLIGHT: u16 = 1024;
+
+    /// In-flight window actually used.
+    pub(crate) fn window(&self) -> usize {
+        usize::from(self.max_inflight.clamp(1, Self::MAX_INFLIGHT))
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_inflight: Self::DEFAULT_MAX_INFLIGHT,
+            max_queued: 0,
+            connack_timeout: Duration::from_secs(30),
+            ping_timeout: Duration::from_secs(10),
+            max_incoming_packet: usize::MAX,
+            session_lost: SessionLostPolicy::Resend,
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! Errors returned to the caller: local misuse or full resources. A broker's misbehaviour is never
+//! an `Err`; it ends the connection with [`DisconnectReason`](crate::DisconnectReason).
+
+use core::fmt;
+use mqtt_proto::DecodeError;
+
+/// Why a command was refused. The session is unchanged when a command returns `Err`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CommandError {
+    /// The transport is not up: call [`Session::handle_transport_up`](crate::Session::handle_transport_up) first.
+    TransportDown,
+    /// `connect` was called while a connection is already being made or is established.
+    AlreadyConnected,
+    /// The command needs an accepted connection (CONNACK with return code 0 received, no
+    /// DISCONNECT queued).
+    NotConnected,
+    /// The in-flight window is full and no queue is configured (or the queue is full).
+    /// Wait for [`Event::PublishAcknowledged`](crate::Event) / `PublishCompleted`.
+    WindowFull,
+    /// The store has no room for the message (its own capacity, below the configured window).
+    StoreFull,
+    /// Too many SUBSCRIBE/UNSUBSCRIBE requests await their acknowledgement
+    /// (at most [`Session::MAX_PENDING_REQUESTS`](crate::Session::MAX_PENDING_REQUESTS)).
+    TooManyPendingRequests,
+    /// The transmit buffer has no room for this packet right now: drain
+    /// [`Session::poll_transmit`](crate::Session::poll_transmit) and try again.
+    TransmitBufferFull {
+        /// Bytes the packet needs in the transmit buffer.
+        required: usize,
+    },
+    /// The packet can never fit the transmit buffer (or breaks the format's size limits).
+    PacketTooLarge {
+        /// Bytes the packet would need.
+        required: usize,
+    },
+    /// A topic name, topic filter or string breaks a rule; the inner error names it.
+    Invalid(DecodeError),
+    /// SUBSCRIBE / UNSUBSCRIBE with no filter [MQTT-3.8.3-3, MQTT-3.10.3-2].
+    NoFilters,
+    /// A zero-length client id with clean session off [MQTT-3.1.3-7].
+    EmptyClientIdWithoutCleanSession,
+}
+
+impl fmt::Display for CommandError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CommandError::TransportDown => f.write_str("transport is not up"),
+            CommandError::AlreadyConnected => f.write_str("already connecting or connected"),
+            CommandError::NotConnected => f.write_str("not connected"),
+            CommandError::WindowFull => f.write_str("in-flight window full"),
+            CommandError::StoreFull => f.write_str("in-flight store full"),
+            CommandError::TooManyPendingRequests => {
+                f.write_str("too many subscribe/unsubscribe requests pending")
+            }
+            CommandError::TransmitBufferFull { required } => {
+                write!(f, "transmit buffer full ({required} bytes needed)")
+            }
+            CommandError::PacketTooLarge { required } => {
+                write!(f, "packet too large ({required} bytes)")
+            }
+            CommandError::Invalid(e) => write!(f, "invalid argument: {e:?}"),
+            CommandError::NoFilters => f.write_str("no topic filter given"),
+            CommandError::EmptyClientIdWithoutCleanSession => {
+                f.write_str("empty client id requires clean session [MQTT-3.1.3-7]")
+            }
+        }
+    }
+}
+
+impl core::error::Error for CommandError {}
+
+/// [`Session::poll_transmit`](crate::Session::poll_transmit)'s buffer cannot hold the next
+/// packet; nothing was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BufferTooSmall {
+    /// Bytes the next whole packet needs.
+    pub required: usize,
+}
+
+impl fmt::Display for BufferTooSmall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "transmit buffer too small: {} bytes needed",
+            self.required
+        )
+    }
+}
+
+impl core::error::Error for BufferTooSmall {}
+
+/// Why a [`Store`](crate::Store) refused an insertion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// No room left (entries or bytes).
+    Full,
+    /// The backing storage failed (a durable store's I/O error; the store keeps the details).
+    Backend,
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Full => f.write_str("store full"),
+            StoreError::Backend => f.write_str("store backend failed"),
+        }
+    }
+}
+
+impl core::error::Error for StoreError {}

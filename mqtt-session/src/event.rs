@@ -1,0 +1,231 @@
+//! What the session tells the application: [`Event`], polled with
+//! [`Session::poll_event`](crate::Session::poll_event).
+
+use core::fmt;
+use mqtt_proto::{ConnectReturnCode, DecodeError, PacketId, PacketType, QoS, SubAckReturnCode};
+
+use crate::store::Outgoing;
+
+/// Something the application should know. Borrowed events ([`Event::Message`],
+/// [`Event::Subscribed`], [`Event::PublishDropped`]) point into the session's own buffers and
+/// stay valid until the next call on the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// CONNACK with return code 0: the connection is up and commands are accepted.
+    Connected {
+        /// The broker resumed a stored session (only possible with clean session off).
+        session_present: bool,
+    },
+    /// CONNACK with a non-zero return code. A [`Event::Disconnected`] with
+    /// [`DisconnectReason::Refused`] follows.
+    ConnectionRefused {
+        /// The broker's reason (never [`ConnectReturnCode::Accepted`]).
+        code: ConnectReturnCode,
+    },
+    /// An application message from the broker. Already acknowledged according to its QoS; a
+    /// QoS 2 message is delivered once even if the broker sends it again before PUBREL.
+    Message(Message<'a>),
+    /// PUBACK: a QoS 1 publish is done and its packet identifier free again.
+    PublishAcknowledged {
+        /// The identifier [`Session::publish`](crate::Session::publish) returned.
+        packet_id: PacketId,
+    },
+    /// PUBCOMP: a QoS 2 publish is done and its packet identifier free again.
+    PublishCompleted {
+        /// The identifier [`Session::publish`](crate::Session::publish) returned.
+        packet_id: PacketId,
+    },
+    /// Under [`SessionLostPolicy::Drop`](crate::SessionLostPolicy::Drop): a held QoS 1/2 message
+    /// was removed because the broker had no session. Oldest first.
+    PublishDropped(Outgoing<'a>),
+    /// SUBACK: one result per filter, in the order of the request.
+    Subscribed {
+        /// The identifier [`Session::subscribe`](crate::Session::subscribe) returned.
+        packet_id: PacketId,
+        /// Granted QoS or failure (0x80), per filter.
+        results: SubscribeResults<'a>,
+    },
+    /// UNSUBACK.
+    Unsubscribed {
+        /// The identifier [`Session::unsubscribe`](crate::Session::unsubscribe) returned.
+        packet_id: PacketId,
+    },
+    /// The connection is over (reported once per connection): close the transport, then call
+    /// [`Session::handle_transport_closed`](crate::Session::handle_transport_closed). The
+    /// session state (messages in flight, QoS 2 ids awaiting PUBREL) is kept for the next
+    /// connection; SUBSCRIBE/UNSUBSCRIBE requests still pending are forgotten.
+    Disconnected {
+        /// Why.
+        reason: DisconnectReason,
+    },
+}
+
+/// An incoming application message, borrowed from the session's receive buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Message<'a> {
+    /// Topic name.
+    pub topic: &'a str,
+    /// Payload.
+    pub payload: &'a [u8],
+    /// QoS it was delivered with.
+    pub qos: QoS,
+    /// RETAIN flag.
+    pub retain: bool,
+    /// DUP flag as received.
+    pub dup: bool,
+    /// Packet identifier (QoS 1 and 2).
+    pub packet_id: Option<PacketId>,
+}
+
+/// The return codes of a SUBACK, one per requested filter (validated: 0x00, 0x01, 0x02, 0x80).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct SubscribeResults<'a>(pub(crate) &'a [u8]);
+
+impl<'a> SubscribeResults<'a> {
+    /// Number of results (equal to the number of filters requested).
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Never true for a delivered event; present for completeness.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Result for the `i`-th filter.
+    pub fn get(&self, i: usize) -> Option<SubAckReturnCode> {
+        self.0.get(i).map(|&b| return_code(b))
+    }
+
+    /// Results in request order.
+    pub fn iter(&self) -> impl Iterator<Item = SubAckReturnCode> + 'a {
+        self.0.iter().map(|&b| return_code(b))
+    }
+
+    /// The raw return code bytes.
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.0
+    }
+}
+
+impl fmt::Debug for SubscribeResults<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+fn return_code(b: u8) -> SubAckReturnCode {
+    match b {
+        0 => SubAckReturnCode::Success(QoS::AtMostOnce),
+        1 => SubAckReturnCode::Success(QoS::AtLeastOnce),
+        2 => SubAckReturnCode::Success(QoS::ExactlyOnce),
+        _ => SubAckReturnCode::Failure,
+    }
+}
+
+/// Why a connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DisconnectReason {
+    /// [`Session::disconnect`](crate::Session::disconnect): DISCONNECT was sent.
+    Local,
+    /// [`Session::handle_transport_closed`](crate::Session::handle_transport_closed) while the
+    /// connection was up.
+    TransportClosed,
+    /// No PINGRESP within [`Config::ping_timeout`](crate::Config::ping_timeout) of a PINGREQ.
+    KeepAliveTimeout,
+    /// No CONNACK within [`Config::connack_timeout`](crate::Config::connack_timeout).
+    ConnAckTimeout,
+    /// CONNACK refused the connection.
+    Refused(ConnectReturnCode),
+    /// An incoming packet is larger than the configured maximum or the receive buffer.
+    IncomingPacketTooLarge,
+    /// The store could not record an incoming QoS 2 packet id, so it could not be acknowledged
+    /// safely.
+    StoreFull,
+    /// The broker broke the protocol [MQTT-4.8.0-1].
+    ProtocolViolation(Violation),
+}
+
+impl fmt::Display for DisconnectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DisconnectReason::Local => f.write_str("disconnected by the client"),
+            DisconnectReason::TransportClosed => f.write_str("transport closed"),
+            DisconnectReason::KeepAliveTimeout => f.write_str("no PINGRESP (keep-alive timeout)"),
+            DisconnectReason::ConnAckTimeout => f.write_str("no CONNACK (timeout)"),
+            DisconnectReason::Refused(code) => write!(f, "connection refused: {code:?}"),
+            DisconnectReason::IncomingPacketTooLarge => f.write_str("incoming packet too large"),
+            DisconnectReason::StoreFull => f.write_str("store full for incoming QoS 2"),
+            DisconnectReason::ProtocolViolation(v) => {
+                write!(f, "protocol violation by the broker: {v} [{}]", v.rule())
+            }
+        }
+    }
+}
+
+/// A protocol violation by the broker. [`Violation::rule`] names the normative statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Violation {
+    /// The bytes are not a valid packet.
+    Malformed(DecodeError),
+    /// A packet a client never receives (CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ, DISCONNECT).
+    UnexpectedPacket(PacketType),
+    /// The first packet was not CONNACK [MQTT-3.2.0-1].
+    ConnAckNotFirst(PacketType),
+    /// A second CONNACK on the same connection [MQTT-3.2.0-1].
+    DuplicateConnAck,
+    /// Session present set although the client asked for a clean session [MQTT-3.2.2-1].
+    SessionPresentWithCleanSession,
+    /// SUBACK for a packet identifier with no SUBSCRIBE pending [MQTT-3.8.4-2].
+    UnexpectedSubAck(PacketId),
+    /// SUBACK with a return-code count different from the SUBSCRIBE's filter count
+    /// [MQTT-3.8.4-5].
+    SubAckCountMismatch {
+        /// Filters in the SUBSCRIBE.
+        expected: usize,
+        /// Return codes in the SUBACK.
+        received: usize,
+    },
+    /// UNSUBACK for a packet identifier with no UNSUBSCRIBE pending [MQTT-3.10.4-4].
+    UnexpectedUnsubAck(PacketId),
+}
+
+impl Violation {
+    /// The normative statement broken (or the closest one the spec numbers).
+    pub fn rule(&self) -> &'static str {
+        match self {
+            Violation::Malformed(e) => crate::receive::decode_rule(*e),
+            Violation::UnexpectedPacket(_) => "MQTT-4.8.0-1",
+            Violation::ConnAckNotFirst(_) | Violation::DuplicateConnAck => "MQTT-3.2.0-1",
+            Violation::SessionPresentWithCleanSession => "MQTT-3.2.2-1",
+            Violation::UnexpectedSubAck(_) => "MQTT-3.8.4-2",
+            Violation::SubAckCountMismatch { .. } => "MQTT-3.8.4-5",
+            Violation::UnexpectedUnsubAck(_) => "MQTT-3.10.4-4",
+        }
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Violation::Malformed(e) => write!(f, "malformed packet: {e:?}"),
+            Violation::UnexpectedPacket(t) => write!(f, "a client never receives {t:?}"),
+            Violation::ConnAckNotFirst(t) => write!(f, "{t:?} before CONNACK"),
+            Violation::DuplicateConnAck => f.write_str("second CONNACK"),
+            Violation::SessionPresentWithCleanSession => {
+                f.write_str("session present with clean session")
+            }
+            Violation::UnexpectedSubAck(id) => write!(f, "SUBACK for unknown id {}", id.0),
+            Violation::SubAckCountMismatch { expected, received } => write!(
+                f,
+                "SUBACK with {received} return codes for {expected} filters"
+            ),
+            Violation::UnexpectedUnsubAck(id) => write!(f, "UNSUBACK for unknown id {}", id.0),
+        }
+    }
+}
+
+impl core::error::Error for Violation {}

@@ -1,0 +1,292 @@
+//! The [`Session`] type: its state, getters and outputs (`poll_*`).
+
+use core::time::Duration;
+
+use mqtt_proto::{PacketId, QoS};
+
+use crate::config::Config;
+use crate::error::BufferTooSmall;
+use crate::event::{DisconnectReason, Event};
+use crate::queue::Ring;
+use crate::store::Store;
+use crate::time::Instant;
+
+/// A byte buffer the session owns: `[u8; N]`, `&mut [u8]`, `Vec<u8>`, `Box<[u8]>`... Its length
+/// when the session is created is its capacity for good.
+pub trait Buffer: AsRef<[u8]> + AsMut<[u8]> {}
+
+impl<T: AsRef<[u8]> + AsMut<[u8]> + ?Sized> Buffer for T {}
+
+/// Where the connection stands. See [`Session::state`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State {
+    /// No transport: call [`Session::handle_transport_up`] once one is open.
+    TransportDown,
+    /// Transport up, CONNECT not queued yet: call [`Session::connect`].
+    TransportUp,
+    /// CONNECT queued or sent, waiting for CONNACK.
+    Connecting,
+    /// CONNACK accepted: commands are accepted.
+    Connected,
+    /// [`Session::disconnect`] was called; DISCONNECT is waiting for `poll_transmit`.
+    Disconnecting,
+    /// The connection is over ([`Event::Disconnected`] is or was reported): close the transport
+    /// and call [`Session::handle_transport_closed`].
+    Closed,
+}
+
+/// Control packets of four bytes (PUBACK, PUBREC, PUBREL, PUBCOMP), already encoded.
+pub(crate) type Control = [u8; 4];
+
+/// Events waiting for [`Session::poll_event`]; borrowed parts are ranges into the receive buffer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum EventRepr {
+    Connected {
+        session_present: bool,
+    },
+    Refused(mqtt_proto::ConnectReturnCode),
+    Message {
+        topic: (usize, usize),
+        payload: (usize, usize),
+        qos: QoS,
+        retain: bool,
+        dup: bool,
+        packet_id: Option<PacketId>,
+    },
+    PubAck(PacketId),
+    PubComp(PacketId),
+    Subscribed {
+        packet_id: PacketId,
+        codes: (usize, usize),
+    },
+    Unsubscribed(PacketId),
+    Disconnected(DisconnectReason),
+}
+
+impl EventRepr {
+    pub(crate) fn borrows_rx(&self) -> bool {
+        matches!(
+            self,
+            EventRepr::Message { .. } | EventRepr::Subscribed { .. }
+        )
+    }
+}
+
+/// A SUBSCRIBE or UNSUBSCRIBE waiting for its acknowledgement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Request {
+    Subscribe { packet_id: PacketId, filters: usize },
+    Unsubscribe { packet_id: PacketId },
+}
+
+impl Request {
+    pub(crate) fn packet_id(&self) -> PacketId {
+        match *self {
+            Request::Subscribe { packet_id, .. } | Request::Unsubscribe { packet_id } => packet_id,
+        }
+    }
+}
+
+/// Keep-alive state of the current connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ping {
+    /// Nothing outstanding.
+    Idle,
+    /// A PINGREQ is due and waits for `poll_transmit`.
+    Due,
+    /// PINGREQ sent at this time; PINGRESP awaited.
+    Sent(Instant),
+}
+
+pub(crate) const CONTROL_CAP: usize = 32;
+pub(crate) const EVENT_CAP: usize = 8;
+pub(crate) const MAX_PENDING: usize = 16;
+
+/// A sans-IO MQTT 3.1.1 client session: connection state plus the persistent session
+/// (outgoing QoS 1/2 messages in flight, incoming QoS 2 ids awaiting PUBREL) kept in a
+/// [`Store`] `S`. `B` is the type of the receive and transmit buffers (see [`Buffer`]).
+///
+/// It never reads a clock and never touches a socket. Its methods come in four kinds:
+///
+/// * **getters** (`&self`): [`state`](Session::state), [`is_connected`](Session::is_connected),
+///   [`inflight`](Session::inflight), [`queued`](Session::queued), [`store`](Session::store),
+///   [`config`](Session::config), [`max_incoming_packet`](Session::max_incoming_packet),
+///   [`poll_timeout`](Session::poll_timeout).
+/// * **inputs** (`handle_*`, each with `now`): [`handle_transport_up`](Session::handle_transport_up),
+///   [`handle_receive`](Session::handle_receive) (or [`receive_buffer`](Session::receive_buffer) +
+///   [`handle_received`](Session::handle_received)), [`handle_timeout`](Session::handle_timeout),
+///   [`handle_transport_closed`](Session::handle_transport_closed).
+/// * **commands** (`Err` only for local misuse or full resources, state unchanged on `Err`):
+///   [`connect`](Session::connect), [`publish`](Session::publish),
+///   [`subscribe`](Session::subscribe), [`unsubscribe`](Session::unsubscribe),
+///   [`disconnect`](Session::disconnect).
+/// * **outputs** (`poll_*`): [`poll_event`](Session::poll_event),
+///   [`poll_transmit`](Session::poll_transmit), [`poll_timeout`](Session::poll_timeout).
+///
+/// # The order to poll in
+///
+/// After every input or command:
+///
+/// 1. `poll_event` until `None`. Events are produced as incoming packets are processed, and
+///    processing pauses while events wait (a bounded queue), so draining them lets the session
+///    go on with buffered input. On [`Event::Disconnected`], close the transport.
+/// 2. `poll_transmit(now, buf)` until `Ok(None)`, writing each `Ok(Some(n))` chunk
+///    (`buf[..n]`, whole packets) to the transport.
+/// 3. `poll_timeout()`: call `handle_timeout` at that instant (early calls are harmless).
+///
+/// [`handle_receive`](Session::handle_receive) takes what fits in the receive buffer and returns
+/// how many bytes it took: after the polls above, feed it the rest.
+#[derive(Debug)]
+pub struct Session<S, B> {
+    pub(crate) config: Config,
+    pub(crate) store: S,
+    pub(crate) state: State,
+    /// Latest `now` seen: earlier values are clamped to it.
+    pub(crate) now: Instant,
+
+    // Receive side: bytes [rx_pos, rx_end) are unprocessed.
+    pub(crate) rx: B,
+    pub(crate) rx_pos: usize,
+    pub(crate) rx_end: usize,
+
+    // Transmit side: bytes [tx_head, tx_tail) are queued packets and markers.
+    pub(crate) tx: B,
+    pub(crate) tx_head: usize,
+    pub(crate) tx_tail: usize,
+    pub(crate) control: Ring<Control, CONTROL_CAP>,
+    pub(crate) disconnect_queued: bool,
+
+    pub(crate) events: Ring<EventRepr, EVENT_CAP>,
+    /// Outgoing messages still to report as dropped (policy `Drop`); the first of them may have
+    /// been reported already (`drop_reported`) and is removed at the next call.
+    pub(crate) drop_remaining: usize,
+    pub(crate) drop_reported: bool,
+
+    // Connection parameters.
+    pub(crate) clean_session: bool,
+    pub(crate) keep_alive: Duration,
+    pub(crate) connack_deadline: Instant,
+    pub(crate) last_sent: Instant,
+    pub(crate) ping: Ping,
+
+    // In flight: the first `sent` store entries have been queued for transmission on this
+    // connection; the first `dup_until` had been sent on an earlier one (DUP=1 on resend).
+    pub(crate) sent: usize,
+    pub(crate) dup_until: usize,
+    pub(crate) resending: bool,
+    pub(crate) pending: [Option<Request>; MAX_PENDING],
+    pub(crate) next_id: u16,
+}
+
+impl<S: Store, B: Buffer> Session<S, B> {
+    /// SUBSCRIBE/UNSUBSCRIBE requests that may await acknowledgement at once.
+    pub const MAX_PENDING_REQUESTS: usize = MAX_PENDING;
+
+    /// A session with no connection, over `store` (which may hold entries restored from disk:
+    /// they are resent on the next connection that resumes the broker's session), receiving into
+    /// `rx_buffer` and queueing outgoing packets in `tx_buffer`.
+    ///
+    /// The receive buffer bounds the largest incoming packet; the
+    /// transmit buffer bounds the largest outgoing packet other than a QoS 1/2 PUBLISH (a CONNECT
+    /// with its will, a QoS 0 PUBLISH, a SUBSCRIBE). QoS 1/2 PUBLISH packets are encoded from the
+    /// store straight into `poll_transmit`'s buffer.
+    pub fn new(config: Config, store: S, rx_buffer: B, tx_buffer: B) -> Self {
+        let held = store.outgoing_len();
+        Session {
+            config,
+            store,
+            state: State::TransportDown,
+            now: Instant::ZERO,
+            rx: rx_buffer,
+            rx_pos: 0,
+            rx_end: 0,
+            tx: tx_buffer,
+            tx_head: 0,
+            tx_tail: 0,
+            control: Ring::new(),
+            disconnect_queued: false,
+            events: Ring::new(),
+            drop_remaining: 0,
+            drop_reported: false,
+            clean_session: true,
+            keep_alive: Duration::ZERO,
+            connack_deadline: Instant::ZERO,
+            last_sent: Instant::ZERO,
+            ping: Ping::Idle,
+            sent: 0,
+            dup_until: held,
+            resending: false,
+            pending: [None; MAX_PENDING],
+            next_id: 1,
+        }
+    }
+
+    /// Where the connection stands.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// CONNACK accepted and no DISCONNECT queued: commands are accepted.
+    pub fn is_connected(&self) -> bool {
+        self.state == State::Connected
+    }
+
+    /// Outgoing QoS 1/2 messages in flight (at most the configured window).
+    pub fn inflight(&self) -> usize {
+        self.store.outgoing_len().min(self.config.window())
+    }
+
+    /// Outgoing QoS 1/2 messages accepted and waiting for room in the window.
+    pub fn queued(&self) -> usize {
+        self.store
+            .outgoing_len()
+            .saturating_sub(self.config.window())
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The store (read only: the session owns its contents' consistency).
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Give the store back (for instance to open a new session over it later).
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
+    /// Largest incoming packet accepted, fixed header included: the configured maximum, bounded
+    /// by the receive buffer's length.
+    pub fn max_incoming_packet(&self) -> usize {
+        self.config.max_incoming_packet.min(self.rx.as_ref().len())
+    }
+
+    /// The next instant at which [`Session::handle_timeout`] has something to do (CONNACK
+    /// timeout, PINGREQ due, PINGRESP timeout), or `None`.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+
+    /// The next event, or `None`. Borrowed data in the event points into the session's buffers.
+    pub fn poll_event(&mut self) -> Option<Event<'_>> {
+        None
+    }
+
+    /// Write whole packets to send into `buf`: `Ok(Some(n))` with `n > 0` bytes in `buf[..n]`,
+    /// `Ok(None)` when there is nothing to send, `Err` when `buf` cannot hold the next packet
+    /// (nothing written; [`BufferTooSmall::required`] says how much it needs).
+    ///
+    /// Sending resets the keep-alive interval, so pass the time the bytes are handed to the
+    /// transport.
+    pub fn poll_transmit(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+    ) -> Result<Option<usize>, BufferTooSmall> {
+        let _ = (now, buf);
+        Ok(None)
+    }
+}

@@ -1,0 +1,124 @@
+//! Where the persistent part of a session lives: outgoing QoS 1/2 messages in flight (or queued),
+//! and incoming QoS 2 packet ids awaiting PUBREL.
+//!
+//! The session tells the store about every change as it happens (insert, PUBREC received,
+//! removal), so a durable store can write each one down and restore them when it is opened: a
+//! [`Session`](crate::Session) created over a store that already holds entries resends them on
+//! the next connection that finds the broker's session present.
+
+use mqtt_proto::{PacketId, QoS};
+
+use crate::error::StoreError;
+
+/// What an outgoing QoS 1/2 message waits for, and so what is sent again on resumption.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OutgoingState {
+    /// PUBLISH sent (or to be sent): waiting for PUBACK (QoS 1) or PUBREC (QoS 2). Resumption
+    /// sends the PUBLISH again with DUP=1.
+    Publish,
+    /// QoS 2 after PUBREC: PUBREL sent, waiting for PUBCOMP. Resumption sends the PUBREL again.
+    /// The store may drop the topic and payload once an entry reaches this state.
+    Released,
+}
+
+/// An outgoing QoS 1/2 message as held by a [`Store`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outgoing<'a> {
+    /// Its packet identifier, unique among held outgoing messages.
+    pub packet_id: PacketId,
+    /// [`QoS::AtLeastOnce`] or [`QoS::ExactlyOnce`].
+    pub qos: QoS,
+    /// RETAIN flag.
+    pub retain: bool,
+    /// Where it stands.
+    pub state: OutgoingState,
+    /// Topic name (already validated when it was published). May be empty in the
+    /// [`OutgoingState::Released`] state.
+    pub topic: &'a str,
+    /// Payload. May be empty in the [`OutgoingState::Released`] state.
+    pub payload: &'a [u8],
+}
+
+/// Storage for the persistent part of a session.
+///
+/// Outgoing messages form one sequence in the order they were published; the session appends at
+/// the end and removes anywhere. The first [`Config::max_inflight`](crate::Config::max_inflight)
+/// of them are in flight, the rest queued. Incoming QoS 2 ids form a set.
+///
+/// A durable implementation writes each change before returning (or journals it) and loads the
+/// entries back when it is opened. Only [`Store::push_outgoing`] and [`Store::insert_incoming`]
+/// may fail; a durable store that cannot record a removal or a state change should keep the
+/// error to report through its own API (the worst outcome after a restart is a duplicate
+/// delivery, which QoS 1 allows and which a broker's QoS 2 handling absorbs).
+///
+/// The session never gives a store two outgoing entries with the same packet id, nor inserts an
+/// incoming id already present.
+pub trait Store {
+    /// Number of outgoing messages held.
+    fn outgoing_len(&self) -> usize;
+
+    /// The `index`-th outgoing message, oldest first.
+    fn outgoing(&self, index: usize) -> Option<Outgoing<'_>>;
+
+    /// Index of the outgoing message with this id. The default scans [`Store::outgoing`].
+    fn outgoing_position(&self, packet_id: PacketId) -> Option<usize> {
+        (0..self.outgoing_len())
+            .find(|&i| self.outgoing(i).is_some_and(|m| m.packet_id == packet_id))
+    }
+
+    /// Append a new outgoing message (state [`OutgoingState::Publish`]). On `Err` nothing changed.
+    fn push_outgoing(&mut self, message: &Outgoing<'_>) -> Result<(), StoreError>;
+
+    /// PUBREC arrived for this QoS 2 message: its state becomes [`OutgoingState::Released`].
+    /// Returns whether the entry existed.
+    fn release_outgoing(&mut self, packet_id: PacketId) -> bool;
+
+    /// PUBACK/PUBCOMP arrived (or the message was dropped): remove it, keeping the others' order.
+    /// Returns whether the entry existed.
+    fn remove_outgoing(&mut self, packet_id: PacketId) -> bool;
+
+    /// Whether an incoming QoS 2 PUBLISH with this id was received and its PUBREL not yet.
+    fn contains_incoming(&self, packet_id: PacketId) -> bool;
+
+    /// Record an incoming QoS 2 id (PUBREC about to be sent). On `Err` nothing changed.
+    fn insert_incoming(&mut self, packet_id: PacketId) -> Result<(), StoreError>;
+
+    /// PUBREL arrived: forget the id. Returns whether it was present.
+    fn remove_incoming(&mut self, packet_id: PacketId) -> bool;
+
+    /// Forget every incoming QoS 2 id (the broker's session is gone).
+    fn clear_incoming(&mut self);
+}
+
+impl<S: Store + ?Sized> Store for &mut S {
+    fn outgoing_len(&self) -> usize {
+        (**self).outgoing_len()
+    }
+    fn outgoing(&self, index: usize) -> Option<Outgoing<'_>> {
+        (**self).outgoing(index)
+    }
+    fn outgoing_position(&self, packet_id: PacketId) -> Option<usize> {
+        (**self).outgoing_position(packet_id)
+    }
+    fn push_outgoing(&mut self, message: &Outgoing<'_>) -> Result<(), StoreError> {
+        (**self).push_outgoing(message)
+    }
+    fn release_outgoing(&mut self, packet_id: PacketId) -> bool {
+        (**self).release_outgoing(packet_id)
+    }
+    fn remove_outgoing(&mut self, packet_id: PacketId) -> bool {
+        (**self).remove_outgoing(packet_id)
+    }
+    fn contains_incoming(&self, packet_id: PacketId) -> bool {
+        (**self).contains_incoming(packet_id)
+    }
+    fn insert_incoming(&mut self, packet_id: PacketId) -> Result<(), StoreError> {
+        (**self).insert_incoming(packet_id)
+    }
+    fn remove_incoming(&mut self, packet_id: PacketId) -> bool {
+        (**self).remove_incoming(packet_id)
+    }
+    fn clear_incoming(&mut self) {
+        (**self).clear_incoming()
+    }
+}
