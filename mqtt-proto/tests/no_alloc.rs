@@ -167,3 +167,23 @@ fn rejecting_malformed_input_allocates_nothing() {
     assert_eq!(info.count_total, 0, "rejecting allocated: {info:?}");
     assert_eq!(errors, inputs.len());
 }
+
+#[test]
+fn encoding_into_a_caller_buffer_allocates_nothing() {
+    let (bytes, packets) = stream();
+    let mut out = vec![0u8; bytes.len()];
+    let mut written = 0;
+    let info = allocation_counter::measure(|| {
+        for p in &packets {
+            let n = p.encode(&mut out[written..]).expect("fits");
+            assert_eq!(n, p.encoded_len());
+            written += n;
+        }
+        // A refused encode allocates nothing either.
+        let mut small = [0u8; 1];
+        assert!(packets[0].encode(&mut small).is_err());
+    });
+    assert_eq!(info.count_total, 0, "encoding allocated: {info:?}");
+    assert_eq!(written, bytes.len());
+    assert_eq!(out, bytes);
+}

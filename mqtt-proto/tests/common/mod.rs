@@ -139,15 +139,20 @@ pub fn check_decode_with(decoder: &Decoder, bytes: &[u8], expected: &Packet<'_>)
         Ok(Some((*expected, len))),
         "decode of the whole vector {bytes:02X?}"
     );
-    match decoder.frame(bytes) {
-        Ok(Frame::Complete(header)) => {
-            assert_eq!(header.total_len(), len, "frame total_len of {bytes:02X?}");
-            assert_eq!(header.header_len + header.remaining_length as usize, len);
-            assert_eq!(header.packet_type, expected.packet_type());
-            assert_eq!(header.flags, bytes[0] & 0x0F);
-        }
+    let header = match decoder.frame(bytes) {
+        Ok(Frame::Complete(header)) => header,
         other => panic!("frame of the whole vector {bytes:02X?}: {other:?}"),
-    }
+    };
+    assert_eq!(header.total_len(), len, "frame total_len of {bytes:02X?}");
+    assert_eq!(header.header_len + header.remaining_length as usize, len);
+    assert_eq!(header.packet_type, expected.packet_type());
+    assert_eq!(header.flags, bytes[0] & 0x0F);
+    // Framing first, then the body on its own, gives the same packet.
+    assert_eq!(
+        decoder.decode_body(&header, &bytes[header.header_len..]),
+        Ok(*expected),
+        "decode_body of {bytes:02X?}"
+    );
 
     // 2. One byte at a time: every proper prefix (the empty one included) is incomplete.
     for n in 0..len {
@@ -158,16 +163,26 @@ pub fn check_decode_with(decoder: &Decoder, bytes: &[u8], expected: &Packet<'_>)
             "decode of the {n}-byte prefix of {bytes:02X?}"
         );
         match decoder.frame(prefix) {
-            Ok(Frame::Incomplete { needed }) => {
-                if let Some(needed) = needed {
-                    assert!(
-                        needed.get() <= len - n,
-                        "the {n}-byte prefix of {bytes:02X?} claims {needed} more bytes, \
-                         but only {} are missing",
-                        len - n
-                    );
-                }
+            Ok(Frame::Incomplete {
+                needed: Some(needed),
+            }) => {
+                // Never over-claims; in fact exact once the fixed header is complete.
+                assert!(
+                    needed.get() <= len - n,
+                    "the {n}-byte prefix of {bytes:02X?} claims {needed} more bytes, \
+                     but only {} are missing",
+                    len - n
+                );
+                assert_eq!(needed.get(), len - n, "needed for the {n}-byte prefix");
+                assert!(
+                    n >= header.header_len,
+                    "needed known before the header is complete"
+                );
             }
+            Ok(Frame::Incomplete { needed: None }) => assert!(
+                n < header.header_len,
+                "needed unknown with the whole fixed header ({n} bytes of {bytes:02X?})"
+            ),
             other => panic!("frame of the {n}-byte prefix of {bytes:02X?}: {other:?}"),
         }
     }
