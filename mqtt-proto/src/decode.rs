@@ -89,8 +89,9 @@ impl Decoder {
     /// Read the fixed header at the start of `buf` and say whether the whole packet is there.
     ///
     /// Errors as soon as the buffered bytes prove the packet malformed: a bad first byte, a
-    /// fifth remaining-length byte, a remaining length above the maximum (even before the
-    /// length's last byte arrived), or a remaining length impossible for the packet type.
+    /// fifth remaining-length byte, a remaining length not in its shortest encoding, a remaining
+    /// length above the maximum (even before the length's last byte arrived), or a remaining
+    /// length impossible for the packet type.
     #[inline]
     pub fn frame(&self, buf: &[u8]) -> Result<Frame, DecodeError> {
         let Some(&first) = buf.first() else {
@@ -135,6 +136,12 @@ impl Decoder {
             };
             value |= u32::from(b & 0x7F) << (7 * i);
             if b & 0x80 == 0 {
+                // A last byte of 0 after a continuation byte encodes the value in more bytes
+                // than needed (e.g. `80 00` for 0): refused, so that one length has one
+                // encoding and the early maximum check below stays exact.
+                if b == 0 {
+                    return Err(DecodeError::MalformedLength);
+                }
                 return Ok(Some((value, 2 + i)));
             }
             if i == 3 {

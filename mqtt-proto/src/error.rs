@@ -24,7 +24,8 @@ pub enum DecodeError {
     /// Remaining length above the decoder's configured maximum (refused before the body arrives).
     /// When encoding: a remaining length above 268,435,455.
     PacketTooLarge,
-    /// The remaining length does not match the packet's content (too short, or bytes left over).
+    /// The remaining length does not match the packet's content (too short, or bytes left over),
+    /// or is not in its shortest encoding.
     MalformedLength,
     /// Packet identifier 0 [MQTT-2.3.1-1].
     ZeroPacketId,
