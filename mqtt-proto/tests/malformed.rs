@@ -121,6 +121,77 @@ fn mqtt_2_2_3_remaining_length_with_a_fifth_byte_is_rejected() {
 }
 
 #[test]
+fn mqtt_2_2_3_remaining_length_not_in_its_shortest_encoding_is_malformed() {
+    // Table 2.4 gives each length one encoding: a last byte of 0 after a continuation byte
+    // spells a smaller length in more bytes than it needs.
+    check_malformed_at(&[0xC0, 0x80, 0x00], MalformedLength, 3); // 0 as 80 00
+    check_malformed_at(&[0x40, 0x82, 0x00, 0x00, 0x01], MalformedLength, 3); // 2 as 82 00
+    check_malformed_at(
+        &[0x30, 0x85, 0x80, 0x00, 0x00, 0x01, b't'],
+        MalformedLength,
+        4,
+    );
+    check_malformed_at(
+        &[0x30, 0x83, 0x80, 0x80, 0x00, 0x00, 0x01],
+        MalformedLength,
+        5,
+    );
+    // A zero byte in the middle is fine: 16,384 = 80 80 01.
+    assert_eq!(
+        Decoder::new().frame(&[0x30, 0x80, 0x80, 0x01]),
+        Ok(Frame::Incomplete {
+            needed: core::num::NonZeroUsize::new(16_384)
+        })
+    );
+}
+
+#[test]
+fn remaining_length_maximum_check_agrees_with_the_complete_length() {
+    // With the shortest encoding, a continuation bit proves the length is at least the next
+    // power of 128, so refusing early never refuses a length that would fit.
+    for max in [
+        0u32, 1, 126, 127, 128, 129, 16_383, 16_384, 16_385, 2_097_151, 2_097_152,
+    ] {
+        let decoder = Decoder::with_max_remaining_length(max);
+        for len in [
+            0u32, 1, 127, 128, 129, 16_383, 16_384, 16_385, 2_097_151, 2_097_152,
+        ] {
+            let mut header = vec![0x30];
+            let mut x = len;
+            loop {
+                let byte = (x % 128) as u8;
+                x /= 128;
+                if x > 0 {
+                    header.push(byte | 0x80);
+                } else {
+                    header.push(byte);
+                    break;
+                }
+            }
+            for n in 1..header.len() {
+                let early = decoder.frame(&header[..n]);
+                if len <= max {
+                    assert!(
+                        matches!(early, Ok(Frame::Incomplete { needed: None })),
+                        "{len} {max} {n}"
+                    );
+                }
+            }
+            let got = decoder.frame(&header);
+            if len > max {
+                assert_eq!(got, Err(PacketTooLarge), "len {len}, max {max}");
+            } else if len < 2 {
+                assert_eq!(got, Err(MalformedLength), "len {len}");
+            } else {
+                assert!(
+                    matches!(got, Ok(Frame::Incomplete { needed: Some(n) }) if n.get() == len as usize)
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn remaining_length_over_configured_maximum_is_refused_before_the_body() {
     let decoder = Decoder::with_max_remaining_length(16);
     // 17 > 16: refused with the two header bytes only.
