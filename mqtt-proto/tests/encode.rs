@@ -223,3 +223,58 @@ fn subscribe_filter_lists_compare_by_content() {
     assert_eq!(a.len(), 1);
     assert_eq!(a.iter().collect::<Vec<_>>(), list);
 }
+
+#[test]
+fn mqtt_3_3_1_2_dup_on_qos_0_is_invalid() {
+    check_invalid(
+        &publish(true, QosPid::AtMostOnce, false, "t", b""),
+        DecodeError::DupWithQoS0,
+    );
+}
+
+#[test]
+fn mqtt_3_2_2_4_connack_session_present_with_refusal_is_invalid() {
+    check_invalid(
+        &common::connack(true, ConnectReturnCode::NotAuthorized),
+        DecodeError::ConnAckSessionPresentWithError,
+    );
+}
+
+#[test]
+fn mqtt_2_2_3_largest_remaining_length_is_sized_and_one_more_is_invalid() {
+    // `vec![0; n]` asks the allocator for zeroed memory, which the system hands out as
+    // untouched pages: neither test below reads or writes the payload, so no 256 MiB is used.
+    // Remaining length 2 + 1 + 268,435,452 = 268,435,455 (FF FF FF 7F).
+    let payload = vec![0u8; 268_435_452];
+    let p = Packet::Publish(mqtt_proto::Publish {
+        dup: false,
+        qos_pid: QosPid::AtMostOnce,
+        retain: false,
+        topic: common::topic("t"),
+        payload: &payload,
+    });
+    assert_eq!(p.encoded_len(), 1 + 4 + 268_435_455);
+    let mut small = [0u8; 16];
+    assert_eq!(
+        p.encode(&mut small),
+        Err(EncodeError::BufferTooSmall {
+            required: 1 + 4 + 268_435_455
+        })
+    );
+    drop(payload);
+
+    // One byte more does not fit the 4-byte remaining length.
+    let payload = vec![0u8; 268_435_453];
+    let p = Packet::Publish(mqtt_proto::Publish {
+        dup: false,
+        qos_pid: QosPid::AtMostOnce,
+        retain: false,
+        topic: common::topic("t"),
+        payload: &payload,
+    });
+    assert_eq!(
+        p.encode(&mut small),
+        Err(EncodeError::Invalid(DecodeError::PacketTooLarge))
+    );
+    assert_eq!(small, [0u8; 16]);
+}

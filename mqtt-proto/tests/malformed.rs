@@ -388,6 +388,45 @@ fn mqtt_1_5_3_1_ill_formed_utf8_is_malformed() {
 }
 
 #[test]
+fn mqtt_1_5_3_1_ill_formed_utf8_in_every_string_field_is_malformed() {
+    let bad = [0xED, 0xA0, 0x80]; // U+D800
+    // User name.
+    let mut payload = vec![0x00, 0x00, 0x00, 0x03];
+    payload.extend_from_slice(&bad);
+    check_malformed(&connect_raw(b"MQTT", 4, 0x82, &payload), InvalidUtf8);
+    // Will topic.
+    let mut payload = vec![0x00, 0x00, 0x00, 0x03];
+    payload.extend_from_slice(&bad);
+    payload.extend_from_slice(&[0x00, 0x00]);
+    check_malformed(&connect_raw(b"MQTT", 4, 0x06, &payload), InvalidUtf8);
+    // SUBSCRIBE and UNSUBSCRIBE filters.
+    check_malformed(&subscribe_raw_filter(&bad), InvalidUtf8);
+    check_malformed(&unsubscribe_raw_filter(&[b'a', 0xC0, 0xAF]), InvalidUtf8);
+}
+
+#[test]
+fn mqtt_3_1_3_password_and_will_message_are_binary_not_strings() {
+    // Password and will message may hold any bytes: U+0000, a surrogate, 0xFF.
+    let binary: &[u8] = &[0x00, 0xED, 0xA0, 0x80, 0xFF];
+    let mut payload = vec![0x00, 0x00]; // client id ""
+    payload.extend_from_slice(&[0x00, 0x01, b'w', 0x00, 0x05]);
+    payload.extend_from_slice(binary); // will message
+    payload.extend_from_slice(&[0x00, 0x01, b'u', 0x00, 0x05]);
+    payload.extend_from_slice(binary); // password
+    let bytes = connect_raw(b"MQTT", 4, 0xC6, &payload);
+    let mut c = common::connect(true, 0, "");
+    c.will = Some(common::will(
+        "w",
+        binary,
+        mqtt_proto::QoS::AtMostOnce,
+        false,
+    ));
+    c.username = Some("u");
+    c.password = Some(binary);
+    check_decode(&bytes, &Packet::Connect(c));
+}
+
+#[test]
 fn mqtt_1_5_3_1_surrogate_code_points_are_malformed() {
     // U+D800 (ED A0 80), U+DBFF, U+DC00, U+DFFF (ED BF BF)
     for raw in [
