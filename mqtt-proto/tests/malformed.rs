@@ -797,3 +797,18 @@ fn mqtt_3_1_connect_helpers_build_a_valid_packet() {
         &common::unsubscribe(1, &["#"]),
     );
 }
+
+#[cfg(feature = "bytes")]
+#[test]
+fn decode_bytes_leaves_the_buffer_as_it_was_on_error_and_when_incomplete() {
+    use bytes::BytesMut;
+    let decoder = Decoder::new();
+    let bad: &[u8] = &[0x32, 0x05, 0x00, 0x01, b't', 0x00, 0x00, 0xD0, 0x00];
+    let mut buf = BytesMut::from(bad);
+    assert_eq!(decoder.decode_bytes(&mut buf), Err(ZeroPacketId));
+    assert_eq!(&buf[..], bad);
+    let partial: &[u8] = &[0x30, 0x05, 0x00, 0x01];
+    let mut buf = BytesMut::from(partial);
+    assert_eq!(decoder.decode_bytes(&mut buf), Ok(None));
+    assert_eq!(&buf[..], partial);
+}

@@ -427,6 +427,27 @@ proptest! {
     }
 
     #[test]
+    fn more_bytes_never_change_an_answer_already_given(
+        bytes in arbitrary_bytes(),
+        extra in proptest::collection::vec(any::<u8>(), 0..16),
+    ) {
+        // An incremental decoder's verdict on a prefix is final: an error stays the same error,
+        // a packet stays the same packet of the same size. Only "incomplete" may change.
+        let decoder = Decoder::new();
+        let mut longer = bytes.clone();
+        longer.extend_from_slice(&extra);
+        match decoder.decode(&bytes) {
+            Ok(None) => {}
+            done => prop_assert_eq!(decoder.decode(&longer), done),
+        }
+        match decoder.frame(&bytes) {
+            Err(e) => prop_assert_eq!(decoder.frame(&longer), Err(e)),
+            Ok(Frame::Complete(h)) => prop_assert_eq!(decoder.frame(&longer), Ok(Frame::Complete(h))),
+            Ok(Frame::Incomplete { .. }) => {}
+        }
+    }
+
+    #[test]
     fn decode_of_a_mutated_valid_packet_never_panics(
         spec in spec(),
         at in any::<prop::sample::Index>(),
@@ -441,4 +462,27 @@ proptest! {
             check_reencode(&p)?;
         }
     }
+}
+
+#[test]
+fn the_packet_strategy_covers_all_14_types() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    // A fixed seed: the same samples on every run.
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]);
+    let mut runner = TestRunner::new_with_rng(Config::default(), rng);
+    let strategy = spec();
+    let mut seen = std::collections::HashSet::new();
+    let mut largest_payload = 0;
+    for _ in 0..2000 {
+        let spec = strategy.new_tree(&mut runner).unwrap().current();
+        let built = Built::new(&spec);
+        let p = built.packet();
+        seen.insert(p.packet_type() as u8);
+        if let Packet::Publish(p) = p {
+            largest_payload = largest_payload.max(p.payload.len());
+        }
+    }
+    assert_eq!(seen.len(), 14, "packet types generated: {seen:?}");
+    assert!(largest_payload > 1024, "payloads reach a few KiB");
 }
