@@ -13,7 +13,7 @@ use common::{
     check_decode, check_encode, check_vector, connack, connect, pid, publish, suback, subscribe,
     unsubscribe, will,
 };
-use mqtt_proto::{ConnectReturnCode, Decoder, Frame, Packet, PacketType, QoS, QosPid};
+use mqtt_proto::{ConnectReturnCode, Decoder, FixedHeader, Frame, Packet, PacketType, QoS, QosPid};
 
 // ---------------------------------------------------------------------------------------------
 // CONNECT (3.1)
@@ -493,11 +493,18 @@ fn mqtt_2_2_3_remaining_length_0() {
     // The length field alone: PINGREQ's remaining length is 0, one byte 0x00.
     check_vector(&[0xC0, 0x00], &Packet::PingReq);
     assert_eq!(
-        Decoder::new().frame(&[0xC0, 0x00]).map(|f| match f {
-            Frame::Complete(h) => (h.remaining_length, h.header_len),
-            Frame::Incomplete { .. } => panic!("complete"),
-        }),
-        Ok((0, 2))
+        Decoder::new().frame(&[0xC0, 0x00]),
+        Ok(Frame::Complete(FixedHeader {
+            packet_type: PacketType::PingReq,
+            flags: 0,
+            remaining_length: 0,
+            header_len: 2,
+        }))
+    );
+    // DISCONNECT and PINGRESP too, each followed by the next packet.
+    assert_eq!(
+        Decoder::new().decode(&[0xE0, 0x00, 0xD0, 0x00]),
+        Ok(Some((Packet::Disconnect, 2)))
     );
 }
 
