@@ -49,7 +49,9 @@ pub enum Frame {
 /// - Not enough bytes yet: `Ok(None)` (or [`Frame::Incomplete`]), never an error.
 /// - Malformed bytes: an error at the first byte that proves it. The first byte is checked on
 ///   its own, a remaining length above the maximum is refused while only the header is
-///   buffered, and so are sizes that cannot fit the packet type.
+///   buffered, and so are sizes that cannot fit the packet type. [`Decoder::decode`] also checks
+///   the part of the body that has arrived (a PUBLISH topic, a CONNECT header, SUBSCRIBE
+///   filters, SUBACK codes), so a broken rule never waits for a large payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Decoder {
     max_remaining_length: u32,
@@ -88,41 +90,49 @@ impl Decoder {
 
     /// Read the fixed header at the start of `buf` and say whether the whole packet is there.
     ///
-    /// Errors as soon as the buffered bytes prove the packet malformed: a bad first byte, a
-    /// fifth remaining-length byte, a remaining length not in its shortest encoding, a remaining
-    /// length above the maximum (even before the length's last byte arrived), or a remaining
-    /// length impossible for the packet type.
+    /// Errors as soon as the buffered bytes prove the fixed header malformed: a bad first byte,
+    /// a fifth remaining-length byte, a remaining length not in its shortest encoding, a
+    /// remaining length above the maximum (even before the length's last byte arrived), or a
+    /// remaining length impossible for the packet type. The body is not looked at:
+    /// [`Decoder::decode`] checks it, as far as it has arrived.
     #[inline]
     pub fn frame(&self, buf: &[u8]) -> Result<Frame, DecodeError> {
-        let Some(&first) = buf.first() else {
+        let Some(header) = self.header(buf)? else {
             return Ok(Frame::Incomplete { needed: None });
+        };
+        match NonZeroUsize::new(header.total_len().saturating_sub(buf.len())) {
+            None => Ok(Frame::Complete(header)),
+            Some(needed) => Ok(Frame::Incomplete {
+                needed: Some(needed),
+            }),
+        }
+    }
+
+    /// The fixed header, or `None` while it is incomplete.
+    #[inline]
+    fn header(&self, buf: &[u8]) -> Result<Option<FixedHeader>, DecodeError> {
+        let Some(&first) = buf.first() else {
+            return Ok(None);
         };
         let packet_type = PacketType::from_first_byte(first)?;
         let (remaining_length, header_len) = match buf.get(1) {
-            None => return Ok(Frame::Incomplete { needed: None }),
+            None => return Ok(None),
             Some(&b) if b & 0x80 == 0 => (u32::from(b), 2),
             Some(_) => match self.long_remaining_length(buf)? {
                 Some(v) => v,
-                None => return Ok(Frame::Incomplete { needed: None }),
+                None => return Ok(None),
             },
         };
         if remaining_length > self.max_remaining_length {
             return Err(DecodeError::PacketTooLarge);
         }
         check_remaining_length(packet_type, first & 0x0F, remaining_length)?;
-        let header = FixedHeader {
+        Ok(Some(FixedHeader {
             packet_type,
             flags: first & 0x0F,
             remaining_length,
             header_len,
-        };
-        let total = header.total_len();
-        match NonZeroUsize::new(total.saturating_sub(buf.len())) {
-            None => Ok(Frame::Complete(header)),
-            Some(needed) => Ok(Frame::Incomplete {
-                needed: Some(needed),
-            }),
-        }
+        }))
     }
 
     /// The remaining length when its first byte has the continuation bit set:
@@ -161,15 +171,19 @@ impl Decoder {
     /// belongs to the next packets).
     #[inline]
     pub fn decode<'a>(&self, buf: &'a [u8]) -> Result<Option<(Packet<'a>, usize)>, DecodeError> {
-        match self.frame(buf)? {
-            Frame::Incomplete { .. } => Ok(None),
-            Frame::Complete(header) => {
-                let total = header.total_len();
-                let body = buf
-                    .get(header.header_len..total)
-                    .ok_or(DecodeError::MalformedLength)?;
+        let Some(header) = self.header(buf)? else {
+            return Ok(None);
+        };
+        let total = header.total_len();
+        match buf.get(header.header_len..total) {
+            Some(body) => {
                 let packet = decode_body(header.packet_type, header.flags, body)?;
                 Ok(Some((packet, total)))
+            }
+            None => {
+                let partial = buf.get(header.header_len..).unwrap_or_default();
+                check_partial_body(header.packet_type, header.flags, partial)?;
+                Ok(None)
             }
         }
     }
@@ -240,6 +254,30 @@ fn check_remaining_length(ty: PacketType, flags: u8, rl: u32) -> Result<(), Deco
         Ok(())
     } else {
         Err(DecodeError::MalformedLength)
+    }
+}
+
+/// Check the part of a body that has arrived, so that a broken rule is reported before the
+/// rest (a PUBLISH payload, say) is buffered. The body decoders read in order and decide only
+/// from bytes already read, so an error here is the error the whole packet would give; running
+/// out of bytes (`MalformedLength`) only means "not yet". Lists are checked once they hold more
+/// than the packet identifier, since their emptiness depends on the whole size (already checked
+/// with the header).
+#[cold]
+fn check_partial_body(ty: PacketType, flags: u8, partial: &[u8]) -> Result<(), DecodeError> {
+    let mut r = Reader::new(partial);
+    let result = match ty {
+        PacketType::Publish => publish::decode_publish(flags, partial).map(drop),
+        PacketType::Connect => connect::decode_connect(&mut r).map(drop),
+        _ if partial.len() <= 2 => Ok(()),
+        PacketType::Subscribe => subscribe::decode_subscribe(&mut r).map(drop),
+        PacketType::Unsubscribe => subscribe::decode_unsubscribe(&mut r).map(drop),
+        PacketType::SubAck => subscribe::decode_suback(&mut r).map(drop),
+        _ => Ok(()),
+    };
+    match result {
+        Ok(()) | Err(DecodeError::MalformedLength) => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
@@ -362,6 +400,31 @@ mod tests {
         assert_eq!(d.frame(&[0xA2, 0x02]), Err(DecodeError::EmptyUnsubscribe));
         assert_eq!(d.frame(&[0x90, 0x02]), Err(DecodeError::InvalidSubAckCode));
         assert_eq!(d.frame(&[0x32, 0x03]), Err(DecodeError::MalformedLength));
+    }
+
+    #[test]
+    fn body_errors_are_reported_before_the_payload_arrives() {
+        let d = Decoder::new();
+        // PUBLISH QoS 1, remaining length 200, topic "a/#", packet id 1: payload not here yet.
+        let head = [0x32, 0xC8, 0x01, 0x00, 0x03, b'a', b'/', b'#', 0x00];
+        assert_eq!(d.decode(&head), Ok(None));
+        let head = [0x32, 0xC8, 0x01, 0x00, 0x03, b'a', b'/', b'#', 0x00, 0x01];
+        assert_eq!(d.decode(&head), Err(DecodeError::InvalidTopicName));
+        assert!(matches!(d.frame(&head), Ok(Frame::Incomplete { .. })));
+        // SUBSCRIBE whose first filter is bad, second filter still to come.
+        let head = [0x82, 0x20, 0x00, 0x01, 0x00, 0x02, b'a', b'#'];
+        assert_eq!(d.decode(&head), Err(DecodeError::InvalidTopicFilter));
+        assert_eq!(d.decode(&head[..4]), Ok(None));
+        // SUBACK with a reserved code among the first ones.
+        assert_eq!(
+            d.decode(&[0x90, 0x05, 0x00, 0x01, 0x03]),
+            Err(DecodeError::InvalidSubAckCode)
+        );
+        // CONNECT with the wrong protocol name.
+        assert_eq!(
+            d.decode(&[0x10, 0x20, 0x00, 0x04, b'M', b'Q', b'T', b'X']),
+            Err(DecodeError::InvalidProtocolName)
+        );
     }
 
     #[test]
