@@ -1,9 +1,14 @@
 //! Connecting and disconnecting: transport up/closed, CONNECT, CONNACK, DISCONNECT.
 
-use mqtt_proto::QoS;
+use core::time::Duration;
+
+use mqtt_proto::{
+    ConnAck, Connect, ConnectReturnCode, DecodeError, EncodeError, Packet, QoS, TopicName, Will,
+};
 
 use crate::error::CommandError;
-use crate::session::{Buffer, Session};
+use crate::event::{DisconnectReason, Violation};
+use crate::session::{Buffer, EventRepr, Ping, Session, State};
 use crate::store::Store;
 use crate::time::Instant;
 
@@ -54,21 +59,29 @@ pub struct LastWill<'a> {
 
 impl<S: Store, B: Buffer> Session<S, B> {
     /// Input: a transport (TCP, TLS, ...) to the broker is open. Any previous connection is
-    /// over (reported as [`DisconnectReason::TransportClosed`](crate::DisconnectReason) if it had
-    /// not ended yet); buffers are reset. Next: [`Session::connect`].
+    /// over (reported as [`DisconnectReason::TransportClosed`] if it had not ended yet); the
+    /// connection's buffers are reset. Next: [`Session::connect`].
     pub fn handle_transport_up(&mut self, now: Instant) {
-        let _ = now;
+        self.settle();
+        self.clamp(now);
+        self.end_connection(DisconnectReason::TransportClosed);
+        self.state = State::TransportUp;
+        self.rx_end = self.rx_pos;
+        self.tx_head = 0;
+        self.tx_tail = 0;
     }
 
     /// Input: the transport closed (by either side, or failed). Reports
     /// [`Event::Disconnected`](crate::Event::Disconnected) with
-    /// [`DisconnectReason::TransportClosed`](crate::DisconnectReason::TransportClosed) unless the
-    /// connection had already ended.
+    /// [`DisconnectReason::TransportClosed`] unless the connection had already ended.
     pub fn handle_transport_closed(&mut self, now: Instant) {
-        let _ = now;
+        self.settle();
+        self.clamp(now);
+        self.end_connection(DisconnectReason::TransportClosed);
+        self.state = State::TransportDown;
     }
 
-    /// Command: queue CONNECT and start the CONNACK timer. Needs [`State::TransportUp`](crate::State).
+    /// Command: queue CONNECT and start the CONNACK timer. Needs [`State::TransportUp`].
     ///
     /// With `clean_session` on, the incoming QoS 2 ids are forgotten now [MQTT-3.1.2-6]; held
     /// outgoing messages follow [`Config::session_lost`](crate::Config::session_lost) when
@@ -78,17 +91,100 @@ impl<S: Store, B: Buffer> Session<S, B> {
         now: Instant,
         options: &ConnectOptions<'_>,
     ) -> Result<(), CommandError> {
-        let _ = (now, options);
-        Err(CommandError::TransportDown)
+        self.settle();
+        let now = self.clamp(now);
+        match self.state {
+            State::TransportUp => {}
+            State::TransportDown | State::Closed => return Err(CommandError::TransportDown),
+            State::Connecting | State::Connected | State::Disconnecting => {
+                return Err(CommandError::AlreadyConnected);
+            }
+        }
+        if options.client_id.is_empty() && !options.clean_session {
+            return Err(CommandError::EmptyClientIdWithoutCleanSession);
+        }
+        if options.password.is_some() && options.username.is_none() {
+            return Err(CommandError::Invalid(DecodeError::PasswordWithoutUsername));
+        }
+        let will = match &options.will {
+            Some(w) => Some(Will {
+                topic: TopicName::new(w.topic).map_err(CommandError::Invalid)?,
+                payload: w.payload,
+                qos: w.qos,
+                retain: w.retain,
+            }),
+            None => None,
+        };
+        let packet = Packet::Connect(Connect {
+            clean_session: options.clean_session,
+            keep_alive: options.keep_alive,
+            client_id: options.client_id,
+            will,
+            username: options.username,
+            password: options.password,
+        });
+        let required = packet.encoded_len();
+        if required > self.tx_capacity() {
+            return Err(CommandError::PacketTooLarge { required });
+        }
+        let Some(dst) = self.tx_reserve(required) else {
+            return Err(CommandError::TransmitBufferFull { required });
+        };
+        let written = match packet.encode(dst) {
+            Ok(n) => n,
+            Err(EncodeError::Invalid(e)) => return Err(CommandError::Invalid(e)),
+            Err(EncodeError::BufferTooSmall { required }) => {
+                return Err(CommandError::TransmitBufferFull { required });
+            }
+            Err(_) => return Err(CommandError::PacketTooLarge { required }),
+        };
+        self.tx_tail += written;
+        if options.clean_session {
+            self.store.clear_incoming();
+        }
+        self.clean_session = options.clean_session;
+        self.keep_alive = Duration::from_secs(u64::from(options.keep_alive));
+        self.connack_deadline = now + self.config.connack_timeout;
+        self.last_sent = now;
+        self.ping = Ping::Idle;
+        self.sent = 0;
+        self.resending = false;
+        self.state = State::Connecting;
+        Ok(())
     }
 
     /// Command: queue DISCONNECT after everything already queued. Once `poll_transmit` has
-    /// written it, the connection ends with
-    /// [`DisconnectReason::Local`](crate::DisconnectReason::Local) and nothing more is sent
+    /// written it, the connection ends with [`DisconnectReason::Local`] and nothing more is sent
     /// [MQTT-3.14.4-2]; incoming bytes are ignored from now on. Outgoing messages still in flight
-    /// stay in the store for a later session.
+    /// stay in the store for a later session. Allowed while connecting or connected.
     pub fn disconnect(&mut self, now: Instant) -> Result<(), CommandError> {
-        let _ = now;
-        Err(CommandError::NotConnected)
+        self.settle();
+        self.clamp(now);
+        match self.state {
+            State::Connecting | State::Connected => {
+                self.state = State::Disconnecting;
+                self.disconnect_queued = true;
+                Ok(())
+            }
+            _ => Err(CommandError::NotConnected),
+        }
+    }
+
+    /// CONNACK on a connection waiting for it.
+    pub(crate) fn on_connack(&mut self, c: ConnAck) {
+        if c.code != ConnectReturnCode::Accepted {
+            self.push_packet_event(EventRepr::Refused(c.code));
+            self.end_connection(DisconnectReason::Refused(c.code));
+            return;
+        }
+        if c.session_present && self.clean_session {
+            self.violation(Violation::SessionPresentWithCleanSession);
+            return;
+        }
+        self.state = State::Connected;
+        self.push_packet_event(EventRepr::Connected {
+            session_present: c.session_present,
+        });
+        self.resume(c.session_present);
     }
 }

@@ -20,6 +20,8 @@ pub enum CommandError {
     WindowFull,
     /// The store has no room for the message (its own capacity, below the configured window).
     StoreFull,
+    /// The store's backend failed to record the message (a durable store's I/O error).
+    StoreFailed,
     /// Too many SUBSCRIBE/UNSUBSCRIBE requests await their acknowledgement
     /// (at most [`Session::MAX_PENDING_REQUESTS`](crate::Session::MAX_PENDING_REQUESTS)).
     TooManyPendingRequests,
@@ -50,6 +52,7 @@ impl fmt::Display for CommandError {
             CommandError::NotConnected => f.write_str("not connected"),
             CommandError::WindowFull => f.write_str("in-flight window full"),
             CommandError::StoreFull => f.write_str("in-flight store full"),
+            CommandError::StoreFailed => f.write_str("in-flight store failed"),
             CommandError::TooManyPendingRequests => {
                 f.write_str("too many subscribe/unsubscribe requests pending")
             }

@@ -197,7 +197,7 @@ impl Violation {
     /// The normative statement broken (or the closest one the spec numbers).
     pub fn rule(&self) -> &'static str {
         match self {
-            Violation::Malformed(e) => crate::receive::decode_rule(*e),
+            Violation::Malformed(e) => e.rule().unwrap_or("MQTT-4.8.0-1"),
             Violation::UnexpectedPacket(_) => "MQTT-4.8.0-1",
             Violation::ConnAckNotFirst(_) | Violation::DuplicateConnAck => "MQTT-3.2.0-1",
             Violation::SessionPresentWithCleanSession => "MQTT-3.2.2-1",

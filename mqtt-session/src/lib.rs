@@ -5,12 +5,15 @@
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
+#[cfg(test)]
+extern crate std;
 
 mod config;
 mod connect;
 mod error;
 mod event;
 mod fixed_store;
+mod inflight;
 mod keep_alive;
 mod publish;
 mod queue;
@@ -19,8 +22,13 @@ mod session;
 mod store;
 mod subscribe;
 mod time;
+mod transmit;
 #[cfg(feature = "alloc")]
 mod vec_store;
+mod wire;
+
+#[cfg(all(test, feature = "alloc"))]
+mod tests;
 
 pub use config::{Config, SessionLostPolicy};
 pub use connect::{ConnectOptions, LastWill};

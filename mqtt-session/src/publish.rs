@@ -1,14 +1,16 @@
 //! Publishing (outgoing PUBLISH and its acknowledgements) and receiving PUBLISH.
 
-use mqtt_proto::{PacketId, QoS};
+use mqtt_proto::{PacketId, QoS, QosPid, TopicName};
 
-use crate::error::CommandError;
-use crate::session::{Buffer, Session};
-use crate::store::Store;
+use crate::error::{CommandError, StoreError};
+use crate::event::DisconnectReason;
+use crate::session::{Buffer, EventRepr, Session, State};
+use crate::store::{Outgoing, OutgoingState, Store};
 use crate::time::Instant;
+use crate::wire;
 
 impl<S: Store, B: Buffer> Session<S, B> {
-    /// Command: publish an application message. Needs [`State::Connected`](crate::State).
+    /// Command: publish an application message. Needs [`State::Connected`].
     ///
     /// QoS 0 is queued in the transmit buffer and returns `Ok(None)`. QoS 1 and 2 are recorded in
     /// the store with a fresh packet identifier (non-zero, not in use [MQTT-2.3.1-2]) that is
@@ -24,7 +26,151 @@ impl<S: Store, B: Buffer> Session<S, B> {
         qos: QoS,
         retain: bool,
     ) -> Result<Option<PacketId>, CommandError> {
-        let _ = (now, topic, payload, qos, retain);
-        Err(CommandError::NotConnected)
+        self.settle();
+        self.clamp(now);
+        if self.state != State::Connected {
+            return Err(CommandError::NotConnected);
+        }
+        TopicName::new(topic).map_err(CommandError::Invalid)?;
+        let body = wire::publish_body_len(topic, payload, qos);
+        let required = wire::total_len(body).ok_or(CommandError::PacketTooLarge {
+            required: body.saturating_add(5),
+        })?;
+        if !self.may_send_new() {
+            return Err(CommandError::TransmitBufferFull { required });
+        }
+        if qos == QoS::AtMostOnce {
+            if required > self.tx_capacity() {
+                return Err(CommandError::PacketTooLarge { required });
+            }
+            let Some(dst) = self.tx_reserve(required) else {
+                return Err(CommandError::TransmitBufferFull { required });
+            };
+            let n = wire::write_publish(dst, topic, payload, qos, None, false, retain);
+            self.tx_tail += n;
+            return Ok(None);
+        }
+        let held = self.store.outgoing_len();
+        let window = self.config.window();
+        if held >= window + usize::from(self.config.max_queued) {
+            return Err(CommandError::WindowFull);
+        }
+        if held < window && self.sent == held && self.tx_free() < wire::MARKER_LEN {
+            return Err(CommandError::TransmitBufferFull {
+                required: wire::MARKER_LEN,
+            });
+        }
+        let next_id = self.next_id;
+        let packet_id = self.allocate_id().ok_or(CommandError::WindowFull)?;
+        let message = Outgoing {
+            packet_id,
+            qos,
+            retain,
+            state: OutgoingState::Publish,
+            topic,
+            payload,
+        };
+        if let Err(e) = self.store.push_outgoing(&message) {
+            self.next_id = next_id;
+            return Err(match e {
+                StoreError::Full => CommandError::StoreFull,
+                _ => CommandError::StoreFailed,
+            });
+        }
+        self.promote();
+        Ok(Some(packet_id))
+    }
+
+    /// PUBLISH from the broker: acknowledge per its QoS [MQTT-3.3.4-1, MQTT-4.5.0-2] and
+    /// deliver it (a QoS 2 message only once until its PUBREL [MQTT-4.3.3-2]).
+    pub(crate) fn on_publish(
+        &mut self,
+        dup: bool,
+        qos_pid: QosPid,
+        retain: bool,
+        topic: (usize, usize),
+        payload: (usize, usize),
+    ) {
+        let event = |qos, packet_id| EventRepr::Message {
+            topic,
+            payload,
+            qos,
+            retain,
+            dup,
+            packet_id,
+        };
+        match qos_pid {
+            QosPid::AtMostOnce => self.push_packet_event(event(QoS::AtMostOnce, None)),
+            QosPid::AtLeastOnce(id) => {
+                self.push_control(wire::puback(id));
+                self.push_packet_event(event(QoS::AtLeastOnce, Some(id)));
+            }
+            QosPid::ExactlyOnce(id) => {
+                if self.store.contains_incoming(id) {
+                    // Already delivered; the broker resent it before our PUBREC reached it.
+                    self.push_control(wire::pubrec(id));
+                    return;
+                }
+                if self.store.insert_incoming(id).is_err() {
+                    self.end_connection(DisconnectReason::StoreFull);
+                    return;
+                }
+                self.push_control(wire::pubrec(id));
+                self.push_packet_event(event(QoS::ExactlyOnce, Some(id)));
+            }
+        }
+    }
+
+    /// PUBACK: a QoS 1 message is done. Unknown ids are ignored.
+    pub(crate) fn on_puback(&mut self, id: PacketId) {
+        if let Some(i) = self.acknowledgeable(id, QoS::AtLeastOnce, OutgoingState::Publish) {
+            self.store.remove_outgoing(id);
+            self.removed_at(i);
+            self.push_packet_event(EventRepr::PubAck(id));
+            self.promote();
+        }
+    }
+
+    /// PUBREC: the broker owns the QoS 2 message; release it with PUBREL [MQTT-4.3.3-1]. A
+    /// PUBREC for an id we no longer hold is answered with PUBREL too, so the broker can finish.
+    pub(crate) fn on_pubrec(&mut self, id: PacketId) {
+        match self.store.outgoing_position(id) {
+            Some(i) => {
+                let Some(m) = self.store.outgoing(i) else {
+                    return;
+                };
+                if m.qos != QoS::ExactlyOnce || !self.was_sent(i) {
+                    return;
+                }
+                if m.state == OutgoingState::Publish {
+                    self.store.release_outgoing(id);
+                }
+                self.push_control(wire::pubrel(id));
+            }
+            None => self.push_control(wire::pubrel(id)),
+        }
+    }
+
+    /// PUBCOMP: a QoS 2 message is done. Unknown ids are ignored.
+    pub(crate) fn on_pubcomp(&mut self, id: PacketId) {
+        if let Some(i) = self.acknowledgeable(id, QoS::ExactlyOnce, OutgoingState::Released) {
+            self.store.remove_outgoing(id);
+            self.removed_at(i);
+            self.push_packet_event(EventRepr::PubComp(id));
+            self.promote();
+        }
+    }
+
+    /// PUBREL: forget the incoming QoS 2 id and answer PUBCOMP, known id or not.
+    pub(crate) fn on_pubrel(&mut self, id: PacketId) {
+        self.store.remove_incoming(id);
+        self.push_control(wire::pubcomp(id));
+    }
+
+    /// Index of the held message `id` if it is sent, of this QoS and in this state.
+    fn acknowledgeable(&self, id: PacketId, qos: QoS, state: OutgoingState) -> Option<usize> {
+        let i = self.store.outgoing_position(id)?;
+        let m = self.store.outgoing(i)?;
+        (m.qos == qos && m.state == state && self.was_sent(i)).then_some(i)
     }
 }

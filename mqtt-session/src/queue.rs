@@ -16,10 +16,6 @@ impl<T: Copy, const N: usize> Ring<T, N> {
         }
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.len
-    }
-
     pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }

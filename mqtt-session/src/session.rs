@@ -5,8 +5,7 @@ use core::time::Duration;
 use mqtt_proto::{PacketId, QoS};
 
 use crate::config::Config;
-use crate::error::BufferTooSmall;
-use crate::event::{DisconnectReason, Event};
+use crate::event::{DisconnectReason, Event, Message, SubscribeResults};
 use crate::queue::Ring;
 use crate::store::Store;
 use crate::time::Instant;
@@ -265,28 +264,125 @@ impl<S: Store, B: Buffer> Session<S, B> {
     }
 
     /// The next instant at which [`Session::handle_timeout`] has something to do (CONNACK
-    /// timeout, PINGREQ due, PINGRESP timeout), or `None`.
+    /// timeout, PINGREQ due, PINGRESP timeout), or `None`. It is the latest `now` seen when the
+    /// session has work it could do at once (events waiting to be polled, buffered input that
+    /// was waiting for room in the transmit queue): call `handle_timeout` and poll again.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        None
+        if self.has_immediate_work() {
+            return Some(self.now);
+        }
+        self.next_timer()
     }
 
-    /// The next event, or `None`. Borrowed data in the event points into the session's buffers.
+    /// The next event, or `None`. Borrowed data in the event points into the session's buffers
+    /// and lives until the next call on the session.
     pub fn poll_event(&mut self) -> Option<Event<'_>> {
-        None
+        self.settle();
+        if self.events.is_empty() {
+            if self.drop_remaining > 0 {
+                if self.store.outgoing_len() > 0 {
+                    self.drop_reported = true;
+                    return self.store.outgoing(0).map(Event::PublishDropped);
+                }
+                self.drop_remaining = 0;
+                self.promote();
+            }
+            self.process();
+        }
+        let repr = self.events.pop()?;
+        Some(self.materialize(repr))
     }
 
-    /// Write whole packets to send into `buf`: `Ok(Some(n))` with `n > 0` bytes in `buf[..n]`,
-    /// `Ok(None)` when there is nothing to send, `Err` when `buf` cannot hold the next packet
-    /// (nothing written; [`BufferTooSmall::required`] says how much it needs).
-    ///
-    /// Sending resets the keep-alive interval, so pass the time the bytes are handed to the
-    /// transport.
-    pub fn poll_transmit(
-        &mut self,
-        now: Instant,
-        buf: &mut [u8],
-    ) -> Result<Option<usize>, BufferTooSmall> {
-        let _ = (now, buf);
-        Ok(None)
+    /// Turn a queued event into its public form, borrowing from the receive buffer.
+    fn materialize(&self, repr: EventRepr) -> Event<'_> {
+        let rx = self.rx.as_ref();
+        let slice = |(a, b): (usize, usize)| rx.get(a..b).unwrap_or(&[]);
+        match repr {
+            EventRepr::Connected { session_present } => Event::Connected { session_present },
+            EventRepr::Refused(code) => Event::ConnectionRefused { code },
+            EventRepr::Message {
+                topic,
+                payload,
+                qos,
+                retain,
+                dup,
+                packet_id,
+            } => Event::Message(Message {
+                topic: core::str::from_utf8(slice(topic)).unwrap_or(""),
+                payload: slice(payload),
+                qos,
+                retain,
+                dup,
+                packet_id,
+            }),
+            EventRepr::PubAck(packet_id) => Event::PublishAcknowledged { packet_id },
+            EventRepr::PubComp(packet_id) => Event::PublishCompleted { packet_id },
+            EventRepr::Subscribed { packet_id, codes } => Event::Subscribed {
+                packet_id,
+                results: SubscribeResults(slice(codes)),
+            },
+            EventRepr::Unsubscribed(packet_id) => Event::Unsubscribed { packet_id },
+            EventRepr::Disconnected(reason) => Event::Disconnected { reason },
+        }
+    }
+
+    /// Finish what the previous call left: remove an outgoing message reported as dropped.
+    pub(crate) fn settle(&mut self) {
+        if self.drop_reported {
+            self.drop_reported = false;
+            self.drop_remaining = self.drop_remaining.saturating_sub(1);
+            if let Some(m) = self.store.outgoing(0) {
+                let id = m.packet_id;
+                self.store.remove_outgoing(id);
+                self.removed_at(0);
+            }
+            if self.drop_remaining == 0 {
+                self.promote();
+            }
+        }
+    }
+
+    /// Clamp `now` so time never goes backwards, and remember it.
+    pub(crate) fn clamp(&mut self, now: Instant) -> Instant {
+        if now > self.now {
+            self.now = now;
+        }
+        self.now
+    }
+
+    /// Whether a connection is in progress or up (CONNECT queued, not ended yet).
+    pub(crate) fn active(&self) -> bool {
+        matches!(
+            self.state,
+            State::Connecting | State::Connected | State::Disconnecting
+        )
+    }
+
+    /// Queue an event. Processing keeps room for the events a packet or a timer can produce,
+    /// so this never finds the queue full; if it ever did, the event would be dropped rather
+    /// than panic.
+    pub(crate) fn push_event(&mut self, e: EventRepr) {
+        let pushed = self.events.push(e);
+        debug_assert!(pushed.is_ok(), "event queue overflow");
+    }
+
+    /// End the connection once: report it and reset everything that belongs to the connection.
+    /// The session (store, packet ids) stays.
+    pub(crate) fn end_connection(&mut self, reason: DisconnectReason) {
+        if !self.active() {
+            return;
+        }
+        self.state = State::Closed;
+        self.push_event(EventRepr::Disconnected(reason));
+        self.dup_until = self.dup_until.max(self.sent).min(self.store.outgoing_len());
+        self.sent = 0;
+        self.resending = false;
+        self.rx_end = self.rx_pos;
+        self.tx_head = 0;
+        self.tx_tail = 0;
+        self.control.clear();
+        self.disconnect_queued = false;
+        self.ping = Ping::Idle;
+        self.pending = [None; MAX_PENDING];
     }
 }

@@ -1,34 +1,168 @@
 //! SUBSCRIBE / UNSUBSCRIBE and their acknowledgements.
 
-use mqtt_proto::{PacketId, QoS};
+use mqtt_proto::{PacketId, QoS, TopicFilter};
 
 use crate::error::CommandError;
-use crate::session::{Buffer, Session};
+use crate::event::Violation;
+use crate::session::{Buffer, EventRepr, Request, Session, State};
 use crate::store::Store;
 use crate::time::Instant;
+use crate::wire;
 
 impl<S: Store, B: Buffer> Session<S, B> {
     /// Command: subscribe to one or more `(filter, maximum QoS)` pairs in one SUBSCRIBE. Needs
-    /// [`State::Connected`](crate::State). The result arrives as
+    /// [`State::Connected`]. The result arrives as
     /// [`Event::Subscribed`](crate::Event::Subscribed) with one return code per filter.
     pub fn subscribe(
         &mut self,
         now: Instant,
         filters: &[(&str, QoS)],
     ) -> Result<PacketId, CommandError> {
-        let _ = (now, filters);
-        Err(CommandError::NotConnected)
+        self.settle();
+        self.clamp(now);
+        let body = 2 + filters.iter().map(|(f, _)| 3 + f.len()).sum::<usize>();
+        let slot = self.check_request(filters.iter().map(|(f, _)| *f), body)?;
+        let packet_id = self
+            .allocate_id()
+            .ok_or(CommandError::TooManyPendingRequests)?;
+        self.write_request(0x82, packet_id, body, |w| {
+            for (f, qos) in filters {
+                w.string(f);
+                w.u8(qos.as_u8());
+            }
+        });
+        self.set_pending(
+            slot,
+            Request::Subscribe {
+                packet_id,
+                filters: filters.len(),
+            },
+        );
+        Ok(packet_id)
     }
 
     /// Command: unsubscribe from one or more filters in one UNSUBSCRIBE. Needs
-    /// [`State::Connected`](crate::State). Acknowledged by
+    /// [`State::Connected`]. Acknowledged by
     /// [`Event::Unsubscribed`](crate::Event::Unsubscribed).
     pub fn unsubscribe(
         &mut self,
         now: Instant,
         filters: &[&str],
     ) -> Result<PacketId, CommandError> {
-        let _ = (now, filters);
-        Err(CommandError::NotConnected)
+        self.settle();
+        self.clamp(now);
+        let body = 2 + filters.iter().map(|f| 2 + f.len()).sum::<usize>();
+        let slot = self.check_request(filters.iter().copied(), body)?;
+        let packet_id = self
+            .allocate_id()
+            .ok_or(CommandError::TooManyPendingRequests)?;
+        self.write_request(0xA2, packet_id, body, |w| {
+            for f in filters {
+                w.string(f);
+            }
+        });
+        self.set_pending(slot, Request::Unsubscribe { packet_id });
+        Ok(packet_id)
+    }
+
+    /// Everything a SUBSCRIBE/UNSUBSCRIBE command checks before changing anything; returns the
+    /// free pending-request slot.
+    fn check_request<'f>(
+        &mut self,
+        filters: impl Iterator<Item = &'f str> + Clone,
+        body: usize,
+    ) -> Result<usize, CommandError> {
+        if self.state != State::Connected {
+            return Err(CommandError::NotConnected);
+        }
+        if filters.clone().next().is_none() {
+            return Err(CommandError::NoFilters);
+        }
+        for f in filters {
+            TopicFilter::new(f).map_err(CommandError::Invalid)?;
+        }
+        let required = wire::total_len(body).ok_or(CommandError::PacketTooLarge {
+            required: body.saturating_add(5),
+        })?;
+        if required > self.tx_capacity() {
+            return Err(CommandError::PacketTooLarge { required });
+        }
+        if !self.may_send_new() || self.tx_free() < required {
+            return Err(CommandError::TransmitBufferFull { required });
+        }
+        self.pending
+            .iter()
+            .position(Option::is_none)
+            .ok_or(CommandError::TooManyPendingRequests)
+    }
+
+    fn write_request(
+        &mut self,
+        first: u8,
+        packet_id: PacketId,
+        body: usize,
+        payload: impl FnOnce(&mut wire::Out<'_>),
+    ) {
+        let Some(total) = wire::total_len(body) else {
+            return;
+        };
+        let Some(dst) = self.tx_reserve(total) else {
+            return;
+        };
+        let mut w = wire::Out::new(dst);
+        w.u8(first);
+        w.remaining_length(body);
+        w.u16(packet_id.get());
+        payload(&mut w);
+        self.tx_tail += total;
+    }
+
+    fn set_pending(&mut self, slot: usize, request: Request) {
+        if let Some(s) = self.pending.get_mut(slot) {
+            *s = Some(request);
+        }
+    }
+
+    /// SUBACK: must match a pending SUBSCRIBE, with one code per filter [MQTT-3.8.4-5].
+    pub(crate) fn on_suback(&mut self, id: PacketId, codes: (usize, usize)) {
+        let found = self.pending.iter().position(
+            |r| matches!(r, Some(Request::Subscribe { packet_id, .. }) if *packet_id == id),
+        );
+        let Some(slot) = found else {
+            return self.violation(Violation::UnexpectedSubAck(id));
+        };
+        let expected = match self.pending.get(slot) {
+            Some(Some(Request::Subscribe { filters, .. })) => *filters,
+            _ => 0,
+        };
+        let received = codes.1.saturating_sub(codes.0);
+        if received != expected {
+            return self.violation(Violation::SubAckCountMismatch { expected, received });
+        }
+        self.set_pending_none(slot);
+        self.push_packet_event(EventRepr::Subscribed {
+            packet_id: id,
+            codes,
+        });
+    }
+
+    /// UNSUBACK: must match a pending UNSUBSCRIBE.
+    pub(crate) fn on_unsuback(&mut self, id: PacketId) {
+        let found = self.pending.iter().position(
+            |r| matches!(r, Some(Request::Unsubscribe { packet_id }) if *packet_id == id),
+        );
+        match found {
+            Some(slot) => {
+                self.set_pending_none(slot);
+                self.push_packet_event(EventRepr::Unsubscribed(id));
+            }
+            None => self.violation(Violation::UnexpectedUnsubAck(id)),
+        }
+    }
+
+    fn set_pending_none(&mut self, slot: usize) {
+        if let Some(s) = self.pending.get_mut(slot) {
+            *s = None;
+        }
     }
 }

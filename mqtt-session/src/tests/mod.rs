@@ -1,0 +1,5 @@
+//! In-crate tests: a scripted broker with virtual time, transcripts as snapshots.
+#![allow(clippy::unwrap_used)]
+
+mod flows;
+mod harness;

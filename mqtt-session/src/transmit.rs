@@ -1,0 +1,233 @@
+//! The transmit side: the queue of packets to send and `poll_transmit`.
+//!
+//! Three sources, emitted in this order on every call: four-byte acknowledgements (PUBACK,
+//! PUBREC, PUBREL, PUBCOMP, in the order they were decided [MQTT-4.6.0-2/3/4]) and PINGREQ; then
+//! the transmit buffer in command order (CONNECT, QoS 0 PUBLISH, SUBSCRIBE, UNSUBSCRIBE, and
+//! four-byte markers standing for stored QoS 1/2 messages, encoded from the store only when
+//! written out); then DISCONNECT, last [MQTT-3.14.4-2].
+
+use mqtt_proto::{PacketId, QoS};
+
+use crate::error::BufferTooSmall;
+use crate::event::DisconnectReason;
+use crate::session::{Buffer, Ping, Session, State};
+use crate::store::{OutgoingState, Store};
+use crate::time::Instant;
+use crate::wire;
+
+/// Outcome of trying to write one packet.
+enum Step {
+    /// Wrote this many bytes.
+    Wrote(usize),
+    /// Consumed a queue entry that produces nothing (a marker whose message is gone).
+    Skipped,
+    /// The next packet needs this many bytes and they are not free in the output.
+    Full(usize),
+    /// Nothing left.
+    Empty,
+}
+
+impl<S: Store, B: Buffer> Session<S, B> {
+    /// Write whole packets to send into `buf`: `Ok(Some(n))` with `n > 0` bytes in `buf[..n]`,
+    /// `Ok(None)` when there is nothing to send, `Err` when `buf` cannot hold the next packet
+    /// (nothing written; [`BufferTooSmall::required`] says how much it needs).
+    ///
+    /// Sending resets the keep-alive interval, so pass the time the bytes are handed to the
+    /// transport. Once DISCONNECT has been written the connection is over
+    /// ([`Event::Disconnected`](crate::Event::Disconnected) with
+    /// [`DisconnectReason::Local`] is queued).
+    pub fn poll_transmit(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+    ) -> Result<Option<usize>, BufferTooSmall> {
+        self.settle();
+        let now = self.clamp(now);
+        if !self.active() {
+            return Ok(None);
+        }
+        let mut n = 0;
+        let mut disconnected = false;
+        loop {
+            let out = buf.get_mut(n..).unwrap_or(&mut []);
+            let step = self.next_packet(out, now);
+            match step {
+                Step::Wrote(k) => n += k,
+                Step::Skipped => {}
+                Step::Empty => {
+                    if self.disconnect_queued {
+                        let Some(dst) = buf.get_mut(n..n + wire::DISCONNECT.len()) else {
+                            if n == 0 {
+                                return Err(BufferTooSmall {
+                                    required: wire::DISCONNECT.len(),
+                                });
+                            }
+                            break;
+                        };
+                        dst.copy_from_slice(&wire::DISCONNECT);
+                        n += wire::DISCONNECT.len();
+                        self.disconnect_queued = false;
+                        disconnected = true;
+                    }
+                    break;
+                }
+                Step::Full(required) => {
+                    if n == 0 {
+                        return Err(BufferTooSmall { required });
+                    }
+                    break;
+                }
+            }
+        }
+        if n == 0 {
+            return Ok(None);
+        }
+        self.last_sent = now;
+        if disconnected {
+            self.end_connection(DisconnectReason::Local);
+        }
+        Ok(Some(n))
+    }
+
+    /// Write the next queued packet into `out`.
+    fn next_packet(&mut self, out: &mut [u8], now: Instant) -> Step {
+        if let Some(c) = self.control.front() {
+            let Some(dst) = out.get_mut(..c.len()) else {
+                return Step::Full(c.len());
+            };
+            dst.copy_from_slice(&c);
+            self.control.pop();
+            return Step::Wrote(c.len());
+        }
+        if self.ping == Ping::Due {
+            let Some(dst) = out.get_mut(..wire::PINGREQ.len()) else {
+                return Step::Full(wire::PINGREQ.len());
+            };
+            dst.copy_from_slice(&wire::PINGREQ);
+            self.ping = Ping::Sent(now);
+            return Step::Wrote(wire::PINGREQ.len());
+        }
+        if self.tx_head >= self.tx_tail {
+            return Step::Empty;
+        }
+        let queued = self
+            .tx
+            .as_ref()
+            .get(self.tx_head..self.tx_tail)
+            .unwrap_or(&[]);
+        let step = match queued.first() {
+            Some(&wire::MARKER) => {
+                let (dup, id) = match queued {
+                    [_, flags, hi, lo, ..] => (
+                        flags & wire::MARKER_DUP != 0,
+                        PacketId::new(u16::from_be_bytes([*hi, *lo])),
+                    ),
+                    _ => (false, None),
+                };
+                let step = match id {
+                    Some(id) => self.write_stored(out, id, dup),
+                    None => Step::Skipped,
+                };
+                if !matches!(step, Step::Full(_)) {
+                    self.tx_head += wire::MARKER_LEN;
+                }
+                step
+            }
+            _ => {
+                let len = wire::packet_len(queued).unwrap_or(queued.len());
+                match (queued.get(..len), out.get_mut(..len)) {
+                    (Some(src), Some(dst)) => {
+                        dst.copy_from_slice(src);
+                        self.tx_head += len;
+                        Step::Wrote(len)
+                    }
+                    (None, _) => {
+                        // Cannot happen for bytes the session wrote; drop them rather than loop.
+                        self.tx_head = self.tx_tail;
+                        Step::Skipped
+                    }
+                    (Some(_), None) => Step::Full(len),
+                }
+            }
+        };
+        if self.tx_head >= self.tx_tail {
+            self.tx_head = 0;
+            self.tx_tail = 0;
+        }
+        if !matches!(step, Step::Full(_)) {
+            self.promote();
+        }
+        step
+    }
+
+    /// Encode the stored message `id` (PUBLISH, or PUBREL once released) into `out`.
+    fn write_stored(&mut self, out: &mut [u8], id: PacketId, dup: bool) -> Step {
+        let Some(i) = self.store.outgoing_position(id) else {
+            return Step::Skipped;
+        };
+        let Some(m) = self.store.outgoing(i) else {
+            return Step::Skipped;
+        };
+        if m.state == OutgoingState::Released {
+            let Some(dst) = out.get_mut(..4) else {
+                return Step::Full(4);
+            };
+            dst.copy_from_slice(&wire::pubrel(id));
+            return Step::Wrote(4);
+        }
+        let qos = if m.qos == QoS::AtMostOnce {
+            QoS::AtLeastOnce
+        } else {
+            m.qos
+        };
+        let body = wire::publish_body_len(m.topic, m.payload, qos);
+        let Some(total) = wire::total_len(body) else {
+            return Step::Skipped;
+        };
+        let Some(dst) = out.get_mut(..total) else {
+            return Step::Full(total);
+        };
+        let k = wire::write_publish(dst, m.topic, m.payload, qos, Some(id), dup, m.retain);
+        Step::Wrote(k)
+    }
+
+    /// Room for `n` more bytes at the end of the transmit buffer, compacting it if needed.
+    pub(crate) fn tx_reserve(&mut self, n: usize) -> Option<&mut [u8]> {
+        let cap = self.tx.as_ref().len();
+        if cap - self.tx_tail < n && self.tx_head > 0 {
+            self.tx.as_mut().copy_within(self.tx_head..self.tx_tail, 0);
+            self.tx_tail -= self.tx_head;
+            self.tx_head = 0;
+        }
+        let start = self.tx_tail;
+        self.tx.as_mut().get_mut(start..start + n)
+    }
+
+    /// Free bytes in the transmit buffer (after compaction).
+    pub(crate) fn tx_free(&self) -> usize {
+        self.tx.as_ref().len() - (self.tx_tail - self.tx_head)
+    }
+
+    /// Capacity of the transmit buffer.
+    pub(crate) fn tx_capacity(&self) -> usize {
+        self.tx.as_ref().len()
+    }
+
+    /// Append `bytes` to the transmit buffer; false when they do not fit.
+    pub(crate) fn tx_push(&mut self, bytes: &[u8]) -> bool {
+        match self.tx_reserve(bytes.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(bytes);
+                self.tx_tail += bytes.len();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether a command may queue new traffic now: connected, and every resend decided at
+    /// CONNACK already queued (resends go before anything new [MQTT-4.4.0-1]).
+    pub(crate) fn may_send_new(&self) -> bool {
+        self.state == State::Connected && !self.resending
+    }
+}
