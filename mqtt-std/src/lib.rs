@@ -3,8 +3,23 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod client;
+mod error;
+mod io;
+mod options;
+mod pending;
 #[cfg(feature = "test-broker")]
 pub mod test_broker;
 pub mod tls;
+mod transport;
 
+pub use client::{Client, Messages};
+pub use error::{DisconnectReason, Error, MessageGetError};
+pub use options::{
+    ClientOptions, ConnectOptions, Connected, Direction, Message, MessageInfo, Reconnect, Will,
+};
+pub use pending::Pending;
 pub use tls::{TlsConfig, TlsConfigBuilder, TlsError};
+
+pub use mqtt_proto::{ConnectReturnCode, PacketId, QoS, SubAckReturnCode};
+pub use mqtt_session::{SessionLostPolicy, Violation};

@@ -34,7 +34,7 @@ use rustls::{
 };
 
 /// A TLS failure: a bad local configuration, or a handshake the server or its certificate failed.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum TlsError {
     /// The server's certificate chain does not lead to a trusted CA.
@@ -73,8 +73,8 @@ pub enum TlsError {
     File {
         /// The file.
         path: PathBuf,
-        /// The error.
-        error: io::Error,
+        /// The error (shared, so that the error can be cloned).
+        error: Arc<io::Error>,
     },
 }
 
@@ -105,7 +105,7 @@ impl std::error::Error for TlsError {
             Self::Protocol(e) | Self::BadCaCertificate(e) | Self::BadClientCertificate(e) => {
                 Some(e)
             }
-            Self::File { error, .. } => Some(error),
+            Self::File { error, .. } => Some(&**error),
             _ => None,
         }
     }
@@ -198,7 +198,7 @@ impl fmt::Debug for TlsConfigBuilder {
 fn read_file(path: &Path) -> Result<Vec<u8>, TlsError> {
     std::fs::read(path).map_err(|error| TlsError::File {
         path: path.to_owned(),
-        error,
+        error: Arc::new(error),
     })
 }
 

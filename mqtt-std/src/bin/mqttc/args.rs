@@ -1,0 +1,429 @@
+//! Command-line parsing for `mqttc pub` and `mqttc sub` (mosquitto_pub/sub option names).
+
+use std::fmt;
+use std::path::PathBuf;
+
+use mqtt_proto::{TopicFilter, TopicName};
+use mqtt_std::QoS;
+
+/// A usage error: exit status 2.
+#[derive(Debug)]
+pub struct Usage(pub String);
+
+impl fmt::Display for Usage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn usage<T>(msg: impl Into<String>) -> Result<T, Usage> {
+    Err(Usage(msg.into()))
+}
+
+/// Which subcommand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Pub,
+    Sub,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Pub => "pub",
+            Mode::Sub => "sub",
+        }
+    }
+}
+
+/// Where `pub` takes its payload from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payload {
+    /// `-m MSG`
+    Text(String),
+    /// `-f FILE`
+    File(PathBuf),
+    /// `-n`
+    Empty,
+    /// `-l`: one message per stdin line.
+    Lines,
+    /// `-s`: all of stdin as one message.
+    Stdin,
+}
+
+/// TLS options; present when `--cafile` was given.
+#[derive(Debug, Clone, Default)]
+pub struct TlsArgs {
+    pub cafile: PathBuf,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    pub insecure: bool,
+    pub server_name: Option<String>,
+}
+
+/// The will options.
+#[derive(Debug, Clone)]
+pub struct WillArgs {
+    pub topic: String,
+    pub payload: Vec<u8>,
+    pub qos: QoS,
+    pub retain: bool,
+}
+
+/// Everything `pub` and `sub` accept.
+#[derive(Debug, Clone)]
+pub struct Args {
+    pub mode: Mode,
+    pub host: String,
+    pub port: u16,
+    pub client_id: String,
+    pub keep_alive: u16,
+    pub clean_session: bool,
+    pub qos: QoS,
+    pub topics: Vec<String>,
+    pub payload: Option<Payload>,
+    pub retain: bool,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub will: Option<WillArgs>,
+    pub tls: Option<TlsArgs>,
+    pub count: Option<u64>,
+    pub timeout_secs: Option<u64>,
+    pub verbose: bool,
+    pub debug: bool,
+    pub session_store: Option<PathBuf>,
+}
+
+fn parse_num<T: std::str::FromStr>(opt: &str, v: &str, what: &str) -> Result<T, Usage> {
+    v.parse()
+        .map_err(|_| Usage(format!("{opt} needs {what}, not {v:?}")))
+}
+
+fn parse_qos(opt: &str, v: &str) -> Result<QoS, Usage> {
+    match v {
+        "0" => Ok(QoS::AtMostOnce),
+        "1" => Ok(QoS::AtLeastOnce),
+        "2" => Ok(QoS::ExactlyOnce),
+        _ => usage(format!("{opt} must be 0, 1 or 2, not {v:?}")),
+    }
+}
+
+/// A generated client id: "mqttc" and 12 characters of `[0-9a-zA-Z]` (17 in all).
+pub fn generated_client_id() -> String {
+    const ALNUM: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let mut id = String::from("mqttc");
+    let mut r = random_u64();
+    for _ in 0..12 {
+        let i = usize::try_from(r % 62).unwrap_or(0);
+        id.push(char::from(ALNUM.get(i).copied().unwrap_or(b'x')));
+        r /= 62;
+    }
+    id
+}
+
+/// 64 random bits from the standard library's per-process hash seed and the clock.
+pub fn random_u64() -> u64 {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.finish()
+}
+
+/// Parses the options that follow `pub` or `sub`.
+pub fn parse(mode: Mode, argv: &[String]) -> Result<Args, Usage> {
+    let mut host = None;
+    let mut port = None;
+    let mut client_id = None;
+    let mut keep_alive = 60u16;
+    let mut clean_session = true;
+    let mut qos = QoS::AtMostOnce;
+    let mut topics = Vec::new();
+    let mut payload: Option<Payload> = None;
+    let mut retain = false;
+    let mut username = None;
+    let mut password = None;
+    let mut will_topic: Option<String> = None;
+    let mut will_payload: Option<Vec<u8>> = None;
+    let mut will_qos = QoS::AtMostOnce;
+    let mut will_retain = false;
+    let mut will_qos_given = false;
+    let mut cafile = None;
+    let mut cert = None;
+    let mut key = None;
+    let mut insecure = false;
+    let mut server_name = None;
+    let mut count = None;
+    let mut timeout_secs = None;
+    let mut verbose = false;
+    let mut debug = false;
+    let mut session_store = None;
+
+    let mut it = argv.iter();
+    while let Some(opt) = it.next() {
+        let opt = opt.as_str();
+        let mut value = || -> Result<String, Usage> {
+            it.next()
+                .cloned()
+                .ok_or_else(|| Usage(format!("{opt} needs a value")))
+        };
+        let mut set_payload = |p: Payload| -> Result<(), Usage> {
+            if payload.is_some() {
+                return usage("give only one of -m, -f, -n, -l, -s");
+            }
+            payload = Some(p);
+            Ok(())
+        };
+        let pub_only = |o: &str| -> Result<(), Usage> {
+            if mode == Mode::Sub {
+                return usage(format!("{o} is an option of mqttc pub, not mqttc sub"));
+            }
+            Ok(())
+        };
+        let sub_only = |o: &str| -> Result<(), Usage> {
+            if mode == Mode::Pub {
+                return usage(format!("{o} is an option of mqttc sub, not mqttc pub"));
+            }
+            Ok(())
+        };
+        match opt {
+            "-h" | "--host" => host = Some(value()?),
+            "-p" | "--port" => port = Some(parse_num::<u16>(opt, &value()?, "a port number")?),
+            "-i" | "--id" => {
+                let id = value()?;
+                if id.len() > 65_535 || id.contains('\0') {
+                    return usage("-i: the client id must be at most 65,535 bytes, without NUL");
+                }
+                client_id = Some(id);
+            }
+            "-k" | "--keepalive" => {
+                keep_alive = parse_num(opt, &value()?, "seconds from 0 to 65535")?;
+            }
+            "-c" | "--disable-clean-session" => clean_session = false,
+            "-q" | "--qos" => qos = parse_qos(opt, &value()?)?,
+            "-t" | "--topic" => topics.push(value()?),
+            "-m" | "--message" => {
+                pub_only(opt)?;
+                let v = value()?;
+                set_payload(Payload::Text(v))?;
+            }
+            "-f" | "--file" => {
+                pub_only(opt)?;
+                let v = value()?;
+                set_payload(Payload::File(PathBuf::from(v)))?;
+            }
+            "-n" | "--null-message" => {
+                pub_only(opt)?;
+                set_payload(Payload::Empty)?;
+            }
+            "-l" | "--stdin-line" => {
+                pub_only(opt)?;
+                set_payload(Payload::Lines)?;
+            }
+            "-s" | "--stdin-file" => {
+                pub_only(opt)?;
+                set_payload(Payload::Stdin)?;
+            }
+            "-r" | "--retain" => {
+                pub_only(opt)?;
+                retain = true;
+            }
+            "-u" | "--username" => username = Some(value()?),
+            "-P" | "--pw" => password = Some(value()?),
+            "--will-topic" => will_topic = Some(value()?),
+            "--will-payload" => will_payload = Some(value()?.into_bytes()),
+            "--will-qos" => {
+                will_qos = parse_qos(opt, &value()?)?;
+                will_qos_given = true;
+            }
+            "--will-retain" => will_retain = true,
+            "--cafile" => cafile = Some(PathBuf::from(value()?)),
+            "--cert" => cert = Some(PathBuf::from(value()?)),
+            "--key" => key = Some(PathBuf::from(value()?)),
+            "--insecure" => insecure = true,
+            "--tls-server-name" => server_name = Some(value()?),
+            "-C" => {
+                sub_only(opt)?;
+                let n: u64 = parse_num(opt, &value()?, "a positive count")?;
+                if n == 0 {
+                    return usage("-C needs a positive count");
+                }
+                count = Some(n);
+            }
+            "-W" => {
+                let n: u64 = parse_num(opt, &value()?, "a positive number of seconds")?;
+                if n == 0 {
+                    return usage("-W needs a positive number of seconds");
+                }
+                timeout_secs = Some(n);
+            }
+            "-v" | "--verbose" => {
+                sub_only(opt)?;
+                verbose = true;
+            }
+            "-d" | "--debug" => debug = true,
+            "--session-store" => session_store = Some(PathBuf::from(value()?)),
+            other => {
+                return usage(format!(
+                    "unknown option {other:?} (see mqttc {} --help)",
+                    mode.name()
+                ));
+            }
+        }
+    }
+
+    if !clean_session && client_id.is_none() {
+        return usage("-c (persistent session) needs a client id: give -i ID");
+    }
+    if password.is_some() && username.is_none() {
+        return usage("-P needs -u (a password without a user name is not allowed)");
+    }
+    match mode {
+        Mode::Pub => {
+            if topics.len() != 1 {
+                return usage("mqttc pub needs exactly one -t TOPIC");
+            }
+            for t in &topics {
+                if let Err(e) = TopicName::new(t) {
+                    return usage(format!("invalid topic {t:?}: {e}"));
+                }
+            }
+            if payload.is_none() {
+                return usage("mqttc pub needs a payload: -m MSG, -f FILE, -n, -l or -s");
+            }
+        }
+        Mode::Sub => {
+            if topics.is_empty() {
+                return usage("mqttc sub needs at least one -t FILTER");
+            }
+            for t in &topics {
+                if let Err(e) = TopicFilter::new(t) {
+                    return usage(format!("invalid topic filter {t:?}: {e}"));
+                }
+            }
+        }
+    }
+    let will = match (will_topic, will_payload) {
+        (Some(topic), payload) => {
+            if let Err(e) = TopicName::new(&topic) {
+                return usage(format!("invalid will topic {topic:?}: {e}"));
+            }
+            Some(WillArgs {
+                topic,
+                payload: payload.unwrap_or_default(),
+                qos: will_qos,
+                retain: will_retain,
+            })
+        }
+        (None, Some(_)) => return usage("--will-payload needs --will-topic"),
+        (None, None) => {
+            if will_qos_given || will_retain {
+                return usage("--will-qos and --will-retain need --will-topic");
+            }
+            None
+        }
+    };
+    let tls = match cafile {
+        Some(cafile) => {
+            if cert.is_some() != key.is_some() {
+                return usage("--cert and --key go together");
+            }
+            Some(TlsArgs {
+                cafile,
+                cert,
+                key,
+                insecure,
+                server_name,
+            })
+        }
+        None => {
+            if cert.is_some() || key.is_some() || insecure || server_name.is_some() {
+                return usage(
+                    "--cert, --key, --insecure and --tls-server-name need --cafile (which turns TLS on)",
+                );
+            }
+            None
+        }
+    };
+    let port = port.unwrap_or(if tls.is_some() { 8883 } else { 1883 });
+    Ok(Args {
+        mode,
+        host: host.unwrap_or_else(|| "localhost".to_owned()),
+        port,
+        client_id: client_id.unwrap_or_else(generated_client_id),
+        keep_alive,
+        clean_session,
+        qos,
+        topics,
+        payload,
+        retain,
+        username,
+        password,
+        will,
+        tls,
+        count,
+        timeout_secs,
+        verbose,
+        debug,
+        session_store,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn generated_ids_are_short_alphanumeric() {
+        for _ in 0..100 {
+            let id = generated_client_id();
+            assert!((1..=23).contains(&id.len()), "{id}");
+            assert!(id.bytes().all(|b| b.is_ascii_alphanumeric()), "{id}");
+        }
+    }
+
+    #[test]
+    fn defaults_and_tls_port() {
+        let a = parse(Mode::Pub, &args("-t a/b -m x")).unwrap();
+        assert_eq!(
+            (a.host.as_str(), a.port, a.keep_alive),
+            ("localhost", 1883, 60)
+        );
+        assert!(a.clean_session);
+        let a = parse(Mode::Sub, &args("-t a/# --cafile ca.pem")).unwrap();
+        assert_eq!(a.port, 8883);
+    }
+
+    #[test]
+    fn usage_errors() {
+        for bad in [
+            "-t a -m x -q 3",
+            "-t a -m x -c",
+            "-t a -m x -P pw",
+            "-t a/+ -m x",
+            "-t  -m x",
+            "-m x",
+            "-t a",
+            "-t a -m x -n",
+            "-t a -m x -C 1",
+            "-t a -m x --bogus",
+            "-t a -m x -p",
+            "-t a -m x -p 70000",
+            "-t a -m x --cert c.pem",
+        ] {
+            assert!(parse(Mode::Pub, &args(bad)).is_err(), "{bad}");
+        }
+        for bad in ["", "-t a/#/b", "-t a -m x", "-t a -r", "-t a+ -q 1"] {
+            assert!(parse(Mode::Sub, &args(bad)).is_err(), "{bad}");
+        }
+    }
+}

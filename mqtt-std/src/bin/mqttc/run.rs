@@ -1,0 +1,272 @@
+//! `mqttc pub` and `mqttc sub`.
+
+use std::fmt;
+use std::io::{self, BufRead as _, Read as _, Write as _};
+use std::time::{Duration, Instant};
+
+use mqtt_std::{Client, ClientOptions, ConnectOptions, Error, SubAckReturnCode, TlsConfig, Will};
+
+use crate::args::{Args, Mode, Payload};
+
+/// A run-time failure: exit status 1, one line on stderr.
+#[derive(Debug)]
+pub struct Failure(String);
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure(e.to_string())
+    }
+}
+
+fn fail<T>(msg: impl Into<String>) -> Result<T, Failure> {
+    Err(Failure(msg.into()))
+}
+
+/// The `-W` limit.
+struct Deadline(Option<Instant>, u64);
+
+impl Deadline {
+    fn left(&self) -> Result<Option<Duration>, Failure> {
+        match self.0 {
+            None => Ok(None),
+            Some(at) => {
+                let left = at.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    fail(format!("timed out after {} s", self.1))
+                } else {
+                    Ok(Some(left))
+                }
+            }
+        }
+    }
+    fn timed_out(&self) -> Failure {
+        Failure(format!("timed out after {} s", self.1))
+    }
+}
+
+/// Builds the client, connects, and runs `pub` or `sub`.
+pub fn run(a: &Args) -> Result<(), Failure> {
+    if let Some(dir) = &a.session_store {
+        return fail(format!(
+            "--session-store {}: not supported yet (the durable session store is not implemented)",
+            dir.display()
+        ));
+    }
+    let deadline = Deadline(
+        a.timeout_secs
+            .map(|s| Instant::now() + Duration::from_secs(s)),
+        a.timeout_secs.unwrap_or(0),
+    );
+    // A payload from stdin or a file is read before connecting, so a bad file fails early.
+    let payload = match &a.payload {
+        Some(Payload::Text(t)) => Some(t.clone().into_bytes()),
+        Some(Payload::Empty) => Some(Vec::new()),
+        Some(Payload::File(path)) => match std::fs::read(path) {
+            Ok(b) => Some(b),
+            Err(e) => return fail(format!("cannot read {}: {e}", path.display())),
+        },
+        Some(Payload::Stdin) => {
+            let mut buf = Vec::new();
+            if let Err(e) = io::stdin().lock().read_to_end(&mut buf) {
+                return fail(format!("cannot read stdin: {e}"));
+            }
+            Some(buf)
+        }
+        Some(Payload::Lines) | None => None,
+    };
+
+    let mut options = ClientOptions::new(a.client_id.clone());
+    if a.debug {
+        options = options.trace(crate::trace::to_stderr);
+    }
+    let client = Client::new(options)?;
+    if let Some(user) = &a.username {
+        client.set_login(user, a.password.as_deref().map(str::as_bytes));
+    }
+    if let Some(w) = &a.will {
+        client.set_will(Some(Will {
+            topic: w.topic.clone(),
+            payload: w.payload.clone(),
+            qos: w.qos,
+            retain: w.retain,
+        }))?;
+    }
+    let mut connect = ConnectOptions::default()
+        .keep_alive(a.keep_alive)
+        .clean_session(a.clean_session);
+    if let Some(left) = deadline.left()? {
+        connect = connect.wait(left.min(connect.wait_time()));
+    }
+    let connected = match &a.tls {
+        None => client.connect(&a.host, a.port, &connect),
+        Some(t) => {
+            let mut b = TlsConfig::builder()
+                .ca_file(&t.cafile)
+                .map_err(|e| Failure(format!("tls: {e}")))?;
+            if let (Some(cert), Some(key)) = (&t.cert, &t.key) {
+                b = b
+                    .client_cert_files(cert, key)
+                    .map_err(|e| Failure(format!("tls: {e}")))?;
+            }
+            if let Some(name) = &t.server_name {
+                b = b.server_name(name);
+            }
+            let tls = b
+                .skip_server_name_check(t.insecure)
+                .build()
+                .map_err(|e| Failure(format!("tls: {e}")))?;
+            client.secure_connect(&a.host, a.port, &tls, &connect)
+        }
+    };
+    match connected {
+        Ok(_) => {}
+        Err(Error::Timeout) if a.timeout_secs.is_some() => return Err(deadline.timed_out()),
+        Err(e) => return Err(e.into()),
+    }
+    let result = match a.mode {
+        Mode::Pub => publish(&client, a, payload, &deadline),
+        Mode::Sub => subscribe(&client, a, &deadline),
+    };
+    match result {
+        Ok(()) => {
+            client.disconnect()?;
+            Ok(())
+        }
+        Err(e) => {
+            // A failure still ends politely when the link is up (no will for a local error).
+            let _ = client.disconnect();
+            Err(e)
+        }
+    }
+}
+
+fn wait_all(pending: &mut Vec<mqtt_std::Pending<()>>, deadline: &Deadline) -> Result<(), Failure> {
+    for p in pending.drain(..) {
+        let r = match deadline.left()? {
+            Some(left) => p.wait_timeout(left),
+            None => p.wait(),
+        };
+        match r {
+            Ok(()) => {}
+            Err(Error::Timeout) => return Err(deadline.timed_out()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+fn publish(
+    client: &Client,
+    a: &Args,
+    payload: Option<Vec<u8>>,
+    deadline: &Deadline,
+) -> Result<(), Failure> {
+    let topic = a.topics.first().map(String::as_str).unwrap_or_default();
+    let mut pending = Vec::new();
+    let send = |body: &[u8], pending: &mut Vec<mqtt_std::Pending<()>>| -> Result<(), Failure> {
+        loop {
+            match client.publish(topic, body, a.qos, a.retain) {
+                Ok(p) => {
+                    pending.push(p);
+                    return Ok(());
+                }
+                // The in-flight window is full: finish the oldest flows, then go on.
+                Err(Error::WindowFull) if !pending.is_empty() => {
+                    let half = pending.len().div_ceil(2);
+                    let mut oldest: Vec<_> = pending.drain(..half).collect();
+                    wait_all(&mut oldest, deadline)?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    match payload {
+        Some(body) => send(&body, &mut pending)?,
+        None => {
+            // -l: one message per line of stdin (without the line end).
+            let stdin = io::stdin();
+            let mut line = Vec::new();
+            let mut lock = stdin.lock();
+            loop {
+                line.clear();
+                match lock.read_until(b'\n', &mut line) {
+                    Ok(0) => break,
+                    Ok(_) => {
+                        if line.last() == Some(&b'\n') {
+                            line.pop();
+                            if line.last() == Some(&b'\r') {
+                                line.pop();
+                            }
+                        }
+                        send(&line, &mut pending)?;
+                    }
+                    Err(e) => return fail(format!("cannot read stdin: {e}")),
+                }
+                deadline.left()?;
+            }
+        }
+    }
+    wait_all(&mut pending, deadline)
+}
+
+fn subscribe(client: &Client, a: &Args, deadline: &Deadline) -> Result<(), Failure> {
+    let filters: Vec<(&str, mqtt_std::QoS)> =
+        a.topics.iter().map(|t| (t.as_str(), a.qos)).collect();
+    let suback = client.subscribe(&filters)?;
+    let codes = match deadline.left()? {
+        Some(left) => suback.wait_timeout(left),
+        None => suback.wait(),
+    };
+    let codes = match codes {
+        Ok(c) => c,
+        Err(Error::Timeout) => return Err(deadline.timed_out()),
+        Err(e) => return Err(e.into()),
+    };
+    for (filter, code) in a.topics.iter().zip(&codes) {
+        if *code == SubAckReturnCode::Failure {
+            return fail(format!(
+                "subscription to {filter:?} refused by the broker (0x80)"
+            ));
+        }
+    }
+    let stdout = io::stdout();
+    let mut received = 0u64;
+    loop {
+        if a.count.is_some_and(|n| received >= n) {
+            return Ok(());
+        }
+        let msg = match deadline.left()? {
+            Some(left) => client.recv_timeout(left),
+            None => client.recv(),
+        };
+        let msg = match msg {
+            Ok(m) => m,
+            Err(Error::Timeout) => return Err(deadline.timed_out()),
+            Err(e) => return Err(e.into()),
+        };
+        let mut out = stdout.lock();
+        let written = if a.verbose {
+            out.write_all(msg.topic.as_bytes())
+                .and_then(|()| out.write_all(b" "))
+                .and_then(|()| out.write_all(&msg.payload))
+        } else {
+            out.write_all(&msg.payload)
+        };
+        match written
+            .and_then(|()| out.write_all(b"\n"))
+            .and_then(|()| out.flush())
+        {
+            Ok(()) => {}
+            // stdout closed (e.g. `| head`): stop quietly.
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
+            Err(e) => return fail(format!("cannot write to stdout: {e}")),
+        }
+        received += 1;
+    }
+}

@@ -1,0 +1,680 @@
+//! The blocking client: a cloneable handle over state shared with the IO thread.
+
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use mqtt_proto::{PacketId, QoS, SubAckReturnCode, TopicName};
+use mqtt_session::{CommandError, Config, Session, VecStore};
+
+use crate::error::{DisconnectReason, Error, MessageGetError};
+use crate::options::{ClientOptions, ConnectOptions, Connected, Message, MessageInfo, Will};
+use crate::pending::{Pending, Slot};
+use crate::tls::TlsConfig;
+
+pub(crate) type Sess = Session<VecStore, Vec<u8>>;
+pub(crate) type ReceiveNotify = Arc<dyn Fn(usize) + Send + Sync>;
+pub(crate) type DisconnectNotify = Arc<dyn Fn(&DisconnectReason) + Send + Sync>;
+
+/// Where the connection stands, as the application sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Status {
+    /// No connection (a reconnect may be scheduled: see `State::reconnecting`).
+    Idle,
+    /// TCP, TLS or CONNACK under way.
+    Connecting,
+    /// CONNACK accepted.
+    Connected,
+    /// The client was closed; the IO thread has ended or is ending.
+    Closed,
+}
+
+/// A connect request handed to the IO thread.
+pub(crate) struct ConnectRequest {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) tls: Option<TlsConfig>,
+    pub(crate) options: ConnectOptions,
+    pub(crate) slot: Option<Arc<Slot<Connected>>>,
+}
+
+/// How the application asked to end the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CloseKind {
+    /// Send DISCONNECT, then close.
+    Disconnect,
+    /// Close without DISCONNECT.
+    Drop,
+}
+
+/// Everything the application threads and the IO thread share, under one mutex.
+pub(crate) struct State {
+    pub(crate) session: Sess,
+    pub(crate) status: Status,
+    /// A reconnect is scheduled by the IO thread.
+    pub(crate) reconnecting: bool,
+    /// The application cancelled a scheduled reconnect (disconnect while idle).
+    pub(crate) cancel_reconnect: bool,
+    pub(crate) last_reason: Option<DisconnectReason>,
+    pub(crate) login: Option<(String, Option<Vec<u8>>)>,
+    pub(crate) will: Option<Will>,
+
+    // The reader thread's inbox: raw socket bytes of connection `conn_gen`.
+    pub(crate) conn_gen: u64,
+    pub(crate) inbox: VecDeque<Vec<u8>>,
+    pub(crate) inbox_bytes: usize,
+    pub(crate) inbox_end: Option<Option<io::ErrorKind>>,
+
+    // Requests to the IO thread.
+    pub(crate) connect_req: Option<ConnectRequest>,
+    pub(crate) close_req: Option<CloseKind>,
+    pub(crate) shutdown: bool,
+    pub(crate) wake: bool,
+
+    // The application side.
+    pub(crate) messages: VecDeque<Message>,
+    pub(crate) depth: usize,
+    pub(crate) pubs: HashMap<PacketId, Arc<Slot<()>>>,
+    pub(crate) subs: HashMap<PacketId, Arc<Slot<Vec<SubAckReturnCode>>>>,
+    pub(crate) unsubs: HashMap<PacketId, Arc<Slot<()>>>,
+    pub(crate) qos0: VecDeque<(u64, Arc<Slot<()>>)>,
+    pub(crate) qos0_seq: u64,
+    pub(crate) tx_drained: u64,
+    pub(crate) tx_waiters: usize,
+    pub(crate) receive_notify: Option<ReceiveNotify>,
+    pub(crate) disconnect_notify: Option<DisconnectNotify>,
+}
+
+pub(crate) struct Shared {
+    pub(crate) st: Mutex<State>,
+    /// Wakes the IO thread.
+    pub(crate) io_cv: Condvar,
+    /// Wakes application threads waiting for messages, status or transmit room.
+    pub(crate) app_cv: Condvar,
+    /// Wakes reader threads waiting for room in the inbox.
+    pub(crate) reader_cv: Condvar,
+    pub(crate) epoch: Instant,
+    pub(crate) client_id: String,
+}
+
+impl Shared {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        // A panicking user callback runs outside the lock, so poisoning means a bug in this
+        // crate; carrying on with the data is still better than wedging every caller.
+        self.st.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The session's clock: milliseconds since the client was created.
+    pub(crate) fn now(&self) -> mqtt_session::Instant {
+        mqtt_session::Instant::from_millis(
+            u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX),
+        )
+    }
+
+    pub(crate) fn wake_io(&self, st: &mut State) {
+        st.wake = true;
+        self.io_cv.notify_one();
+    }
+
+    fn wait_app<'a>(
+        &self,
+        st: MutexGuard<'a, State>,
+        deadline: Option<Instant>,
+    ) -> Result<MutexGuard<'a, State>, MutexGuard<'a, State>> {
+        match deadline {
+            None => Ok(self.app_cv.wait(st).unwrap_or_else(PoisonError::into_inner)),
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(st);
+                }
+                Ok(self
+                    .app_cv
+                    .wait_timeout(st, left)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0)
+            }
+        }
+    }
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    io: Mutex<Option<JoinHandle<()>>>,
+    write_timeout: Duration,
+}
+
+impl Inner {
+    fn close(&self) {
+        {
+            let mut st = self.shared.lock();
+            if st.status == Status::Closed && st.shutdown {
+                return;
+            }
+            st.shutdown = true;
+            self.shared.wake_io(&mut st);
+        }
+        let handle = self
+            .io
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(h) = handle {
+            // Never join from the IO thread itself (a callback closing the client).
+            if h.thread().id() != thread::current().id() {
+                let _ = h.join();
+            }
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// A blocking MQTT 3.1.1 client: a cheap, cloneable handle (`Send + Sync`) to one connection
+/// and its session, driven by one IO thread. See the [crate docs](crate) for the NetX Duo
+/// service each method corresponds to, and for the threading design.
+///
+/// Dropping the last handle (or [`Client::close`]) ends the IO thread.
+///
+/// ```no_run
+/// use mqtt_std::{Client, ClientOptions, ConnectOptions, QoS};
+///
+/// # fn main() -> Result<(), mqtt_std::Error> {
+/// let client = Client::new(ClientOptions::new("example"))?;
+/// client.connect("localhost", 1883, &ConnectOptions::default())?;
+/// client.subscribe(&[("greetings/#", QoS::AtLeastOnce)])?.wait()?;
+/// client.publish("greetings/world", b"hello", QoS::AtLeastOnce, false)?.wait()?;
+/// let message = client.recv()?;
+/// println!("{} {:?}", message.topic, message.payload);
+/// client.disconnect()?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("client_id", &self.inner.shared.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An iterator over received messages ([`Client::messages`]); ends when the connection is over
+/// and the queue is empty, or the client is closed.
+#[derive(Debug)]
+pub struct Messages<'a> {
+    client: &'a Client,
+}
+
+impl Iterator for Messages<'_> {
+    type Item = Message;
+    fn next(&mut self) -> Option<Message> {
+        self.client.recv().ok()
+    }
+}
+
+impl Client {
+    /// Creates the client and starts its IO thread (`nxd_mqtt_client_create`). Nothing is
+    /// sent until [`Client::connect`].
+    pub fn new(options: ClientOptions) -> Result<Self, Error> {
+        let mut config = Config::default();
+        config.max_inflight = options.max_inflight;
+        config.max_queued = options.max_queued;
+        config.connack_timeout = options.connack_timeout;
+        config.ping_timeout = options.ping_timeout;
+        config.max_incoming_packet = options.max_packet_size;
+        config.session_lost = options.session_lost;
+        let session = Session::new(
+            config,
+            VecStore::new(),
+            vec![0u8; options.max_packet_size],
+            vec![0u8; options.transmit_buffer_size],
+        );
+        let shared = Arc::new(Shared {
+            st: Mutex::new(State {
+                session,
+                status: Status::Idle,
+                reconnecting: false,
+                cancel_reconnect: false,
+                last_reason: None,
+                login: None,
+                will: None,
+                conn_gen: 0,
+                inbox: VecDeque::new(),
+                inbox_bytes: 0,
+                inbox_end: None,
+                connect_req: None,
+                close_req: None,
+                shutdown: false,
+                wake: false,
+                messages: VecDeque::new(),
+                depth: options.receive_queue_depth,
+                pubs: HashMap::new(),
+                subs: HashMap::new(),
+                unsubs: HashMap::new(),
+                qos0: VecDeque::new(),
+                qos0_seq: 0,
+                tx_drained: 0,
+                tx_waiters: 0,
+                receive_notify: None,
+                disconnect_notify: None,
+            }),
+            io_cv: Condvar::new(),
+            app_cv: Condvar::new(),
+            reader_cv: Condvar::new(),
+            epoch: Instant::now(),
+            client_id: options.client_id.clone(),
+        });
+        let write_timeout = options.write_timeout;
+        let io_shared = shared.clone();
+        let handle = thread::Builder::new()
+            .name(format!("mqtt-io {}", options.client_id))
+            .spawn(move || crate::io::run(io_shared, options))
+            .map_err(|e| Error::Connect {
+                addr: String::new(),
+                source: Arc::new(e),
+            })?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                shared,
+                io: Mutex::new(Some(handle)),
+                write_timeout,
+            }),
+        })
+    }
+
+    fn shared(&self) -> &Shared {
+        &self.inner.shared
+    }
+
+    /// The client id given at creation.
+    pub fn client_id(&self) -> &str {
+        &self.inner.shared.client_id
+    }
+
+    /// Whether CONNACK accepted the current connection and it has not ended.
+    pub fn is_connected(&self) -> bool {
+        self.shared().lock().status == Status::Connected
+    }
+
+    /// Sets the user name and optional password sent in every later CONNECT
+    /// (`nxd_mqtt_client_login_set`). They stay across reconnects until changed.
+    pub fn set_login(&self, username: &str, password: Option<&[u8]>) {
+        self.shared().lock().login = Some((username.to_owned(), password.map(<[u8]>::to_vec)));
+    }
+
+    /// Removes the user name and password.
+    pub fn clear_login(&self) {
+        self.shared().lock().login = None;
+    }
+
+    /// Sets (or with `None` removes) the will message sent in every later CONNECT
+    /// (`nxd_mqtt_client_will_message_set`). The topic is checked here.
+    pub fn set_will(&self, will: Option<Will>) -> Result<(), Error> {
+        if let Some(w) = &will {
+            TopicName::new(&w.topic).map_err(Error::Invalid)?;
+        }
+        self.shared().lock().will = will;
+        Ok(())
+    }
+
+    fn start_connect(
+        &self,
+        host: &str,
+        port: u16,
+        tls: Option<&TlsConfig>,
+        options: &ConnectOptions,
+    ) -> Result<Arc<Slot<Connected>>, Error> {
+        let sh = self.shared();
+        let mut st = sh.lock();
+        match st.status {
+            Status::Closed => return Err(Error::Closed),
+            Status::Connecting | Status::Connected => return Err(Error::AlreadyConnected),
+            Status::Idle => {}
+        }
+        if st.connect_req.is_some() {
+            return Err(Error::AlreadyConnected);
+        }
+        let slot = Slot::new();
+        st.status = Status::Connecting;
+        st.connect_req = Some(ConnectRequest {
+            host: host.to_owned(),
+            port,
+            tls: tls.cloned(),
+            options: *options,
+            slot: Some(slot.clone()),
+        });
+        sh.wake_io(&mut st);
+        Ok(slot)
+    }
+
+    fn wait_connect(slot: &Slot<Connected>, options: &ConnectOptions) -> Result<Connected, Error> {
+        // The IO thread enforces `options.wait` itself; the margin lets its answer arrive.
+        slot.wait_until(Some(Instant::now() + options.wait + Duration::from_secs(2)))
+    }
+
+    /// Connects to `host:port` over TCP and waits for CONNACK (`nxd_mqtt_client_connect`,
+    /// blocking). Returns [`Error::Refused`] with the broker's return code, or the failure
+    /// (resolution, TCP, timeout after [`ConnectOptions::wait`]).
+    pub fn connect(
+        &self,
+        host: &str,
+        port: u16,
+        options: &ConnectOptions,
+    ) -> Result<Connected, Error> {
+        let slot = self.start_connect(host, port, None, options)?;
+        Self::wait_connect(&slot, options)
+    }
+
+    /// Like [`Client::connect`] over TLS (`nxd_mqtt_client_secure_connect`); `tls` is the
+    /// TLS setup hook's result ([`TlsConfig::builder`]). The server name checked is the one
+    /// the configuration sets, else `host`.
+    pub fn secure_connect(
+        &self,
+        host: &str,
+        port: u16,
+        tls: &TlsConfig,
+        options: &ConnectOptions,
+    ) -> Result<Connected, Error> {
+        let slot = self.start_connect(host, port, Some(tls), options)?;
+        Self::wait_connect(&slot, options)
+    }
+
+    /// Starts connecting and returns at once (`nxd_mqtt_client_connect` with `NX_NO_WAIT`);
+    /// `on_complete` runs on the IO thread with the outcome. `tls` `None` connects over plain
+    /// TCP.
+    pub fn connect_nonblocking(
+        &self,
+        host: &str,
+        port: u16,
+        tls: Option<&TlsConfig>,
+        options: &ConnectOptions,
+        on_complete: impl FnOnce(Result<Connected, Error>) + Send + 'static,
+    ) -> Result<(), Error> {
+        let slot = self.start_connect(host, port, tls, options)?;
+        Pending::new(slot, None).on_complete(on_complete);
+        Ok(())
+    }
+
+    /// Runs a session command under the lock; waits for room when the transmit buffer is
+    /// full. Returns the guard so that the caller registers its completion before the IO
+    /// thread can see the acknowledgement.
+    fn command<R>(
+        &self,
+        mut f: impl FnMut(&mut State, mqtt_session::Instant) -> Result<R, CommandError>,
+    ) -> Result<(R, MutexGuard<'_, State>), Error> {
+        let sh = self.shared();
+        let deadline = Instant::now() + self.inner.write_timeout;
+        let mut st = sh.lock();
+        loop {
+            if st.status == Status::Closed {
+                return Err(Error::Closed);
+            }
+            let now = sh.now();
+            match f(&mut st, now) {
+                Ok(r) => {
+                    sh.wake_io(&mut st);
+                    return Ok((r, st));
+                }
+                Err(CommandError::TransmitBufferFull { .. }) => {
+                    let seen = st.tx_drained;
+                    sh.wake_io(&mut st);
+                    st.tx_waiters += 1;
+                    while st.tx_drained == seen && st.status != Status::Closed {
+                        match sh.wait_app(st, Some(deadline)) {
+                            Ok(g) => st = g,
+                            Err(mut g) => {
+                                g.tx_waiters -= 1;
+                                return Err(Error::Timeout);
+                            }
+                        }
+                    }
+                    st.tx_waiters -= 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Publishes a message (`nxd_mqtt_client_publish`) and returns without waiting for the
+    /// acknowledgement: the [`Pending`] completes when the flow is done (QoS 0: written to the
+    /// socket; QoS 1: PUBACK; QoS 2: PUBCOMP). Safe to call from several threads at once.
+    ///
+    /// Fails with [`Error::NotConnected`], [`Error::WindowFull`] (the in-flight window is full:
+    /// wait for an earlier publish), or [`Error::Invalid`] for a bad topic.
+    pub fn publish(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+    ) -> Result<Pending<()>, Error> {
+        let (id, mut st) =
+            self.command(|st, now| st.session.publish(now, topic, payload, qos, retain))?;
+        let slot = Slot::new();
+        match id {
+            Some(id) => {
+                st.pubs.insert(id, slot.clone());
+            }
+            None => {
+                st.qos0_seq += 1;
+                let seq = st.qos0_seq;
+                st.qos0.push_back((seq, slot.clone()));
+            }
+        }
+        Ok(Pending::new(slot, id))
+    }
+
+    /// Subscribes to one or more `(filter, maximum QoS)` in one SUBSCRIBE
+    /// (`nxd_mqtt_client_subscribe`). The [`Pending`] gives one SUBACK return code per filter,
+    /// including [`SubAckReturnCode::Failure`] (0x80).
+    pub fn subscribe(
+        &self,
+        filters: &[(&str, QoS)],
+    ) -> Result<Pending<Vec<SubAckReturnCode>>, Error> {
+        let (id, mut st) = self.command(|st, now| st.session.subscribe(now, filters))?;
+        let slot = Slot::new();
+        st.subs.insert(id, slot.clone());
+        Ok(Pending::new(slot, Some(id)))
+    }
+
+    /// Unsubscribes from one or more filters in one UNSUBSCRIBE
+    /// (`nxd_mqtt_client_unsubscribe`); the [`Pending`] completes on UNSUBACK.
+    pub fn unsubscribe(&self, filters: &[&str]) -> Result<Pending<()>, Error> {
+        let (id, mut st) = self.command(|st, now| st.session.unsubscribe(now, filters))?;
+        let slot = Slot::new();
+        st.unsubs.insert(id, slot.clone());
+        Ok(Pending::new(slot, Some(id)))
+    }
+
+    fn took_message(&self, st: &mut State) {
+        // Reading pauses while the queue is full: a free slot lets it go on.
+        if !st.inbox.is_empty() {
+            self.shared().wake_io(st);
+        }
+    }
+
+    /// Copies the oldest received message's topic and payload into the caller's buffers and
+    /// removes it from the queue (`nxd_mqtt_client_message_get`). Never blocks.
+    ///
+    /// An empty queue is [`MessageGetError::NoMessage`]. Buffers too small for the message give
+    /// [`MessageGetError::BufferTooSmall`] with the sizes it needs, and the message stays
+    /// queued.
+    pub fn message_get(
+        &self,
+        topic: &mut [u8],
+        payload: &mut [u8],
+    ) -> Result<MessageInfo, MessageGetError> {
+        let mut st = self.shared().lock();
+        let Some(m) = st.messages.front() else {
+            return Err(MessageGetError::NoMessage);
+        };
+        let (topic_len, payload_len) = (m.topic.len(), m.payload.len());
+        let (Some(t), Some(p)) = (topic.get_mut(..topic_len), payload.get_mut(..payload_len))
+        else {
+            return Err(MessageGetError::BufferTooSmall {
+                topic_len,
+                payload_len,
+            });
+        };
+        t.copy_from_slice(m.topic.as_bytes());
+        p.copy_from_slice(&m.payload);
+        let info = MessageInfo {
+            topic_len,
+            payload_len,
+            qos: m.qos,
+            retain: m.retain,
+            dup: m.dup,
+        };
+        st.messages.pop_front();
+        self.took_message(&mut st);
+        Ok(info)
+    }
+
+    /// Takes the oldest received message, if any, without blocking.
+    pub fn try_recv(&self) -> Option<Message> {
+        let mut st = self.shared().lock();
+        let m = st.messages.pop_front();
+        if m.is_some() {
+            self.took_message(&mut st);
+        }
+        m
+    }
+
+    fn recv_until(&self, deadline: Option<Instant>) -> Result<Message, Error> {
+        let sh = self.shared();
+        let mut st = sh.lock();
+        loop {
+            if let Some(m) = st.messages.pop_front() {
+                self.took_message(&mut st);
+                return Ok(m);
+            }
+            match st.status {
+                Status::Closed => return Err(Error::Closed),
+                Status::Idle if !st.reconnecting && st.connect_req.is_none() => {
+                    return Err(match &st.last_reason {
+                        Some(r) => Error::ConnectionLost(r.clone()),
+                        None => Error::NotConnected,
+                    });
+                }
+                _ => {}
+            }
+            st = sh.wait_app(st, deadline).map_err(|_| Error::Timeout)?;
+        }
+    }
+
+    /// Blocks until a message arrives. Fails when the queue is empty and there is no
+    /// connection (nor one being made or scheduled): [`Error::ConnectionLost`] with the reason
+    /// the last one ended, [`Error::NotConnected`] before the first, [`Error::Closed`] after
+    /// [`Client::close`].
+    pub fn recv(&self) -> Result<Message, Error> {
+        self.recv_until(None)
+    }
+
+    /// Like [`Client::recv`], giving up with [`Error::Timeout`] after `timeout`.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<Message, Error> {
+        self.recv_until(Some(Instant::now() + timeout))
+    }
+
+    /// Received messages as an iterator (each item from [`Client::recv`]; ends on its error).
+    pub fn messages(&self) -> Messages<'_> {
+        Messages { client: self }
+    }
+
+    /// Messages waiting in the receive queue.
+    pub fn queued_messages(&self) -> usize {
+        self.shared().lock().messages.len()
+    }
+
+    /// QoS 1/2 publishes not yet complete (in flight or queued), kept in the session across
+    /// disconnects.
+    pub fn publishes_in_flight(&self) -> usize {
+        let st = self.shared().lock();
+        st.session.inflight() + st.session.queued()
+    }
+
+    /// Calls `f` with the number of queued messages each time messages are added to the
+    /// receive queue (`nxd_mqtt_client_receive_notify_set`). It runs on the IO thread: keep it
+    /// short; it may call the client (for example [`Client::try_recv`]).
+    pub fn set_receive_notify(&self, f: impl Fn(usize) + Send + Sync + 'static) {
+        self.shared().lock().receive_notify = Some(Arc::new(f));
+    }
+
+    /// Removes the receive notification.
+    pub fn clear_receive_notify(&self) {
+        self.shared().lock().receive_notify = None;
+    }
+
+    /// Calls `f` with the reason each time a connection ends
+    /// (`nxd_mqtt_client_disconnect_notify_set`), including [`Client::disconnect`]. It runs on
+    /// the IO thread.
+    pub fn set_disconnect_notify(&self, f: impl Fn(&DisconnectReason) + Send + Sync + 'static) {
+        self.shared().lock().disconnect_notify = Some(Arc::new(f));
+    }
+
+    /// Removes the disconnect notification.
+    pub fn clear_disconnect_notify(&self) {
+        self.shared().lock().disconnect_notify = None;
+    }
+
+    fn close_connection(&self, kind: CloseKind) -> Result<(), Error> {
+        let sh = self.shared();
+        let mut st = sh.lock();
+        match st.status {
+            Status::Closed => return Err(Error::Closed),
+            Status::Idle => {
+                if st.reconnecting {
+                    st.cancel_reconnect = true;
+                    sh.wake_io(&mut st);
+                    return Ok(());
+                }
+                return Err(Error::NotConnected);
+            }
+            Status::Connecting | Status::Connected => {}
+        }
+        st.close_req = Some(kind);
+        sh.wake_io(&mut st);
+        let deadline = Instant::now() + self.inner.write_timeout + Duration::from_secs(1);
+        while matches!(st.status, Status::Connecting | Status::Connected) {
+            st = sh
+                .wait_app(st, Some(deadline))
+                .map_err(|_| Error::Timeout)?;
+        }
+        Ok(())
+    }
+
+    /// Sends DISCONNECT and closes the connection (`nxd_mqtt_client_disconnect`); returns once
+    /// it is closed. The broker discards the will. QoS 1/2 messages in flight stay in the
+    /// session, to be sent again by the next [`Client::connect`] with clean session off. A
+    /// scheduled automatic reconnect is cancelled.
+    pub fn disconnect(&self) -> Result<(), Error> {
+        self.close_connection(CloseKind::Disconnect)
+    }
+
+    /// Closes the network connection without DISCONNECT, as a crash or a lost link would: the
+    /// broker publishes the will. The session is kept, as with [`Client::disconnect`].
+    pub fn drop_connection(&self) -> Result<(), Error> {
+        self.close_connection(CloseKind::Drop)
+    }
+
+    /// Ends the client (`nxd_mqtt_client_delete`): sends DISCONNECT if connected, stops the IO
+    /// thread and releases everything; every handle's later calls fail with
+    /// [`Error::Closed`], and pending operations complete with [`Error::Closed`]. Dropping the
+    /// last handle does the same.
+    pub fn close(&self) {
+        if self.is_connected() {
+            let _ = self.disconnect();
+        }
+        self.inner.close();
+    }
+}

@@ -1,0 +1,261 @@
+//! Errors and disconnect reasons.
+
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+
+use mqtt_proto::{ConnectReturnCode, DecodeError};
+use mqtt_session::{CommandError, Violation};
+
+use crate::tls::TlsError;
+
+/// Why a connection ended. Given to the disconnect notification
+/// ([`Client::set_disconnect_notify`](crate::Client::set_disconnect_notify)) and carried by
+/// [`Error::ConnectionLost`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum DisconnectReason {
+    /// [`Client::disconnect`](crate::Client::disconnect): DISCONNECT was sent and the link
+    /// closed.
+    Local,
+    /// [`Client::drop_connection`](crate::Client::drop_connection): the link was closed
+    /// without DISCONNECT (the broker publishes the will).
+    Dropped,
+    /// The client was closed ([`Client::close`](crate::Client::close) or the last handle
+    /// dropped).
+    ClientClosed,
+    /// The broker (or the network) closed the connection.
+    TransportClosed,
+    /// No PINGRESP in time after a PINGREQ.
+    KeepAliveTimeout,
+    /// No CONNACK in time.
+    ConnAckTimeout,
+    /// The broker refused the connection (CONNACK return code).
+    Refused(ConnectReturnCode),
+    /// An incoming packet was larger than the receive buffer
+    /// ([`ClientOptions::max_packet_size`](crate::ClientOptions::max_packet_size)).
+    IncomingPacketTooLarge,
+    /// The session store had no room to record an incoming QoS 2 packet id.
+    StoreFull,
+    /// The broker broke the protocol; the connection was closed [MQTT-4.8.0-1].
+    ProtocolViolation(Violation),
+    /// TLS failed on an established connection (bad record, alert, ...).
+    Tls(TlsError),
+    /// A socket error.
+    Io(io::ErrorKind),
+    /// A reason the session reports that this version does not name.
+    Other(mqtt_session::DisconnectReason),
+}
+
+impl DisconnectReason {
+    pub(crate) fn from_session(r: mqtt_session::DisconnectReason) -> Self {
+        use mqtt_session::DisconnectReason as R;
+        match r {
+            R::Local => Self::Local,
+            R::TransportClosed => Self::TransportClosed,
+            R::KeepAliveTimeout => Self::KeepAliveTimeout,
+            R::ConnAckTimeout => Self::ConnAckTimeout,
+            R::Refused(code) => Self::Refused(code),
+            R::IncomingPacketTooLarge => Self::IncomingPacketTooLarge,
+            R::StoreFull => Self::StoreFull,
+            R::ProtocolViolation(v) => Self::ProtocolViolation(v),
+            other => Self::Other(other),
+        }
+    }
+
+    /// Whether the application ended the connection itself (disconnect, drop, close).
+    pub fn is_local(&self) -> bool {
+        matches!(self, Self::Local | Self::Dropped | Self::ClientClosed)
+    }
+}
+
+/// The CONNACK return code in words, as `mosquitto_pub` users know them.
+pub(crate) fn refused_text(code: ConnectReturnCode) -> &'static str {
+    match code {
+        ConnectReturnCode::Accepted => "accepted",
+        ConnectReturnCode::UnacceptableProtocolVersion => "unacceptable protocol version",
+        ConnectReturnCode::IdentifierRejected => "identifier rejected",
+        ConnectReturnCode::ServerUnavailable => "server unavailable",
+        ConnectReturnCode::BadUsernameOrPassword => "bad user name or password",
+        ConnectReturnCode::NotAuthorized => "not authorised",
+    }
+}
+
+fn violation_text(f: &mut fmt::Formatter<'_>, v: &Violation) -> fmt::Result {
+    match v {
+        // The decode error names its rule itself.
+        Violation::Malformed(e) => write!(f, "protocol violation by the broker: {e}"),
+        other => write!(
+            f,
+            "protocol violation by the broker: {other} [{}]",
+            other.rule()
+        ),
+    }
+}
+
+impl fmt::Display for DisconnectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Local => f.write_str("disconnected by the client"),
+            Self::Dropped => f.write_str("connection dropped by the client without DISCONNECT"),
+            Self::ClientClosed => f.write_str("client closed"),
+            Self::TransportClosed => f.write_str("connection closed by the broker"),
+            Self::KeepAliveTimeout => f.write_str("keep-alive timeout: no PINGRESP"),
+            Self::ConnAckTimeout => f.write_str("no CONNACK in time"),
+            Self::Refused(code) => write!(
+                f,
+                "connection refused: {} ({})",
+                refused_text(*code),
+                code.as_u8()
+            ),
+            Self::IncomingPacketTooLarge => {
+                f.write_str("incoming packet larger than the receive buffer")
+            }
+            Self::StoreFull => f.write_str("session store full"),
+            Self::ProtocolViolation(v) => violation_text(f, v),
+            Self::Tls(e) => write!(f, "tls: {e}"),
+            Self::Io(kind) => write!(f, "socket error: {kind}"),
+            Self::Other(r) => write!(f, "{r}"),
+        }
+    }
+}
+
+/// Everything that can go wrong in a [`Client`](crate::Client) call.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Error {
+    /// The command needs a connection and there is none (or it is still being made).
+    NotConnected,
+    /// `connect` while a connection exists or is being made.
+    AlreadyConnected,
+    /// The in-flight window (and queue) of QoS 1/2 publishes is full: wait for a completion
+    /// ([`Pending::wait`](crate::Pending::wait)) and publish again.
+    WindowFull,
+    /// A topic name or filter, client id, or other argument breaks a rule of the protocol.
+    Invalid(DecodeError),
+    /// Another refusal by the session (see [`CommandError`]).
+    Command(CommandError),
+    /// The host name could not be resolved.
+    Resolve {
+        /// `host:port` as given.
+        addr: String,
+        /// Why.
+        source: Arc<io::Error>,
+    },
+    /// The TCP connection could not be made.
+    Connect {
+        /// `host:port` as given.
+        addr: String,
+        /// Why.
+        source: Arc<io::Error>,
+    },
+    /// A TLS failure: the handshake (unknown CA, name mismatch, expired certificate, ...) or
+    /// the configuration.
+    Tls(TlsError),
+    /// The broker refused the connection (CONNACK return code 1-5).
+    Refused(ConnectReturnCode),
+    /// The connection ended before the operation completed.
+    ConnectionLost(DisconnectReason),
+    /// A QoS 1/2 message was removed from the session because the broker had no session for
+    /// it ([`SessionLostPolicy::Drop`](mqtt_session::SessionLostPolicy::Drop)).
+    PublishDropped,
+    /// The wait time ran out.
+    Timeout,
+    /// The client was closed.
+    Closed,
+    /// The session store could not be used (for example `mqttc --session-store`, which this
+    /// version does not support yet).
+    Unsupported(&'static str),
+}
+
+impl From<CommandError> for Error {
+    fn from(e: CommandError) -> Self {
+        match e {
+            CommandError::NotConnected | CommandError::TransportDown => Error::NotConnected,
+            CommandError::AlreadyConnected => Error::AlreadyConnected,
+            CommandError::WindowFull => Error::WindowFull,
+            CommandError::Invalid(d) => Error::Invalid(d),
+            other => Error::Command(other),
+        }
+    }
+}
+
+impl From<TlsError> for Error {
+    fn from(e: TlsError) -> Self {
+        Error::Tls(e)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::NotConnected => f.write_str("not connected"),
+            Error::AlreadyConnected => f.write_str("already connected or connecting"),
+            Error::WindowFull => f.write_str("in-flight window full"),
+            Error::Invalid(e) => write!(f, "invalid argument: {e}"),
+            Error::Command(e) => write!(f, "{e}"),
+            Error::Resolve { addr, source } => write!(f, "cannot resolve {addr}: {source}"),
+            Error::Connect { addr, source } => write!(f, "cannot connect to {addr}: {source}"),
+            Error::Tls(e) => write!(f, "tls: {e}"),
+            Error::Refused(code) => write!(
+                f,
+                "connection refused: {} ({})",
+                refused_text(*code),
+                code.as_u8()
+            ),
+            Error::ConnectionLost(r) => write!(f, "{r}"),
+            Error::PublishDropped => {
+                f.write_str("message dropped: the broker had no session for it")
+            }
+            Error::Timeout => f.write_str("timed out"),
+            Error::Closed => f.write_str("client closed"),
+            Error::Unsupported(what) => write!(f, "not supported yet: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Invalid(e) => Some(e),
+            Error::Command(e) => Some(e),
+            Error::Resolve { source, .. } | Error::Connect { source, .. } => Some(&**source),
+            Error::Tls(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Why [`Client::message_get`](crate::Client::message_get) returned no message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MessageGetError {
+    /// The receive queue is empty (not an error condition: poll again later, or use
+    /// [`Client::set_receive_notify`](crate::Client::set_receive_notify)).
+    NoMessage,
+    /// The oldest message does not fit the buffers; it stays queued. The lengths are what it
+    /// needs.
+    BufferTooSmall {
+        /// Bytes the topic needs.
+        topic_len: usize,
+        /// Bytes the payload needs.
+        payload_len: usize,
+    },
+}
+
+impl fmt::Display for MessageGetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoMessage => f.write_str("no message queued"),
+            Self::BufferTooSmall {
+                topic_len,
+                payload_len,
+            } => write!(
+                f,
+                "buffers too small: the message needs {topic_len} bytes of topic and {payload_len} of payload"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for MessageGetError {}

@@ -1,0 +1,303 @@
+//! Client and connection options, the will message, and received messages.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mqtt_proto::{Packet, QoS};
+use mqtt_session::SessionLostPolicy;
+
+/// Which way a traced packet went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Sent to the broker.
+    Sent,
+    /// Received from the broker.
+    Received,
+}
+
+/// A packet trace hook (see [`ClientOptions::trace`]).
+pub(crate) type TraceFn = Arc<dyn Fn(Direction, &Packet<'_>) + Send + Sync>;
+
+/// Automatic reconnection: after a connection ends for any reason other than the
+/// application's own (disconnect, drop, close), the IO thread connects again to the same
+/// broker with the same options, waiting `initial`, then twice as long each failed attempt up
+/// to `max`, each wait scaled by a random factor in [0.5, 1.0] (jitter) so that many clients
+/// do not reconnect in step. With clean session off, the session resumes: QoS 1/2 messages in
+/// flight are sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reconnect {
+    /// First wait.
+    pub initial: Duration,
+    /// Longest wait.
+    pub max: Duration,
+}
+
+impl Default for Reconnect {
+    /// 500 ms doubling to 30 s.
+    fn default() -> Self {
+        Reconnect {
+            initial: Duration::from_millis(500),
+            max: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Options of [`Client::new`](crate::Client::new) (`nxd_mqtt_client_create`): the client id
+/// and the limits of its buffers and queues.
+///
+/// ```
+/// use mqtt_std::ClientOptions;
+///
+/// let options = ClientOptions::new("sensor-17")
+///     .max_inflight(32)
+///     .receive_queue_depth(1000)
+///     .max_packet_size(1 << 20);
+/// # let _ = options;
+/// ```
+#[derive(Clone)]
+pub struct ClientOptions {
+    pub(crate) client_id: String,
+    pub(crate) max_inflight: u16,
+    pub(crate) max_queued: u16,
+    pub(crate) receive_queue_depth: usize,
+    pub(crate) max_packet_size: usize,
+    pub(crate) transmit_buffer_size: usize,
+    pub(crate) connack_timeout: Duration,
+    pub(crate) ping_timeout: Duration,
+    pub(crate) write_timeout: Duration,
+    pub(crate) session_lost: SessionLostPolicy,
+    pub(crate) reconnect: Option<Reconnect>,
+    pub(crate) trace: Option<TraceFn>,
+}
+
+impl fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("client_id", &self.client_id)
+            .field("max_inflight", &self.max_inflight)
+            .field("max_queued", &self.max_queued)
+            .field("receive_queue_depth", &self.receive_queue_depth)
+            .field("max_packet_size", &self.max_packet_size)
+            .field("transmit_buffer_size", &self.transmit_buffer_size)
+            .field("connack_timeout", &self.connack_timeout)
+            .field("ping_timeout", &self.ping_timeout)
+            .field("write_timeout", &self.write_timeout)
+            .field("session_lost", &self.session_lost)
+            .field("reconnect", &self.reconnect)
+            .field("trace", &self.trace.is_some())
+            .finish()
+    }
+}
+
+impl ClientOptions {
+    /// Options for `client_id` with the defaults: in-flight window 16 (below Mosquitto's
+    /// default `max_inflight_messages` of 20), no publish queue beyond the window, receive
+    /// queue of 1,024 messages, packets up to 1 MiB each way, CONNACK timeout 30 s, PINGRESP
+    /// timeout 10 s, socket write timeout 30 s, held messages resent when the broker lost the
+    /// session, no automatic reconnect.
+    ///
+    /// An empty client id asks the broker to assign one (clean session only).
+    pub fn new(client_id: impl Into<String>) -> Self {
+        ClientOptions {
+            client_id: client_id.into(),
+            max_inflight: mqtt_session::Config::DEFAULT_MAX_INFLIGHT,
+            max_queued: 0,
+            receive_queue_depth: 1024,
+            max_packet_size: 1 << 20,
+            transmit_buffer_size: 1 << 20,
+            connack_timeout: Duration::from_secs(30),
+            ping_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(30),
+            session_lost: SessionLostPolicy::Resend,
+            reconnect: None,
+            trace: None,
+        }
+    }
+
+    /// Outgoing QoS 1/2 messages in flight at once (1 to 1,024).
+    pub fn max_inflight(mut self, n: u16) -> Self {
+        self.max_inflight = n;
+        self
+    }
+
+    /// QoS 1/2 publishes accepted beyond the in-flight window and sent as it frees up
+    /// (default 0: a publish beyond the window fails with [`Error::WindowFull`](crate::Error::WindowFull)).
+    pub fn max_queued_publishes(mut self, n: u16) -> Self {
+        self.max_queued = n;
+        self
+    }
+
+    /// Received messages held for the application. When the queue is full the client stops
+    /// reading from the socket (TCP flow control holds the broker back) until the application
+    /// takes messages; one network read may add a few messages beyond the depth.
+    pub fn receive_queue_depth(mut self, n: usize) -> Self {
+        self.receive_queue_depth = n.max(1);
+        self
+    }
+
+    /// Largest incoming packet, fixed header included (the receive buffer's size). A larger
+    /// packet ends the connection with
+    /// [`DisconnectReason::IncomingPacketTooLarge`](crate::DisconnectReason::IncomingPacketTooLarge).
+    pub fn max_packet_size(mut self, bytes: usize) -> Self {
+        self.max_packet_size = bytes.max(64);
+        self
+    }
+
+    /// Size of the transmit buffer: it bounds CONNECT (with its will), QoS 0 PUBLISH,
+    /// SUBSCRIBE and UNSUBSCRIBE packets. QoS 1/2 PUBLISH packets are not bounded by it.
+    pub fn transmit_buffer_size(mut self, bytes: usize) -> Self {
+        self.transmit_buffer_size = bytes.max(64);
+        self
+    }
+
+    /// How long to wait for CONNACK once CONNECT is sent (also bounded by
+    /// [`ConnectOptions::wait`]).
+    pub fn connack_timeout(mut self, d: Duration) -> Self {
+        self.connack_timeout = d;
+        self
+    }
+
+    /// How long to wait for PINGRESP after a PINGREQ before closing the connection.
+    pub fn ping_timeout(mut self, d: Duration) -> Self {
+        self.ping_timeout = d;
+        self
+    }
+
+    /// How long a socket write may block before the connection is given up.
+    pub fn write_timeout(mut self, d: Duration) -> Self {
+        self.write_timeout = d;
+        self
+    }
+
+    /// What happens to QoS 1/2 messages in flight when a connection finds no session on the
+    /// broker (see [`SessionLostPolicy`]).
+    pub fn session_lost(mut self, policy: SessionLostPolicy) -> Self {
+        self.session_lost = policy;
+        self
+    }
+
+    /// Reconnect automatically (off by default). See [`Reconnect`].
+    pub fn reconnect(mut self, policy: Option<Reconnect>) -> Self {
+        self.reconnect = policy;
+        self
+    }
+
+    /// Calls `f` on the IO thread for every packet sent and received (for `mqttc -d` and
+    /// debugging). Malformed incoming bytes are not traced; the connection ends with
+    /// [`DisconnectReason::ProtocolViolation`](crate::DisconnectReason::ProtocolViolation).
+    pub fn trace(mut self, f: impl Fn(Direction, &Packet<'_>) + Send + Sync + 'static) -> Self {
+        self.trace = Some(Arc::new(f));
+        self
+    }
+}
+
+/// Options of one connection (`nxd_mqtt_client_connect`): keep alive, clean session, and how
+/// long `connect` may take.
+///
+/// ```
+/// use std::time::Duration;
+/// use mqtt_std::ConnectOptions;
+///
+/// let options = ConnectOptions::default()
+///     .keep_alive(30)
+///     .clean_session(false)
+///     .wait(Duration::from_secs(5));
+/// # let _ = options;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectOptions {
+    pub(crate) keep_alive: u16,
+    pub(crate) clean_session: bool,
+    pub(crate) wait: Duration,
+}
+
+impl Default for ConnectOptions {
+    /// Keep alive 60 s, clean session on, wait 10 s.
+    fn default() -> Self {
+        ConnectOptions {
+            keep_alive: 60,
+            clean_session: true,
+            wait: Duration::from_secs(10),
+        }
+    }
+}
+
+impl ConnectOptions {
+    /// Keep alive in seconds; 0 turns it off.
+    pub fn keep_alive(mut self, secs: u16) -> Self {
+        self.keep_alive = secs;
+        self
+    }
+
+    /// Clean session (default on). Off keeps the session on the broker and here: QoS 1/2
+    /// messages in flight are resent on the next connection, and the broker queues QoS 1/2
+    /// messages for the subscriptions while the client is away.
+    pub fn clean_session(mut self, clean: bool) -> Self {
+        self.clean_session = clean;
+        self
+    }
+
+    /// The longest `connect` may take: TCP connection, TLS handshake and CONNACK together.
+    pub fn wait(mut self, d: Duration) -> Self {
+        self.wait = d;
+        self
+    }
+
+    /// The configured wait time.
+    pub fn wait_time(&self) -> Duration {
+        self.wait
+    }
+}
+
+/// A will message (`nxd_mqtt_client_will_message_set`): published by the broker when the
+/// connection ends without DISCONNECT.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Will {
+    /// Topic name (no wildcards).
+    pub topic: String,
+    /// Payload.
+    pub payload: Vec<u8>,
+    /// QoS.
+    pub qos: QoS,
+    /// Retain.
+    pub retain: bool,
+}
+
+/// The result of a successful connect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Connected {
+    /// The broker resumed a session it kept for this client id (only with clean session off).
+    pub session_present: bool,
+}
+
+/// A received application message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Topic name.
+    pub topic: String,
+    /// Payload.
+    pub payload: Vec<u8>,
+    /// QoS it was delivered with.
+    pub qos: QoS,
+    /// Retain flag (a retained message sent on subscription).
+    pub retain: bool,
+    /// DUP flag as received.
+    pub dup: bool,
+}
+
+/// What [`Client::message_get`](crate::Client::message_get) copied into the caller's buffers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageInfo {
+    /// Bytes of topic written at the start of the topic buffer.
+    pub topic_len: usize,
+    /// Bytes of payload written at the start of the payload buffer.
+    pub payload_len: usize,
+    /// QoS it was delivered with.
+    pub qos: QoS,
+    /// Retain flag.
+    pub retain: bool,
+    /// DUP flag as received.
+    pub dup: bool,
+}

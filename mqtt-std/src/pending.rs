@@ -1,0 +1,154 @@
+//! Completion handles: an operation runs on the IO thread; the caller waits for it, polls it,
+//! or leaves a callback.
+
+use std::fmt;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use mqtt_proto::PacketId;
+
+use crate::error::Error;
+
+type Callback<T> = Box<dyn FnOnce(Result<T, Error>) + Send>;
+
+struct SlotState<T> {
+    result: Option<Result<T, Error>>,
+    callback: Option<Callback<T>>,
+}
+
+/// The shared end of a completion: the IO thread completes it once.
+pub(crate) struct Slot<T> {
+    state: Mutex<SlotState<T>>,
+    cv: Condvar,
+}
+
+/// A callback to run (outside every lock) with the operation's result.
+pub(crate) struct Fire(Box<dyn FnOnce() + Send>);
+
+impl Fire {
+    pub(crate) fn new(f: impl FnOnce() + Send + 'static) -> Self {
+        Fire(Box::new(f))
+    }
+
+    pub(crate) fn run(self) {
+        (self.0)();
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panicking callback must not wedge every later call: the data is a plain Option.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl<T: Clone + Send + 'static> Slot<T> {
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(Slot {
+            state: Mutex::new(SlotState {
+                result: None,
+                callback: None,
+            }),
+            cv: Condvar::new(),
+        })
+    }
+
+    /// Records the result (first one wins). Returns the callback to run, if one was set.
+    pub(crate) fn complete(&self, r: Result<T, Error>) -> Option<Fire> {
+        let mut s = lock(&self.state);
+        if s.result.is_some() {
+            return None;
+        }
+        let fire = s.callback.take().map(|cb| {
+            let r2 = r.clone();
+            Fire(Box::new(move || cb(r2)))
+        });
+        s.result = Some(r);
+        self.cv.notify_all();
+        fire
+    }
+
+    pub(crate) fn wait_until(&self, deadline: Option<Instant>) -> Result<T, Error> {
+        let mut s = lock(&self.state);
+        loop {
+            if let Some(r) = &s.result {
+                return r.clone();
+            }
+            match deadline {
+                None => s = self.cv.wait(s).unwrap_or_else(PoisonError::into_inner),
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(Error::Timeout);
+                    }
+                    s = self
+                        .cv
+                        .wait_timeout(s, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
+                }
+            }
+        }
+    }
+}
+
+/// An operation in progress on the IO thread: a publish (`T = ()`), a subscribe
+/// (`T = Vec<SubAckReturnCode>`), an unsubscribe (`T = ()`).
+///
+/// Wait for it ([`Pending::wait`], [`Pending::wait_timeout`]), look ([`Pending::result`]), or
+/// leave a callback ([`Pending::on_complete`]). Dropping it does not cancel the operation.
+///
+/// A publish completes when its flow is done: QoS 0 once written to the socket, QoS 1 on
+/// PUBACK, QoS 2 on PUBCOMP. A QoS 1/2 publish stays pending across a disconnect with clean
+/// session off and completes on a later connection.
+pub struct Pending<T> {
+    slot: Arc<Slot<T>>,
+    packet_id: Option<PacketId>,
+}
+
+impl<T> fmt::Debug for Pending<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pending")
+            .field("packet_id", &self.packet_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Clone + Send + 'static> Pending<T> {
+    pub(crate) fn new(slot: Arc<Slot<T>>, packet_id: Option<PacketId>) -> Self {
+        Pending { slot, packet_id }
+    }
+
+    /// The packet identifier (`None` for a QoS 0 publish).
+    pub fn packet_id(&self) -> Option<PacketId> {
+        self.packet_id
+    }
+
+    /// Blocks until the operation completes.
+    pub fn wait(&self) -> Result<T, Error> {
+        self.slot.wait_until(None)
+    }
+
+    /// Blocks until the operation completes or `timeout` passes ([`Error::Timeout`]; the
+    /// operation goes on).
+    pub fn wait_timeout(&self, timeout: Duration) -> Result<T, Error> {
+        self.slot.wait_until(Some(Instant::now() + timeout))
+    }
+
+    /// The result if the operation has completed.
+    pub fn result(&self) -> Option<Result<T, Error>> {
+        lock(&self.slot.state).result.clone()
+    }
+
+    /// Runs `f` with the result: at once on this thread if the operation has completed, else
+    /// on the client's IO thread when it does (keep it short; it may call the client).
+    pub fn on_complete(self, f: impl FnOnce(Result<T, Error>) + Send + 'static) {
+        let mut s = lock(&self.slot.state);
+        match &s.result {
+            Some(r) => {
+                let r = r.clone();
+                drop(s);
+                f(r);
+            }
+            None => s.callback = Some(Box::new(f)),
+        }
+    }
+}

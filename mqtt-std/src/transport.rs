@@ -1,0 +1,140 @@
+//! The byte pipe under the session: a TCP stream, optionally wrapped in rustls.
+//!
+//! The IO thread owns the [`Link`]; a reader thread per connection only moves raw bytes from
+//! the socket into the IO thread's inbox (see `client.rs`). TLS records are decrypted and
+//! encrypted here, on the IO thread, so rustls' single connection object is never shared.
+
+use std::io::{self, Read as _, Write as _};
+use std::net::{Shutdown, TcpStream};
+
+use crate::tls::{TlsConfig, TlsError};
+
+/// Why the link failed.
+#[derive(Debug)]
+pub(crate) enum LinkError {
+    /// Socket error.
+    Io(io::Error),
+    /// TLS error (handshake or record layer).
+    Tls(TlsError),
+}
+
+impl From<io::Error> for LinkError {
+    fn from(e: io::Error) -> Self {
+        LinkError::Io(e)
+    }
+}
+
+/// A connected socket, plain or TLS.
+pub(crate) struct Link {
+    tcp: TcpStream,
+    tls: Option<Box<rustls::ClientConnection>>,
+}
+
+impl Link {
+    /// A plain TCP link.
+    pub(crate) fn plain(tcp: TcpStream) -> Self {
+        Link { tcp, tls: None }
+    }
+
+    /// A TLS link; the handshake starts when [`Link::flush`] sends the ClientHello.
+    pub(crate) fn tls(tcp: TcpStream, config: &TlsConfig, host: &str) -> Result<Self, TlsError> {
+        let name = config.server_name_for(host)?;
+        let conn =
+            rustls::ClientConnection::new(config.config.clone(), name).map_err(TlsError::from)?;
+        Ok(Link {
+            tcp,
+            tls: Some(Box::new(conn)),
+        })
+    }
+
+    /// True while a TLS handshake is still going on (never for plain TCP).
+    pub(crate) fn handshaking(&self) -> bool {
+        self.tls.as_ref().is_some_and(|c| c.is_handshaking())
+    }
+
+    /// Sends application bytes (encrypting them under TLS).
+    pub(crate) fn write(&mut self, data: &[u8]) -> Result<(), LinkError> {
+        match &mut self.tls {
+            None => self.tcp.write_all(data)?,
+            Some(conn) => {
+                // rustls buffers plaintext without limit once the handshake is done (the
+                // buffer limit is only for early data); push records out as we go.
+                for chunk in data.chunks(16 * 1024) {
+                    conn.writer().write_all(chunk)?;
+                    while conn.wants_write() {
+                        conn.write_tls(&mut self.tcp)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes whatever TLS has to send (handshake messages, alerts, key updates).
+    pub(crate) fn flush(&mut self) -> Result<(), LinkError> {
+        if let Some(conn) = &mut self.tls {
+            while conn.wants_write() {
+                conn.write_tls(&mut self.tcp)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes raw bytes read from the socket and appends the application bytes they carry to
+    /// `out` (for plain TCP: all of them).
+    pub(crate) fn received(&mut self, mut raw: &[u8], out: &mut Vec<u8>) -> Result<(), LinkError> {
+        let Some(conn) = &mut self.tls else {
+            out.extend_from_slice(raw);
+            return Ok(());
+        };
+        while !raw.is_empty() {
+            let n = conn.read_tls(&mut raw)?;
+            if n == 0 {
+                break;
+            }
+            let state = conn
+                .process_new_packets()
+                .map_err(|e| LinkError::Tls(TlsError::from(e)))?;
+            let mut pending = state.plaintext_bytes_to_read();
+            while pending > 0 {
+                let start = out.len();
+                out.resize(start + pending, 0);
+                let got = match conn.reader().read(&mut out[start..]) {
+                    Ok(got) => got,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
+                    Err(e) => {
+                        out.truncate(start);
+                        return Err(LinkError::Io(e));
+                    }
+                };
+                out.truncate(start + got);
+                if got == 0 {
+                    break;
+                }
+                pending -= got.min(pending);
+            }
+            // Answer what the peer expects (handshake flights, key updates) right away.
+            while conn.wants_write() {
+                conn.write_tls(&mut self.tcp)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes the link: a TLS close_notify when possible, then a TCP shutdown (which also ends
+    /// the reader thread blocked in `read`).
+    pub(crate) fn close(&mut self) {
+        if let Some(conn) = &mut self.tls {
+            conn.send_close_notify();
+            let _ = self
+                .tcp
+                .set_write_timeout(Some(std::time::Duration::from_millis(200)));
+            while conn.wants_write() {
+                if conn.write_tls(&mut self.tcp).is_err() {
+                    break;
+                }
+            }
+        }
+        let _ = self.tcp.shutdown(Shutdown::Both);
+    }
+}
