@@ -95,6 +95,23 @@ impl Decoder {
     /// remaining length above the maximum (even before the length's last byte arrived), or a
     /// remaining length impossible for the packet type. The body is not looked at:
     /// [`Decoder::decode`] checks it, as far as it has arrived.
+    ///
+    /// ```
+    /// use mqtt_proto::{Decoder, Frame};
+    /// # fn main() -> Result<(), mqtt_proto::DecodeError> {
+    /// let decoder = Decoder::new();
+    /// // PUBLISH QoS 0, remaining length 200: 3 header bytes in, 200 body bytes to come.
+    /// match decoder.frame(&[0x30, 0xC8, 0x01])? {
+    ///     Frame::Incomplete { needed } => assert_eq!(needed.map(|n| n.get()), Some(200)),
+    ///     Frame::Complete(_) => unreachable!(),
+    /// }
+    /// // Only part of the remaining length: the size is not known yet.
+    /// assert_eq!(decoder.frame(&[0x30, 0xC8])?, Frame::Incomplete { needed: None });
+    /// // A PUBLISH with both QoS bits set is refused at its first byte [MQTT-3.3.1-4].
+    /// assert!(decoder.frame(&[0x36]).is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
     #[inline]
     pub fn frame(&self, buf: &[u8]) -> Result<Frame, DecodeError> {
         let Some(header) = self.header(buf)? else {

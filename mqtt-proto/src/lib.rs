@@ -3,9 +3,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-#[cfg(feature = "bytes")]
-extern crate alloc;
-
 mod connect;
 mod decode;
 mod encode;

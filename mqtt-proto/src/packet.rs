@@ -1,4 +1,6 @@
 //! The packet model. Decoded packets borrow from the input buffer.
+use core::fmt;
+
 use crate::{ConnectReturnCode, DecodeError, PacketId, QoS, QosPid, TopicFilter, TopicName};
 
 /// Any MQTT 3.1.1 control packet.
@@ -98,8 +100,8 @@ pub struct Subscribe<'a> {
 }
 
 /// SUBSCRIBE's filter list: either validated wire bytes (decoded) or a caller slice (to encode).
-/// Compare and iterate the same way whichever it holds.
-#[derive(Debug, Clone, Copy)]
+/// Compare, print and iterate the same way whichever it holds.
+#[derive(Clone, Copy)]
 pub struct SubscribeFilters<'a> {
     repr: SubscribeRepr<'a>,
 }
@@ -141,8 +143,9 @@ pub struct Unsubscribe<'a> {
     pub filters: TopicFilters<'a>,
 }
 
-/// UNSUBSCRIBE's filter list: validated wire bytes or a caller slice.
-#[derive(Debug, Clone, Copy)]
+/// UNSUBSCRIBE's filter list: validated wire bytes or a caller slice. Compare, print and
+/// iterate the same way whichever it holds.
+#[derive(Clone, Copy)]
 pub struct TopicFilters<'a> {
     repr: FiltersRepr<'a>,
 }
@@ -227,6 +230,12 @@ impl PartialEq for SubscribeFilters<'_> {
 }
 
 impl Eq for SubscribeFilters<'_> {}
+
+impl fmt::Debug for SubscribeFilters<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
 
 impl<'a> IntoIterator for SubscribeFilters<'a> {
     type Item = (TopicFilter<'a>, QoS);
@@ -335,6 +344,12 @@ impl PartialEq for TopicFilters<'_> {
 }
 
 impl Eq for TopicFilters<'_> {}
+
+impl fmt::Debug for TopicFilters<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
 
 impl<'a> IntoIterator for TopicFilters<'a> {
     type Item = TopicFilter<'a>;

@@ -169,6 +169,20 @@ impl<'a> TopicFilter<'a> {
     /// matches any number of levels including the parent (`sport/#` matches `sport`), and a
     /// filter starting with a wildcard does not match a topic starting with `$` [MQTT-4.7.2-1].
     /// Comparison is byte by byte, without normalisation [MQTT-4.7.3-4].
+    ///
+    /// ```
+    /// use mqtt_proto::{TopicFilter, TopicName};
+    /// # fn main() -> Result<(), mqtt_proto::DecodeError> {
+    /// let filter = TopicFilter::new("sport/tennis/+")?;
+    /// assert!(filter.matches(TopicName::new("sport/tennis/player1")?));
+    /// assert!(!filter.matches(TopicName::new("sport/tennis/player1/ranking")?));
+    /// assert!(TopicFilter::new("sport/#")?.matches(TopicName::new("sport")?));
+    /// assert!(TopicFilter::new("+/+")?.matches(TopicName::new("/finance")?));
+    /// assert!(!TopicFilter::new("+")?.matches(TopicName::new("/finance")?));
+    /// assert!(!TopicFilter::new("#")?.matches(TopicName::new("$SYS/broker/uptime")?));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn matches(&self, topic: TopicName<'_>) -> bool {
         let filter = self.0.as_bytes();
         if topic.is_dollar() && matches!(filter.first(), Some(b'+' | b'#')) {
