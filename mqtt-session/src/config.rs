@@ -23,7 +23,8 @@ pub enum SessionLostPolicy {
     Drop,
 }
 
-/// Configuration of a [`Session`](crate::Session). Start from [`Config::default`] and set fields.
+/// Configuration of a [`Session`](crate::Session). Start from [`Config::default`] (or
+/// [`Config::new`], usable in `const`) and set fields, or chain the `with_*` methods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Config {
@@ -56,6 +57,42 @@ impl Config {
     /// Largest in-flight window accepted.
     pub const MAX_INFLIGHT: u16 = 1024;
 
+    /// Set [`Config::max_inflight`].
+    pub const fn with_max_inflight(mut self, n: u16) -> Self {
+        self.max_inflight = n;
+        self
+    }
+
+    /// Set [`Config::max_queued`].
+    pub const fn with_max_queued(mut self, n: u16) -> Self {
+        self.max_queued = n;
+        self
+    }
+
+    /// Set [`Config::connack_timeout`].
+    pub const fn with_connack_timeout(mut self, d: Duration) -> Self {
+        self.connack_timeout = d;
+        self
+    }
+
+    /// Set [`Config::ping_timeout`].
+    pub const fn with_ping_timeout(mut self, d: Duration) -> Self {
+        self.ping_timeout = d;
+        self
+    }
+
+    /// Set [`Config::max_incoming_packet`].
+    pub const fn with_max_incoming_packet(mut self, n: usize) -> Self {
+        self.max_incoming_packet = n;
+        self
+    }
+
+    /// Set [`Config::session_lost`].
+    pub const fn with_session_lost(mut self, p: SessionLostPolicy) -> Self {
+        self.session_lost = p;
+        self
+    }
+
     /// In-flight window actually used.
     pub(crate) fn window(&self) -> usize {
         usize::from(self.max_inflight.clamp(1, Self::MAX_INFLIGHT))
@@ -64,6 +101,14 @@ impl Config {
 
 impl Default for Config {
     fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Config {
+    /// The defaults: window 16, no queue, CONNACK timeout 30 s, ping timeout 10 s, no incoming
+    /// size limit besides the receive buffer, [`SessionLostPolicy::Resend`].
+    pub const fn new() -> Self {
         Config {
             max_inflight: Self::DEFAULT_MAX_INFLIGHT,
             max_queued: 0,

@@ -59,10 +59,9 @@ fn connection_refused_names_each_return_code() {
 
 #[test]
 fn connack_timeout_ends_the_connection() {
-    let mut h = Harness::with_config({
-        let mut c = Config::default();
-        c.connack_timeout = core::time::Duration::from_secs(5);
-        c
+    let mut h = Harness::with_config(Config {
+        connack_timeout: core::time::Duration::from_secs(5),
+        ..Config::default()
     });
     h.connect_with(&ConnectOptions::new("c"));
     assert_eq!(h.s.poll_timeout(), Some(Instant::from_millis(5000)));
@@ -133,10 +132,9 @@ fn keep_alive_sending_resets_the_timer_receiving_does_not() {
 
 #[test]
 fn keep_alive_missing_pingresp_closes_the_connection() {
-    let mut h = Harness::with_config({
-        let mut c = Config::default();
-        c.ping_timeout = core::time::Duration::from_secs(3);
-        c
+    let mut h = Harness::with_config(Config {
+        ping_timeout: core::time::Duration::from_secs(3),
+        ..Config::default()
     });
     let mut opts = ConnectOptions::new("c");
     opts.keep_alive = 5;
@@ -353,8 +351,10 @@ fn mqtt_3_2_2_1_session_present_with_clean_session_is_a_violation() {
 
 #[test]
 fn window_full_is_refused_then_frees_up() {
-    let mut c = Config::default();
-    c.max_inflight = 2;
+    let c = Config {
+        max_inflight: 2,
+        ..Config::default()
+    };
     let mut h = Harness::with_config(c);
     h.connected();
     let a = h.publish("t", b"1", QoS::AtLeastOnce).unwrap();
@@ -371,9 +371,11 @@ fn window_full_is_refused_then_frees_up() {
 
 #[test]
 fn bounded_queue_holds_publishes_beyond_the_window_in_order() {
-    let mut c = Config::default();
-    c.max_inflight = 1;
-    c.max_queued = 2;
+    let c = Config {
+        max_inflight: 1,
+        max_queued: 2,
+        ..Config::default()
+    };
     let mut h = Harness::with_config(c);
     h.connected();
     let a = h.publish("t", b"1", QoS::AtLeastOnce).unwrap();
@@ -474,8 +476,10 @@ fn session_lost_resend_policy_sends_held_messages_as_new() {
 
 #[test]
 fn session_lost_drop_policy_reports_every_held_message() {
-    let mut c = Config::default();
-    c.session_lost = SessionLostPolicy::Drop;
+    let c = Config {
+        session_lost: SessionLostPolicy::Drop,
+        ..Config::default()
+    };
     let mut h = Harness::with_config(c);
     h.connected();
     h.publish("t", b"a", QoS::AtLeastOnce).unwrap();
@@ -515,8 +519,10 @@ fn packets_split_one_byte_at_a_time_and_many_at_once() {
 
 #[test]
 fn oversized_incoming_packet_ends_the_connection_before_buffering() {
-    let mut c = Config::default();
-    c.max_incoming_packet = 64;
+    let c = Config {
+        max_incoming_packet: 64,
+        ..Config::default()
+    };
     let mut h = Harness::with_config(c);
     h.connected();
     assert_eq!(h.s.max_incoming_packet(), 64);
