@@ -307,6 +307,28 @@ impl Client {
         self.shared().lock().status == Status::Connected
     }
 
+    /// Blocks until a connection is up (made by [`Client::connect_nonblocking`] or an automatic
+    /// reconnect), or `timeout` passes ([`Error::Timeout`]). Fails at once with
+    /// [`Error::NotConnected`] when no connection is being made or scheduled.
+    pub fn wait_connected(&self, timeout: Duration) -> Result<(), Error> {
+        let sh = self.shared();
+        let deadline = Instant::now() + timeout;
+        let mut st = sh.lock();
+        loop {
+            match st.status {
+                Status::Connected => return Ok(()),
+                Status::Closed => return Err(Error::Closed),
+                Status::Idle if !st.reconnecting && st.connect_req.is_none() => {
+                    return Err(Error::NotConnected);
+                }
+                _ => {}
+            }
+            st = sh
+                .wait_app(st, Some(deadline))
+                .map_err(|_| Error::Timeout)?;
+        }
+    }
+
     /// Sets the user name and optional password sent in every later CONNECT
     /// (`nxd_mqtt_client_login_set`). They stay across reconnects until changed.
     pub fn set_login(&self, username: &str, password: Option<&[u8]>) {

@@ -586,6 +586,23 @@ impl Broker {
         }
         log
     }
+    /// Waits until the log contains `needle` (checking every few milliseconds), up to
+    /// `timeout`. Returns whether it appeared. Mosquitto logs an event after acting on it, so
+    /// a test that checks the log after an exchange waits for the line rather than reading
+    /// once.
+    pub fn wait_for_log(&self, needle: &str, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.log().contains(needle) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     /// The process id of Mosquitto.
     pub fn pid(&self) -> u32 {
         self.child.id()
