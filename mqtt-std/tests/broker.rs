@@ -684,7 +684,7 @@ fn nonblocking_connect_calls_back() {
         },
     )
     .unwrap();
-    assert_eq!(wait_for(&rx).unwrap(), false);
+    assert!(!wait_for(&rx).unwrap());
     assert!(c.is_connected());
 
     let tls = tls_config(&broker);
