@@ -1,0 +1,240 @@
+//! The client over `embedded-io-async` and `embedded-hal-async`.
+
+use core::time::Duration;
+
+use embedded_hal_async::delay::DelayNs;
+use embedded_io_async::{Read, Write};
+use mqtt_session::{
+    CommandError, Config, ConnectOptions, Event, Instant, PacketId, QoS, Session, Store,
+};
+
+use crate::buffers::Buffers;
+use crate::clock::Clock;
+use crate::driver::{Driver, Plan};
+use crate::error::Error;
+use crate::select::{Either, select};
+
+/// An MQTT 3.1.1 client over an async transport `T` (`embedded_io_async::Read + Write`: a TCP
+/// socket, a TLS connection over one, a serial link), with the in-flight store `S`, the clock
+/// `C` and the async delay `D` (`embedded_hal_async::delay::DelayNs`).
+///
+/// Every method is a step of one loop: write what the session has queued, wait for input or the
+/// session's next deadline, feed what happened to the session, hand out the next event. There
+/// are no background tasks: call [`Client::poll`] often enough for keep-alive (at least once per
+/// keep-alive interval; in practice, in a loop).
+///
+/// # Cancellation
+/// Waiting in [`Client::poll`] can be cancelled (for instance by `select` with another
+/// future) when the transport's `read` is cancel-safe, as `embassy-net` sockets and the
+/// `embedded-io-adapters` wrappers are: the wait races a read into the receive buffer against
+/// the delay, and drops the read when the delay wins. Bytes handed out for writing are tracked,
+/// so a write interrupted by cancellation is finished by the next call.
+#[derive(Debug)]
+pub struct Client<'a, T, S, C, D> {
+    transport: Option<T>,
+    driver: Driver<'a, S, C>,
+    delay: D,
+}
+
+impl<'a, T, S, C, D> Client<'a, T, S, C, D>
+where
+    T: Read + Write,
+    S: Store,
+    C: Clock,
+    D: DelayNs,
+{
+    /// A client with no connection yet. `store` holds outgoing QoS 1/2 messages in flight and
+    /// incoming QoS 2 ids (for instance `FixedStore<N, BYTES>`, or `&mut` one to keep it across
+    /// clients); `buffers` are the caller-sized receive, transmit and output buffers.
+    pub fn new(config: Config, store: S, buffers: Buffers<'a>, clock: C, delay: D) -> Self {
+        Client {
+            transport: None,
+            driver: Driver::new(config, store, buffers, clock),
+            delay,
+        }
+    }
+
+    /// Longest time one [`Client::poll`] waits for input when the session has no earlier
+    /// deadline (`None`, the default: wait for input or the session's next deadline).
+    pub fn set_max_wait(&mut self, max_wait: Option<Duration>) {
+        self.driver.max_wait = max_wait;
+    }
+
+    /// The session, for its getters (`state`, `is_connected`, `inflight`, `store`, ...).
+    pub fn session(&self) -> &Session<S, &'a mut [u8]> {
+        &self.driver.session
+    }
+
+    /// The transport of the current (or last) connection.
+    pub fn transport_mut(&mut self) -> Option<&mut T> {
+        self.transport.as_mut()
+    }
+
+    /// Take the transport back (to close it, for instance). If a connection was active, it is
+    /// over: the next [`Client::poll`] reports [`Event::Disconnected`].
+    pub fn take_transport(&mut self) -> Option<T> {
+        if self.driver.active() {
+            self.driver.abort();
+        }
+        self.transport.take()
+    }
+
+    /// Connect over `transport` (already open: TCP, or a TLS session over TCP) and wait for
+    /// CONNACK. Returns the broker's session-present flag. With `clean_session` off and
+    /// session present, messages still in flight from the previous connection are sent again
+    /// first.
+    ///
+    /// Refused while a connection is active ([`CommandError::AlreadyConnected`]) or while
+    /// events of the previous connection wait to be polled ([`Error::EventsPending`]).
+    pub async fn connect(
+        &mut self,
+        transport: T,
+        options: &ConnectOptions<'_>,
+    ) -> Result<bool, Error<T::Error>> {
+        self.driver.begin_connect(options)?;
+        self.transport = Some(transport);
+        let mut refused = None;
+        loop {
+            let step = match self.poll().await {
+                Ok(Some(event)) => Driver::<S, C>::connect_outcome(&event, &mut refused),
+                Ok(None) => None,
+                Err(e) => Some(Err(e)),
+            };
+            match step {
+                Some(Ok(session_present)) => return Ok(session_present),
+                Some(Err(e)) => {
+                    self.driver.discard_connect_events();
+                    return Err(e);
+                }
+                None => {}
+            }
+        }
+    }
+
+    /// Publish an application message and write it out. QoS 0 returns `None`; QoS 1/2 return
+    /// the packet identifier that [`Event::PublishAcknowledged`] /
+    /// [`Event::PublishCompleted`] will carry. The message is kept in the store until then,
+    /// across reconnections.
+    pub async fn publish(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+    ) -> Result<Option<PacketId>, Error<T::Error>> {
+        self.driver
+            .check_publish_fits(topic, payload, qos, retain)?;
+        self.command(|s, now| s.publish(now, topic, payload, qos, retain))
+            .await
+    }
+
+    /// Subscribe to `(filter, maximum QoS)` pairs in one SUBSCRIBE; the result arrives as
+    /// [`Event::Subscribed`].
+    pub async fn subscribe(
+        &mut self,
+        filters: &[(&str, QoS)],
+    ) -> Result<PacketId, Error<T::Error>> {
+        self.command(|s, now| s.subscribe(now, filters)).await
+    }
+
+    /// Unsubscribe from filters in one UNSUBSCRIBE; acknowledged by [`Event::Unsubscribed`].
+    pub async fn unsubscribe(&mut self, filters: &[&str]) -> Result<PacketId, Error<T::Error>> {
+        self.command(|s, now| s.unsubscribe(now, filters)).await
+    }
+
+    /// Send DISCONNECT and end the connection. Events still queued, then
+    /// [`Event::Disconnected`] with [`DisconnectReason::Local`](crate::DisconnectReason), are
+    /// delivered by [`Client::poll`]; close the transport ([`Client::take_transport`]) when done.
+    pub async fn disconnect(&mut self) -> Result<(), Error<T::Error>> {
+        self.command(|s, now| s.disconnect(now)).await
+    }
+
+    /// One step of the loop: write what is queued, wait for input or the next deadline (or
+    /// [`Client::set_max_wait`]), feed it to the session, and return the next event.
+    ///
+    /// `Ok(None)` means something happened that the application need not see (an
+    /// acknowledgement went out, a PINGRESP came in, a timer ran): call again.
+    /// [`Event::Disconnected`] is the last event of a connection; after it (and once every
+    /// queued event is delivered) `poll` returns [`Error::NotConnected`].
+    ///
+    /// A received message borrows the receive buffer until the next call.
+    pub async fn poll(&mut self) -> Result<Option<Event<'_>>, Error<T::Error>> {
+        self.flush().await?;
+        match self.driver.plan() {
+            Plan::Ready => {}
+            Plan::NotConnected => return Err(Error::NotConnected),
+            Plan::Wait(until) => {
+                self.wait(until.map(|(_, ms)| ms)).await?;
+                self.flush().await?;
+            }
+        }
+        Ok(self.driver.session.poll_event())
+    }
+
+    /// Wait for input (at most `ms` milliseconds) and feed the session.
+    async fn wait(&mut self, ms: Option<u32>) -> Result<(), Error<T::Error>> {
+        let Some(transport) = self.transport.as_mut() else {
+            self.driver.abort();
+            return Ok(());
+        };
+        let buf = self.driver.session.receive_buffer();
+        let read = match ms {
+            Some(ms) => match select(transport.read(buf), self.delay.delay_ms(ms)).await {
+                Either::Left(r) => Some(r),
+                Either::Right(()) => None,
+            },
+            None => Some(transport.read(buf).await),
+        };
+        match read {
+            Some(Ok(n)) => self.driver.received(n),
+            Some(Err(e)) => return Err(self.driver.fail(Error::Transport(e))),
+            None => self.driver.timer(),
+        }
+        Ok(())
+    }
+
+    /// Write everything the session has queued, then flush the transport.
+    async fn flush(&mut self) -> Result<(), Error<T::Error>> {
+        let Some(transport) = self.transport.as_mut() else {
+            return Ok(());
+        };
+        let mut wrote = false;
+        loop {
+            let bytes = match self.driver.output() {
+                Ok(Some(bytes)) => bytes,
+                Ok(None) => break,
+                Err(required) => return Err(self.driver.fail(Error::BufferTooSmall { required })),
+            };
+            match transport.write(bytes).await {
+                Ok(0) => return Err(self.driver.fail(Error::WriteZero)),
+                Ok(n) => self.driver.wrote(n),
+                Err(e) => return Err(self.driver.fail(Error::Transport(e))),
+            }
+            wrote = true;
+        }
+        if wrote && let Err(e) = transport.flush().await {
+            return Err(self.driver.fail(Error::Transport(e)));
+        }
+        Ok(())
+    }
+
+    /// Run a session command; if the transmit queue is full, write it out and try once more.
+    /// Then write out what the command queued.
+    async fn command<R>(
+        &mut self,
+        f: impl Fn(&mut Session<S, &'a mut [u8]>, Instant) -> Result<R, CommandError>,
+    ) -> Result<R, Error<T::Error>> {
+        let now = self.driver.now();
+        let result = match f(&mut self.driver.session, now) {
+            Err(CommandError::TransmitBufferFull { .. }) => {
+                self.flush().await?;
+                let now = self.driver.now();
+                f(&mut self.driver.session, now)
+            }
+            other => other,
+        };
+        let value = result?;
+        self.flush().await?;
+        Ok(value)
+    }
+}

@@ -1,0 +1,234 @@
+//! The client over blocking `embedded-io` and `embedded-hal`.
+
+use core::time::Duration;
+
+use embedded_hal::delay::DelayNs;
+use embedded_io::{Read, ReadReady, Write};
+use mqtt_session::{
+    CommandError, Config, ConnectOptions, Event, Instant, PacketId, QoS, Session, Store,
+};
+
+use crate::buffers::Buffers;
+use crate::clock::Clock;
+use crate::driver::{Driver, Plan};
+use crate::error::Error;
+
+/// Default pause between two readiness checks while waiting for input.
+const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(10);
+
+/// An MQTT 3.1.1 client over a blocking transport `T` (`embedded_io::Read + Write +
+/// ReadReady`), with the in-flight store `S`, the clock `C` and the delay `D`
+/// (`embedded_hal::delay::DelayNs`).
+///
+/// The same loop as [`asynch::Client`](crate::asynch::Client): a blocking `read` cannot be
+/// raced against a timer, so while waiting the client asks the transport
+/// [`ReadReady::read_ready`] and sleeps in steps of the poll interval
+/// ([`Client::set_poll_interval`], default 10 ms) until input is ready or the session's next
+/// deadline comes. It only calls `read` when input is ready.
+#[derive(Debug)]
+pub struct Client<'a, T, S, C, D> {
+    transport: Option<T>,
+    driver: Driver<'a, S, C>,
+    delay: D,
+    poll_interval: Duration,
+}
+
+impl<'a, T, S, C, D> Client<'a, T, S, C, D>
+where
+    T: Read + Write + ReadReady,
+    S: Store,
+    C: Clock,
+    D: DelayNs,
+{
+    /// A client with no connection yet; see [`asynch::Client::new`](crate::asynch::Client::new).
+    pub fn new(config: Config, store: S, buffers: Buffers<'a>, clock: C, delay: D) -> Self {
+        Client {
+            transport: None,
+            driver: Driver::new(config, store, buffers, clock),
+            delay,
+            poll_interval: DEFAULT_POLL_INTERVAL,
+        }
+    }
+
+    /// Longest time one [`Client::poll`] waits for input when the session has no earlier
+    /// deadline (`None`, the default: wait for input or the session's next deadline).
+    pub fn set_max_wait(&mut self, max_wait: Option<Duration>) {
+        self.driver.max_wait = max_wait;
+    }
+
+    /// Pause between two readiness checks while waiting (at least 1 ms).
+    pub fn set_poll_interval(&mut self, interval: Duration) {
+        self.poll_interval = interval;
+    }
+
+    /// The session, for its getters (`state`, `is_connected`, `inflight`, `store`, ...).
+    pub fn session(&self) -> &Session<S, &'a mut [u8]> {
+        &self.driver.session
+    }
+
+    /// The transport of the current (or last) connection.
+    pub fn transport_mut(&mut self) -> Option<&mut T> {
+        self.transport.as_mut()
+    }
+
+    /// Take the transport back (to close it, for instance). If a connection was active, it is
+    /// over: the next [`Client::poll`] reports [`Event::Disconnected`].
+    pub fn take_transport(&mut self) -> Option<T> {
+        if self.driver.active() {
+            self.driver.abort();
+        }
+        self.transport.take()
+    }
+
+    /// Connect over `transport` and wait for CONNACK; see
+    /// [`asynch::Client::connect`](crate::asynch::Client::connect).
+    pub fn connect(
+        &mut self,
+        transport: T,
+        options: &ConnectOptions<'_>,
+    ) -> Result<bool, Error<T::Error>> {
+        self.driver.begin_connect(options)?;
+        self.transport = Some(transport);
+        let mut refused = None;
+        loop {
+            let step = match self.poll() {
+                Ok(Some(event)) => Driver::<S, C>::connect_outcome(&event, &mut refused),
+                Ok(None) => None,
+                Err(e) => Some(Err(e)),
+            };
+            match step {
+                Some(Ok(session_present)) => return Ok(session_present),
+                Some(Err(e)) => {
+                    self.driver.discard_connect_events();
+                    return Err(e);
+                }
+                None => {}
+            }
+        }
+    }
+
+    /// Publish and write it out; see [`asynch::Client::publish`](crate::asynch::Client::publish).
+    pub fn publish(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+    ) -> Result<Option<PacketId>, Error<T::Error>> {
+        self.driver
+            .check_publish_fits(topic, payload, qos, retain)?;
+        self.command(|s, now| s.publish(now, topic, payload, qos, retain))
+    }
+
+    /// Subscribe; the result arrives as [`Event::Subscribed`].
+    pub fn subscribe(&mut self, filters: &[(&str, QoS)]) -> Result<PacketId, Error<T::Error>> {
+        self.command(|s, now| s.subscribe(now, filters))
+    }
+
+    /// Unsubscribe; acknowledged by [`Event::Unsubscribed`].
+    pub fn unsubscribe(&mut self, filters: &[&str]) -> Result<PacketId, Error<T::Error>> {
+        self.command(|s, now| s.unsubscribe(now, filters))
+    }
+
+    /// Send DISCONNECT and end the connection; see
+    /// [`asynch::Client::disconnect`](crate::asynch::Client::disconnect).
+    pub fn disconnect(&mut self) -> Result<(), Error<T::Error>> {
+        self.command(|s, now| s.disconnect(now))
+    }
+
+    /// One step of the loop; see [`asynch::Client::poll`](crate::asynch::Client::poll).
+    pub fn poll(&mut self) -> Result<Option<Event<'_>>, Error<T::Error>> {
+        self.flush()?;
+        match self.driver.plan() {
+            Plan::Ready => {}
+            Plan::NotConnected => return Err(Error::NotConnected),
+            Plan::Wait(until) => {
+                self.wait(until.map(|(at, _)| at))?;
+                self.flush()?;
+            }
+        }
+        Ok(self.driver.session.poll_event())
+    }
+
+    /// Wait until input is ready (then read it) or `until` passes.
+    fn wait(&mut self, until: Option<Instant>) -> Result<(), Error<T::Error>> {
+        let Some(transport) = self.transport.as_mut() else {
+            self.driver.abort();
+            return Ok(());
+        };
+        let step = u32::try_from(self.poll_interval.as_millis())
+            .unwrap_or(u32::MAX)
+            .max(1);
+        loop {
+            match transport.read_ready() {
+                Ok(true) => {
+                    let buf = self.driver.session.receive_buffer();
+                    match transport.read(buf) {
+                        Ok(n) => self.driver.received(n),
+                        Err(e) => return Err(self.driver.fail(Error::Transport(e))),
+                    }
+                    return Ok(());
+                }
+                Ok(false) => {}
+                Err(e) => return Err(self.driver.fail(Error::Transport(e))),
+            }
+            let now = self.driver.now();
+            let ms = match until {
+                Some(until) if now >= until => {
+                    self.driver.timer();
+                    return Ok(());
+                }
+                Some(until) => {
+                    let left = until.as_millis().saturating_sub(now.as_millis());
+                    u32::try_from(left).unwrap_or(u32::MAX).min(step)
+                }
+                None => step,
+            };
+            self.delay.delay_ms(ms);
+        }
+    }
+
+    /// Write everything the session has queued, then flush the transport.
+    fn flush(&mut self) -> Result<(), Error<T::Error>> {
+        let Some(transport) = self.transport.as_mut() else {
+            return Ok(());
+        };
+        let mut wrote = false;
+        loop {
+            let bytes = match self.driver.output() {
+                Ok(Some(bytes)) => bytes,
+                Ok(None) => break,
+                Err(required) => return Err(self.driver.fail(Error::BufferTooSmall { required })),
+            };
+            match transport.write(bytes) {
+                Ok(0) => return Err(self.driver.fail(Error::WriteZero)),
+                Ok(n) => self.driver.wrote(n),
+                Err(e) => return Err(self.driver.fail(Error::Transport(e))),
+            }
+            wrote = true;
+        }
+        if wrote && let Err(e) = transport.flush() {
+            return Err(self.driver.fail(Error::Transport(e)));
+        }
+        Ok(())
+    }
+
+    /// Run a session command; if the transmit queue is full, write it out and try once more.
+    fn command<R>(
+        &mut self,
+        f: impl Fn(&mut Session<S, &'a mut [u8]>, Instant) -> Result<R, CommandError>,
+    ) -> Result<R, Error<T::Error>> {
+        let now = self.driver.now();
+        let result = match f(&mut self.driver.session, now) {
+            Err(CommandError::TransmitBufferFull { .. }) => {
+                self.flush()?;
+                let now = self.driver.now();
+                f(&mut self.driver.session, now)
+            }
+            other => other,
+        };
+        let value = result?;
+        self.flush()?;
+        Ok(value)
+    }
+}

@@ -1,0 +1,238 @@
+//! The driver loop shared by the async and the blocking client: every step except the IO calls
+//! themselves. It moves bytes and time between the transport and the
+//! [`Session`](mqtt_session::Session) and makes no protocol decision.
+
+use core::num::NonZeroU16;
+use core::time::Duration;
+
+use mqtt_proto::{Packet, Publish, QosPid, TopicName};
+use mqtt_session::{
+    CommandError, Config, ConnectOptions, Event, Instant, PacketId, QoS, Session, State, Store,
+};
+
+use crate::buffers::Buffers;
+use crate::clock::Clock;
+use crate::error::Error;
+
+/// What the client should wait for before the next step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Plan {
+    /// Nothing to wait for: poll the next event now.
+    Ready,
+    /// No connection and no event left to deliver.
+    NotConnected,
+    /// Wait for input until `until` (at most `ms` milliseconds), or for input only (`None`).
+    Wait(Option<(Instant, u32)>),
+}
+
+/// Session, output buffer and clock: the state both clients share.
+#[derive(Debug)]
+pub(crate) struct Driver<'a, S, C> {
+    pub(crate) session: Session<S, &'a mut [u8]>,
+    out: &'a mut [u8],
+    /// Bytes `[out_pos, out_end)` of `out` still have to be written.
+    out_pos: usize,
+    out_end: usize,
+    pub(crate) clock: C,
+    pub(crate) max_wait: Option<Duration>,
+}
+
+impl<'a, S: Store, C: Clock> Driver<'a, S, C> {
+    pub(crate) fn new(config: Config, store: S, buffers: Buffers<'a>, clock: C) -> Self {
+        let Buffers { rx, tx, out } = buffers;
+        Driver {
+            session: Session::new(config, store, rx, tx),
+            out,
+            out_pos: 0,
+            out_end: 0,
+            clock,
+            max_wait: None,
+        }
+    }
+
+    pub(crate) fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// Whether a connection is being made or is up (bytes flow).
+    pub(crate) fn active(&self) -> bool {
+        matches!(
+            self.session.state(),
+            State::Connecting | State::Connected | State::Disconnecting
+        )
+    }
+
+    /// Whether the session has work to do at once (events to deliver, a timer due).
+    fn ready(&self, now: Instant) -> bool {
+        self.session.poll_timeout().is_some_and(|t| t <= now)
+    }
+
+    /// The next bytes to hand to the transport: the rest of the current chunk, or a new chunk
+    /// of whole packets from the session. `Err(required)` when the output buffer cannot hold
+    /// the next packet.
+    pub(crate) fn output(&mut self) -> Result<Option<&[u8]>, usize> {
+        if self.out_pos >= self.out_end {
+            self.out_pos = 0;
+            self.out_end = 0;
+            let now = self.clock.now();
+            match self.session.poll_transmit(now, self.out) {
+                Ok(Some(n)) => self.out_end = n.min(self.out.len()),
+                Ok(None) => return Ok(None),
+                Err(e) => return Err(e.required),
+            }
+        }
+        Ok(self
+            .out
+            .get(self.out_pos..self.out_end)
+            .filter(|b| !b.is_empty()))
+    }
+
+    /// The transport took `n` bytes of [`Driver::output`].
+    pub(crate) fn wrote(&mut self, n: usize) {
+        self.out_pos = self.out_pos.saturating_add(n).min(self.out_end);
+    }
+
+    /// The transport failed: the connection is over (the session reports it as an event).
+    pub(crate) fn abort(&mut self) {
+        let now = self.now();
+        self.session.handle_transport_closed(now);
+        self.out_pos = 0;
+        self.out_end = 0;
+    }
+
+    /// Map a failed write/flush/read to an error, ending the connection.
+    pub(crate) fn fail<E>(&mut self, error: Error<E>) -> Error<E> {
+        self.abort();
+        error
+    }
+
+    /// Decide what to wait for; runs a due timer at once.
+    pub(crate) fn plan(&mut self) -> Plan {
+        let now = self.now();
+        if !self.active() {
+            if self.ready(now) {
+                self.session.handle_timeout(now);
+                return Plan::Ready;
+            }
+            if self.session.state() == State::Closed {
+                self.abort();
+            }
+            return Plan::NotConnected;
+        }
+        let deadline = self.session.poll_timeout();
+        if deadline.is_some_and(|t| t <= now) || self.session.receive_buffer().is_empty() {
+            self.session.handle_timeout(now);
+            return Plan::Ready;
+        }
+        let limit = self.max_wait.map(|d| now + d);
+        let until = match (deadline, limit) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Plan::Wait(until.map(|u| (u, millis_until(now, u))))
+    }
+
+    /// The read filled `n` bytes of the receive buffer; 0 means the transport is at EOF.
+    pub(crate) fn received(&mut self, n: usize) {
+        let now = self.now();
+        if n == 0 {
+            self.session.handle_transport_closed(now);
+        } else {
+            self.session.handle_received(now, n);
+        }
+    }
+
+    /// The wait ended without input.
+    pub(crate) fn timer(&mut self) {
+        let now = self.now();
+        self.session.handle_timeout(now);
+    }
+
+    /// Start a connection over a fresh transport: refuse if one is active or events of the
+    /// previous one wait, else queue CONNECT.
+    pub(crate) fn begin_connect<E>(
+        &mut self,
+        options: &ConnectOptions<'_>,
+    ) -> Result<(), Error<E>> {
+        if self.active() {
+            return Err(Error::Command(CommandError::AlreadyConnected));
+        }
+        let now = self.now();
+        if self.ready(now) {
+            return Err(Error::EventsPending);
+        }
+        self.out_pos = 0;
+        self.out_end = 0;
+        self.session.handle_transport_up(now);
+        self.session.connect(now, options)?;
+        Ok(())
+    }
+
+    /// What an event means for a `connect` in progress: `Some` ends it.
+    pub(crate) fn connect_outcome<E>(
+        event: &Event<'_>,
+        refused: &mut Option<mqtt_session::ConnectReturnCode>,
+    ) -> Option<Result<bool, Error<E>>> {
+        match *event {
+            Event::Connected { session_present } => Some(Ok(session_present)),
+            Event::ConnectionRefused { code } => {
+                *refused = Some(code);
+                None
+            }
+            Event::Disconnected { reason } => Some(Err(match refused.take() {
+                Some(code) => Error::Refused(code),
+                None => Error::ConnectFailed(reason),
+            })),
+            _ => None,
+        }
+    }
+
+    /// After a failed `connect`: forget the attempt's own events (only CONNACK-related ones can
+    /// be queued before CONNACK).
+    pub(crate) fn discard_connect_events(&mut self) {
+        if self.active() {
+            self.abort();
+        }
+        while self.session.poll_event().is_some() {}
+        let now = self.now();
+        self.session.handle_transport_closed(now);
+    }
+
+    /// Refuse a PUBLISH that can never pass through the output buffer.
+    pub(crate) fn check_publish_fits(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+    ) -> Result<(), CommandError> {
+        // An invalid topic is the session's to report.
+        let Ok(topic) = TopicName::new(topic) else {
+            return Ok(());
+        };
+        let id = PacketId(NonZeroU16::MAX);
+        let qos_pid = match qos {
+            QoS::AtMostOnce => QosPid::AtMostOnce,
+            QoS::AtLeastOnce => QosPid::AtLeastOnce(id),
+            QoS::ExactlyOnce => QosPid::ExactlyOnce(id),
+        };
+        let required = Packet::Publish(Publish {
+            dup: false,
+            qos_pid,
+            retain,
+            topic,
+            payload,
+        })
+        .encoded_len();
+        if required > self.out.len() {
+            return Err(CommandError::PacketTooLarge { required });
+        }
+        Ok(())
+    }
+}
+
+/// Milliseconds from `now` to `until`, at least 1, at most `u32::MAX`.
+fn millis_until(now: Instant, until: Instant) -> u32 {
+    let ms = until.as_millis().saturating_sub(now.as_millis());
+    u32::try_from(ms).unwrap_or(u32::MAX).max(1)
+}
