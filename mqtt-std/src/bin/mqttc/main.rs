@@ -81,7 +81,17 @@ events without a command:
 ";
 
 fn main() -> ExitCode {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
+    // `std::env::args` would panic on an argument that is not UTF-8.
+    let mut argv = Vec::new();
+    for arg in std::env::args_os().skip(1) {
+        match arg.into_string() {
+            Ok(a) => argv.push(a),
+            Err(bad) => {
+                eprintln!("usage error: argument {bad:?} is not valid UTF-8");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let (sub, rest) = match argv.split_first() {
         Some((sub, rest)) => (sub.as_str(), rest),
         None => {

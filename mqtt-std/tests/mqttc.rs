@@ -1,0 +1,613 @@
+//! The `mqttc` binary against a private Mosquitto: `pub`, `sub`, `script`, and usage errors.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::thread;
+
+use common::*;
+use mqtt_std::test_broker::Broker;
+use serde_json::{Value, json};
+
+const MQTTC: &str = env!("CARGO_BIN_EXE_mqttc");
+
+fn mqttc(args: &[&str]) -> Output {
+    Command::new(MQTTC)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn mqttc_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = Command::new(MQTTC)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Exit status 1 and exactly one line on stderr, which contains `needle`.
+fn assert_fails_with(o: &Output, code: i32, needle: &str) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(code), "stderr: {err}");
+    assert_eq!(err.lines().count(), 1, "not one line: {err:?}");
+    assert!(err.contains(needle), "{err:?} lacks {needle:?}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+/// A running `mqttc sub -d ...` that has received its SUBACK.
+struct Sub {
+    child: Child,
+}
+
+impl Sub {
+    fn start(args: &[&str]) -> Sub {
+        let mut child = Command::new(MQTTC)
+            .arg("sub")
+            .arg("-d")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let err = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(err).lines() {
+                let Ok(line) = line else { break };
+                let _ = tx.send(line);
+            }
+        });
+        loop {
+            let line = rx.recv_timeout(WAIT).expect("no SUBACK from mqttc sub");
+            if line.starts_with("received SUBACK") {
+                break;
+            }
+        }
+        Sub { child }
+    }
+
+    fn output(self) -> (Option<i32>, String) {
+        let out = self.child.wait_with_output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    }
+}
+
+#[test]
+fn pub_and_sub_at_each_qos() {
+    let broker = broker();
+    let port = broker.port().to_string();
+    for qos in ["0", "1", "2"] {
+        let topic = format!("cli/q{qos}");
+        let sub = Sub::start(&["-p", &port, "-t", &topic, "-q", qos, "-C", "1", "-v"]);
+        let o = mqttc(&["pub", "-p", &port, "-t", &topic, "-q", qos, "-m", "hello"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let (code, out) = sub.output();
+        assert_eq!(code, Some(0));
+        assert_eq!(out, format!("{topic} hello\n"));
+    }
+}
+
+#[test]
+fn pub_payload_sources() {
+    let broker = broker();
+    let port = broker.port().to_string();
+    let sub = Sub::start(&["-p", &port, "-t", "src/#", "-q", "1", "-C", "6"]);
+    // -l: one message per line.
+    let o = mqttc_stdin(
+        &["pub", "-p", &port, "-t", "src/l", "-q", "1", "-l"],
+        b"one\ntwo\r\nthree\n",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    // -s: all of stdin.
+    let o = mqttc_stdin(
+        &["pub", "-p", &port, "-t", "src/s", "-q", "1", "-s"],
+        b"all\nof it",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    // -f FILE.
+    let file = broker.dir().join("payload.txt");
+    std::fs::write(&file, b"from a file").unwrap();
+    let o = mqttc(&[
+        "pub",
+        "-p",
+        &port,
+        "-t",
+        "src/f",
+        "-f",
+        file.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // -n: empty.
+    let o = mqttc(&["pub", "-p", &port, "-t", "src/n", "-n"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (code, out) = sub.output();
+    assert_eq!(code, Some(0));
+    assert_eq!(out, "one\ntwo\nthree\nall\nof it\nfrom a file\n\n");
+}
+
+#[test]
+fn retained_publish_and_login() {
+    let broker = broker();
+    let port = broker.auth_port().to_string();
+    let login = ["-u", Broker::USERNAME, "-P", Broker::PASSWORD];
+    let mut args = vec![
+        "pub", "-p", &port, "-t", "ret/t", "-m", "kept", "-r", "-q", "1",
+    ];
+    args.extend(login);
+    let o = mqttc(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut args = vec!["sub", "-p", &port, "-t", "ret/#", "-C", "1", "-W", "20"];
+    args.extend(login);
+    let o = mqttc(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "kept\n");
+
+    // A wrong password: one clear line, exit 1.
+    let o = mqttc(&[
+        "pub", "-p", &port, "-t", "x", "-m", "x", "-u", "tester", "-P", "bad",
+    ]);
+    assert_fails_with(&o, 1, "connection refused: not authorised (5)");
+}
+
+#[test]
+fn tls_options() {
+    let broker = broker();
+    let pki = broker.pki();
+    let ca = pki.ca_path();
+    let ca = ca.to_str().unwrap();
+    let tls = broker.tls_port().to_string();
+    let o = mqttc(&[
+        "pub",
+        "-h",
+        "localhost",
+        "-p",
+        &tls,
+        "--cafile",
+        ca,
+        "-t",
+        "t",
+        "-m",
+        "x",
+        "-q",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let other = pki.other_ca_path();
+    let o = mqttc(&[
+        "pub",
+        "-h",
+        "localhost",
+        "-p",
+        &tls,
+        "--cafile",
+        other.to_str().unwrap(),
+        "-t",
+        "t",
+        "-m",
+        "x",
+    ]);
+    assert_fails_with(&o, 1, "tls: unknown certificate authority");
+
+    let o = mqttc(&[
+        "pub",
+        "-h",
+        "localhost",
+        "-p",
+        &tls,
+        "--cafile",
+        ca,
+        "--tls-server-name",
+        "wrong.example",
+        "-t",
+        "t",
+        "-m",
+        "x",
+    ]);
+    assert_fails_with(&o, 1, "tls: certificate is not valid for the server name");
+    // --insecure skips the name check only.
+    let o = mqttc(&[
+        "pub",
+        "-h",
+        "localhost",
+        "-p",
+        &tls,
+        "--cafile",
+        ca,
+        "--tls-server-name",
+        "wrong.example",
+        "--insecure",
+        "-t",
+        "t",
+        "-m",
+        "x",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = mqttc(&[
+        "pub",
+        "-h",
+        "localhost",
+        "-p",
+        &tls,
+        "--cafile",
+        other.to_str().unwrap(),
+        "--insecure",
+        "-t",
+        "t",
+        "-m",
+        "x",
+    ]);
+    assert_fails_with(&o, 1, "tls: unknown certificate authority");
+
+    // Mutual TLS.
+    let mtls = broker.mtls_port().to_string();
+    let (cert, key) = (pki.client_cert_path(), pki.client_key_path());
+    let o = mqttc(&[
+        "pub",
+        "-h",
+        "localhost",
+        "-p",
+        &mtls,
+        "--cafile",
+        ca,
+        "--cert",
+        cert.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+        "-t",
+        "t",
+        "-m",
+        "x",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn usage_errors_exit_2_with_one_line() {
+    for args in [
+        &[][..],
+        &["frobnicate"],
+        &["pub", "-t", "a", "-m", "x", "-q", "3"],
+        &["pub", "-t", "a", "-m", "x", "-c"],
+        &["pub", "-t", "a", "-m", "x", "-P", "pw"],
+        &["pub", "-t", "a/+", "-m", "x"],
+        &["pub", "-t", "", "-m", "x"],
+        &["pub", "-t", "a"],
+        &["pub", "-m", "x"],
+        &["pub", "-t", "a", "-m", "x", "--nonsense"],
+        &["pub", "-t", "a", "-m", "x", "-p", "99999"],
+        &["pub", "-t", "a", "-m", "x", "-k"],
+        &["sub"],
+        &["sub", "-t", "a/#/b"],
+        &["sub", "-t", "a", "-C", "0"],
+        &["sub", "-t", "a", "-m", "x"],
+        &["script", "extra"],
+    ] {
+        let o = mqttc(args);
+        assert_fails_with(&o, 2, "usage error");
+    }
+    let o = mqttc(&["--help"]);
+    assert!(o.status.success());
+    let help = String::from_utf8_lossy(&o.stdout);
+    assert!(help.contains("--session-store") && help.contains("not supported yet"));
+}
+
+#[test]
+fn runtime_failures_exit_1_with_one_line() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let o = mqttc(&[
+        "pub",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &closed,
+        "-t",
+        "a",
+        "-m",
+        "x",
+    ]);
+    assert_fails_with(&o, 1, "cannot connect to 127.0.0.1:");
+
+    let o = mqttc(&["pub", "-t", "a", "-m", "x", "--session-store", "/tmp/none"]);
+    assert_fails_with(&o, 1, "not supported yet");
+
+    let broker = broker();
+    let port = broker.port().to_string();
+    let o = mqttc(&["sub", "-p", &port, "-t", "quiet", "-W", "1"]);
+    assert_fails_with(&o, 1, "timed out after 1 s");
+
+    let o = mqttc(&["pub", "-p", &port, "-t", "a", "-f", "/nonexistent/file"]);
+    assert_fails_with(&o, 1, "cannot read /nonexistent/file");
+}
+
+#[test]
+fn debug_prints_every_packet() {
+    let broker = broker();
+    let port = broker.port().to_string();
+    let o = mqttc(&["pub", "-p", &port, "-t", "dbg", "-q", "2", "-m", "x", "-d"]);
+    assert!(o.status.success());
+    let err = stderr(&o);
+    let lines: Vec<&str> = err
+        .lines()
+        .map(|l| l.split(' ').take(2).collect::<Vec<_>>())
+        .map(|w| if w[1].is_empty() { "" } else { w[1] })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "CONNECT",
+            "CONNACK",
+            "PUBLISH",
+            "PUBREC",
+            "PUBREL",
+            "PUBCOMP",
+            "DISCONNECT"
+        ],
+        "{err}"
+    );
+}
+
+/// A running `mqttc script`: commands in, events out.
+struct Script {
+    child: Child,
+    stdin: ChildStdin,
+    events: mpsc::Receiver<Value>,
+    backlog: Vec<Value>,
+}
+
+impl Script {
+    fn start() -> Script {
+        let mut child = Command::new(MQTTC)
+            .arg("script")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let out = child.stdout.take().unwrap();
+        let (tx, events) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                let v: Value = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("not JSON: {line:?}: {e}"));
+                let _ = tx.send(v);
+            }
+        });
+        Script {
+            child,
+            stdin,
+            events,
+            backlog: Vec::new(),
+        }
+    }
+
+    fn send(&mut self, v: Value) {
+        self.send_raw(&v.to_string());
+    }
+
+    fn send_raw(&mut self, line: &str) {
+        writeln!(self.stdin, "{line}").unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    /// The next event named `name` (others are kept for later).
+    fn expect(&mut self, name: &str) -> Value {
+        if let Some(i) = self.backlog.iter().position(|v| v["event"] == name) {
+            return self.backlog.remove(i);
+        }
+        loop {
+            let v = self
+                .events
+                .recv_timeout(WAIT)
+                .unwrap_or_else(|_| panic!("no {name:?} event; backlog {:?}", self.backlog));
+            if v["event"] == name {
+                return v;
+            }
+            self.backlog.push(v);
+        }
+    }
+
+    fn exit(mut self) {
+        self.send(json!({"cmd": "exit"}));
+        let status = self.child.wait().unwrap();
+        assert!(status.success());
+    }
+}
+
+#[test]
+fn script_mode_end_to_end() {
+    let broker = broker();
+    let port = broker.port();
+    let mut a = Script::start();
+    a.send(json!({"cmd": "connect", "host": "127.0.0.1", "port": port, "client_id": id("sa")}));
+    let ack = a.expect("connack");
+    assert_eq!(ack["return_code"], 0);
+    assert_eq!(ack["session_present"], false);
+    a.send(json!({"cmd": "subscribe", "filters": [{"filter": "s/#", "qos": 2}, {"filter": "t", "qos": 0}]}));
+    let suback = a.expect("suback");
+    assert_eq!(suback["return_codes"], json!([2, 0]));
+    assert!(suback["packet_id"].as_u64().is_some());
+
+    for qos in 0..3 {
+        a.send(json!({"cmd": "publish", "topic": format!("s/{qos}"), "payload": "hi", "qos": qos}));
+        let done = a.expect("published");
+        assert_eq!(done["packet_id"].is_null(), qos == 0);
+        let m = a.expect("message");
+        assert_eq!(m["topic"], format!("s/{qos}"));
+        assert_eq!(m["payload"], "hi");
+        assert_eq!(m["payload_hex"], "6869");
+        assert_eq!(m["qos"], qos);
+        assert_eq!(m["retain"], false);
+        assert_eq!(m["dup"], false);
+    }
+    // Binary payloads travel as hex only.
+    a.send(json!({"cmd": "publish", "topic": "s/bin", "payload_hex": "00ff80", "qos": 1}));
+    let m = a.expect("message");
+    assert_eq!(m["payload_hex"], "00ff80");
+    assert!(m.get("payload").is_none());
+
+    a.send(json!({"cmd": "unsubscribe", "filters": ["s/#"]}));
+    assert!(a.expect("unsuback")["packet_id"].as_u64().is_some());
+
+    // Refused commands answer an error event and the process goes on.
+    a.send(json!({"cmd": "publish", "topic": "bad/+", "payload": "x"}));
+    assert_eq!(a.expect("error")["cmd"], "publish");
+    a.send(json!({"cmd": "publish", "topic": "t", "qos": 3}));
+    assert_eq!(a.expect("error")["cmd"], "publish");
+    a.send_raw("this is not json");
+    a.expect("error");
+    a.send(json!({"cmd": "warp"}));
+    assert_eq!(a.expect("error")["cmd"], "warp");
+
+    a.send(json!({"cmd": "disconnect"}));
+    assert_eq!(a.expect("disconnected")["reason"], "local");
+    a.send(json!({"cmd": "publish", "topic": "t", "payload": "x"}));
+    assert_eq!(a.expect("error")["cmd"], "publish");
+    a.exit();
+}
+
+#[test]
+fn script_mode_will_refusal_and_persistent_session() {
+    let broker = broker();
+    let port = broker.port();
+    let mut watcher = Script::start();
+    watcher
+        .send(json!({"cmd": "connect", "host": "127.0.0.1", "port": port, "client_id": id("w")}));
+    watcher.expect("connack");
+    watcher.send(json!({"cmd": "subscribe", "filters": [{"filter": "will/#", "qos": 1}, {"filter": "queued", "qos": 1}]}));
+    watcher.expect("suback");
+
+    // drop: no DISCONNECT, so the will is published.
+    let mut dying = Script::start();
+    dying.send(
+        json!({"cmd": "connect", "host": "127.0.0.1", "port": port, "client_id": id("d"),
+        "will": {"topic": "will/d", "payload": "bye", "qos": 1, "retain": false}}),
+    );
+    dying.expect("connack");
+    dying.send(json!({"cmd": "drop"}));
+    assert_eq!(dying.expect("disconnected")["reason"], "dropped");
+    let m = watcher.expect("message");
+    assert_eq!(
+        (m["topic"].as_str(), m["payload"].as_str()),
+        (Some("will/d"), Some("bye"))
+    );
+
+    // A refused login answers connack with the code.
+    dying.send(
+        json!({"cmd": "connect", "host": "127.0.0.1", "port": broker.auth_port(),
+        "client_id": id("d"), "username": "tester", "password": "wrong"}),
+    );
+    assert_eq!(dying.expect("connack")["return_code"], 5);
+    dying.exit();
+
+    // Clean session off: messages queued while away arrive on the next connect.
+    let persistent = id("p");
+    let mut p = Script::start();
+    p.send(
+        json!({"cmd": "connect", "host": "127.0.0.1", "port": port, "client_id": persistent,
+        "clean_session": false}),
+    );
+    p.expect("connack");
+    p.send(json!({"cmd": "subscribe", "filters": [{"filter": "away", "qos": 1}]}));
+    p.expect("suback");
+    p.send(json!({"cmd": "disconnect"}));
+    p.expect("disconnected");
+    watcher.send(
+        json!({"cmd": "publish", "topic": "away", "payload": "while you were out", "qos": 1}),
+    );
+    watcher.expect("published");
+    p.send(
+        json!({"cmd": "connect", "host": "127.0.0.1", "port": port, "client_id": persistent,
+        "clean_session": false}),
+    );
+    assert_eq!(p.expect("connack")["session_present"], true);
+    assert_eq!(p.expect("message")["payload"], "while you were out");
+    p.exit();
+    watcher.exit();
+}
+
+#[test]
+fn script_mode_over_tls() {
+    let broker = broker();
+    let mut s = Script::start();
+    s.send(
+        json!({"cmd": "connect", "host": "localhost", "port": broker.tls_port(),
+        "client_id": id("tls"), "tls": {"ca_file": broker.pki().ca_path()}}),
+    );
+    assert_eq!(s.expect("connack")["return_code"], 0);
+    s.send(
+        json!({"cmd": "connect", "host": "localhost", "port": broker.tls_port(),
+        "client_id": id("tls2"), "tls": {"ca_file": broker.pki().other_ca_path()}}),
+    );
+    let e = s.expect("error");
+    assert_eq!(e["cmd"], "connect");
+    assert_eq!(e["error"], "tls: unknown certificate authority");
+    s.exit();
+}
+
+#[test]
+fn never_panics_on_odd_input() {
+    // Odd arguments.
+    for args in [
+        &["pub", "-p", "-1"][..],
+        &["pub", "-t", "a\u{fffe}b", "-m", "x", "-p", "1"],
+        &["sub", "-t", "+/+/#", "-h", "", "-W", "1"],
+        &["pub", "-t", "a", "-m", "x", "-i", ""],
+        &["pub", "-t", "a", "-m", "x", "-k", "70000"],
+        &["sub", "-t", "#", "-C", "-5"],
+        &["pub", "--will-payload", "x", "-t", "a", "-m", "x"],
+        &["pub", "-t", "a", "-m", "x", "--cafile", "/nonexistent"],
+    ] {
+        let o = mqttc(args);
+        let err = stderr(&o);
+        assert!(matches!(o.status.code(), Some(1 | 2)), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    }
+    // An argument that is not UTF-8.
+    let o = Command::new(MQTTC)
+        .args(["pub", "-t"])
+        .arg(std::ffi::OsStr::from_bytes(b"a\xffb"))
+        .args(["-m", "x"])
+        .output()
+        .unwrap();
+    assert_fails_with(&o, 2, "not valid UTF-8");
+    // Odd script lines: each answered with an error event, then a clean exit.
+    let input = "[]\n{}\n{\"cmd\":5}\n{\"cmd\":\"publish\"}\n{\"cmd\":\"connect\",\"port\":\"x\"}\n\
+                 {\"cmd\":\"subscribe\",\"filters\":[{\"filter\":\"a\",\"qos\":9}]}\n\
+                 {\"cmd\":\"publish\",\"topic\":\"a\",\"payload_hex\":\"zz\"}\n\u{1}\u{2}\n";
+    let o = mqttc_stdin(&["script"], input.as_bytes());
+    assert!(o.status.success());
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(out.lines().count(), 8, "{out}");
+    for line in out.lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["event"], "error", "{line}");
+    }
+    assert!(!stderr(&o).contains("panicked"));
+}
