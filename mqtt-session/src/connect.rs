@@ -83,9 +83,10 @@ impl<S: Store, B: Buffer> Session<S, B> {
 
     /// Command: queue CONNECT and start the CONNACK timer. Needs [`State::TransportUp`].
     ///
-    /// With `clean_session` on, the incoming QoS 2 ids are forgotten now [MQTT-3.1.2-6]; held
-    /// outgoing messages follow [`Config::session_lost`](crate::Config::session_lost) when
-    /// CONNACK arrives (session present is then off).
+    /// With `clean_session` on, the previous session is discarded [MQTT-3.1.2-6] once CONNACK
+    /// accepts the connection (not before: if this CONNECT never reaches the broker, the old
+    /// session is still there): incoming QoS 2 ids are forgotten and held outgoing messages
+    /// follow [`Config::session_lost`](crate::Config::session_lost).
     pub fn connect(
         &mut self,
         now: Instant,
@@ -139,9 +140,6 @@ impl<S: Store, B: Buffer> Session<S, B> {
             Err(_) => return Err(CommandError::PacketTooLarge { required }),
         };
         self.tx_tail += written;
-        if options.clean_session {
-            self.store.clear_incoming();
-        }
         self.clean_session = options.clean_session;
         self.keep_alive = Duration::from_secs(u64::from(options.keep_alive));
         self.connack_deadline = now + self.config.connack_timeout;
