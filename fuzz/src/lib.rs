@@ -1,0 +1,17 @@
+//! Fuzz targets for the MQTT 3.1.1 client: the `mqtt-proto` decoder, the codec round trip, and
+//! the `mqtt-session` state machine.
+//!
+//! Each target is a plain function of the fuzzer's bytes, so that the `fuzz_targets/` binaries
+//! (libFuzzer, nightly) and the stable `cargo test` replay of the seed corpus and of the saved
+//! regression inputs run the very same code.
+
+mod decode;
+mod roundtrip;
+mod session;
+
+pub use decode::decode;
+pub use roundtrip::roundtrip;
+pub use session::session;
+
+#[cfg(test)]
+mod replay;
