@@ -101,6 +101,9 @@ impl<S: Store, B: Buffer> Session<S, B> {
                 return Err(CommandError::AlreadyConnected);
             }
         }
+        if self.events.free() < crate::receive::EVENTS_PER_PACKET {
+            return Err(CommandError::EventsPending);
+        }
         if options.client_id.is_empty() && !options.clean_session {
             return Err(CommandError::EmptyClientIdWithoutCleanSession);
         }

@@ -40,6 +40,9 @@ pub enum CommandError {
     Invalid(DecodeError),
     /// SUBSCRIBE / UNSUBSCRIBE with no filter [MQTT-3.8.3-3, MQTT-3.10.3-2].
     NoFilters,
+    /// `connect` while the events of earlier connections fill the event queue: drain
+    /// [`Session::poll_event`](crate::Session::poll_event) first.
+    EventsPending,
     /// A zero-length client id with clean session off [MQTT-3.1.3-7].
     EmptyClientIdWithoutCleanSession,
 }
@@ -64,6 +67,7 @@ impl fmt::Display for CommandError {
             }
             CommandError::Invalid(e) => write!(f, "invalid argument: {e:?}"),
             CommandError::NoFilters => f.write_str("no topic filter given"),
+            CommandError::EventsPending => f.write_str("events pending: poll them first"),
             CommandError::EmptyClientIdWithoutCleanSession => {
                 f.write_str("empty client id requires clean session [MQTT-3.1.3-7]")
             }

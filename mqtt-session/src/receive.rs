@@ -39,7 +39,7 @@ pub(crate) enum Incoming {
 
 /// Events one packet can queue (CONNACK refused: two), plus one kept for a timer's
 /// `Disconnected`.
-const EVENTS_PER_PACKET: usize = 3;
+pub(crate) const EVENTS_PER_PACKET: usize = 3;
 
 impl<S: Store, B: Buffer> Session<S, B> {
     /// Input: bytes from the transport, split anyhow. Copies what fits into the receive buffer,
