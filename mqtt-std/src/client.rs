@@ -182,6 +182,12 @@ impl Drop for Inner {
 ///
 /// Dropping the last handle (or [`Client::close`]) ends the IO thread.
 ///
+/// Callbacks (notifications, [`Pending::on_complete`], the connect callback) run on the IO
+/// thread. They may call any non-blocking method, and [`Client::disconnect`],
+/// [`Client::drop_connection`] and [`Client::close`], which then return without waiting; they
+/// must not wait for the client ([`Pending::wait`], [`Client::recv`], [`Client::connect`]):
+/// that would wait for the very thread running them.
+///
 /// ```no_run
 /// use mqtt_std::{Client, ClientOptions, ConnectOptions, QoS};
 ///
@@ -291,6 +297,15 @@ impl Client {
                 write_timeout,
             }),
         })
+    }
+
+    fn on_io_thread(&self) -> bool {
+        self.inner
+            .io
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .is_some_and(|h| h.thread().id() == thread::current().id())
     }
 
     fn shared(&self) -> &Shared {
@@ -666,6 +681,10 @@ impl Client {
         }
         st.close_req = Some(kind);
         sh.wake_io(&mut st);
+        if self.on_io_thread() {
+            // Called from a callback: the IO thread closes once the callback returns.
+            return Ok(());
+        }
         let deadline = Instant::now() + self.inner.write_timeout + Duration::from_secs(1);
         while matches!(st.status, Status::Connecting | Status::Connected) {
             st = sh
@@ -694,7 +713,7 @@ impl Client {
     /// [`Error::Closed`], and pending operations complete with [`Error::Closed`]. Dropping the
     /// last handle does the same.
     pub fn close(&self) {
-        if self.is_connected() {
+        if self.is_connected() && !self.on_io_thread() {
             let _ = self.disconnect();
         }
         self.inner.close();

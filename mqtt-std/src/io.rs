@@ -114,13 +114,15 @@ pub(crate) fn run(shared: Arc<Shared>, options: ClientOptions) {
 
 impl Io {
     fn has_work(&self, st: &State) -> bool {
+        // Input waits while the receive queue is full (end of stream too: the messages
+        // before it are delivered first).
+        let can_take = st.messages.len() < st.depth || self.handshaking();
         st.shutdown
             || st.wake
             || st.connect_req.is_some()
             || st.close_req.is_some()
             || st.cancel_reconnect
-            || st.inbox_end.is_some()
-            || (!st.inbox.is_empty() && (st.messages.len() < st.depth || self.handshaking()))
+            || (can_take && (!st.inbox.is_empty() || st.inbox_end.is_some()))
             || self.again
     }
 
@@ -222,13 +224,17 @@ impl Io {
             }
 
             // Inputs from the reader thread (paused while the receive queue is full).
+            // One read's worth per round, so that a full queue overshoots by one read at most.
             let mut raw = Vec::new();
             if st.messages.len() < st.depth || self.handshaking() {
-                raw.extend(st.inbox.drain(..));
-                st.inbox_bytes = 0;
-                shared.reader_cv.notify_all();
+                if let Some(chunk) = st.inbox.pop_front() {
+                    st.inbox_bytes = st.inbox_bytes.saturating_sub(chunk.len());
+                    raw.push(chunk);
+                    shared.reader_cv.notify_all();
+                }
             }
-            let end = if st.inbox.is_empty() {
+            let end = if st.inbox.is_empty() && (st.messages.len() < st.depth || self.handshaking())
+            {
                 st.inbox_end.take()
             } else {
                 None
@@ -607,6 +613,7 @@ impl Io {
                     fires.extend(slot.complete(Err(e)));
                 }
                 if auto {
+                    self.reconnect_failures = self.reconnect_failures.saturating_add(1);
                     self.schedule_reconnect(&mut st);
                 }
                 shared.app_cv.notify_all();
@@ -780,6 +787,15 @@ impl Io {
     }
 
     fn shutdown(&mut self, st: &mut State, fires: &mut Fires) {
+        // Still connected (the client was closed from a callback): say goodbye properly.
+        if st.session.is_connected() && st.session.disconnect(self.shared.now()).is_ok() {
+            self.out.clear();
+            self.collect_transmit(st);
+            if let Some(link) = &mut self.link {
+                let _ = link.write(&self.out);
+            }
+            self.out.clear();
+        }
         if self.link.is_some() || self.attempt.is_some() {
             self.end_link(st, DisconnectReason::ClientClosed, fires);
         }

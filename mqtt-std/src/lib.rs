@@ -1,5 +1,4 @@
-//! `mqtt-std`: a blocking MQTT 3.1.1 client over std `TcpStream` and rustls.
-
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

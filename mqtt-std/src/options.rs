@@ -130,7 +130,7 @@ impl ClientOptions {
 
     /// Received messages held for the application. When the queue is full the client stops
     /// reading from the socket (TCP flow control holds the broker back) until the application
-    /// takes messages; one network read may add a few messages beyond the depth.
+    /// takes messages; one network read (up to 64 KiB) may add a few messages beyond the depth.
     pub fn receive_queue_depth(mut self, n: usize) -> Self {
         self.receive_queue_depth = n.max(1);
         self

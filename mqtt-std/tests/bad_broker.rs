@@ -287,7 +287,7 @@ fn no_connack_within_the_wait_time() {
 
 #[test]
 fn broker_closing_at_once_fails_the_connect() {
-    let (port, server) = scripted(|s| drop(s));
+    let (port, server) = scripted(drop);
     let c = client("hangup");
     let e = c
         .connect("127.0.0.1", port, &ConnectOptions::default())
@@ -315,5 +315,29 @@ fn garbage_instead_of_tls_is_a_tls_error() {
         )
         .unwrap_err();
     assert!(matches!(e, Error::Tls(_)), "{e:?}");
+    server.join().unwrap();
+}
+
+#[test]
+fn pending_publish_completes_with_closed_when_the_client_closes() {
+    let (port, server) = scripted(|mut s| {
+        accept_connect(&mut s);
+        // Take the PUBLISH and never acknowledge it.
+        let (first, _) = read_packet(&mut s);
+        assert_eq!(first & 0xf0, 0x30);
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest);
+    });
+    let c = client("unacked");
+    c.connect("127.0.0.1", port, &ConnectOptions::default())
+        .unwrap();
+    let p = c.publish("t", b"x", QoS::AtLeastOnce, false).unwrap();
+    assert!(matches!(
+        p.wait_timeout(Duration::from_millis(1)),
+        Err(Error::Timeout)
+    ));
+    assert_eq!(c.publishes_in_flight(), 1);
+    c.close();
+    assert!(matches!(p.wait_timeout(WAIT), Err(Error::Closed)));
     server.join().unwrap();
 }

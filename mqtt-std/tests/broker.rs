@@ -807,3 +807,86 @@ fn close_ends_everything() {
     let line = format!("Client {} disconnected.", c.client_id());
     assert!(broker.wait_for_log(&line, WAIT), "{}", broker.log());
 }
+
+#[test]
+fn a_full_receive_queue_holds_the_broker_back_without_loss() {
+    let broker = Broker::builder().max_inflight_messages(50).start().unwrap();
+    let sub = Client::new(ClientOptions::new(id("bp-sub")).receive_queue_depth(4)).unwrap();
+    sub.connect("127.0.0.1", broker.port(), &ConnectOptions::default())
+        .unwrap();
+    sub.subscribe(&[("bp", QoS::AtLeastOnce)])
+        .unwrap()
+        .wait_timeout(WAIT)
+        .unwrap();
+    let publisher =
+        Client::new(ClientOptions::new(id("bp-pub")).max_queued_publishes(500)).unwrap();
+    publisher
+        .connect("127.0.0.1", broker.port(), &ConnectOptions::default())
+        .unwrap();
+    let payload = vec![7u8; 10_000];
+    let pending: Vec<_> = (0..300u16)
+        .map(|i| {
+            let mut p = payload.clone();
+            p[..2].copy_from_slice(&i.to_be_bytes());
+            publisher
+                .publish("bp", &p, QoS::AtLeastOnce, false)
+                .unwrap()
+        })
+        .collect();
+    // The subscriber has not read anything: its queue stays near its depth (one network read
+    // may add a few), the rest waits in TCP buffers and at the broker.
+    pending[10].wait_timeout(WAIT).unwrap();
+    // One 64 KiB read holds at most 7 of these 10 kB messages.
+    assert!(sub.queued_messages() <= 4 + 7, "{}", sub.queued_messages());
+    for i in 0..300u16 {
+        let m = recv(&sub);
+        assert_eq!(m.payload[..2], i.to_be_bytes());
+        assert_eq!(m.payload.len(), payload.len());
+    }
+    for p in pending {
+        p.wait_timeout(WAIT).unwrap();
+    }
+}
+
+#[test]
+fn callbacks_may_disconnect_and_close() {
+    let broker = broker();
+    let c = connected(&broker, "cb");
+    let (tx, rx) = mpsc::channel();
+    let handle = c.clone();
+    c.set_receive_notify(move |_| {
+        // From the IO thread: returns at once, the connection closes after the callback.
+        let _ = tx.send(handle.disconnect().is_ok());
+    });
+    let (dc_tx, dc_rx) = mpsc::channel();
+    c.set_disconnect_notify(move |r: &DisconnectReason| {
+        let _ = dc_tx.send(r.clone());
+    });
+    c.subscribe(&[("cb", QoS::AtMostOnce)])
+        .unwrap()
+        .wait_timeout(WAIT)
+        .unwrap();
+    c.publish("cb", b"bye", QoS::AtMostOnce, false).unwrap();
+    assert!(wait_for(&rx));
+    assert!(matches!(wait_for(&dc_rx), DisconnectReason::Local));
+    let line = format!("Client {} disconnected.", c.client_id());
+    assert!(broker.wait_for_log(&line, WAIT), "{}", broker.log());
+
+    // close() from a callback: DISCONNECT is still sent, and the client ends.
+    let c = connected(&broker, "cb-close");
+    let handle = c.clone();
+    let (tx, rx) = mpsc::channel();
+    c.set_receive_notify(move |_| {
+        handle.close();
+        let _ = tx.send(());
+    });
+    c.subscribe(&[("cbc", QoS::AtMostOnce)])
+        .unwrap()
+        .wait_timeout(WAIT)
+        .unwrap();
+    c.publish("cbc", b"bye", QoS::AtMostOnce, false).unwrap();
+    wait_for(&rx);
+    let line = format!("Client {} disconnected.", c.client_id());
+    assert!(broker.wait_for_log(&line, WAIT), "{}", broker.log());
+    assert!(matches!(c.recv(), Err(Error::Closed)));
+}
