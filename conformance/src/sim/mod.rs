@@ -1,0 +1,902 @@
+//! The deterministic simulation: one [`Session`] against the reference [`BrokerModel`] over a
+//! simulated [`Link`] that delays bytes, splits them anyhow and cuts the connection after any
+//! number of bytes; the client reconnects (clean session off) and goes on. Everything (faults,
+//! delays, the application's publishes, subscribes, unsubscribes and disconnects) comes from one
+//! seed, so a failing seed replays exactly.
+//!
+//! A run has a fault phase, then a calm phase (no new faults) that must settle: every message
+//! published, nothing in flight either way. Checked during the run:
+//!
+//! - a packet id returned by `publish`/`subscribe`/`unsubscribe` is never one still in use
+//!   [MQTT-2.3.1-2], and acknowledgement events name ids in use;
+//! - the first packet on every connection is CONNECT [MQTT-3.1.0-1]; nothing follows
+//!   DISCONNECT [MQTT-3.14.4-2];
+//! - a first send has DUP=0, a resend DUP=1 and the same packet id [MQTT-3.3.1-1,
+//!   MQTT-2.3.1-3]; resends come first on a connection, in the original order [MQTT-4.6.0-1];
+//!   no PUBLISH is sent again after its PUBREL [MQTT-4.3.3-1];
+//! - PUBACK and PUBREC go out in the order of the PUBLISH packets received, PUBREL in the order
+//!   of the PUBREC packets received [MQTT-4.6.0-2/3/4];
+//! - the broker model finds no violation.
+//!
+//! Checked at the end: every QoS 1 message the client accepted reached the broker at least once
+//! and the application at least once (it comes back through the client's own subscription),
+//! every QoS 2 message exactly once at both, QoS 0 at most once; per topic, QoS 1/2 messages
+//! arrive in publish order at both [MQTT-4.6.0-*].
+
+pub mod broker;
+pub mod net;
+pub mod rng;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use mqtt_proto::{Decoder, Packet};
+use mqtt_session::{
+    CommandError, Config, ConnectOptions, DisconnectReason, Instant, QoS, Session,
+    SubAckReturnCode, VecStore,
+};
+
+pub use broker::BrokerModel;
+pub use net::{Link, Pipe};
+pub use rng::Rng;
+
+use crate::script::Seen;
+use crate::wire;
+
+/// Virtual milliseconds of the fault phase.
+pub const FAULT_MS: u64 = 60_000;
+/// Virtual milliseconds the calm phase may take to settle.
+pub const SETTLE_MS: u64 = 180_000;
+const TOPICS: [&str; 3] = ["sim/a", "sim/b", "sim/c/d"];
+const CLIENT_ID: &str = "sim-client";
+const KEEP_ALIVE_S: u16 = 5;
+
+/// What one run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Messages the client accepted, by QoS.
+    pub published: [usize; 3],
+    /// Connections opened.
+    pub connections: usize,
+    /// Connections cut by the network.
+    pub cuts: usize,
+    /// Connections the client ended, by reason (`Debug` of the reason).
+    pub client_ends: BTreeMap<String, usize>,
+    /// PUBLISH packets the client sent again with DUP=1.
+    pub resends: usize,
+    /// DUP=1 on a PUBLISH the client had never written before (allowed: "might be" a
+    /// redelivery, section 3.3.1.1; counted to keep an eye on it).
+    pub dup_on_first_write: usize,
+    /// QoS 1 messages that reached the broker more than once.
+    pub broker_duplicates: usize,
+    /// QoS 1 messages the application received more than once.
+    pub app_duplicates: usize,
+    /// Virtual time the run took, in ms.
+    pub virtual_ms: u64,
+}
+
+/// A failed run: the seed and what broke.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The seed (replay with `SIM_SEED=<seed>`).
+    pub seed: u64,
+    /// What broke.
+    pub reason: String,
+    /// The run's trace, when tracing was on.
+    pub trace: String,
+}
+
+/// Runs one seed. With `trace`, the failure carries a line per packet and event.
+pub fn run(seed: u64, trace: bool) -> Result<Stats, Failure> {
+    let mut sim = Sim::new(seed, trace);
+    match sim.run() {
+        Ok(()) => Ok(sim.stats),
+        Err(reason) => Err(Failure {
+            seed,
+            reason: format!("t={} ms: {reason}", sim.now),
+            trace: sim.trace.unwrap_or_default(),
+        }),
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Planned {
+    topic: &'static str,
+    qos: QoS,
+    payload: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Use {
+    Publish(usize),
+    Request,
+}
+
+/// Per-connection view of the bytes either way.
+#[derive(Debug, Default)]
+struct Conn {
+    out_buf: Vec<u8>,
+    in_buf: Vec<u8>,
+    packets_out: usize,
+    disconnect_sent: bool,
+    fresh_publish_seen: bool,
+    last_resend: Option<usize>,
+    expect_puback: VecDeque<u16>,
+    expect_pubrec: VecDeque<u16>,
+    pubrecs_in: VecDeque<u16>,
+}
+
+fn seq_of(payload: &[u8]) -> Option<usize> {
+    let s = std::str::from_utf8(payload).ok()?;
+    s.strip_prefix("m")?.split(';').next()?.parse().ok()
+}
+
+struct Sim {
+    seed: u64,
+    rng: Rng,
+    now: u64,
+    client: Session<VecStore, Vec<u8>>,
+    broker: BrokerModel,
+    link: Option<Link>,
+    reconnect_at: Option<u64>,
+    faults: bool,
+    plan: Vec<Planned>,
+    next: usize,
+    next_action_at: u64,
+    connected: bool,
+    ids: BTreeMap<u16, Use>,
+    sub_confirmed: bool,
+    sub_pending: Option<u16>,
+    want_subscribe: bool,
+    transport_closed_pending: bool,
+    /// seq -> packet id of its first write.
+    written: BTreeMap<usize, u16>,
+    /// seqs whose PUBREL the client wrote.
+    released: BTreeSet<usize>,
+    conn: Conn,
+    delivered: Vec<(String, usize, QoS)>,
+    stats: Stats,
+    trace: Option<String>,
+}
+
+impl Sim {
+    fn new(seed: u64, trace: bool) -> Self {
+        let mut rng = Rng::new(seed);
+        let mut config = Config::default();
+        config.max_inflight = rng.range(1, 6) as u16;
+        config.max_queued = rng.range(0, 6) as u16;
+        config.connack_timeout = Duration::from_secs(5);
+        config.ping_timeout = Duration::from_secs(3);
+        let rx = [256, 512, 2048][rng.index(3)];
+        let tx = [256, 512, 2048][rng.index(3)];
+        let client = Session::new(config, VecStore::new(), vec![0; rx], vec![0; tx]);
+        let broker = BrokerModel::new(rng.range(1, 8) as usize);
+        let count = rng.range(5, 30) as usize;
+        let plan = (0..count)
+            .map(|seq| {
+                let qos = [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce][rng.index(3)];
+                let mut payload = format!("m{seq};").into_bytes();
+                payload.resize(payload.len() + rng.below(100) as usize, b'.');
+                Planned {
+                    topic: TOPICS[rng.index(TOPICS.len())],
+                    qos,
+                    payload,
+                }
+            })
+            .collect();
+        Sim {
+            seed,
+            rng,
+            now: 0,
+            client,
+            broker,
+            link: None,
+            reconnect_at: Some(0),
+            faults: true,
+            plan,
+            next: 0,
+            next_action_at: 0,
+            connected: false,
+            ids: BTreeMap::new(),
+            sub_confirmed: false,
+            sub_pending: None,
+            want_subscribe: false,
+            transport_closed_pending: false,
+            written: BTreeMap::new(),
+            released: BTreeSet::new(),
+            conn: Conn::default(),
+            delivered: Vec::new(),
+            stats: Stats::default(),
+            trace: trace.then(String::new),
+        }
+    }
+
+    fn log(&mut self, line: impl FnOnce() -> String) {
+        if let Some(t) = self.trace.as_mut() {
+            let _ = writeln!(t, "t={:>6} {}", self.now, line());
+        }
+    }
+
+    fn instant(&self) -> Instant {
+        Instant::from_millis(self.now)
+    }
+
+    fn run(&mut self) -> Result<(), String> {
+        let _ = self.seed;
+        let mut same_time = 0u32;
+        loop {
+            if self.faults && self.now >= FAULT_MS {
+                self.faults = false;
+                self.log(|| "-- calm phase".to_owned());
+            }
+            if !self.faults && self.settled() {
+                self.stats.virtual_ms = self.now;
+                return self.final_checks();
+            }
+            if self.now > FAULT_MS + SETTLE_MS {
+                return Err(format!(
+                    "did not settle: {} of {} messages published, {} held by the client, {} \
+                     queued at the broker, broker idle={}, connected={}",
+                    self.next,
+                    self.plan.len(),
+                    self.client.store_len(),
+                    self.broker.outgoing(),
+                    self.broker.idle(),
+                    self.connected
+                ));
+            }
+            let app_due =
+                (self.next < self.plan.len() || self.faults).then_some(self.next_action_at);
+            let next = [
+                self.link.as_ref().and_then(Link::next_due),
+                self.client.poll_timeout().map(Instant::as_millis),
+                self.reconnect_at.filter(|_| self.link.is_none()),
+                app_due,
+                self.faults.then_some(FAULT_MS),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            let Some(t) = next else {
+                return Err("nothing left to happen, yet not settled".to_owned());
+            };
+            if t <= self.now {
+                same_time += 1;
+                if same_time > 100_000 {
+                    return Err(format!(
+                        "livelock: no progress in virtual time (link due {:?}, client timeout \
+                         {:?}, reconnect {:?}, app {:?}, state {:?})",
+                        self.link.as_ref().and_then(Link::next_due),
+                        self.client.poll_timeout(),
+                        self.reconnect_at,
+                        app_due,
+                        self.client.state()
+                    ));
+                }
+            } else {
+                same_time = 0;
+                self.now = t;
+            }
+            self.step()?;
+        }
+    }
+
+    fn step(&mut self) -> Result<(), String> {
+        let now = self.now;
+        // The network.
+        if let Some(link) = self.link.as_mut() {
+            let up = link.up.take_due(now);
+            if !up.is_empty() {
+                let reply = self.broker.receive(&up);
+                if let Some(v) = self.broker.violations.first() {
+                    return Err(format!("broker model: {v}"));
+                }
+                if let Some(link) = self.link.as_mut() {
+                    if !reply.is_empty() && !link.client_closed {
+                        if let Some(at) = link.down.write(&mut self.rng, now, &reply) {
+                            link.cut(at);
+                        }
+                    }
+                    if self.broker.wants_close() {
+                        link.cut(now);
+                    }
+                }
+            }
+        }
+        if let Some(link) = self.link.as_mut() {
+            let down = link.down.take_due(now);
+            if !down.is_empty() {
+                self.deliver(&down)?;
+            }
+        }
+        if let Some(link) = self.link.as_ref() {
+            if link.client_closed && link.up.is_empty() {
+                self.transport_gone(false);
+            } else if link.cut_at.is_some_and(|t| t <= now) {
+                self.transport_gone(true);
+            }
+        }
+        self.pump()?;
+        // Timers.
+        if self
+            .client
+            .poll_timeout()
+            .is_some_and(|t| t.as_millis() <= now)
+        {
+            self.client.handle_timeout(self.instant());
+            self.pump()?;
+        }
+        // Reconnection.
+        if self.reconnect_at.is_some_and(|t| t <= now) && self.link.is_none() {
+            self.reconnect_at = None;
+            self.open()?;
+        }
+        // The application.
+        if self.next_action_at <= now && (self.next < self.plan.len() || self.faults) {
+            self.next_action_at = now + self.rng.range(1, 300);
+            self.app_action()?;
+        }
+        Ok(())
+    }
+
+    fn settled(&self) -> bool {
+        self.next == self.plan.len()
+            && self.connected
+            && self.client.store_len() == 0
+            && self.broker.idle()
+            && self
+                .link
+                .as_ref()
+                .is_some_and(|l| l.up.is_empty() && l.down.is_empty() && l.cut_at.is_none())
+            && !self.ids.values().any(|u| matches!(u, Use::Publish(_)))
+    }
+
+    fn open(&mut self) -> Result<(), String> {
+        let rng = &mut self.rng;
+        let (up_budget, down_budget, latency, piece, stall) = if self.faults {
+            let up = if rng.percent(50) {
+                rng.range(1, 400)
+            } else {
+                u64::MAX
+            };
+            let down = if rng.percent(40) {
+                rng.range(1, 400)
+            } else {
+                u64::MAX
+            };
+            let base = rng.range(0, 30);
+            let latency = (base, base + rng.range(0, 50));
+            // Sometimes the broker stalls after some bytes: the client's CONNACK or PINGRESP
+            // timeout fires.
+            let stall = rng.percent(10).then(|| rng.range(0, 200));
+            (up, down, latency, rng.range(1, 64) as usize, stall)
+        } else {
+            (u64::MAX, u64::MAX, (1, 20), 64, None)
+        };
+        let up_latency = (latency.0.min(50), latency.1.min(100));
+        let mut down = Pipe::new(latency, piece, down_budget);
+        if let Some(after) = stall {
+            down.stall_after(after, (10_000, 12_000));
+        }
+        self.link = Some(Link::new(Pipe::new(up_latency, piece, up_budget), down));
+        self.broker.connection_opened();
+        self.conn = Conn::default();
+        self.stats.connections += 1;
+        let n = self.stats.connections;
+        self.log(|| format!("== connection {n} up"));
+        self.client.handle_transport_up(self.instant());
+        let options = ConnectOptions {
+            clean_session: false,
+            keep_alive: KEEP_ALIVE_S,
+            ..ConnectOptions::new(CLIENT_ID)
+        };
+        self.client
+            .connect(self.instant(), &options)
+            .map_err(|e| format!("connect refused by the session: {e:?}"))?;
+        self.pump().map(|_| ())
+    }
+
+    /// The transport is gone: the broker forgets the connection, the client is told.
+    fn transport_gone(&mut self, cut: bool) {
+        self.link = None;
+        self.broker.connection_closed();
+        if cut {
+            self.stats.cuts += 1;
+        }
+        self.log(|| format!("== transport gone (cut={cut})"));
+        self.client.handle_transport_closed(self.instant());
+        self.transport_closed_pending = false;
+        self.connected = false;
+        if self.reconnect_at.is_none() {
+            let delay = if self.faults {
+                self.rng.range(0, 3000)
+            } else {
+                10
+            };
+            self.reconnect_at = Some(self.now + delay);
+        }
+    }
+
+    fn deliver(&mut self, mut bytes: &[u8]) -> Result<(), String> {
+        let mut stalls = 0;
+        while !bytes.is_empty() {
+            let n = self.client.handle_receive(self.instant(), bytes);
+            let (taken, rest) = bytes.split_at(n.min(bytes.len()));
+            self.observe_in(taken)?;
+            bytes = rest;
+            let moved = self.pump()?;
+            if n == 0 && !moved {
+                stalls += 1;
+                if stalls > 3 {
+                    return Err("handle_receive takes nothing and nothing else moves".to_owned());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Polls events, transmits, fires due timers, until nothing moves.
+    fn pump(&mut self) -> Result<bool, String> {
+        let mut any = false;
+        let mut buf = vec![0u8; 4096];
+        for _ in 0..10_000 {
+            let mut moved = false;
+            while let Some(e) = self.client.poll_event() {
+                let seen = Seen::from_event(&e);
+                moved = true;
+                self.on_event(seen)?;
+            }
+            if self.transport_closed_pending {
+                // The client ended the connection: close our side after its last bytes.
+                self.transport_closed_pending = false;
+                match self.link.as_mut() {
+                    Some(link) if !link.up.is_empty() => {
+                        link.client_closed = true;
+                        link.down.clear();
+                    }
+                    Some(_) => self.transport_gone(false),
+                    None => {
+                        self.client.handle_transport_closed(self.instant());
+                    }
+                }
+            }
+            if self.want_subscribe {
+                self.want_subscribe = false;
+                if self.connected && !self.sub_confirmed && self.sub_pending.is_none() {
+                    match self
+                        .client
+                        .subscribe(self.instant(), &[("sim/#", QoS::ExactlyOnce)])
+                    {
+                        Ok(id) => {
+                            self.take_id(id.get(), Use::Request)?;
+                            self.sub_pending = Some(id.get());
+                        }
+                        Err(e) => self.log(|| format!("subscribe sim/#: {e:?}")),
+                    }
+                    moved = true;
+                }
+            }
+            loop {
+                match self.client.poll_transmit(self.instant(), &mut buf) {
+                    Ok(Some(n)) => {
+                        moved = true;
+                        let bytes = buf.get(..n).unwrap_or_default().to_vec();
+                        self.observe_out(&bytes)?;
+                        if let Some(link) = self.link.as_mut() {
+                            if !link.client_closed {
+                                if let Some(at) = link.up.write(&mut self.rng, self.now, &bytes) {
+                                    link.cut(at);
+                                }
+                            }
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => return Err(format!("poll_transmit with 4096 bytes: {e}")),
+                }
+            }
+            if self
+                .client
+                .poll_timeout()
+                .is_some_and(|t| t.as_millis() < self.now)
+            {
+                self.client.handle_timeout(self.instant());
+                moved = true;
+            }
+            if !moved {
+                return Ok(any);
+            }
+            any = true;
+        }
+        Err("pump: the session never stops producing".to_owned())
+    }
+
+    fn take_id(&mut self, id: u16, what: Use) -> Result<(), String> {
+        if let Some(old) = self.ids.insert(id, what) {
+            return Err(format!(
+                "packet id {id} handed out for {what:?} while still in use by {old:?} [MQTT-2.3.1-2]"
+            ));
+        }
+        Ok(())
+    }
+
+    fn on_event(&mut self, seen: Seen) -> Result<(), String> {
+        self.log(|| format!("!  {seen}"));
+        match seen {
+            Seen::Connected { .. } => {
+                self.connected = true;
+                self.want_subscribe = true;
+            }
+            Seen::Message {
+                topic,
+                payload,
+                qos,
+                ..
+            } => {
+                let seq = seq_of(&payload).ok_or_else(|| {
+                    format!("message with a payload never published: {payload:?}")
+                })?;
+                self.delivered.push((topic, seq, qos));
+            }
+            Seen::Acknowledged(id) | Seen::Completed(id) => {
+                let want = if matches!(seen, Seen::Acknowledged(_)) {
+                    QoS::AtLeastOnce
+                } else {
+                    QoS::ExactlyOnce
+                };
+                match self.ids.remove(&id) {
+                    Some(Use::Publish(seq))
+                        if self.plan.get(seq).is_some_and(|p| p.qos == want) => {}
+                    other => {
+                        return Err(format!(
+                            "{seen:?} for id {id}, which is {other:?} (expected a QoS {} publish)",
+                            want.as_u8()
+                        ));
+                    }
+                }
+            }
+            Seen::Subscribed { packet_id, results } => {
+                if self.ids.remove(&packet_id) != Some(Use::Request) {
+                    return Err(format!(
+                        "Subscribed for id {packet_id}, not a pending request"
+                    ));
+                }
+                if self.sub_pending == Some(packet_id) {
+                    self.sub_pending = None;
+                    if results != [SubAckReturnCode::Success(QoS::ExactlyOnce)] {
+                        return Err(format!("sim/# subscription results {results:?}"));
+                    }
+                    self.sub_confirmed = true;
+                }
+            }
+            Seen::Unsubscribed(id) => {
+                if self.ids.remove(&id) != Some(Use::Request) {
+                    return Err(format!("Unsubscribed for id {id}, not a pending request"));
+                }
+            }
+            Seen::Disconnected(reason) => {
+                *self
+                    .stats
+                    .client_ends
+                    .entry(format!("{reason:?}"))
+                    .or_default() += 1;
+                if let DisconnectReason::ProtocolViolation(v) = reason {
+                    return Err(format!(
+                        "the client saw a broker violation: {v} [{}]",
+                        v.rule()
+                    ));
+                }
+                self.connected = false;
+                self.sub_pending = None;
+                self.ids.retain(|_, u| *u != Use::Request);
+                self.transport_closed_pending = true;
+                if self.reconnect_at.is_none() {
+                    let delay = if self.faults {
+                        self.rng.range(0, 3000)
+                    } else {
+                        10
+                    };
+                    self.reconnect_at = Some(self.now + delay);
+                }
+            }
+            Seen::Refused(code) => return Err(format!("connection refused: {code:?}")),
+            Seen::Dropped { packet_id, .. } => {
+                return Err(format!(
+                    "message {packet_id} dropped although the broker kept the session"
+                ));
+            }
+            Seen::Other(s) => return Err(format!("unknown event {s}")),
+        }
+        Ok(())
+    }
+
+    fn app_action(&mut self) -> Result<(), String> {
+        if !self.connected {
+            return Ok(());
+        }
+        let roll = self.rng.below(100);
+        let now = self.instant();
+        if roll < 70 {
+            if !self.sub_confirmed {
+                return Ok(());
+            }
+            let Some(m) = self.plan.get(self.next).cloned() else {
+                return Ok(());
+            };
+            match self.client.publish(now, m.topic, &m.payload, m.qos, false) {
+                Ok(id) => {
+                    let seq = self.next;
+                    self.next += 1;
+                    self.stats.published[usize::from(m.qos.as_u8())] += 1;
+                    self.log(|| format!("app publish m{seq} qos={} -> {id:?}", m.qos.as_u8()));
+                    match (id, m.qos) {
+                        (None, QoS::AtMostOnce) => {}
+                        (Some(id), QoS::AtLeastOnce | QoS::ExactlyOnce) => {
+                            self.take_id(id.get(), Use::Publish(seq))?;
+                        }
+                        (id, qos) => {
+                            return Err(format!("publish QoS {} returned id {id:?}", qos.as_u8()));
+                        }
+                    }
+                }
+                Err(
+                    CommandError::WindowFull
+                    | CommandError::TransmitBufferFull { .. }
+                    | CommandError::NotConnected,
+                ) => {}
+                Err(e) => return Err(format!("publish refused: {e:?}")),
+            }
+        } else if roll < 90 {
+            let filter = format!("other/{}", self.rng.below(4));
+            let r = if roll < 80 {
+                let qos = [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce][self.rng.index(3)];
+                self.client.subscribe(now, &[(&filter, qos)])
+            } else {
+                self.client.unsubscribe(now, &[&filter])
+            };
+            match r {
+                Ok(id) => self.take_id(id.get(), Use::Request)?,
+                Err(
+                    CommandError::TooManyPendingRequests
+                    | CommandError::TransmitBufferFull { .. }
+                    | CommandError::NotConnected,
+                ) => {}
+                Err(e) => return Err(format!("subscribe/unsubscribe refused: {e:?}")),
+            }
+        } else if roll < 91 && self.faults {
+            self.log(|| "app disconnect".to_owned());
+            self.client
+                .disconnect(now)
+                .map_err(|e| format!("disconnect refused while connected: {e:?}"))?;
+        }
+        self.pump().map(|_| ())
+    }
+
+    /// Bytes the client wrote on the current connection.
+    fn observe_out(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.conn.out_buf.extend_from_slice(bytes);
+        let (packets, rest) = wire::split(&self.conn.out_buf);
+        let keep = self.conn.out_buf.len() - rest;
+        self.conn.out_buf.drain(..keep);
+        if rest > 0 {
+            return Err("poll_transmit wrote part of a packet".to_owned());
+        }
+        for raw in packets {
+            let Ok(Some((packet, _))) = Decoder::new().decode(&raw) else {
+                return Err(format!(
+                    "the client wrote a malformed packet: {}",
+                    wire::hex(&raw)
+                ));
+            };
+            self.log(|| format!("-> {}", wire::describe_packet(&packet)));
+            if self.conn.disconnect_sent {
+                return Err("a packet after DISCONNECT [MQTT-3.14.4-2]".to_owned());
+            }
+            if self.conn.packets_out == 0 && !matches!(packet, Packet::Connect(_)) {
+                return Err("first packet is not CONNECT [MQTT-3.1.0-1]".to_owned());
+            }
+            self.conn.packets_out += 1;
+            self.check_out(&packet)?;
+        }
+        Ok(())
+    }
+
+    fn check_out(&mut self, packet: &Packet<'_>) -> Result<(), String> {
+        match packet {
+            Packet::Disconnect => self.conn.disconnect_sent = true,
+            Packet::Publish(p) => {
+                let Some(id) = p.qos_pid.packet_id() else {
+                    return Ok(());
+                };
+                let id = id.get();
+                let seq = seq_of(p.payload).ok_or("PUBLISH with an unknown payload")?;
+                if self.released.contains(&seq) {
+                    return Err(format!("m{seq} sent again after its PUBREL [MQTT-4.3.3-1]"));
+                }
+                match self.written.get(&seq) {
+                    Some(&first_id) => {
+                        self.stats.resends += 1;
+                        if first_id != id {
+                            return Err(format!(
+                                "m{seq} resent with id {id}, first sent with {first_id} [MQTT-2.3.1-3]"
+                            ));
+                        }
+                        if !p.dup {
+                            return Err(format!("m{seq} resent with DUP=0 [MQTT-3.3.1-1]"));
+                        }
+                        if self.conn.fresh_publish_seen {
+                            return Err(format!(
+                                "m{seq} resent after a new PUBLISH on this connection [MQTT-4.6.0-1]"
+                            ));
+                        }
+                        if self.conn.last_resend.is_some_and(|last| last > seq) {
+                            return Err(format!("m{seq} resent out of order [MQTT-4.6.0-1]"));
+                        }
+                        self.conn.last_resend = Some(seq);
+                    }
+                    None => {
+                        if p.dup {
+                            self.stats.dup_on_first_write += 1;
+                        }
+                        self.conn.fresh_publish_seen = true;
+                        self.written.insert(seq, id);
+                    }
+                }
+            }
+            Packet::PubAck(id) => expect_front(
+                &mut self.conn.expect_puback,
+                id.get(),
+                "PUBACK",
+                "MQTT-4.6.0-2",
+            )?,
+            Packet::PubRec(id) => expect_front(
+                &mut self.conn.expect_pubrec,
+                id.get(),
+                "PUBREC",
+                "MQTT-4.6.0-3",
+            )?,
+            Packet::PubRel(id) => {
+                let id = id.get();
+                if let Some(Use::Publish(seq)) = self.ids.get(&id) {
+                    self.released.insert(*seq);
+                }
+                if self.conn.pubrecs_in.contains(&id) {
+                    expect_front(&mut self.conn.pubrecs_in, id, "PUBREL", "MQTT-4.6.0-4")?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Bytes the client took from the current connection.
+    fn observe_in(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.conn.in_buf.extend_from_slice(bytes);
+        let (packets, rest) = wire::split(&self.conn.in_buf);
+        let keep = self.conn.in_buf.len() - rest;
+        self.conn.in_buf.drain(..keep);
+        for raw in packets {
+            let Ok(Some((packet, _))) = Decoder::new().decode(&raw) else {
+                return Err(format!(
+                    "the broker model wrote a malformed packet: {}",
+                    wire::hex(&raw)
+                ));
+            };
+            self.log(|| format!("<- {}", wire::describe_packet(&packet)));
+            match packet {
+                Packet::Publish(p) => match p.qos_pid.qos() {
+                    QoS::AtMostOnce => {}
+                    QoS::AtLeastOnce => {
+                        self.conn
+                            .expect_puback
+                            .extend(p.qos_pid.packet_id().map(|i| i.get()));
+                    }
+                    QoS::ExactlyOnce => {
+                        self.conn
+                            .expect_pubrec
+                            .extend(p.qos_pid.packet_id().map(|i| i.get()));
+                    }
+                },
+                Packet::PubRec(id) => {
+                    // Only PUBRECs for a QoS 2 message in flight call for a PUBREL.
+                    if matches!(self.ids.get(&id.get()), Some(Use::Publish(_))) {
+                        self.conn.pubrecs_in.push_back(id.get());
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn final_checks(&mut self) -> Result<(), String> {
+        let mut at_broker: BTreeMap<usize, usize> = BTreeMap::new();
+        let mut broker_order: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for a in &self.broker.accepted {
+            let seq = seq_of(&a.payload).ok_or("broker accepted an unknown payload")?;
+            let planned = self.plan.get(seq).ok_or("broker accepted an unknown seq")?;
+            if seq >= self.next || planned.topic != a.topic || planned.qos != a.qos {
+                return Err(format!(
+                    "broker accepted m{seq} that the client never published as such"
+                ));
+            }
+            let n = at_broker.entry(seq).or_default();
+            *n += 1;
+            if *n == 1 && a.qos != QoS::AtMostOnce {
+                broker_order.entry(planned.topic).or_default().push(seq);
+            }
+        }
+        let mut at_app: BTreeMap<usize, usize> = BTreeMap::new();
+        let mut app_order: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (topic, seq, qos) in &self.delivered {
+            let planned = self.plan.get(*seq).ok_or("delivered an unknown seq")?;
+            if planned.topic != topic || planned.qos != *qos {
+                return Err(format!("m{seq} delivered on {topic} QoS {}", qos.as_u8()));
+            }
+            let n = at_app.entry(*seq).or_default();
+            *n += 1;
+            if *n == 1 && *qos != QoS::AtMostOnce {
+                app_order.entry(planned.topic).or_default().push(*seq);
+            }
+        }
+        for (seq, m) in self.plan.iter().enumerate().take(self.next) {
+            let b = at_broker.get(&seq).copied().unwrap_or(0);
+            let a = at_app.get(&seq).copied().unwrap_or(0);
+            let ok = |n: usize| match m.qos {
+                QoS::AtMostOnce => n <= 1,
+                QoS::AtLeastOnce => n >= 1,
+                QoS::ExactlyOnce => n == 1,
+            };
+            if !ok(b) {
+                return Err(format!(
+                    "m{seq} (QoS {}) reached the broker {b} times",
+                    m.qos.as_u8()
+                ));
+            }
+            if !ok(a) {
+                return Err(format!(
+                    "m{seq} (QoS {}) reached the application {a} times",
+                    m.qos.as_u8()
+                ));
+            }
+            if m.qos == QoS::AtLeastOnce {
+                self.stats.broker_duplicates += usize::from(b > 1);
+                self.stats.app_duplicates += usize::from(a > 1);
+            }
+        }
+        for (where_, orders) in [("broker", &broker_order), ("application", &app_order)] {
+            for (topic, seqs) in orders {
+                if seqs.windows(2).any(|w| w[0] > w[1]) {
+                    return Err(format!(
+                        "{topic}: QoS 1/2 messages reached the {where_} out of order: {seqs:?} [MQTT-4.6.0]"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn expect_front(q: &mut VecDeque<u16>, id: u16, what: &str, rule: &str) -> Result<(), String> {
+    match q.front() {
+        Some(&f) if f == id => {
+            q.pop_front();
+            Ok(())
+        }
+        front => Err(format!(
+            "{what} for id {id}, but the next one due answers id {front:?} [{rule}]"
+        )),
+    }
+}
+
+/// Store length through the public `Store` trait.
+trait StoreLen {
+    fn store_len(&self) -> usize;
+}
+
+impl StoreLen for Session<VecStore, Vec<u8>> {
+    fn store_len(&self) -> usize {
+        use mqtt_session::Store as _;
+        self.store().outgoing_len()
+    }
+}
