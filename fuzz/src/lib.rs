@@ -6,6 +6,7 @@
 //! regression inputs run the very same code.
 
 mod decode;
+mod input;
 mod roundtrip;
 mod session;
 
@@ -15,3 +16,5 @@ pub use session::session;
 
 #[cfg(test)]
 mod replay;
+#[cfg(test)]
+mod seeds;
