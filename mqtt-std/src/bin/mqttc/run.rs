@@ -50,6 +50,18 @@ impl Deadline {
     }
 }
 
+/// The largest MQTT packet: a remaining length of 268,435,455 and a 5-byte fixed header.
+const MAX_PACKET: usize = 268_435_455 + 5;
+
+/// Client options for the command line: any packet the protocol allows may arrive (the receive
+/// buffer is allocated zeroed, so untouched pages cost nothing), and the transmit buffer fits
+/// the payload to send.
+pub fn cli_options(client_id: &str, payload_len: usize) -> ClientOptions {
+    ClientOptions::new(client_id)
+        .max_packet_size(MAX_PACKET)
+        .transmit_buffer_size((payload_len + 70_000).min(MAX_PACKET))
+}
+
 /// Builds the client, connects, and runs `pub` or `sub`.
 pub fn run(a: &Args) -> Result<(), Failure> {
     if let Some(dir) = &a.session_store {
@@ -81,7 +93,8 @@ pub fn run(a: &Args) -> Result<(), Failure> {
         Some(Payload::Lines) | None => None,
     };
 
-    let mut options = ClientOptions::new(a.client_id.clone());
+    let payload_len = payload.as_ref().map_or(0, Vec::len);
+    let mut options = cli_options(&a.client_id, payload_len);
     if a.debug {
         options = options.trace(crate::trace::to_stderr);
     }

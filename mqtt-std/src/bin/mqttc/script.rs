@@ -10,9 +10,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mqtt_std::{
-    Client, ClientOptions, ConnectOptions, DisconnectReason, Error, Message, QoS, TlsConfig, Will,
-};
+use mqtt_std::{Client, ConnectOptions, DisconnectReason, Error, Message, QoS, TlsConfig, Will};
 use serde_json::{Map, Value, json};
 
 /// Serialised writer of JSON lines.
@@ -85,6 +83,10 @@ fn reason_event(reason: &DisconnectReason) -> Value {
         DisconnectReason::TransportClosed => "closed_by_broker",
         DisconnectReason::Tls(_) => "tls",
         DisconnectReason::Io(_) => "io",
+        DisconnectReason::Refused(_) => "refused",
+        DisconnectReason::ConnAckTimeout => "connack_timeout",
+        DisconnectReason::IncomingPacketTooLarge => "packet_too_large",
+        DisconnectReason::ClientClosed => "client_closed",
         _ => "other",
     };
     json!({"event": "disconnected", "reason": word, "detail": reason.to_string()})
@@ -206,7 +208,7 @@ impl Script {
         if let Some(old) = self.client.take() {
             old.close();
         }
-        let c = Client::new(ClientOptions::new(client_id)).map_err(|e| e.to_string())?;
+        let c = Client::new(crate::run::cli_options(client_id, 0)).map_err(|e| e.to_string())?;
         let out = self.out.clone();
         c.set_disconnect_notify(move |reason: &DisconnectReason| {
             out.emit(&reason_event(reason));
