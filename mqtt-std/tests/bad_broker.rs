@@ -341,3 +341,24 @@ fn pending_publish_completes_with_closed_when_the_client_closes() {
     assert!(matches!(p.wait_timeout(WAIT), Err(Error::Closed)));
     server.join().unwrap();
 }
+
+#[test]
+fn no_pingresp_ends_the_connection_with_keep_alive_timeout() {
+    let (port, server) = scripted(|mut s| {
+        accept_connect(&mut s);
+        // PINGREQ arrives after the keep-alive interval; never answer it.
+        let (first, _) = read_packet(&mut s);
+        assert_eq!(first, 0xC0, "PINGREQ expected");
+        assert_closed_by_client(&mut s);
+    });
+    let c = Client::new(ClientOptions::new(id("noping")).ping_timeout(Duration::from_millis(200)))
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    c.set_disconnect_notify(move |r: &DisconnectReason| {
+        let _ = tx.send(r.clone());
+    });
+    c.connect("127.0.0.1", port, &ConnectOptions::default().keep_alive(1))
+        .unwrap();
+    assert!(matches!(wait_for(&rx), DisconnectReason::KeepAliveTimeout));
+    server.join().unwrap();
+}

@@ -890,3 +890,24 @@ fn callbacks_may_disconnect_and_close() {
     assert!(broker.wait_for_log(&line, WAIT), "{}", broker.log());
     assert!(matches!(c.recv(), Err(Error::Closed)));
 }
+
+#[test]
+fn keep_alive_pings_keep_an_idle_connection_up() {
+    let broker = broker();
+    let c = client("ka");
+    c.connect(
+        "127.0.0.1",
+        broker.port(),
+        &ConnectOptions::default().keep_alive(1),
+    )
+    .unwrap();
+    let line = format!("Received PINGREQ from {}", c.client_id());
+    assert!(broker.wait_for_log(&line, WAIT), "{}", broker.log());
+    let line = format!("Sending PINGRESP to {}", c.client_id());
+    assert!(broker.wait_for_log(&line, WAIT), "{}", broker.log());
+    assert!(c.is_connected());
+    c.publish("ka", b"still here", QoS::AtLeastOnce, false)
+        .unwrap()
+        .wait_timeout(WAIT)
+        .unwrap();
+}

@@ -611,3 +611,17 @@ fn never_panics_on_odd_input() {
     }
     assert!(!stderr(&o).contains("panicked"));
 }
+
+#[test]
+fn sub_exits_1_when_the_broker_closes_the_connection() {
+    let broker = broker();
+    let port = broker.port().to_string();
+    let shared_id = id("taken");
+    let sub = Sub::start(&["-p", &port, "-t", "x", "-i", &shared_id]);
+    // Another client with the same id: the broker closes the first connection.
+    let o = mqttc(&["pub", "-p", &port, "-t", "y", "-m", "z", "-i", &shared_id]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = sub.child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+}
