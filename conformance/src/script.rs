@@ -193,6 +193,15 @@ impl fmt::Display for Seen {
     }
 }
 
+/// The protocol violation that ended the connection, if the last `Disconnected` in `events`
+/// was one.
+pub fn violation(events: &[Seen]) -> Option<mqtt_session::Violation> {
+    events.iter().rev().find_map(|e| match e {
+        Seen::Disconnected(DisconnectReason::ProtocolViolation(v)) => Some(*v),
+        _ => None,
+    })
+}
+
 /// Receive and transmit buffer size of [`Script::new`].
 pub const BUFFER: usize = 4096;
 
@@ -327,6 +336,34 @@ impl<S: Store> Script<S> {
         self.sent.clear();
         self.events.clear();
         self.log.clear();
+    }
+
+    /// Feeds `bytes` to a connected session and asserts that it closes the connection because
+    /// of a protocol violation naming `rule`, sending nothing in answer; returns the violation.
+    pub fn expect_violation(&mut self, bytes: &[u8], rule: &str) -> mqtt_session::Violation {
+        self.take_sent();
+        self.take_events();
+        self.receive(bytes);
+        let events = self.take_events();
+        let v = violation(&events).unwrap_or_else(|| {
+            panic!(
+                "no protocol violation after {}:\n{}",
+                wire::hex(bytes),
+                self.log
+            )
+        });
+        assert_eq!(v.rule(), rule, "violation {v:?}\n{}", self.log);
+        assert!(
+            matches!(events.last(), Some(Seen::Disconnected(_))),
+            "Disconnected is the last event: {events:?}"
+        );
+        assert_eq!(self.state(), State::Closed, "{}", self.log);
+        assert_eq!(
+            self.take_sent(),
+            Vec::<Vec<u8>>::new(),
+            "nothing sent in answer"
+        );
+        v
     }
 
     /// Command: publish.
