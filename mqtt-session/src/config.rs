@@ -94,6 +94,7 @@ impl Config {
     }
 
     /// In-flight window actually used.
+    #[inline]
     pub(crate) fn window(&self) -> usize {
         usize::from(self.max_inflight.clamp(1, Self::MAX_INFLIGHT))
     }

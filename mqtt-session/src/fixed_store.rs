@@ -5,7 +5,7 @@ use core::num::NonZeroU16;
 use mqtt_proto::{PacketId, QoS};
 
 use crate::error::StoreError;
-use crate::store::{Outgoing, OutgoingState, Store};
+use crate::store::{Outgoing, OutgoingInfo, OutgoingState, Store};
 
 #[derive(Debug, Clone, Copy)]
 struct Slot {
@@ -135,6 +135,17 @@ impl<const N: usize, const BYTES: usize> Store for FixedStore<N, BYTES> {
         })
     }
 
+    #[inline]
+    fn outgoing_info(&self, index: usize) -> Option<OutgoingInfo> {
+        let s = self.slots.get(..self.len)?.get(index)?;
+        Some(OutgoingInfo {
+            packet_id: PacketId(NonZeroU16::new(s.packet_id)?),
+            qos: s.qos,
+            state: s.state,
+        })
+    }
+
+    #[inline]
     fn outgoing_position(&self, packet_id: PacketId) -> Option<usize> {
         let id = packet_id.0.get();
         self.slots[..self.len]

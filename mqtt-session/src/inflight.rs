@@ -32,7 +32,8 @@ impl<S: Store, B: Buffer> Session<S, B> {
     /// Whether `id` is held by an outgoing message or a pending SUBSCRIBE/UNSUBSCRIBE.
     pub(crate) fn id_in_use(&self, id: PacketId) -> bool {
         self.store.outgoing_position(id).is_some()
-            || self.pending.iter().flatten().any(|r| r.packet_id() == id)
+            || (self.pending_count > 0
+                && self.pending.iter().flatten().any(|r| r.packet_id() == id))
     }
 
     /// Queue markers for stored messages that may go out now (in order, within the window).
@@ -42,7 +43,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
         }
         let limit = self.store.outgoing_len().min(self.config.window());
         while self.sent < limit {
-            let Some(m) = self.store.outgoing(self.sent) else {
+            let Some(m) = self.store.outgoing_info(self.sent) else {
                 break;
             };
             let marker = wire::marker(m.packet_id, self.sent < self.dup_until);

@@ -36,7 +36,7 @@ pub use error::{BufferTooSmall, CommandError, StoreError};
 pub use event::{DisconnectReason, Event, Message, SubscribeResults, Violation};
 pub use fixed_store::FixedStore;
 pub use session::{Buffer, Session, State};
-pub use store::{Outgoing, OutgoingState, Store};
+pub use store::{Outgoing, OutgoingInfo, OutgoingState, Store};
 pub use time::Instant;
 #[cfg(feature = "alloc")]
 pub use vec_store::VecStore;

@@ -136,7 +136,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
     pub(crate) fn on_pubrec(&mut self, id: PacketId) {
         match self.store.outgoing_position(id) {
             Some(i) => {
-                let Some(m) = self.store.outgoing(i) else {
+                let Some(m) = self.store.outgoing_info(i) else {
                     return;
                 };
                 if m.qos != QoS::ExactlyOnce || !self.was_sent(i) {
@@ -170,7 +170,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
     /// Index of the held message `id` if it is sent, of this QoS and in this state.
     fn acknowledgeable(&self, id: PacketId, qos: QoS, state: OutgoingState) -> Option<usize> {
         let i = self.store.outgoing_position(id)?;
-        let m = self.store.outgoing(i)?;
+        let m = self.store.outgoing_info(i)?;
         (m.qos == qos && m.state == state && self.was_sent(i)).then_some(i)
     }
 }

@@ -174,6 +174,7 @@ pub struct Session<S, B> {
     pub(crate) dup_until: usize,
     pub(crate) resending: bool,
     pub(crate) pending: [Option<Request>; MAX_PENDING],
+    pub(crate) pending_count: usize,
     pub(crate) next_id: u16,
 }
 
@@ -216,6 +217,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
             dup_until: held,
             resending: false,
             pending: [None; MAX_PENDING],
+            pending_count: 0,
             next_id: 1,
         }
     }
@@ -240,6 +242,14 @@ impl<S: Store, B: Buffer> Session<S, B> {
         self.store
             .outgoing_len()
             .saturating_sub(self.config.window())
+    }
+
+    /// How many more QoS 1/2 publishes the window and queue would accept now (the store's own
+    /// capacity aside). Zero means [`Session::publish`] returns
+    /// [`CommandError::WindowFull`](crate::CommandError::WindowFull) for QoS 1/2.
+    pub fn publish_capacity(&self) -> usize {
+        (self.config.window() + usize::from(self.config.max_queued))
+            .saturating_sub(self.store.outgoing_len())
     }
 
     /// The configuration.
@@ -384,5 +394,6 @@ impl<S: Store, B: Buffer> Session<S, B> {
         self.disconnect_queued = false;
         self.ping = Ping::Idle;
         self.pending = [None; MAX_PENDING];
+        self.pending_count = 0;
     }
 }

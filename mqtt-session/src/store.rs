@@ -39,6 +39,28 @@ pub struct Outgoing<'a> {
     pub payload: &'a [u8],
 }
 
+/// An outgoing message's identity and state, without its bytes (see [`Store::outgoing_info`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OutgoingInfo {
+    /// Its packet identifier.
+    pub packet_id: PacketId,
+    /// [`QoS::AtLeastOnce`] or [`QoS::ExactlyOnce`].
+    pub qos: QoS,
+    /// Where it stands.
+    pub state: OutgoingState,
+}
+
+impl Outgoing<'_> {
+    /// Identity and state, without the bytes.
+    pub fn info(&self) -> OutgoingInfo {
+        OutgoingInfo {
+            packet_id: self.packet_id,
+            qos: self.qos,
+            state: self.state,
+        }
+    }
+}
+
 /// Storage for the persistent part of a session.
 ///
 /// Outgoing messages form one sequence in the order they were published; the session appends at
@@ -60,10 +82,18 @@ pub trait Store {
     /// The `index`-th outgoing message, oldest first.
     fn outgoing(&self, index: usize) -> Option<Outgoing<'_>>;
 
+    /// Identity and state of the `index`-th outgoing message, without its bytes. The default
+    /// calls [`Store::outgoing`]; stores override it when that is cheaper.
+    fn outgoing_info(&self, index: usize) -> Option<OutgoingInfo> {
+        self.outgoing(index).map(|m| m.info())
+    }
+
     /// Index of the outgoing message with this id. The default scans [`Store::outgoing`].
     fn outgoing_position(&self, packet_id: PacketId) -> Option<usize> {
-        (0..self.outgoing_len())
-            .find(|&i| self.outgoing(i).is_some_and(|m| m.packet_id == packet_id))
+        (0..self.outgoing_len()).find(|&i| {
+            self.outgoing_info(i)
+                .is_some_and(|m| m.packet_id == packet_id)
+        })
     }
 
     /// Append a new outgoing message (state [`OutgoingState::Publish`]). On `Err` nothing changed.
@@ -96,6 +126,9 @@ impl<S: Store + ?Sized> Store for &mut S {
     }
     fn outgoing(&self, index: usize) -> Option<Outgoing<'_>> {
         (**self).outgoing(index)
+    }
+    fn outgoing_info(&self, index: usize) -> Option<OutgoingInfo> {
+        (**self).outgoing_info(index)
     }
     fn outgoing_position(&self, packet_id: PacketId) -> Option<usize> {
         (**self).outgoing_position(packet_id)

@@ -119,6 +119,9 @@ impl<S: Store, B: Buffer> Session<S, B> {
 
     fn set_pending(&mut self, slot: usize, request: Request) {
         if let Some(s) = self.pending.get_mut(slot) {
+            if s.is_none() {
+                self.pending_count += 1;
+            }
             *s = Some(request);
         }
     }
@@ -162,7 +165,9 @@ impl<S: Store, B: Buffer> Session<S, B> {
 
     fn set_pending_none(&mut self, slot: usize) {
         if let Some(s) = self.pending.get_mut(slot) {
-            *s = None;
+            if s.take().is_some() {
+                self.pending_count = self.pending_count.saturating_sub(1);
+            }
         }
     }
 }

@@ -7,7 +7,7 @@ use alloc::collections::VecDeque;
 use mqtt_proto::{PacketId, QoS};
 
 use crate::error::StoreError;
-use crate::store::{Outgoing, OutgoingState, Store};
+use crate::store::{Outgoing, OutgoingInfo, OutgoingState, Store};
 
 #[derive(Debug, Clone)]
 struct Entry {
@@ -68,6 +68,15 @@ impl Store for VecStore {
             state: e.state,
             topic: core::str::from_utf8(topic).ok()?,
             payload,
+        })
+    }
+
+    fn outgoing_info(&self, index: usize) -> Option<OutgoingInfo> {
+        let e = self.outgoing.get(index)?;
+        Some(OutgoingInfo {
+            packet_id: e.packet_id,
+            qos: e.qos,
+            state: e.state,
         })
     }
 
