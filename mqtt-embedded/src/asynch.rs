@@ -224,16 +224,18 @@ where
         &mut self,
         f: impl Fn(&mut Session<S, &'a mut [u8]>, Instant) -> Result<R, CommandError>,
     ) -> Result<R, Error<T::Error>> {
-        let now = self.driver.now();
-        let result = match f(&mut self.driver.session, now) {
-            Err(CommandError::TransmitBufferFull { .. }) => {
-                self.flush().await?;
-                let now = self.driver.now();
-                f(&mut self.driver.session, now)
+        // One call site, so the command is inlined once.
+        let mut retried = false;
+        let value = loop {
+            let now = self.driver.now();
+            match f(&mut self.driver.session, now) {
+                Err(CommandError::TransmitBufferFull { .. }) if !retried => {
+                    retried = true;
+                    self.flush().await?;
+                }
+                other => break other?,
             }
-            other => other,
         };
-        let value = result?;
         self.flush().await?;
         Ok(value)
     }

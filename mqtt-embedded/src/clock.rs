@@ -6,8 +6,9 @@ use mqtt_session::Instant;
 /// `std::time::Instant` in tests). The epoch is the caller's choice (boot is typical); the
 /// client only compares instants it got from the same clock.
 ///
-/// The client reads it once per step, never in a loop that counts calls. A clock that goes
-/// backwards is harmless: the session clamps time so it never runs backwards.
+/// The client reads it whenever it hands the session an input or a command; nothing depends on
+/// how often. A clock that goes backwards is harmless: the session clamps time so it never runs
+/// backwards.
 ///
 /// Any `Fn() -> Instant` is a clock:
 ///

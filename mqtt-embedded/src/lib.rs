@@ -15,6 +15,15 @@ pub use buffers::{Buffers, Memory};
 pub use clock::Clock;
 pub use error::Error;
 
+/// The blocking delay trait, re-exported so versions match.
+pub use embedded_hal;
+/// The async delay trait, re-exported so versions match.
+pub use embedded_hal_async;
+/// The transport traits of the blocking client, re-exported so versions match.
+pub use embedded_io;
+/// The transport traits of the async client, re-exported so versions match.
+pub use embedded_io_async;
+
 pub use mqtt_session::{
     CommandError, Config, ConnectOptions, ConnectReturnCode, DisconnectReason, Event, FixedStore,
     Instant, LastWill, Message, Outgoing, PacketId, QoS, Session, SessionLostPolicy, State, Store,
