@@ -24,10 +24,6 @@ impl<'a, 'b> In<'a, 'b> {
         u8::arbitrary(self.u).unwrap_or(0)
     }
 
-    pub fn bool(&mut self) -> bool {
-        self.u8() & 1 != 0
-    }
-
     /// Big-endian, two bytes.
     pub fn u16(&mut self) -> u16 {
         u16::from_be_bytes([self.u8(), self.u8()])

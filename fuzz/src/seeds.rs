@@ -102,3 +102,12 @@ fn check_or_write(target: &str, seeds: &BTreeMap<String, Vec<u8>>) {
 fn roundtrip_seeds_are_the_vectors() {
     check_or_write("roundtrip", &roundtrip_seeds());
 }
+
+#[test]
+fn session_seeds_are_the_scripts() {
+    let seeds = crate::session::scripts::all(&decode_vectors())
+        .into_iter()
+        .map(|(name, bytes)| (format!("seed-{name}"), bytes))
+        .collect();
+    check_or_write("session", &seeds);
+}
