@@ -12,6 +12,10 @@ use crate::wire;
 impl<S: Store, B: Buffer> Session<S, B> {
     /// Command: publish an application message. Needs [`State::Connected`].
     ///
+    /// No packet larger than the transmit buffer is accepted
+    /// ([`CommandError::PacketTooLarge`]), so a `poll_transmit` buffer as large as the transmit
+    /// buffer always fits the next packet.
+    ///
     /// QoS 0 is queued in the transmit buffer and returns `Ok(None)`. QoS 1 and 2 are recorded in
     /// the store with a fresh packet identifier (non-zero, not in use [MQTT-2.3.1-2]) that is
     /// returned, and sent when the in-flight window allows. Beyond the window the message is
@@ -36,13 +40,13 @@ impl<S: Store, B: Buffer> Session<S, B> {
         let required = wire::total_len(body).ok_or(CommandError::PacketTooLarge {
             required: body.saturating_add(5),
         })?;
+        if required > self.tx_capacity() {
+            return Err(CommandError::PacketTooLarge { required });
+        }
         if !self.may_send_new() {
             return Err(CommandError::TransmitBufferFull { required });
         }
         if qos == QoS::AtMostOnce {
-            if required > self.tx_capacity() {
-                return Err(CommandError::PacketTooLarge { required });
-            }
             let Some(dst) = self.tx_reserve(required) else {
                 return Err(CommandError::TransmitBufferFull { required });
             };

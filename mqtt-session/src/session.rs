@@ -186,10 +186,10 @@ impl<S: Store, B: Buffer> Session<S, B> {
     /// they are resent on the next connection that resumes the broker's session), receiving into
     /// `rx_buffer` and queueing outgoing packets in `tx_buffer`.
     ///
-    /// The receive buffer bounds the largest incoming packet; the
-    /// transmit buffer bounds the largest outgoing packet other than a QoS 1/2 PUBLISH (a CONNECT
-    /// with its will, a QoS 0 PUBLISH, a SUBSCRIBE). QoS 1/2 PUBLISH packets are encoded from the
-    /// store straight into `poll_transmit`'s buffer.
+    /// The receive buffer bounds the largest incoming packet; the transmit buffer bounds the
+    /// largest outgoing packet (a `poll_transmit` buffer of the same size always fits the next
+    /// packet). QoS 1/2 PUBLISH packets are not copied into it: they are encoded from the store
+    /// straight into `poll_transmit`'s buffer.
     pub fn new(config: Config, store: S, rx_buffer: B, tx_buffer: B) -> Self {
         let held = store.outgoing_len();
         Session {
