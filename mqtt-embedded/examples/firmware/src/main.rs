@@ -123,7 +123,11 @@ mod app {
             if client.connect(socket, &options).await.is_err() {
                 return;
             }
-            if client.subscribe(&[("cmd/#", QoS::AtLeastOnce)]).await.is_err() {
+            if client
+                .subscribe(&[("cmd/#", QoS::AtLeastOnce)])
+                .await
+                .is_err()
+            {
                 return;
             }
             if client
