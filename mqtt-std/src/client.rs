@@ -286,10 +286,7 @@ impl Client {
         let handle = thread::Builder::new()
             .name(format!("mqtt-io {}", options.client_id))
             .spawn(move || crate::io::run(io_shared, options))
-            .map_err(|e| Error::Connect {
-                addr: String::new(),
-                source: Arc::new(e),
-            })?;
+            .map_err(|e| Error::ThreadSpawn(Arc::new(e)))?;
         Ok(Client {
             inner: Arc::new(Inner {
                 shared,

@@ -163,6 +163,8 @@ pub enum Error {
     Timeout,
     /// The client was closed.
     Closed,
+    /// The operating system could not start the client's IO thread.
+    ThreadSpawn(Arc<io::Error>),
     /// The session store could not be used (for example `mqttc --session-store`, which this
     /// version does not support yet).
     Unsupported(&'static str),
@@ -209,6 +211,7 @@ impl fmt::Display for Error {
             }
             Error::Timeout => f.write_str("timed out"),
             Error::Closed => f.write_str("client closed"),
+            Error::ThreadSpawn(e) => write!(f, "cannot start the IO thread: {e}"),
             Error::Unsupported(what) => write!(f, "not supported yet: {what}"),
         }
     }
@@ -221,6 +224,7 @@ impl std::error::Error for Error {
             Error::Command(e) => Some(e),
             Error::Resolve { source, .. } | Error::Connect { source, .. } => Some(&**source),
             Error::Tls(e) => Some(e),
+            Error::ThreadSpawn(e) => Some(&**e),
             _ => None,
         }
     }

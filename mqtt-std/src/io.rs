@@ -588,13 +588,7 @@ impl Io {
                 {
                     Ok(h) => self.readers.push(h),
                     Err(e) => {
-                        self.fail_attempt(
-                            Error::Connect {
-                                addr: format!("{}:{}", req.host, req.port),
-                                source: Arc::new(e),
-                            },
-                            &mut fires,
-                        );
+                        self.fail_attempt(Error::ThreadSpawn(Arc::new(e)), &mut fires);
                         self.end_link(
                             &mut st,
                             DisconnectReason::Io(io::ErrorKind::Other),

@@ -93,7 +93,9 @@ impl fmt::Debug for ClientOptions {
 impl ClientOptions {
     /// Options for `client_id` with the defaults: in-flight window 16 (below Mosquitto's
     /// default `max_inflight_messages` of 20), no publish queue beyond the window, receive
-    /// queue of 1,024 messages, packets up to 1 MiB each way, CONNACK timeout 30 s, PINGRESP
+    /// queue of 1,024 messages, packets up to 1 MiB each way (see
+    /// [`max_packet_size`](Self::max_packet_size) and
+    /// [`transmit_buffer_size`](Self::transmit_buffer_size)), CONNACK timeout 30 s, PINGRESP
     /// timeout 10 s, socket write timeout 30 s, held messages resent when the broker lost the
     /// session, no automatic reconnect.
     ///
@@ -144,8 +146,9 @@ impl ClientOptions {
         self
     }
 
-    /// Size of the transmit buffer: it bounds CONNECT (with its will), QoS 0 PUBLISH,
-    /// SUBSCRIBE and UNSUBSCRIBE packets. QoS 1/2 PUBLISH packets are not bounded by it.
+    /// Size of the transmit buffer: the largest outgoing packet (a PUBLISH with its topic
+    /// and payload, a CONNECT with its will, a SUBSCRIBE). A larger publish is refused with
+    /// [`Error::Command`](crate::Error::Command) (`PacketTooLarge`).
     pub fn transmit_buffer_size(mut self, bytes: usize) -> Self {
         self.transmit_buffer_size = bytes.max(64);
         self

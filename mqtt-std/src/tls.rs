@@ -372,3 +372,68 @@ impl ServerCertVerifier for SkipNameCheck {
         self.0.supported_verify_schemes()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_configuration_needs_a_trusted_ca() {
+        assert!(matches!(
+            TlsConfig::builder().build(),
+            Err(TlsError::NoTrustedCa)
+        ));
+    }
+
+    #[test]
+    fn bad_pem_is_reported_not_ignored() {
+        assert!(matches!(
+            TlsConfig::builder().ca_pem(b"not a certificate"),
+            Err(TlsError::Pem { .. })
+        ));
+        assert!(matches!(
+            TlsConfig::builder()
+                .ca_pem(b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n"),
+            Err(TlsError::Pem { .. })
+        ));
+        assert!(matches!(
+            TlsConfig::builder().client_cert_pem(b"", b""),
+            Err(TlsError::Pem { .. })
+        ));
+        assert!(matches!(
+            TlsConfig::builder().ca_file("/nonexistent/ca.pem"),
+            Err(TlsError::File { .. })
+        ));
+        assert!(matches!(
+            TlsConfig::builder().ca_der(b"\x30\x03\x02\x01\x00"),
+            Err(TlsError::BadCaCertificate(_))
+        ));
+    }
+
+    #[test]
+    fn certificate_errors_map_to_named_variants() {
+        let cases = [
+            (
+                CertificateError::UnknownIssuer,
+                "unknown certificate authority",
+            ),
+            (
+                CertificateError::NotValidForName,
+                "certificate is not valid for the server name",
+            ),
+            (CertificateError::Expired, "certificate expired"),
+            (CertificateError::NotValidYet, "certificate not valid yet"),
+            (CertificateError::Revoked, "certificate revoked"),
+        ];
+        for (c, text) in cases {
+            let e = TlsError::from(rustls::Error::InvalidCertificate(c));
+            assert_eq!(e.to_string(), text);
+        }
+        assert!(matches!(
+            TlsError::from(rustls::Error::InvalidCertificate(
+                CertificateError::BadSignature
+            )),
+            TlsError::BadCertificate(CertificateError::BadSignature)
+        ));
+    }
+}

@@ -911,3 +911,31 @@ fn keep_alive_pings_keep_an_idle_connection_up() {
         .wait_timeout(WAIT)
         .unwrap();
 }
+
+#[test]
+fn a_full_transmit_buffer_makes_publish_wait_for_room() {
+    let broker = broker();
+    let sub = connected(&broker, "txb-sub");
+    sub.subscribe(&[("txb", QoS::AtMostOnce)])
+        .unwrap()
+        .wait_timeout(WAIT)
+        .unwrap();
+    let c = Client::new(ClientOptions::new(id("txb")).transmit_buffer_size(512)).unwrap();
+    c.connect("127.0.0.1", broker.port(), &ConnectOptions::default())
+        .unwrap();
+    let body = [b'x'; 200];
+    let mut last = None;
+    for _ in 0..200 {
+        last = Some(c.publish("txb", &body, QoS::AtMostOnce, false).unwrap());
+    }
+    last.unwrap().wait_timeout(WAIT).unwrap();
+    // A packet that can never fit is refused at once, whatever its QoS.
+    for qos in [QoS::AtMostOnce, QoS::AtLeastOnce] {
+        let e = c.publish("txb", &[0u8; 1000], qos, false).unwrap_err();
+        assert!(matches!(e, Error::Command(_)), "{e:?}");
+    }
+    // Everything sent reached the subscriber (QoS 0 over a healthy loopback link).
+    for _ in 0..200 {
+        assert_eq!(recv(&sub).payload, body);
+    }
+}
