@@ -3,3 +3,4 @@
 #![forbid(unsafe_code)]
 
 pub mod codec;
+pub mod e2e;
