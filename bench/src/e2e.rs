@@ -452,9 +452,9 @@ mod tests {
         assert!(t.complete());
         let again = p1.stamp(2, &clock).to_vec();
         t.record(&again, clock.now_ns());
-        t.record(&Payload::new(20, 7).stamp(0, &clock).to_vec(), 0);
+        t.record(Payload::new(20, 7).stamp(0, &clock), 0);
         t.record(b"short", 0);
-        t.record(&p0.stamp(3, &clock).to_vec(), 0);
+        t.record(p0.stamp(3, &clock), 0);
         assert_eq!((t.unique, t.duplicates, t.foreign), (6, 1, 3));
         assert_eq!(received.load(Ordering::Relaxed), 6);
         assert_eq!(t.latencies.len(), 6);

@@ -42,7 +42,7 @@ fn subscribe(o: &Options, c: &Client) -> Result<(), String> {
     let filter = o.filter();
     let pending = context("subscribe", c.subscribe(&[(filter.as_str(), qos(o.qos))]))?;
     let codes = context("SUBACK", pending.wait_timeout(Duration::from_secs(10)))?;
-    if codes.iter().any(|c| *c == SubAckReturnCode::Failure) {
+    if codes.contains(&SubAckReturnCode::Failure) {
         return Err("subscription refused".into());
     }
     Ok(())
