@@ -418,3 +418,13 @@ impl<S: Store> Harness<S> {
             .collect()
     }
 }
+
+/// Poll events until `Disconnected` and return its reason.
+pub(crate) fn disconnect_reason<S: Store>(h: &mut Harness<S>) -> crate::DisconnectReason {
+    while let Some(e) = h.s.poll_event() {
+        if let crate::Event::Disconnected { reason } = e {
+            return reason;
+        }
+    }
+    panic!("no Disconnected event");
+}

@@ -1,7 +1,14 @@
 //! In-crate tests: a scripted broker with virtual time, transcripts as snapshots.
 #![allow(clippy::unwrap_used)]
 
-mod chaos;
-mod flows;
 mod harness;
+
+mod connect;
+mod keep_alive;
+mod publish;
+mod receive;
+mod resume;
+mod subscribe;
+
+mod chaos;
 mod model;
