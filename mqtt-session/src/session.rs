@@ -131,7 +131,11 @@ pub(crate) const MAX_PENDING: usize = 16;
 ///    go on with buffered input. On [`Event::Disconnected`], close the transport.
 /// 2. `poll_transmit(now, buf)` until `Ok(None)`, writing each `Ok(Some(n))` chunk
 ///    (`buf[..n]`, whole packets) to the transport.
-/// 3. `poll_timeout()`: call `handle_timeout` at that instant (early calls are harmless).
+/// 3. `poll_timeout()`: call `handle_timeout` at that instant (early calls are harmless), then
+///    start again at 1. It returns the current time when the session has more to do at once
+///    (for instance the `Disconnected` event queued when `poll_transmit` wrote DISCONNECT, or
+///    input that waited for room in the acknowledgement queue), so a loop that follows these
+///    three steps never leaves work behind.
 ///
 /// [`handle_receive`](Session::handle_receive) takes what fits in the receive buffer and returns
 /// how many bytes it took: after the polls above, feed it the rest.
