@@ -57,7 +57,10 @@ const MAX_PACKET: usize = 268_435_455 + 5;
 /// buffer is allocated zeroed, so untouched pages cost nothing), and the transmit buffer fits
 /// the payload to send.
 pub fn cli_options(client_id: &str, payload_len: usize) -> ClientOptions {
+    // A queue behind the in-flight window keeps `pub -l` streaming: the IO thread sends the
+    // next message as soon as an acknowledgement frees a slot.
     ClientOptions::new(client_id)
+        .max_queued_publishes(1024)
         .max_packet_size(MAX_PACKET)
         .transmit_buffer_size((payload_len + 70_000).min(MAX_PACKET))
 }
@@ -189,10 +192,9 @@ fn publish(
                     pending.push(p);
                     return Ok(());
                 }
-                // The in-flight window is full: finish the oldest flows, then go on.
+                // The window and the queue behind it are full: wait for the oldest flow.
                 Err(Error::WindowFull) if !pending.is_empty() => {
-                    let half = pending.len().div_ceil(2);
-                    let mut oldest: Vec<_> = pending.drain(..half).collect();
+                    let mut oldest: Vec<_> = pending.drain(..1).collect();
                     wait_all(&mut oldest, deadline)?;
                 }
                 Err(e) => return Err(e.into()),
