@@ -24,11 +24,18 @@ use crate::select::{Either, select};
 /// keep-alive interval; in practice, in a loop).
 ///
 /// # Cancellation
-/// Waiting in [`Client::poll`] can be cancelled (for instance by `select` with another
-/// future) when the transport's `read` is cancel-safe, as `embassy-net` sockets and the
-/// `embedded-io-adapters` wrappers are: the wait races a read into the receive buffer against
-/// the delay, and drops the read when the delay wins. Bytes handed out for writing are tracked,
-/// so a write interrupted by cancellation is finished by the next call.
+/// Waiting in [`Client::poll`] races the transport's `read` against the delay and drops the read
+/// when the delay wins (at the session's next deadline, or after [`Client::set_max_wait`]).
+/// A read dropped before any byte arrived loses nothing, with any transport; a transport whose
+/// `read` is cancel-safe (`embassy-net` sockets, the `embedded-io-adapters` wrappers) loses
+/// nothing ever. `embedded-tls` keeps a record header inside its read future, so a read dropped
+/// after part of a TLS record arrived makes the rest fail to decrypt: the connection ends with
+/// a transport error and the session resumes on the next one (nothing is misread). With such a
+/// transport, leave `max_wait` unset so reads are only dropped at keep-alive deadlines.
+///
+/// [`Client::poll`] itself may be cancelled (for instance by `select` with another future)
+/// under the same condition. Bytes handed out for writing are tracked, so a write interrupted by
+/// cancellation is finished by the next call.
 #[derive(Debug)]
 pub struct Client<'a, T, S, C, D> {
     transport: Option<T>,

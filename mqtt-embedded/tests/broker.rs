@@ -465,3 +465,68 @@ fn resume_resends_an_unacknowledged_qos_1_publish() {
     let line = "Received PUBLISH from emb-resend (d1, q1";
     assert!(broker.wait_for_log(line, GIVE_UP), "{}", broker.log());
 }
+
+/// TLS is whatever `Read + Write` the caller passes: here `embedded-tls` (TLS 1.3, no_std, no
+/// allocator) over the TCP socket, against the broker's TLS listener.
+#[test]
+fn async_client_over_embedded_tls() {
+    use embedded_tls::{Aes128GcmSha256, TlsConfig, TlsConnection, TlsContext, UnsecureProvider};
+
+    let broker = start_broker();
+    let mut record_read = vec![0u8; 16_640];
+    let mut record_write = vec![0u8; 16_640];
+    let mut memory = Memory::<2048, 1024, 2048>::new();
+    block_on(async {
+        let tcp = async_tcp(broker.tls_port());
+        let mut tls: TlsConnection<'_, _, Aes128GcmSha256> =
+            TlsConnection::new(tcp, &mut record_read, &mut record_write);
+        let config = TlsConfig::new().with_server_name("localhost");
+        // Certificate checking is the TLS stack's business (embedded-tls's `rustpki` or
+        // `webpki` features); this test is about carrying MQTT over the TLS connection.
+        let provider = UnsecureProvider::new::<Aes128GcmSha256>(rand_core::OsRng);
+        tls.open(TlsContext::new(&config, provider))
+            .await
+            .expect("TLS 1.3 handshake with Mosquitto");
+
+        let mut client = asynch::Client::new(
+            Config::default(),
+            Store16::new(),
+            memory.buffers(),
+            StdClock::new(),
+            TimerDelay,
+        );
+        client.set_max_wait(Some(Duration::from_millis(100)));
+        client
+            .connect(tls, &options("emb-tls", true))
+            .await
+            .expect("CONNACK over TLS");
+        let sub = client
+            .subscribe(&[("emb/tls", QoS::AtLeastOnce)])
+            .await
+            .expect("subscribe");
+        collect_async(&mut client, |s| {
+            s.iter()
+                .any(|e| matches!(e, Seen::Subscribed(id, _) if *id == sub))
+        })
+        .await;
+        let id = client
+            .publish("emb/tls", b"over TLS 1.3", QoS::AtLeastOnce, false)
+            .await
+            .expect("publish")
+            .expect("packet id");
+        let seen = collect_async(&mut client, |s| {
+            s.contains(&Seen::PubAck(id)) && s.iter().any(|e| matches!(e, Seen::Message { .. }))
+        })
+        .await;
+        assert_eq!(
+            messages(&seen),
+            vec![("emb/tls".into(), b"over TLS 1.3".to_vec(), QoS::AtLeastOnce)]
+        );
+        client.disconnect().await.expect("disconnect");
+    });
+    assert!(
+        broker.wait_for_log("Client emb-tls disconnected.", GIVE_UP),
+        "{}",
+        broker.log()
+    );
+}
