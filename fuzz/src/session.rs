@@ -202,6 +202,8 @@ struct Wire {
 }
 
 struct Harness<S: Store> {
+    /// The driver's send buffer, reused.
+    out: Vec<u8>,
     /// A message reported dropped, which the store holds until the next call.
     pending_drop: Option<u16>,
     session: Session<Checked<S>, Vec<u8>>,
@@ -281,6 +283,7 @@ impl<S: Store + Default> Harness<S> {
             ids: Vec::new(),
             q2_delivered: 0,
             pending_drop: None,
+            out: vec![0; BIG],
         }
     }
 
@@ -780,12 +783,19 @@ impl<S: Store + Default> Harness<S> {
 
     /// One `poll_transmit` into a buffer of `size` bytes; the number of bytes written.
     fn transmit(&mut self, size: usize) -> usize {
-        let mut buf = vec![0u8; size];
+        let mut buf = std::mem::take(&mut self.out);
+        let n = self.transmit_into(buf.get_mut(..size).unwrap_or_default());
+        self.out = buf;
+        n
+    }
+
+    fn transmit_into(&mut self, buf: &mut [u8]) -> usize {
+        let size = buf.len();
         let active_before = matches!(
             self.session.state(),
             State::Connecting | State::Connected | State::Disconnecting
         );
-        match self.session.poll_transmit(self.now(), &mut buf) {
+        match self.session.poll_transmit(self.now(), buf) {
             Ok(None) => 0,
             Ok(Some(n)) => {
                 assert!(active_before, "bytes sent with no connection");
