@@ -267,7 +267,8 @@ impl<S: Store, B: Buffer> Session<S, B> {
     }
 
     /// Give the store back (for instance to open a new session over it later).
-    pub fn into_store(self) -> S {
+    pub fn into_store(mut self) -> S {
+        self.settle();
         self.store
     }
 
