@@ -362,3 +362,50 @@ fn no_pingresp_ends_the_connection_with_keep_alive_timeout() {
     assert!(matches!(wait_for(&rx), DisconnectReason::KeepAliveTimeout));
     server.join().unwrap();
 }
+
+#[test]
+fn qos1_in_flight_at_disconnect_is_resent_on_the_next_connect() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (id_tx, id_rx) = mpsc::channel();
+    let server = thread::spawn(move || {
+        // First connection: take the PUBLISH, never acknowledge it, see DISCONNECT.
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(WAIT)).unwrap();
+        accept_connect(&mut s);
+        let (first, body) = read_packet(&mut s);
+        assert_eq!(first, 0x32, "QoS 1 PUBLISH, DUP 0");
+        let packet_id = [body[3], body[4]];
+        id_tx.send(()).unwrap();
+        let (first, _) = read_packet(&mut s);
+        assert_eq!(first, 0xE0, "DISCONNECT expected");
+        drop(s);
+        // Second connection: session present; the same PUBLISH comes again with DUP set.
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(WAIT)).unwrap();
+        let (first, _) = read_packet(&mut s);
+        assert_eq!(first, 0x10);
+        s.write_all(&[0x20, 2, 1, 0]).unwrap();
+        let (first, body) = read_packet(&mut s);
+        assert_eq!(first, 0x3A, "QoS 1 PUBLISH with DUP 1");
+        assert_eq!([body[3], body[4]], packet_id);
+        assert_eq!(&body[5..], b"keep me");
+        s.write_all(&[0x40, 2, packet_id[0], packet_id[1]]).unwrap();
+        let (first, _) = read_packet(&mut s);
+        assert_eq!(first, 0xE0, "DISCONNECT expected");
+    });
+    let c = client("resend");
+    let persistent = ConnectOptions::default().clean_session(false);
+    c.connect("127.0.0.1", port, &persistent).unwrap();
+    let p = c.publish("t", b"keep me", QoS::AtLeastOnce, false).unwrap();
+    wait_for(&id_rx);
+    c.disconnect().unwrap();
+    assert_eq!(c.publishes_in_flight(), 1);
+    assert!(p.result().is_none(), "still pending across the disconnect");
+    let again = c.connect("127.0.0.1", port, &persistent).unwrap();
+    assert!(again.session_present);
+    p.wait_timeout(WAIT).unwrap();
+    assert_eq!(c.publishes_in_flight(), 0);
+    c.disconnect().unwrap();
+    server.join().unwrap();
+}
