@@ -212,6 +212,7 @@ pub struct Script<S: Store = VecStore> {
     now: Instant,
     log: String,
     sent: Vec<Vec<u8>>,
+    history: Vec<(Instant, Vec<u8>)>,
     events: Vec<Seen>,
     partial: Vec<u8>,
     out_buf: usize,
@@ -248,6 +249,7 @@ impl<S: Store> Script<S> {
             now: Instant::ZERO,
             log: String::new(),
             sent: Vec::new(),
+            history: Vec::new(),
             events: Vec::new(),
             partial: Vec::new(),
             out_buf: 1 << 20,
@@ -297,6 +299,11 @@ impl<S: Store> Script<S> {
     /// Everything sent since the last call, as one byte string.
     pub fn take_sent_bytes(&mut self) -> Vec<u8> {
         self.take_sent().concat()
+    }
+
+    /// Every packet sent since the script started, with the virtual time it was handed out.
+    pub fn history(&self) -> &[(Instant, Vec<u8>)] {
+        &self.history
     }
 
     /// Events since the last call.
@@ -501,6 +508,8 @@ impl<S: Store> Script<S> {
                             let _ =
                                 writeln!(self.log, "-> {}   {}", wire::hex(p), wire::describe(p));
                         }
+                        self.history
+                            .extend(packets.iter().map(|p| (self.now, p.clone())));
                         self.sent.extend(packets);
                         let keep = self.partial.len() - rest;
                         self.partial.drain(..keep);

@@ -378,3 +378,36 @@ fn mqtt_4_1_0_2_session_state_kept_for_the_whole_connection() {
     assert_eq!(s.take_sent(), [wire::pubrel(id.get())]);
     assert!(s.take_events().is_empty());
 }
+
+#[test]
+fn mqtt_3_1_3_2_state_goes_with_the_client_id_the_broker_confirms() {
+    checks!["MQTT-3.1.3-2", "MQTT-3.1.2-4"];
+    let mut s = persistent();
+    let id = s
+        .publish("t", b"x", QoS::AtLeastOnce, false)
+        .unwrap()
+        .unwrap();
+    s.take_sent();
+    // Every reconnection presents the same client id, byte for byte.
+    s.closed();
+    s.up();
+    s.connect(&resume_options()).unwrap();
+    let connect = s.take_sent_bytes();
+    let mut expected = vec![0x10, 0x11, 0, 4, b'M', b'Q', b'T', b'T', 4, 0x00, 0, 60];
+    expected.extend(wire::string("dev-1"));
+    assert_eq!(connect, expected);
+    // The broker holds state for that id: the client resumes its own state for it.
+    s.receive(&wire::connack(1, 0));
+    assert_eq!(
+        s.take_sent(),
+        [wire::publish("t", b"x", 1, id.get(), true, false)]
+    );
+    // The broker has no state for the id (another client id, or its session expired): the
+    // client's state is not resumed as a continuation (no DUP); the message starts afresh.
+    let other = ConnectOptions {
+        clean_session: false,
+        ..ConnectOptions::new("dev-2")
+    };
+    let sent = reconnect(&mut s, &other, false);
+    assert_eq!(sent, [wire::publish("t", b"x", 1, id.get(), false, false)]);
+}
