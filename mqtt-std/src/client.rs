@@ -11,7 +11,7 @@ use mqtt_session::{CommandError, Config, Session, VecStore};
 
 use crate::error::{DisconnectReason, Error, MessageGetError};
 use crate::options::{ClientOptions, ConnectOptions, Connected, Message, MessageInfo, Will};
-use crate::pending::{Pending, Slot};
+use crate::pending::{Pending, Slot, deadline_after};
 use crate::tls::TlsConfig;
 
 pub(crate) type Sess = Session<VecStore, Vec<u8>>;
@@ -324,7 +324,7 @@ impl Client {
     /// [`Error::NotConnected`] when no connection is being made or scheduled.
     pub fn wait_connected(&self, timeout: Duration) -> Result<(), Error> {
         let sh = self.shared();
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline_after(timeout);
         let mut st = sh.lock();
         loop {
             match st.status {
@@ -394,7 +394,9 @@ impl Client {
 
     fn wait_connect(slot: &Slot<Connected>, options: &ConnectOptions) -> Result<Connected, Error> {
         // The IO thread enforces `options.wait` itself; the margin lets its answer arrive.
-        slot.wait_until(Some(Instant::now() + options.wait + Duration::from_secs(2)))
+        slot.wait_until(Some(deadline_after(
+            options.wait.saturating_add(Duration::from_secs(2)),
+        )))
     }
 
     /// Connects to `host:port` over TCP and waits for CONNACK (`nxd_mqtt_client_connect`,
@@ -448,7 +450,7 @@ impl Client {
         mut f: impl FnMut(&mut State, mqtt_session::Instant) -> Result<R, CommandError>,
     ) -> Result<(R, MutexGuard<'_, State>), Error> {
         let sh = self.shared();
-        let deadline = Instant::now() + self.inner.write_timeout;
+        let deadline = deadline_after(self.inner.write_timeout);
         let mut st = sh.lock();
         loop {
             if st.status == Status::Closed {
@@ -617,7 +619,7 @@ impl Client {
 
     /// Like [`Client::recv`], giving up with [`Error::Timeout`] after `timeout`.
     pub fn recv_timeout(&self, timeout: Duration) -> Result<Message, Error> {
-        self.recv_until(Some(Instant::now() + timeout))
+        self.recv_until(Some(deadline_after(timeout)))
     }
 
     /// Received messages as an iterator (each item from [`Client::recv`]; ends on its error).
@@ -682,7 +684,11 @@ impl Client {
             // Called from a callback: the IO thread closes once the callback returns.
             return Ok(());
         }
-        let deadline = Instant::now() + self.inner.write_timeout + Duration::from_secs(1);
+        let deadline = deadline_after(
+            self.inner
+                .write_timeout
+                .saturating_add(Duration::from_secs(1)),
+        );
         while matches!(st.status, Status::Connecting | Status::Connected) {
             st = sh
                 .wait_app(st, Some(deadline))

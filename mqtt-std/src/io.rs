@@ -23,7 +23,7 @@ use mqtt_session::{ConnectOptions as SessionConnect, Event, LastWill};
 use crate::client::{CloseKind, ConnectRequest, Shared, State, Status};
 use crate::error::{DisconnectReason, Error};
 use crate::options::{ClientOptions, ConnectOptions, Connected, Direction, Message, Reconnect};
-use crate::pending::{Fire, Slot};
+use crate::pending::{Fire, Slot, deadline_after};
 use crate::tls::TlsConfig;
 use crate::transport::{Link, LinkError};
 
@@ -550,7 +550,7 @@ impl Io {
 
     /// Opens the TCP (and TLS) connection for `req`; CONNECT goes out once the transport is up.
     fn begin_connect(&mut self, req: ConnectRequest) {
-        let deadline = Instant::now() + req.options.wait_time();
+        let deadline = deadline_after(req.options.wait_time());
         let auto = req.slot.is_none();
         let result = self.open(&req, deadline);
         let shared = self.shared.clone();
@@ -776,7 +776,7 @@ impl Io {
             return;
         }
         let delay = backoff(policy, self.reconnect_failures);
-        self.reconnect_at = Some(Instant::now() + delay);
+        self.reconnect_at = Some(deadline_after(delay));
         st.reconnecting = true;
     }
 
@@ -827,7 +827,7 @@ fn backoff(policy: Reconnect, failures: u32) -> Duration {
         .saturating_mul(1u32 << failures.min(16))
         .min(policy.max);
     let jitter = 0.5 + (random_u64() % 1_000) as f64 / 2_000.0;
-    base.mul_f64(jitter)
+    Duration::try_from_secs_f64(base.as_secs_f64() * jitter).unwrap_or(base)
 }
 
 /// 64 random bits (std's per-process random hash keys and the clock).
@@ -900,5 +900,14 @@ mod tests {
                 .min(Duration::from_secs(1));
             assert!(d >= base / 2 && d <= base, "{failures}: {d:?} vs {base:?}");
         }
+        // Absurd policies do not panic.
+        let huge = Reconnect {
+            initial: Duration::MAX,
+            max: Duration::MAX,
+        };
+        for failures in [0, 1, 40, u32::MAX] {
+            let _ = backoff(huge, failures);
+        }
+        assert!(deadline_after(Duration::MAX) > Instant::now());
     }
 }

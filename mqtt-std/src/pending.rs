@@ -35,6 +35,15 @@ impl Fire {
     }
 }
 
+/// `now + d`, saturating far in the future instead of panicking on overflow (a caller may
+/// pass `Duration::MAX` for "no limit").
+pub(crate) fn deadline_after(d: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(d)
+        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
+        .unwrap_or(now)
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panicking callback must not wedge every later call: the data is a plain Option.
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -130,7 +139,7 @@ impl<T: Clone + Send + 'static> Pending<T> {
     /// Blocks until the operation completes or `timeout` passes ([`Error::Timeout`]; the
     /// operation goes on).
     pub fn wait_timeout(&self, timeout: Duration) -> Result<T, Error> {
-        self.slot.wait_until(Some(Instant::now() + timeout))
+        self.slot.wait_until(Some(deadline_after(timeout)))
     }
 
     /// The result if the operation has completed.

@@ -939,3 +939,29 @@ fn a_full_transmit_buffer_makes_publish_wait_for_room() {
         assert_eq!(recv(&sub).payload, body);
     }
 }
+
+#[test]
+fn client_is_send_and_sync_and_takes_any_duration() {
+    fn send_sync<T: Send + Sync + 'static>() {}
+    send_sync::<Client>();
+    send_sync::<mqtt_std::Pending<()>>();
+    send_sync::<Error>();
+
+    let broker = broker();
+    let c = client("durations");
+    c.connect(
+        "127.0.0.1",
+        broker.port(),
+        &ConnectOptions::default().wait(Duration::MAX),
+    )
+    .unwrap();
+    c.subscribe(&[("d", QoS::AtLeastOnce)])
+        .unwrap()
+        .wait_timeout(Duration::MAX)
+        .unwrap();
+    c.publish("d", b"x", QoS::AtLeastOnce, false)
+        .unwrap()
+        .wait_timeout(Duration::MAX)
+        .unwrap();
+    assert_eq!(c.recv_timeout(Duration::MAX).unwrap().payload, b"x");
+}
