@@ -16,26 +16,31 @@ impl Instant {
     pub const ZERO: Instant = Instant(0);
 
     /// `ms` milliseconds after the epoch.
+    #[inline]
     pub const fn from_millis(ms: u64) -> Self {
         Instant(ms)
     }
 
     /// `s` seconds after the epoch (saturating).
+    #[inline]
     pub const fn from_secs(s: u64) -> Self {
         Instant(s.saturating_mul(1000))
     }
 
     /// Milliseconds since the epoch.
+    #[inline]
     pub const fn as_millis(self) -> u64 {
         self.0
     }
 
     /// `self + d`, saturating at the end of time.
+    #[inline]
     pub fn saturating_add(self, d: Duration) -> Self {
         Instant(self.0.saturating_add(duration_millis(d)))
     }
 
     /// Time elapsed from `earlier` to `self`; zero if `earlier` is later.
+    #[inline]
     pub fn saturating_duration_since(self, earlier: Instant) -> Duration {
         Duration::from_millis(self.0.saturating_sub(earlier.0))
     }
@@ -50,6 +55,7 @@ impl core::ops::Add<Duration> for Instant {
 }
 
 /// Whole milliseconds of `d`, saturating at `u64::MAX`.
+#[inline]
 pub(crate) fn duration_millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }

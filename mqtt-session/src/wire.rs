@@ -15,15 +15,19 @@ pub(crate) const MARKER_DUP: u8 = 1;
 pub(crate) const PINGREQ: [u8; 2] = [0xC0, 0];
 pub(crate) const DISCONNECT: [u8; 2] = [0xE0, 0];
 
+#[inline]
 pub(crate) fn puback(id: PacketId) -> [u8; 4] {
     ack(0x40, id)
 }
+#[inline]
 pub(crate) fn pubrec(id: PacketId) -> [u8; 4] {
     ack(0x50, id)
 }
+#[inline]
 pub(crate) fn pubrel(id: PacketId) -> [u8; 4] {
     ack(0x62, id)
 }
+#[inline]
 pub(crate) fn pubcomp(id: PacketId) -> [u8; 4] {
     ack(0x70, id)
 }
@@ -33,12 +37,14 @@ fn ack(first: u8, id: PacketId) -> [u8; 4] {
     [first, 2, hi, lo]
 }
 
+#[inline]
 pub(crate) fn marker(id: PacketId, dup: bool) -> [u8; 4] {
     let [hi, lo] = id.get().to_be_bytes();
     [MARKER, if dup { MARKER_DUP } else { 0 }, hi, lo]
 }
 
 /// Bytes the variable-length encoding of `n` takes.
+#[inline]
 pub(crate) fn rl_len(n: usize) -> usize {
     match n {
         0..=127 => 1,
@@ -49,6 +55,7 @@ pub(crate) fn rl_len(n: usize) -> usize {
 }
 
 /// Total size of a packet with this body length, or `None` above the format's limit.
+#[inline]
 pub(crate) fn total_len(body: usize) -> Option<usize> {
     if body > MAX_REMAINING_LENGTH as usize {
         return None;
@@ -64,10 +71,12 @@ pub(crate) struct Out<'a> {
 }
 
 impl<'a> Out<'a> {
+    #[inline]
     pub(crate) fn new(buf: &'a mut [u8]) -> Self {
         Out { buf, pos: 0 }
     }
 
+    #[inline]
     pub(crate) fn u8(&mut self, b: u8) {
         if let Some(slot) = self.buf.get_mut(self.pos) {
             *slot = b;
@@ -75,10 +84,12 @@ impl<'a> Out<'a> {
         self.pos += 1;
     }
 
+    #[inline]
     pub(crate) fn u16(&mut self, v: u16) {
         self.bytes(&v.to_be_bytes());
     }
 
+    #[inline]
     pub(crate) fn bytes(&mut self, b: &[u8]) {
         if let Some(dst) = self.buf.get_mut(self.pos..self.pos + b.len()) {
             dst.copy_from_slice(b);
@@ -86,11 +97,13 @@ impl<'a> Out<'a> {
         self.pos += b.len();
     }
 
+    #[inline]
     pub(crate) fn string(&mut self, s: &str) {
         self.u16(u16::try_from(s.len()).unwrap_or(u16::MAX));
         self.bytes(s.as_bytes());
     }
 
+    #[inline]
     pub(crate) fn remaining_length(&mut self, mut n: usize) {
         loop {
             let mut b = (n % 128) as u8;
@@ -107,11 +120,13 @@ impl<'a> Out<'a> {
 }
 
 /// Body length of a PUBLISH.
+#[inline]
 pub(crate) fn publish_body_len(topic: &str, payload: &[u8], qos: QoS) -> usize {
     2 + topic.len() + if qos == QoS::AtMostOnce { 0 } else { 2 } + payload.len()
 }
 
 /// Encode a PUBLISH into `buf` (which must hold `total_len(publish_body_len(..))` bytes).
+#[inline]
 pub(crate) fn write_publish(
     buf: &mut [u8],
     topic: &str,
@@ -135,6 +150,7 @@ pub(crate) fn write_publish(
 
 /// Length of the whole packet starting at `buf[0]`, from its fixed header; `None` if the header is
 /// incomplete or broken (never for bytes the session wrote itself).
+#[inline]
 pub(crate) fn packet_len(buf: &[u8]) -> Option<usize> {
     if buf.first() == Some(&MARKER) {
         return Some(MARKER_LEN);
