@@ -229,3 +229,26 @@ fn zero_copy_receive_buffer() {
     h.pump();
     assert_eq!(h.sent_since(before), ["PUBACK id=5"]);
 }
+
+#[test]
+fn incoming_qos2_without_room_in_the_store_ends_the_connection_unacknowledged() {
+    let mut h = Harness::with(Config::default(), crate::VecStore::with_limit(1));
+    h.connected();
+    h.recv(&publish("x", b"1", QosPid::ExactlyOnce(pid(1)), false));
+    let before = h.sent.len();
+    h.s.handle_receive(
+        h.now,
+        &publish("x", b"2", QosPid::ExactlyOnce(pid(2)), false),
+    );
+    assert_eq!(
+        disconnect_reason(&mut h),
+        crate::DisconnectReason::StoreFull
+    );
+    h.pump();
+    // Neither delivered nor acknowledged: the broker keeps it and sends it again later.
+    assert!(h.sent_since(before).is_empty());
+    assert_eq!(
+        h.events.iter().filter(|e| e.starts_with("Message")).count(),
+        1
+    );
+}
