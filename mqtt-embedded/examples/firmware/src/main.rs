@@ -7,6 +7,8 @@
 //! uses its own (Embassy, RTIC, ...).
 #![no_std]
 #![no_main]
+// The measuring variants leave part of the scaffolding unused.
+#![cfg_attr(any(feature = "blocking", feature = "raw-session"), allow(dead_code))]
 
 use core::cell::Cell;
 use core::future::Future;
@@ -63,6 +65,33 @@ impl embedded_io_async::Write for FakeSocket {
     }
 }
 
+impl embedded_io::Read for FakeSocket {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        let script = black_box(self.script);
+        let n = buf.len().min(script.len());
+        let (now, rest) = script.split_at(n);
+        buf[..n].copy_from_slice(now);
+        self.script = rest;
+        Ok(n)
+    }
+}
+
+impl embedded_io::ReadReady for FakeSocket {
+    fn read_ready(&mut self) -> Result<bool, Self::Error> {
+        Ok(true)
+    }
+}
+
+impl embedded_io::Write for FakeSocket {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        self.written += black_box(buf).len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
 /// A tick counter standing in for a hardware timer (1 tick = 1 ms).
 struct Ticks(Cell<u64>);
 
@@ -71,6 +100,13 @@ struct Delay<'a>(&'a Ticks);
 
 impl embedded_hal_async::delay::DelayNs for Delay<'_> {
     async fn delay_ns(&mut self, ns: u32) {
+        let t = &self.0.0;
+        t.set(t.get() + u64::from(ns / 1_000_000).max(1));
+    }
+}
+
+impl embedded_hal::delay::DelayNs for Delay<'_> {
+    fn delay_ns(&mut self, ns: u32) {
         let t = &self.0.0;
         t.set(t.get() + u64::from(ns / 1_000_000).max(1));
     }
@@ -87,7 +123,7 @@ fn block_on<F: Future>(future: F) -> F::Output {
     }
 }
 
-#[cfg(not(feature = "baseline"))]
+#[cfg(not(any(feature = "baseline", feature = "blocking", feature = "raw-session")))]
 mod app {
     use super::*;
     use mqtt_embedded::{
@@ -174,6 +210,114 @@ mod app {
         #[unsafe(no_mangle)]
         static SIZE_OF_BUFFERS: [u8; core::mem::size_of::<Buffers>()] =
             [0; core::mem::size_of::<Buffers>()];
+    }
+}
+
+/// The same application on the blocking client.
+#[cfg(feature = "blocking")]
+mod app {
+    use super::*;
+    use mqtt_embedded::{
+        Config, ConnectOptions, Event, FixedStore, Instant, Memory, QoS, blocking::Client,
+    };
+
+    pub fn run(ticks: &Ticks) -> usize {
+        let mut memory = Memory::<512, 256, 512>::new();
+        let mut store = FixedStore::<4, 512>::new();
+        let clock = || Instant::from_millis(ticks.0.get());
+        let mut client = Client::new(
+            Config::default(),
+            &mut store,
+            memory.buffers(),
+            clock,
+            Delay(ticks),
+        );
+        let socket = FakeSocket {
+            script: SCRIPT,
+            written: 0,
+        };
+        let mut led = 0;
+        let mut options = ConnectOptions::new("fw-node-1");
+        options.keep_alive = 30;
+        if client.connect(socket, &options).is_ok()
+            && client.subscribe(&[("cmd/#", QoS::AtLeastOnce)]).is_ok()
+            && client
+                .publish("status/fw-node-1", b"up", QoS::AtLeastOnce, false)
+                .is_ok()
+        {
+            loop {
+                match client.poll() {
+                    Ok(Some(Event::Message(m))) if m.topic == "cmd/led" => {
+                        led = usize::from(m.payload == b"on");
+                    }
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
+        }
+        led + client.transport_mut().map_or(0, |s| s.written)
+    }
+}
+
+/// The same application driving the session by hand: no driver, no async.
+#[cfg(feature = "raw-session")]
+mod app {
+    use super::*;
+    use mqtt_embedded::{Config, ConnectOptions, Event, FixedStore, Instant, QoS, Session, State};
+
+    pub fn run(ticks: &Ticks) -> usize {
+        let (mut rx, mut tx, mut out) = ([0u8; 512], [0u8; 256], [0u8; 512]);
+        let mut store = FixedStore::<4, 512>::new();
+        let now = || Instant::from_millis(ticks.0.get());
+        let mut session = Session::new(Config::default(), &mut store, &mut rx[..], &mut tx[..]);
+        let mut script = SCRIPT;
+        let mut written = 0;
+        let mut led = 0;
+        let mut options = ConnectOptions::new("fw-node-1");
+        options.keep_alive = 30;
+        session.handle_transport_up(now());
+        if session.connect(now(), &options).is_err() {
+            return 0;
+        }
+        loop {
+            let mut connected = false;
+            let mut closed = false;
+            while let Some(event) = session.poll_event() {
+                match event {
+                    Event::Connected { .. } => connected = true,
+                    Event::Message(m) if m.topic == "cmd/led" => {
+                        led = usize::from(m.payload == b"on");
+                    }
+                    Event::Disconnected { .. } => closed = true,
+                    _ => {}
+                }
+            }
+            if closed {
+                break;
+            }
+            if connected {
+                let _ = session.subscribe(now(), &[("cmd/#", QoS::AtLeastOnce)]);
+                let _ = session.publish(now(), "status/fw-node-1", b"up", QoS::AtLeastOnce, false);
+            }
+            while let Ok(Some(n)) = session.poll_transmit(now(), &mut out) {
+                written += black_box(&out[..n]).len();
+            }
+            if session.state() == State::Closed {
+                break;
+            }
+            let buf = session.receive_buffer();
+            let n = buf.len().min(script.len());
+            let (chunk, rest) = black_box(script).split_at(n);
+            buf[..n].copy_from_slice(chunk);
+            script = rest;
+            if n == 0 {
+                session.handle_transport_closed(now());
+            } else {
+                session.handle_received(now(), n);
+            }
+            session.handle_timeout(now());
+        }
+        led + written
     }
 }
 
