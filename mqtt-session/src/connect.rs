@@ -143,6 +143,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
             Err(_) => return Err(CommandError::PacketTooLarge { required }),
         };
         self.tx_tail += written;
+        self.connect_unsent = true;
         self.clean_session = options.clean_session;
         self.keep_alive = Duration::from_secs(u64::from(options.keep_alive));
         self.connack_deadline = now + self.config.connack_timeout;

@@ -65,10 +65,12 @@ impl<S: Store, B: Buffer> Session<S, B> {
         }
     }
 
-    /// Whether the outgoing message at `index` may be acknowledged: it was sent on this
-    /// connection or an earlier one.
+    /// Whether the outgoing message at `index` may be acknowledged: it is in the window and was
+    /// sent on this connection or an earlier one. (After a restart with a smaller window, an
+    /// acknowledgement for a message beyond the window is ignored; the broker acknowledges it
+    /// again when it is resent, so nothing goes out for it outside the window.)
     pub(crate) fn was_sent(&self, index: usize) -> bool {
-        index < self.sent || index < self.dup_until
+        index < self.config.window() && (index < self.sent || index < self.dup_until)
     }
 
     /// CONNACK accepted: decide what happens to held messages and queue the resends.

@@ -158,6 +158,8 @@ pub struct Session<S, B> {
     pub(crate) tx_tail: usize,
     pub(crate) control: Ring<Control, CONTROL_CAP>,
     pub(crate) disconnect_queued: bool,
+    /// CONNECT is queued and not written yet: it goes before anything else [MQTT-3.1.0-1].
+    pub(crate) connect_unsent: bool,
 
     pub(crate) events: Ring<EventRepr, EVENT_CAP>,
     /// Outgoing messages still to report as dropped (policy `Drop`); the first of them may have
@@ -209,6 +211,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
             tx_tail: 0,
             control: Ring::new(),
             disconnect_queued: false,
+            connect_unsent: false,
             events: Ring::new(),
             drop_remaining: 0,
             drop_reported: false,
@@ -397,6 +400,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
         self.tx_tail = 0;
         self.control.clear();
         self.disconnect_queued = false;
+        self.connect_unsent = false;
         self.ping = Ping::Idle;
         self.pending = [None; MAX_PENDING];
         self.pending_count = 0;

@@ -91,6 +91,11 @@ impl<S: Store, B: Buffer> Session<S, B> {
 
     /// Write the next queued packet into `out`.
     fn next_packet(&mut self, out: &mut [u8], now: Instant) -> Step {
+        if self.connect_unsent {
+            // CONNECT is first in the transmit buffer and goes out before any acknowledgement or
+            // PINGREQ, even if a (misbehaving) broker answered before it was sent.
+            return self.next_queued(out);
+        }
         if let Some(c) = self.control.front() {
             let Some(dst) = out.get_mut(..c.len()) else {
                 return Step::Full(c.len());
@@ -107,7 +112,13 @@ impl<S: Store, B: Buffer> Session<S, B> {
             self.ping = Ping::Sent(now);
             return Step::Wrote(wire::PINGREQ.len());
         }
+        self.next_queued(out)
+    }
+
+    /// Write the next packet of the transmit buffer into `out`.
+    fn next_queued(&mut self, out: &mut [u8]) -> Step {
         if self.tx_head >= self.tx_tail {
+            self.connect_unsent = false;
             return Step::Empty;
         }
         let queued = self
@@ -139,6 +150,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
                     (Some(src), Some(dst)) => {
                         dst.copy_from_slice(src);
                         self.tx_head += len;
+                        self.connect_unsent = false;
                         Step::Wrote(len)
                     }
                     (None, _) => {

@@ -1,7 +1,7 @@
 //! CONNECT/CONNACK, refusals, timeouts, local disconnect, command errors.
 
 use insta::assert_snapshot;
-use mqtt_proto::{ConnAck, ConnectReturnCode, Packet, QoS};
+use mqtt_proto::{ConnAck, ConnectReturnCode, Packet, QoS, QosPid};
 
 use super::harness::*;
 use crate::{
@@ -182,4 +182,23 @@ fn transport_up_while_connected_ends_the_old_connection() {
     h.s.handle_transport_up(h.now);
     assert_eq!(disconnect_reason(&mut h), DisconnectReason::TransportClosed);
     assert_eq!(h.s.state(), State::TransportUp);
+}
+
+#[test]
+fn mqtt_3_1_0_1_connect_goes_first_even_if_the_broker_answers_early() {
+    let mut h = Harness::new();
+    h.s.handle_transport_up(h.now);
+    h.s.connect(h.now, &ConnectOptions::new("c")).unwrap();
+    // The broker's bytes arrive before the session's CONNECT was written out.
+    let mut early = connack(false);
+    early.extend(publish("t", b"x", QosPid::AtLeastOnce(pid(3)), false));
+    h.s.handle_receive(h.now, &early);
+    h.pump();
+    assert_eq!(
+        h.sent_since(0),
+        [
+            "CONNECT client_id=\"c\" clean_session=1 keep_alive=60",
+            "PUBACK id=3"
+        ]
+    );
 }

@@ -142,3 +142,38 @@ fn resume_with_queue_resends_the_window_then_the_queue() {
     assert_eq!(h.s.publish_capacity(), 4);
     assert_snapshot!(h.log);
 }
+
+#[test]
+fn after_a_restart_with_a_smaller_window_nothing_goes_out_beyond_it() {
+    let mut store = crate::VecStore::new();
+    for id in [1u16, 2, 3] {
+        store
+            .push_outgoing(&crate::Outgoing {
+                packet_id: pid(id),
+                qos: QoS::ExactlyOnce,
+                retain: false,
+                state: crate::OutgoingState::Publish,
+                topic: "t",
+                payload: b"m",
+            })
+            .unwrap();
+    }
+    let config = Config::new().with_max_inflight(1).with_max_queued(2);
+    let mut h = Harness::with(config, store);
+    let mut opts = ConnectOptions::new("c");
+    opts.clean_session = false;
+    h.connect_with(&opts);
+    h.recv(&connack(true));
+    // A PUBREC for a message outside the window is ignored: no PUBREL for it.
+    let before = h.sent.len();
+    h.recv(&pubrec(3));
+    assert!(h.sent_since(before).is_empty());
+    h.recv(&pubrec(1));
+    h.recv(&pubcomp(1));
+    h.recv(&pubrec(2));
+    h.recv(&pubcomp(2));
+    h.recv(&pubrec(3));
+    h.recv(&pubcomp(3));
+    assert_eq!(h.s.store().outgoing_len(), 0);
+    assert_snapshot!(h.log);
+}
