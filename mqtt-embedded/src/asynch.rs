@@ -4,9 +4,7 @@ use core::time::Duration;
 
 use embedded_hal_async::delay::DelayNs;
 use embedded_io_async::{Read, Write};
-use mqtt_session::{
-    CommandError, Config, ConnectOptions, Event, Instant, PacketId, QoS, Session, Store,
-};
+use mqtt_session::{CommandError, Config, ConnectOptions, Event, PacketId, QoS, Session, Store};
 
 use crate::buffers::Buffers;
 use crate::clock::Clock;
@@ -18,10 +16,13 @@ use crate::select::{Either, select};
 /// socket, a TLS connection over one, a serial link), with the in-flight store `S`, the clock
 /// `C` and the async delay `D` (`embedded_hal_async::delay::DelayNs`).
 ///
-/// Every method is a step of one loop: write what the session has queued, wait for input or the
-/// session's next deadline, feed what happened to the session, hand out the next event. There
-/// are no background tasks: call [`Client::poll`] often enough for keep-alive (at least once per
-/// keep-alive interval; in practice, in a loop).
+/// [`Client::poll`] is one step of the loop: write what the session has queued, wait for input
+/// or the session's next deadline, feed what happened to the session, hand out the next event.
+/// There are no background tasks: call it often enough for keep-alive (at least once per
+/// keep-alive interval; in practice, in a loop). Commands ([`Client::publish`],
+/// [`Client::subscribe`], [`Client::unsubscribe`]) only queue packets, without IO; `poll` or
+/// [`Client::flush`] writes them out. Only [`Client::connect`], `poll`, `flush` and
+/// [`Client::disconnect`] do IO.
 ///
 /// # Cancellation
 /// Waiting in [`Client::poll`] races the transport's `read` against the delay and drops the read
@@ -118,42 +119,44 @@ where
         }
     }
 
-    /// Publish an application message and write it out. QoS 0 returns `None`; QoS 1/2 return
-    /// the packet identifier that [`Event::PublishAcknowledged`] /
-    /// [`Event::PublishCompleted`] will carry. The message is kept in the store until then,
-    /// across reconnections.
-    pub async fn publish(
+    /// Queue an application message; the next [`Client::poll`] or [`Client::flush`] writes it
+    /// out. QoS 0 returns `None`; QoS 1/2 return the packet identifier that
+    /// [`Event::PublishAcknowledged`] / [`Event::PublishCompleted`] will carry, and the message
+    /// stays in the store until then, across reconnections.
+    ///
+    /// Refused, with nothing changed, when not connected, when the in-flight window or the store
+    /// is full, when the packet cannot fit the output buffer
+    /// ([`CommandError::PacketTooLarge`]), or when the transmit queue is full
+    /// ([`CommandError::TransmitBufferFull`]: flush and try again).
+    pub fn publish(
         &mut self,
         topic: &str,
         payload: &[u8],
         qos: QoS,
         retain: bool,
-    ) -> Result<Option<PacketId>, Error<T::Error>> {
-        self.driver
-            .check_publish_fits(topic, payload, qos, retain)?;
-        self.command(|s, now| s.publish(now, topic, payload, qos, retain))
-            .await
+    ) -> Result<Option<PacketId>, CommandError> {
+        self.driver.publish(topic, payload, qos, retain)
     }
 
-    /// Subscribe to `(filter, maximum QoS)` pairs in one SUBSCRIBE; the result arrives as
-    /// [`Event::Subscribed`].
-    pub async fn subscribe(
-        &mut self,
-        filters: &[(&str, QoS)],
-    ) -> Result<PacketId, Error<T::Error>> {
-        self.command(|s, now| s.subscribe(now, filters)).await
+    /// Queue a SUBSCRIBE for `(filter, maximum QoS)` pairs; the next [`Client::poll`] or
+    /// [`Client::flush`] writes it out. The result arrives as [`Event::Subscribed`].
+    pub fn subscribe(&mut self, filters: &[(&str, QoS)]) -> Result<PacketId, CommandError> {
+        self.driver.subscribe(filters)
     }
 
-    /// Unsubscribe from filters in one UNSUBSCRIBE; acknowledged by [`Event::Unsubscribed`].
-    pub async fn unsubscribe(&mut self, filters: &[&str]) -> Result<PacketId, Error<T::Error>> {
-        self.command(|s, now| s.unsubscribe(now, filters)).await
+    /// Queue an UNSUBSCRIBE; the next [`Client::poll`] or [`Client::flush`] writes it out.
+    /// Acknowledged by [`Event::Unsubscribed`].
+    pub fn unsubscribe(&mut self, filters: &[&str]) -> Result<PacketId, CommandError> {
+        self.driver.unsubscribe(filters)
     }
 
-    /// Send DISCONNECT and end the connection. Events still queued, then
-    /// [`Event::Disconnected`] with [`DisconnectReason::Local`](crate::DisconnectReason), are
-    /// delivered by [`Client::poll`]; close the transport ([`Client::take_transport`]) when done.
+    /// Send DISCONNECT (after everything queued before it) and end the connection. Events still
+    /// queued, then [`Event::Disconnected`] with
+    /// [`DisconnectReason::Local`](crate::DisconnectReason), are delivered by [`Client::poll`];
+    /// close the transport ([`Client::take_transport`]) when done.
     pub async fn disconnect(&mut self) -> Result<(), Error<T::Error>> {
-        self.command(|s, now| s.disconnect(now)).await
+        self.driver.disconnect()?;
+        self.flush().await
     }
 
     /// One step of the loop: write what is queued, wait for input or the next deadline (or
@@ -200,8 +203,9 @@ where
         Ok(())
     }
 
-    /// Write everything the session has queued, then flush the transport.
-    async fn flush(&mut self) -> Result<(), Error<T::Error>> {
+    /// Write out everything queued (commands, acknowledgements, PINGREQ) and flush the
+    /// transport. [`Client::poll`] does this too, before it waits.
+    pub async fn flush(&mut self) -> Result<(), Error<T::Error>> {
         let Some(transport) = self.transport.as_mut() else {
             return Ok(());
         };
@@ -223,27 +227,5 @@ where
             return Err(self.driver.fail(Error::Transport(e)));
         }
         Ok(())
-    }
-
-    /// Run a session command; if the transmit queue is full, write it out and try once more.
-    /// Then write out what the command queued.
-    async fn command<R>(
-        &mut self,
-        f: impl Fn(&mut Session<S, &'a mut [u8]>, Instant) -> Result<R, CommandError>,
-    ) -> Result<R, Error<T::Error>> {
-        // One call site, so the command is inlined once.
-        let mut retried = false;
-        let value = loop {
-            let now = self.driver.now();
-            match f(&mut self.driver.session, now) {
-                Err(CommandError::TransmitBufferFull { .. }) if !retried => {
-                    retried = true;
-                    self.flush().await?;
-                }
-                other => break other?,
-            }
-        };
-        self.flush().await?;
-        Ok(value)
     }
 }

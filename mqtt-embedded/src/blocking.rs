@@ -24,7 +24,8 @@ const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(10);
 /// raced against a timer, so while waiting the client asks the transport
 /// [`ReadReady::read_ready`] and sleeps in steps of the poll interval
 /// ([`Client::set_poll_interval`], default 10 ms) until input is ready or the session's next
-/// deadline comes. It only calls `read` when input is ready.
+/// deadline comes. It only calls `read` when input is ready. As there, commands only queue
+/// packets and [`Client::poll`] or [`Client::flush`] writes them out.
 #[derive(Debug)]
 pub struct Client<'a, T, S, C, D> {
     transport: Option<T>,
@@ -107,33 +108,44 @@ where
         }
     }
 
-    /// Publish and write it out; see [`asynch::Client::publish`](crate::asynch::Client::publish).
+    /// Queue an application message; the next [`Client::poll`] or [`Client::flush`] writes it
+    /// out. QoS 0 returns `None`; QoS 1/2 return the packet identifier that
+    /// [`Event::PublishAcknowledged`] / [`Event::PublishCompleted`] will carry, and the message
+    /// stays in the store until then, across reconnections.
+    ///
+    /// Refused, with nothing changed, when not connected, when the in-flight window or the store
+    /// is full, when the packet cannot fit the output buffer
+    /// ([`CommandError::PacketTooLarge`]), or when the transmit queue is full
+    /// ([`CommandError::TransmitBufferFull`]: flush and try again).
     pub fn publish(
         &mut self,
         topic: &str,
         payload: &[u8],
         qos: QoS,
         retain: bool,
-    ) -> Result<Option<PacketId>, Error<T::Error>> {
-        self.driver
-            .check_publish_fits(topic, payload, qos, retain)?;
-        self.command(|s, now| s.publish(now, topic, payload, qos, retain))
+    ) -> Result<Option<PacketId>, CommandError> {
+        self.driver.publish(topic, payload, qos, retain)
     }
 
-    /// Subscribe; the result arrives as [`Event::Subscribed`].
-    pub fn subscribe(&mut self, filters: &[(&str, QoS)]) -> Result<PacketId, Error<T::Error>> {
-        self.command(|s, now| s.subscribe(now, filters))
+    /// Queue a SUBSCRIBE for `(filter, maximum QoS)` pairs; the next [`Client::poll`] or
+    /// [`Client::flush`] writes it out. The result arrives as [`Event::Subscribed`].
+    pub fn subscribe(&mut self, filters: &[(&str, QoS)]) -> Result<PacketId, CommandError> {
+        self.driver.subscribe(filters)
     }
 
-    /// Unsubscribe; acknowledged by [`Event::Unsubscribed`].
-    pub fn unsubscribe(&mut self, filters: &[&str]) -> Result<PacketId, Error<T::Error>> {
-        self.command(|s, now| s.unsubscribe(now, filters))
+    /// Queue an UNSUBSCRIBE; the next [`Client::poll`] or [`Client::flush`] writes it out.
+    /// Acknowledged by [`Event::Unsubscribed`].
+    pub fn unsubscribe(&mut self, filters: &[&str]) -> Result<PacketId, CommandError> {
+        self.driver.unsubscribe(filters)
     }
 
-    /// Send DISCONNECT and end the connection; see
-    /// [`asynch::Client::disconnect`](crate::asynch::Client::disconnect).
+    /// Send DISCONNECT (after everything queued before it) and end the connection. Events still
+    /// queued, then [`Event::Disconnected`] with
+    /// [`DisconnectReason::Local`](crate::DisconnectReason), are delivered by [`Client::poll`];
+    /// close the transport ([`Client::take_transport`]) when done.
     pub fn disconnect(&mut self) -> Result<(), Error<T::Error>> {
-        self.command(|s, now| s.disconnect(now))
+        self.driver.disconnect()?;
+        self.flush()
     }
 
     /// One step of the loop; see [`asynch::Client::poll`](crate::asynch::Client::poll).
@@ -188,8 +200,9 @@ where
         }
     }
 
-    /// Write everything the session has queued, then flush the transport.
-    fn flush(&mut self) -> Result<(), Error<T::Error>> {
+    /// Write out everything queued (commands, acknowledgements, PINGREQ) and flush the
+    /// transport. [`Client::poll`] does this too, before it waits.
+    pub fn flush(&mut self) -> Result<(), Error<T::Error>> {
         let Some(transport) = self.transport.as_mut() else {
             return Ok(());
         };
@@ -211,26 +224,5 @@ where
             return Err(self.driver.fail(Error::Transport(e)));
         }
         Ok(())
-    }
-
-    /// Run a session command; if the transmit queue is full, write it out and try once more.
-    fn command<R>(
-        &mut self,
-        f: impl Fn(&mut Session<S, &'a mut [u8]>, Instant) -> Result<R, CommandError>,
-    ) -> Result<R, Error<T::Error>> {
-        // One call site, so the command is inlined once.
-        let mut retried = false;
-        let value = loop {
-            let now = self.driver.now();
-            match f(&mut self.driver.session, now) {
-                Err(CommandError::TransmitBufferFull { .. }) if !retried => {
-                    retried = true;
-                    self.flush()?;
-                }
-                other => break other?,
-            }
-        };
-        self.flush()?;
-        Ok(value)
     }
 }

@@ -198,8 +198,39 @@ impl<'a, S: Store, C: Clock> Driver<'a, S, C> {
         self.session.handle_transport_closed(now);
     }
 
+    /// Queue a PUBLISH (see the clients' `publish`).
+    pub(crate) fn publish(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+    ) -> Result<Option<PacketId>, CommandError> {
+        self.check_publish_fits(topic, payload, qos, retain)?;
+        let now = self.now();
+        self.session.publish(now, topic, payload, qos, retain)
+    }
+
+    /// Queue a SUBSCRIBE.
+    pub(crate) fn subscribe(&mut self, filters: &[(&str, QoS)]) -> Result<PacketId, CommandError> {
+        let now = self.now();
+        self.session.subscribe(now, filters)
+    }
+
+    /// Queue an UNSUBSCRIBE.
+    pub(crate) fn unsubscribe(&mut self, filters: &[&str]) -> Result<PacketId, CommandError> {
+        let now = self.now();
+        self.session.unsubscribe(now, filters)
+    }
+
+    /// Queue DISCONNECT.
+    pub(crate) fn disconnect(&mut self) -> Result<(), CommandError> {
+        let now = self.now();
+        self.session.disconnect(now)
+    }
+
     /// Refuse a PUBLISH that can never pass through the output buffer.
-    pub(crate) fn check_publish_fits(
+    fn check_publish_fits(
         &self,
         topic: &str,
         payload: &[u8],

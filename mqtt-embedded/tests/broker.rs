@@ -146,7 +146,6 @@ fn async_connect_subscribe_and_qos_0_1_2_round_trip() {
 
         let sub = client
             .subscribe(&[("emb/rt/#", QoS::ExactlyOnce)])
-            .await
             .expect("subscribe");
         let seen = collect_async(&mut client, |s| !s.is_empty()).await;
         assert_eq!(
@@ -160,18 +159,15 @@ fn async_connect_subscribe_and_qos_0_1_2_round_trip() {
         assert_eq!(
             client
                 .publish("emb/rt/0", b"zero", QoS::AtMostOnce, false)
-                .await
                 .expect("publish QoS 0"),
             None
         );
         let id1 = client
             .publish("emb/rt/1", b"one", QoS::AtLeastOnce, false)
-            .await
             .expect("publish QoS 1")
             .expect("QoS 1 has a packet id");
         let id2 = client
             .publish("emb/rt/2", b"two", QoS::ExactlyOnce, false)
-            .await
             .expect("publish QoS 2")
             .expect("QoS 2 has a packet id");
         let seen = collect_async(&mut client, |s| {
@@ -316,7 +312,6 @@ fn keep_alive_pings_keep_an_idle_connection_up() {
         // Still alive end to end.
         let id = client
             .publish("emb/ka", b"alive", QoS::AtLeastOnce, false)
-            .await
             .expect("publish")
             .expect("packet id");
         let seen = collect_async(&mut client, |s| !s.is_empty()).await;
@@ -348,7 +343,6 @@ fn resume_delivers_a_qos_1_message_published_while_away() {
         assert!(!present, "a new client id has no session yet");
         let sub = client
             .subscribe(&[("emb/away", QoS::AtLeastOnce)])
-            .await
             .expect("subscribe");
         collect_async(&mut client, |s| {
             s.iter()
@@ -378,7 +372,6 @@ fn resume_delivers_a_qos_1_message_published_while_away() {
             .expect("publisher connects");
         let id = other
             .publish("emb/away", b"while you were out", QoS::AtLeastOnce, false)
-            .await
             .expect("publish")
             .expect("packet id");
         collect_async(&mut other, |s| s.contains(&Seen::PubAck(id))).await;
@@ -419,7 +412,6 @@ fn resume_resends_an_unacknowledged_qos_1_publish() {
             .expect("subscriber connects");
         let sub = subscriber
             .subscribe(&[("emb/resend", QoS::AtLeastOnce)])
-            .await
             .expect("subscribe");
         collect_async(&mut subscriber, |s| {
             s.iter()
@@ -433,9 +425,9 @@ fn resume_resends_an_unacknowledged_qos_1_publish() {
             .expect("connect");
         let id = client
             .publish("emb/resend", b"again", QoS::AtLeastOnce, false)
-            .await
             .expect("publish")
             .expect("packet id");
+        client.flush().await.expect("PUBLISH written");
         // The connection drops before the PUBACK is read.
         drop(client.take_transport());
         let seen = collect_async(&mut client, |s| s.iter().any(Seen::is_disconnected)).await;
@@ -502,7 +494,6 @@ fn async_client_over_embedded_tls() {
             .expect("CONNACK over TLS");
         let sub = client
             .subscribe(&[("emb/tls", QoS::AtLeastOnce)])
-            .await
             .expect("subscribe");
         collect_async(&mut client, |s| {
             s.iter()
@@ -511,7 +502,6 @@ fn async_client_over_embedded_tls() {
         .await;
         let id = client
             .publish("emb/tls", b"over TLS 1.3", QoS::AtLeastOnce, false)
-            .await
             .expect("publish")
             .expect("packet id");
         let seen = collect_async(&mut client, |s| {

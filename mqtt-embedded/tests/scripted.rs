@@ -212,8 +212,9 @@ fn input_one_byte_at_a_time_and_output_three_bytes_at_a_time() {
         let payload = [0x5A; 100];
         client
             .publish("x/y", &payload, QoS::AtMostOnce, false)
-            .await
             .unwrap();
+        assert!(peer.take_written().is_empty(), "queued, not written yet");
+        client.flush().await.unwrap();
         assert_eq!(peer.take_written(), publish("x/y", &payload, 0, 0));
         peer.send(&publish("in", b"one byte at a time", 0, 0));
         let seen = next_async(&mut client).await;
@@ -242,6 +243,7 @@ fn subscribe_results_include_failures() {
         .subscribe(&[("ok/#", QoS::AtLeastOnce), ("denied", QoS::ExactlyOnce)])
         .unwrap();
     let [hi, lo] = id.0.get().to_be_bytes();
+    client.flush().unwrap();
     let written = peer.take_written();
     assert_eq!(written[0], 0x82, "SUBSCRIBE");
     peer.send(&[0x90, 0x04, hi, lo, 0x01, 0x80]);
@@ -276,8 +278,8 @@ fn end_of_stream_reports_transport_closed_once() {
         );
         assert!(matches!(client.poll().await, Err(Error::NotConnected)));
         assert!(matches!(
-            client.publish("t", b"", QoS::AtMostOnce, false).await,
-            Err(Error::Command(CommandError::NotConnected))
+            client.publish("t", b"", QoS::AtMostOnce, false),
+            Err(CommandError::NotConnected)
         ));
     });
 }
@@ -295,7 +297,11 @@ fn write_error_ends_the_connection_and_keeps_the_message() {
             .await
             .unwrap();
         peer.0.borrow_mut().write_error = Some(ErrorKind::ConnectionReset);
-        let result = client.publish("t", b"kept", QoS::AtLeastOnce, false).await;
+        let id = client
+            .publish("t", b"kept", QoS::AtLeastOnce, false)
+            .unwrap();
+        assert!(id.is_some());
+        let result = client.flush().await;
         assert_eq!(result, Err(Error::Transport(ErrorKind::ConnectionReset)));
         assert_eq!(
             client.session().store().outgoing_len(),
@@ -334,10 +340,8 @@ fn zero_length_write_is_an_error_not_a_panic() {
     peer.send(&connack(false));
     client.connect(peer.clone(), &options(0, true)).unwrap();
     peer.0.borrow_mut().write_zero = true;
-    assert_eq!(
-        client.publish("t", b"x", QoS::AtMostOnce, false),
-        Err(Error::WriteZero)
-    );
+    client.publish("t", b"x", QoS::AtMostOnce, false).unwrap();
+    assert_eq!(client.flush(), Err(Error::WriteZero));
     assert_eq!(
         next_blocking(&mut client),
         Seen::Disconnected(DisconnectReason::TransportClosed)
@@ -356,10 +360,11 @@ fn publish_larger_than_the_output_buffer_is_refused_before_anything_changes() {
     let big = [0u8; 300];
     let result = client.publish("t", &big, QoS::AtLeastOnce, false);
     assert!(
-        matches!(result, Err(Error::Command(CommandError::PacketTooLarge { required })) if required > 256),
+        matches!(result, Err(CommandError::PacketTooLarge { required }) if required > 256),
         "{result:?}"
     );
     assert_eq!(client.session().store().outgoing_len(), 0);
+    client.flush().unwrap();
     assert!(peer.take_written().is_empty());
     assert!(client.session().is_connected());
 }
@@ -534,4 +539,46 @@ fn arbitrary_input_never_panics_and_every_connection_ends_cleanly() {
         }
     }
     assert!(ended > 100, "most junk ends the connection ({ended}/300)");
+}
+
+#[test]
+fn full_transmit_queue_is_refused_until_flushed() {
+    let time = VirtualTime::default();
+    let mut memory = Memory::<256, 48, 256>::new();
+    let mut client = blocking::Client::new(
+        Config::default(),
+        Store4::new(),
+        memory.buffers(),
+        time.clock(),
+        time.delay(),
+    );
+    let peer = ScriptedPeer::new();
+    peer.send(&connack(false));
+    client.connect(peer.clone(), &options(0, true)).unwrap();
+    peer.take_written();
+    let payload = [7u8; 16];
+    let mut queued = 0;
+    let refused = loop {
+        match client.publish("q", &payload, QoS::AtMostOnce, false) {
+            Ok(None) => queued += 1,
+            other => break other,
+        }
+        assert!(
+            queued < 10,
+            "a 48-byte queue cannot hold 10 packets of 21 bytes"
+        );
+    };
+    assert!(
+        matches!(refused, Err(CommandError::TransmitBufferFull { .. })),
+        "{refused:?}"
+    );
+    assert!(queued >= 1);
+    client.flush().unwrap();
+    let written = peer.take_written();
+    assert_eq!(written.len(), queued * publish("q", &payload, 0, 0).len());
+    // Room again.
+    assert_eq!(
+        client.publish("q", &payload, QoS::AtMostOnce, false),
+        Ok(None)
+    );
 }

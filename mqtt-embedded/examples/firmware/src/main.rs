@@ -159,16 +159,11 @@ mod app {
             if client.connect(socket, &options).await.is_err() {
                 return;
             }
-            if client
-                .subscribe(&[("cmd/#", QoS::AtLeastOnce)])
-                .await
-                .is_err()
-            {
+            if client.subscribe(&[("cmd/#", QoS::AtLeastOnce)]).is_err() {
                 return;
             }
             if client
                 .publish("status/fw-node-1", b"up", QoS::AtLeastOnce, false)
-                .await
                 .is_err()
             {
                 return;
