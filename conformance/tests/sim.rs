@@ -55,6 +55,7 @@ fn sim_many_seeds_deliver_once_in_order_with_unique_ids() {
                 }
                 total.connections += s.connections;
                 total.cuts += s.cuts;
+                total.restarts += s.restarts;
                 total.resends += s.resends;
                 total.dup_on_first_write += s.dup_on_first_write;
                 total.broker_duplicates += s.broker_duplicates;
@@ -68,12 +69,13 @@ fn sim_many_seeds_deliver_once_in_order_with_unique_ids() {
         }
     }
     println!(
-        "simulated {count} seeds: published QoS0/1/2 = {:?}, {} connections, {} cuts, {} resends \
+        "simulated {count} seeds: published QoS0/1/2 = {:?}, {} connections, {} cuts, {} restarts, {} resends \
          (DUP=1), {} QoS 1 duplicates at the broker and {} at the application, \
          {} DUP=1 first writes, {:.0} virtual s",
         total.published,
         total.connections,
         total.cuts,
+        total.restarts,
         total.resends,
         total.broker_duplicates,
         total.app_duplicates,

@@ -61,6 +61,8 @@ pub struct Stats {
     pub connections: usize,
     /// Connections cut by the network.
     pub cuts: usize,
+    /// Process restarts: a new session over the old one's store.
+    pub restarts: usize,
     /// Connections the client ended, by reason (`Debug` of the reason).
     pub client_ends: BTreeMap<String, usize>,
     /// PUBLISH packets the client sent again with DUP=1.
@@ -163,14 +165,7 @@ struct Sim {
 impl Sim {
     fn new(seed: u64, trace: bool) -> Self {
         let mut rng = Rng::new(seed);
-        let mut config = Config::default();
-        config.max_inflight = rng.range(1, 6) as u16;
-        config.max_queued = rng.range(0, 6) as u16;
-        config.connack_timeout = Duration::from_secs(5);
-        config.ping_timeout = Duration::from_secs(3);
-        let rx = [256, 512, 2048][rng.index(3)];
-        let tx = [256, 512, 2048][rng.index(3)];
-        let client = Session::new(config, VecStore::new(), vec![0; rx], vec![0; tx]);
+        let client = new_client(&mut rng, VecStore::new());
         let broker = BrokerModel::new(rng.range(1, 8) as usize);
         let count = rng.range(5, 30) as usize;
         let plan = (0..count)
@@ -353,6 +348,16 @@ impl Sim {
     }
 
     fn open(&mut self) -> Result<(), String> {
+        if self.faults && self.rng.percent(10) {
+            // The process restarts: a new session (maybe configured otherwise) over the store
+            // the old one kept.
+            let placeholder =
+                Session::new(Config::default(), VecStore::new(), Vec::new(), Vec::new());
+            let old = std::mem::replace(&mut self.client, placeholder);
+            self.client = new_client(&mut self.rng, old.into_store());
+            self.stats.restarts += 1;
+            self.log(|| "== process restart".to_owned());
+        }
         let rng = &mut self.rng;
         let (up_budget, down_budget, latency, piece, stall) = if self.faults {
             let up = if rng.percent(50) {
@@ -377,7 +382,7 @@ impl Sim {
         let up_latency = (latency.0.min(50), latency.1.min(100));
         let mut down = Pipe::new(latency, piece, down_budget);
         if let Some(after) = stall {
-            down.stall_after(after, (10_000, 12_000));
+            down.stall_after(after, (10_000, 12_000), 15_000);
         }
         self.link = Some(Link::new(Pipe::new(up_latency, piece, up_budget), down));
         self.broker.connection_opened();
@@ -875,6 +880,18 @@ impl Sim {
         }
         Ok(())
     }
+}
+
+/// A client session with a random window, queue and buffer sizes, over `store`.
+fn new_client(rng: &mut Rng, store: VecStore) -> Session<VecStore, Vec<u8>> {
+    let mut config = Config::default();
+    config.max_inflight = rng.range(1, 6) as u16;
+    config.max_queued = rng.range(0, 6) as u16;
+    config.connack_timeout = Duration::from_secs(5);
+    config.ping_timeout = Duration::from_secs(3);
+    let rx = [256, 512, 2048][rng.index(3)];
+    let tx = [256, 512, 2048][rng.index(3)];
+    Session::new(config, store, vec![0; rx], vec![0; tx])
 }
 
 fn expect_front(q: &mut VecDeque<u16>, id: u16, what: &str, rule: &str) -> Result<(), String> {

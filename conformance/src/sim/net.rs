@@ -5,6 +5,16 @@ use std::collections::VecDeque;
 
 use super::rng::Rng;
 
+/// A stalled stretch: after `after` bytes, pieces written during `duration` ms are delayed by
+/// `latency` instead.
+#[derive(Debug, Clone, Copy)]
+struct Stall {
+    after: u64,
+    latency: (u64, u64),
+    duration: u64,
+    started: Option<u64>,
+}
+
 /// One direction of a connection: bytes in order, each chunk due at a virtual time.
 #[derive(Debug)]
 pub struct Pipe {
@@ -14,7 +24,7 @@ pub struct Pipe {
     last_due: u64,
     latency: (u64, u64),
     max_piece: usize,
-    stall: Option<(u64, (u64, u64))>,
+    stall: Option<Stall>,
     /// Bytes accepted so far.
     pub carried: u64,
 }
@@ -34,9 +44,15 @@ impl Pipe {
         }
     }
 
-    /// After `bytes` bytes, delay every further piece by `latency` instead (a stalled peer).
-    pub fn stall_after(&mut self, bytes: u64, latency: (u64, u64)) {
-        self.stall = Some((bytes, latency));
+    /// After `bytes` bytes, delay the pieces written in the next `duration` ms by `latency`
+    /// instead (a peer that stalls for a while).
+    pub fn stall_after(&mut self, bytes: u64, latency: (u64, u64), duration: u64) {
+        self.stall = Some(Stall {
+            after: bytes,
+            latency,
+            duration,
+            started: None,
+        });
     }
 
     /// Writes bytes at `now`. Returns the time the connection breaks if this write used up the
@@ -52,8 +68,15 @@ impl Pipe {
         while !rest.is_empty() {
             let n = (rng.range(1, self.max_piece as u64) as usize).min(rest.len());
             let (piece, tail) = rest.split_at(n);
-            let latency = match self.stall {
-                Some((after, slow)) if self.carried >= after => slow,
+            let latency = match self.stall.as_mut() {
+                Some(st) if self.carried >= st.after => {
+                    let started = *st.started.get_or_insert(now);
+                    if now < started + st.duration {
+                        st.latency
+                    } else {
+                        self.latency
+                    }
+                }
                 _ => self.latency,
             };
             let due = (now + rng.range(latency.0, latency.1)).max(self.last_due);
