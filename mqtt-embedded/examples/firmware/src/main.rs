@@ -142,7 +142,7 @@ mod app {
         let mut store = Store::new();
         let clock = || Instant::from_millis(ticks.0.get());
         let mut client: MqttClient<'_, _> = Client::new(
-            Config::default(),
+            Config::default().with_max_inflight(4),
             &mut store,
             memory.buffers(),
             clock,
@@ -221,7 +221,7 @@ mod app {
         let mut store = FixedStore::<4, 512>::new();
         let clock = || Instant::from_millis(ticks.0.get());
         let mut client = Client::new(
-            Config::default(),
+            Config::default().with_max_inflight(4),
             &mut store,
             memory.buffers(),
             clock,
@@ -264,7 +264,12 @@ mod app {
         let (mut rx, mut tx, mut out) = ([0u8; 512], [0u8; 256], [0u8; 512]);
         let mut store = FixedStore::<4, 512>::new();
         let now = || Instant::from_millis(ticks.0.get());
-        let mut session = Session::new(Config::default(), &mut store, &mut rx[..], &mut tx[..]);
+        let mut session = Session::new(
+            Config::default().with_max_inflight(4),
+            &mut store,
+            &mut rx[..],
+            &mut tx[..],
+        );
         let mut script = SCRIPT;
         let mut written = 0;
         let mut led = 0;
