@@ -163,6 +163,9 @@ pub struct Script {
     pub write_zero: bool,
     /// Largest write accepted at once (0: all).
     pub write_limit: usize,
+    /// Once this many bytes were written in total, further writes wait (never complete) until
+    /// it is cleared.
+    pub write_stall_at: Option<usize>,
 }
 
 /// The transport side of a [`Script`]: async and blocking.
@@ -228,6 +231,13 @@ impl embedded_io_async::Read for ScriptedPeer {
 
 impl embedded_io_async::Write for ScriptedPeer {
     async fn write(&mut self, buf: &[u8]) -> Result<usize, ErrorKind> {
+        let stalled = {
+            let s = self.0.borrow();
+            s.write_stall_at.is_some_and(|at| s.outbound.len() >= at)
+        };
+        if stalled {
+            std::future::pending::<()>().await;
+        }
         self.do_write(buf)
     }
     async fn flush(&mut self) -> Result<(), ErrorKind> {
