@@ -45,20 +45,6 @@ fn tracing() -> bool {
     *ON.get_or_init(|| std::env::var_os("MQTT_FUZZ_TRACE").is_some())
 }
 
-/// Whether `MQTT_FUZZ_TOLERATE` (a comma-separated list) names this known, reported bug, so
-/// that a campaign can look for other bugs meanwhile:
-/// - `connect-not-first`: acknowledgements of broker packets that arrive before CONNECT was
-///   written jump ahead of it [MQTT-3.1.0-1];
-/// - `pubrel-outside-window`: after a restart over a store holding more than the window, a
-///   broker's PUBREC for a queued (never sent) message is answered with PUBREL and the message
-///   is marked released without ever being published.
-fn tolerate(bug: &str) -> bool {
-    static LIST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    LIST.get_or_init(|| std::env::var("MQTT_FUZZ_TOLERATE").unwrap_or_default())
-        .split(',')
-        .any(|b| b == bug)
-}
-
 macro_rules! trace {
     ($($arg:tt)*) => {
         if tracing() {
@@ -248,6 +234,9 @@ struct Harness<S: Store> {
     published: BTreeMap<u16, Published>,
     /// SUBSCRIBE/UNSUBSCRIBE not acknowledged yet, with the connection they were made on.
     requests: BTreeMap<u16, (Request, usize)>,
+    /// Every SUBSCRIBE/UNSUBSCRIBE made, by id (latest), with its connection: a broker may
+    /// acknowledge one before it is written out.
+    issued: BTreeMap<u16, (Request, usize)>,
     /// Connections whose `Disconnected` was not polled yet, oldest first.
     conns: VecDeque<Conn>,
     /// Number of the current connection (`connect` calls that succeeded).
@@ -305,6 +294,7 @@ impl<S: Store + Default> Harness<S> {
             inbound: Vec::new(),
             published: BTreeMap::new(),
             requests: BTreeMap::new(),
+            issued: BTreeMap::new(),
             conns: VecDeque::new(),
             conn_no: 0,
             wire: Wire::default(),
@@ -572,6 +562,8 @@ impl<S: Store + Default> Harness<S> {
                 self.check_new_id(id);
                 self.requests
                     .insert(id.get(), (Request::Subscribe(n), self.conn_no));
+                self.issued
+                    .insert(id.get(), (Request::Subscribe(n), self.conn_no));
                 self.remember_id(id.get());
             }
             Err(e) => {
@@ -593,6 +585,8 @@ impl<S: Store + Default> Harness<S> {
                 assert!(n > 0);
                 self.check_new_id(id);
                 self.requests
+                    .insert(id.get(), (Request::Unsubscribe(n), self.conn_no));
+                self.issued
                     .insert(id.get(), (Request::Unsubscribe(n), self.conn_no));
                 self.remember_id(id.get());
             }
@@ -877,10 +871,8 @@ impl<S: Store + Default> Harness<S> {
                 })));
                 continue;
             }
-            if !self.wire.connect_sent {
-                // [MQTT-3.1.0-1]; see `tolerate`.
-                assert!(tolerate("connect-not-first"), "{ty:?} before CONNECT");
-            }
+            // [MQTT-3.1.0-1], even when the broker answers before CONNECT is written.
+            assert!(self.wire.connect_sent, "{ty:?} before CONNECT");
             match packet {
                 Packet::Publish(p) => match p.qos_pid.packet_id() {
                     None => {}
@@ -910,17 +902,13 @@ impl<S: Store + Default> Harness<S> {
                 },
                 Packet::PubRel(id) => {
                     if let Some(i) = self.session.store().outgoing_position(id) {
-                        assert!(
-                            i < self.window || tolerate("pubrel-outside-window"),
-                            "PUBREL {} outside the window",
-                            id.get()
-                        );
+                        assert!(i < self.window, "PUBREL {} outside the window", id.get());
                     }
                     self.to_answer.push_back(encode(&Packet::PubComp(id)));
                 }
                 Packet::Subscribe(s) => {
                     let id = s.packet_id.get();
-                    match self.requests.get(&id) {
+                    match self.issued.get(&id) {
                         Some((Request::Subscribe(n), c)) if *c == self.conn_no => {
                             assert_eq!(*n, s.filters.len());
                             let codes: Vec<u8> = s.filters.iter().map(|(_, q)| q.as_u8()).collect();
@@ -936,7 +924,7 @@ impl<S: Store + Default> Harness<S> {
                 }
                 Packet::Unsubscribe(u) => {
                     let id = u.packet_id.get();
-                    match self.requests.get(&id) {
+                    match self.issued.get(&id) {
                         Some((Request::Unsubscribe(n), c)) if *c == self.conn_no => {
                             assert_eq!(*n, u.filters.len());
                             self.to_answer
@@ -1032,6 +1020,7 @@ impl<S: Store + Default> Harness<S> {
             .retain(|id, _| store.outgoing_position(pid(*id)).is_some());
         self.pending_drop = None;
         self.requests.clear();
+        self.issued.clear();
         self.conns.clear();
         self.wire = Wire::default();
         self.to_answer.clear();

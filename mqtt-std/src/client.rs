@@ -9,12 +9,14 @@ use std::time::{Duration, Instant};
 use mqtt_proto::{PacketId, QoS, SubAckReturnCode, TopicName};
 use mqtt_session::{CommandError, Config, Session, VecStore};
 
+use crate::store::{FileStore, SessionStore};
+
 use crate::error::{DisconnectReason, Error, MessageGetError};
 use crate::options::{ClientOptions, ConnectOptions, Connected, Message, MessageInfo, Will};
 use crate::pending::{Pending, Slot, deadline_after};
 use crate::tls::TlsConfig;
 
-pub(crate) type Sess = Session<VecStore, Vec<u8>>;
+pub(crate) type Sess = Session<SessionStore, Vec<u8>>;
 pub(crate) type ReceiveNotify = Arc<dyn Fn(usize) + Send + Sync>;
 pub(crate) type DisconnectNotify = Arc<dyn Fn(&DisconnectReason) + Send + Sync>;
 
@@ -240,9 +242,17 @@ impl Client {
         config.ping_timeout = options.ping_timeout;
         config.max_incoming_packet = options.max_packet_size;
         config.session_lost = options.session_lost;
+        let (store, restored) = match &options.session_store {
+            None => (SessionStore::Memory(VecStore::new()), Vec::new()),
+            Some((dir, store_options)) => {
+                let f = FileStore::open_with(dir, *store_options).map_err(Error::Store)?;
+                let restored = crate::store::restored_messages(&f);
+                (SessionStore::File(Box::new(f)), restored)
+            }
+        };
         let session = Session::new(
             config,
-            VecStore::new(),
+            store,
             vec![0u8; options.max_packet_size],
             vec![0u8; options.transmit_buffer_size],
         );
@@ -263,7 +273,7 @@ impl Client {
                 close_req: None,
                 shutdown: false,
                 wake: false,
-                messages: VecDeque::new(),
+                messages: restored.into(),
                 depth: options.receive_queue_depth,
                 pubs: HashMap::new(),
                 subs: HashMap::new(),
@@ -533,7 +543,10 @@ impl Client {
         Ok(Pending::new(slot, Some(id)))
     }
 
-    fn took_message(&self, st: &mut State) {
+    fn took_message(&self, st: &mut State, seq: Option<u64>) {
+        if let (Some(seq), Some(f)) = (seq, st.session.store().file()) {
+            f.taken(seq);
+        }
         // Reading pauses while the queue is full: a free slot lets it go on.
         if !st.inbox.is_empty() {
             self.shared().wake_io(st);
@@ -572,8 +585,9 @@ impl Client {
             retain: m.retain,
             dup: m.dup,
         };
+        let seq = m.seq;
         st.messages.pop_front();
-        self.took_message(&mut st);
+        self.took_message(&mut st, seq);
         Ok(info)
     }
 
@@ -581,8 +595,8 @@ impl Client {
     pub fn try_recv(&self) -> Option<Message> {
         let mut st = self.shared().lock();
         let m = st.messages.pop_front();
-        if m.is_some() {
-            self.took_message(&mut st);
+        if let Some(m) = &m {
+            self.took_message(&mut st, m.seq);
         }
         m
     }
@@ -592,7 +606,7 @@ impl Client {
         let mut st = sh.lock();
         loop {
             if let Some(m) = st.messages.pop_front() {
-                self.took_message(&mut st);
+                self.took_message(&mut st, m.seq);
                 return Ok(m);
             }
             match st.status {
@@ -637,6 +651,26 @@ impl Client {
     pub fn publishes_in_flight(&self) -> usize {
         let st = self.shared().lock();
         st.session.inflight() + st.session.queued()
+    }
+
+    /// With a durable session store
+    /// ([`ClientOptions::session_store`](crate::ClientOptions::session_store)): how many QoS
+    /// 1/2 publishes it has ever accepted, across restarts. Publish number `n` was accepted
+    /// (and will be delivered) exactly when this reached `n`, so a publisher that is killed
+    /// can tell where to go on from. `None` without a durable store.
+    pub fn accepted_publishes(&self) -> Option<u64> {
+        let st = self.shared().lock();
+        st.session.store().file().map(FileStore::accepted_publishes)
+    }
+
+    /// With a durable session store: writes and `fsync`s everything recorded so far (the
+    /// client does it before every write to the socket anyway). A no-op without one.
+    pub fn sync_session_store(&self) -> Result<(), Error> {
+        let st = self.shared().lock();
+        match st.session.store().file().map(FileStore::sync) {
+            Some(Err(kind)) => Err(Error::ConnectionLost(DisconnectReason::Io(kind))),
+            _ => Ok(()),
+        }
     }
 
     /// Calls `f` with the number of queued messages each time messages are added to the
@@ -716,6 +750,9 @@ impl Client {
     /// [`Error::Closed`], and pending operations complete with [`Error::Closed`]. Dropping the
     /// last handle does the same.
     pub fn close(&self) {
+        if let Some(f) = self.shared().lock().session.store().file() {
+            f.finish_taken();
+        }
         if self.is_connected() && !self.on_io_thread() {
             let _ = self.disconnect();
         }

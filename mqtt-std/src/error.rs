@@ -168,6 +168,9 @@ pub enum Error {
     /// The session store could not be used (for example `mqttc --session-store`, which this
     /// version does not support yet).
     Unsupported(&'static str),
+    /// The durable session store could not be opened
+    /// ([`ClientOptions::session_store`](crate::ClientOptions::session_store)).
+    Store(crate::store::StoreError),
 }
 
 impl From<CommandError> for Error {
@@ -213,6 +216,7 @@ impl fmt::Display for Error {
             Error::Closed => f.write_str("client closed"),
             Error::ThreadSpawn(e) => write!(f, "cannot start the IO thread: {e}"),
             Error::Unsupported(what) => write!(f, "not supported yet: {what}"),
+            Error::Store(e) => write!(f, "{e}"),
         }
     }
 }
@@ -225,6 +229,7 @@ impl std::error::Error for Error {
             Error::Resolve { source, .. } | Error::Connect { source, .. } => Some(&**source),
             Error::Tls(e) => Some(e),
             Error::ThreadSpawn(e) => Some(&**e),
+            Error::Store(e) => Some(e),
             _ => None,
         }
     }

@@ -24,6 +24,7 @@ use crate::client::{CloseKind, ConnectRequest, Shared, State, Status};
 use crate::error::{DisconnectReason, Error};
 use crate::options::{ClientOptions, ConnectOptions, Connected, Direction, Message, Reconnect};
 use crate::pending::{Fire, Slot, deadline_after};
+use crate::store::FileStore;
 use crate::tls::TlsConfig;
 use crate::transport::{Link, LinkError};
 
@@ -305,6 +306,13 @@ impl Io {
                 }
             }
             self.notify_received(&st, &mut fires);
+            // Nothing goes out before the durable store has what it reports on disk.
+            if !self.out.is_empty() {
+                if let Some(Err(kind)) = st.session.store().file().map(FileStore::sync) {
+                    self.out.clear();
+                    self.end_link(&mut st, DisconnectReason::Io(kind), &mut fires);
+                }
+            }
             let qos0_upto = st.qos0_seq;
             drop(st);
 
@@ -445,13 +453,26 @@ impl Io {
                     }
                 }
                 Event::Message(m) => {
-                    messages.push_back(Message {
+                    let mut message = Message {
                         topic: m.topic.to_owned(),
                         payload: m.payload.to_vec(),
                         qos: m.qos,
                         retain: m.retain,
                         dup: m.dup,
+                        seq: None,
+                    };
+                    // Recorded in the durable store's batch, written before the PUBACK or
+                    // PUBREC goes out.
+                    message.seq = session.store().file().and_then(|f| {
+                        f.record_received(
+                            message.qos,
+                            message.retain,
+                            message.dup,
+                            &message.topic,
+                            &message.payload,
+                        )
                     });
+                    messages.push_back(message);
                     self.received_any = true;
                 }
                 Event::PublishAcknowledged { packet_id }
@@ -785,7 +806,8 @@ impl Io {
         if st.session.is_connected() && st.session.disconnect(self.shared.now()).is_ok() {
             self.out.clear();
             self.collect_transmit(st);
-            if let Some(link) = &mut self.link {
+            let synced = st.session.store().file().map_or(Ok(()), FileStore::sync);
+            if let (Some(link), Ok(())) = (&mut self.link, synced) {
                 let _ = link.write(&self.out);
             }
             self.out.clear();
@@ -805,6 +827,9 @@ impl Io {
             }
         }
         st.messages.clear();
+        if let Some(f) = st.session.store().file() {
+            let _ = f.sync();
+        }
         // Callbacks may hold client handles: drop them to break the cycle.
         st.receive_notify = None;
         st.disconnect_notify = None;

@@ -7,6 +7,7 @@ mod error;
 mod io;
 mod options;
 mod pending;
+pub mod store;
 #[cfg(feature = "test-broker")]
 pub mod test_broker;
 pub mod tls;

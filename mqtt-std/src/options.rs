@@ -1,6 +1,7 @@
 //! Client and connection options, the will message, and received messages.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -69,6 +70,7 @@ pub struct ClientOptions {
     pub(crate) session_lost: SessionLostPolicy,
     pub(crate) reconnect: Option<Reconnect>,
     pub(crate) trace: Option<TraceFn>,
+    pub(crate) session_store: Option<(PathBuf, crate::store::FileStoreOptions)>,
 }
 
 impl fmt::Debug for ClientOptions {
@@ -86,6 +88,7 @@ impl fmt::Debug for ClientOptions {
             .field("session_lost", &self.session_lost)
             .field("reconnect", &self.reconnect)
             .field("trace", &self.trace.is_some())
+            .field("session_store", &self.session_store)
             .finish()
     }
 }
@@ -114,6 +117,7 @@ impl ClientOptions {
             session_lost: SessionLostPolicy::Resend,
             reconnect: None,
             trace: None,
+            session_store: None,
         }
     }
 
@@ -183,6 +187,26 @@ impl ClientOptions {
     /// Reconnect automatically (off by default). See [`Reconnect`].
     pub fn reconnect(mut self, policy: Option<Reconnect>) -> Self {
         self.reconnect = policy;
+        self
+    }
+
+    /// Keeps the session in a durable [`FileStore`](crate::store::FileStore) in `dir`
+    /// (created if missing) instead of memory, so that a restarted process loses nothing:
+    /// [`Client::new`](crate::Client::new) opens it (and fails if another process has it open
+    /// or it is damaged), QoS 1/2 messages in flight are resent by the next connect with clean
+    /// session off, and received messages the application had not finished with are handed
+    /// out again first. See the [`store`](crate::store) module for what is synced when.
+    pub fn session_store(self, dir: impl Into<PathBuf>) -> Self {
+        self.session_store_with(dir, crate::store::FileStoreOptions::default())
+    }
+
+    /// [`ClientOptions::session_store`] with tuning options.
+    pub fn session_store_with(
+        mut self,
+        dir: impl Into<PathBuf>,
+        options: crate::store::FileStoreOptions,
+    ) -> Self {
+        self.session_store = Some((dir.into(), options));
         self
     }
 
@@ -288,6 +312,11 @@ pub struct Message {
     pub retain: bool,
     /// DUP flag as received.
     pub dup: bool,
+    /// With a durable session store, the message's number in it (1, 2, 3, ... in the order
+    /// received, never reused; QoS 1/2 only). A message handed out again after a restart keeps
+    /// its number: an application that records the numbers it has handled can skip it. See
+    /// [`store`](crate::store).
+    pub seq: Option<u64>,
 }
 
 /// What [`Client::message_get`](crate::Client::message_get) copied into the caller's buffers.

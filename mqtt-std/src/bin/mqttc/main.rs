@@ -30,8 +30,9 @@ connection:
                        the will message, published by the broker if the connection is lost
   -W SECS              give up after SECS seconds (exit 1)
   -d                   print every packet sent and received to stderr
-  --session-store DIR  keep the session in DIR across restarts: not supported yet (the durable
-                       store is not implemented); mqttc answers with an error
+  --session-store DIR  keep the session in DIR (QoS 1/2 in flight both ways, received
+                       messages not yet printed) so that a restarted mqttc loses nothing;
+                       use with -c and -i (one process per DIR at a time)
 
 TLS (rustls; the server certificate chain and name are always verified):
   --cafile FILE        trusted CA certificates (PEM); turns TLS on
@@ -63,7 +64,9 @@ mqttc script: one JSON command per stdin line; one JSON event per stdout line.
 commands (\"cmd\"):
   connect      host, port, client_id, clean_session (true), keep_alive (60), username,
                password, will {topic, payload, qos, retain}, tls {ca_file, cert_file,
-               key_file, server_name}, timeout_ms
+               key_file, server_name}, timeout_ms, session_store (a directory: the
+               client keeps its session there, like --session-store; messages then carry
+               \"seq\", their number in the store)
                -> {\"event\":\"connack\",\"session_present\":B,\"return_code\":N} or an error event
   publish      topic, payload | payload_hex, qos, retain
                -> {\"event\":\"published\",\"packet_id\":N|null} once the flow is complete

@@ -101,6 +101,9 @@ pub fn run(a: &Args) -> Result<(), Failure> {
     if a.debug {
         options = options.trace(crate::trace::to_stderr);
     }
+    if let Some(dir) = &a.session_store {
+        options = options.session_store(dir);
+    }
     let client = Client::new(options)?;
     if let Some(user) = &a.username {
         client.set_login(user, a.password.as_deref().map(str::as_bytes));
@@ -152,6 +155,8 @@ pub fn run(a: &Args) -> Result<(), Failure> {
     match result {
         Ok(()) => {
             client.disconnect()?;
+            // Done with the last message taken (a durable store hands it out again otherwise).
+            client.close();
             Ok(())
         }
         Err(e) => {
@@ -227,7 +232,16 @@ fn publish(
             }
         }
     }
-    wait_all(&mut pending, deadline)
+    wait_all(&mut pending, deadline)?;
+    // Messages restored from a durable store complete too before the exit.
+    while client.publishes_in_flight() > 0 {
+        deadline.left()?;
+        if !client.is_connected() {
+            return fail("connection lost with messages in flight (kept in the session store)");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Ok(())
 }
 
 fn subscribe(client: &Client, a: &Args, deadline: &Deadline) -> Result<(), Failure> {

@@ -70,6 +70,9 @@ fn message_event(m: &Message) -> Value {
     ev.insert("qos".into(), (m.qos as u8).into());
     ev.insert("retain".into(), m.retain.into());
     ev.insert("dup".into(), m.dup.into());
+    if let Some(seq) = m.seq {
+        ev.insert("seq".into(), seq.into());
+    }
     Value::Object(ev)
 }
 
@@ -130,6 +133,8 @@ fn payload_of(o: &Map<String, Value>) -> Result<Vec<u8>, String> {
 struct Script {
     out: Out,
     client: Option<Client>,
+    /// The durable session store of `client`, if any.
+    store: Option<String>,
 }
 
 /// Runs the script loop until `exit` or the end of stdin.
@@ -137,6 +142,7 @@ pub fn run() -> ExitCode {
     let mut s = Script {
         out: Out(Arc::new(Mutex::new(io::stdout()))),
         client: None,
+        store: None,
     };
     let stdin = io::stdin();
     for line in stdin.lock().lines() {
@@ -197,18 +203,24 @@ impl Script {
         }
     }
 
-    /// The client for `client_id`: kept across connects with the same id, so a session with
-    /// clean session off carries over; a new id makes a new client.
-    fn client_for(&mut self, client_id: &str) -> Result<Client, String> {
+    /// The client for `client_id` (and `session_store`): kept across connects with the same
+    /// ones, so a session with clean session off carries over; a new id or store makes a new
+    /// client.
+    fn client_for(&mut self, client_id: &str, store: Option<&str>) -> Result<Client, String> {
         if let Some(c) = &self.client {
-            if c.client_id() == client_id {
+            if c.client_id() == client_id && self.store.as_deref() == store {
                 return Ok(c.clone());
             }
         }
         if let Some(old) = self.client.take() {
             old.close();
         }
-        let c = Client::new(crate::run::cli_options(client_id, 0)).map_err(|e| e.to_string())?;
+        self.store = store.map(str::to_owned);
+        let mut options = crate::run::cli_options(client_id, 0);
+        if let Some(dir) = store {
+            options = options.session_store(dir);
+        }
+        let c = Client::new(options).map_err(|e| e.to_string())?;
         let out = self.out.clone();
         c.set_disconnect_notify(move |reason: &DisconnectReason| {
             out.emit(&reason_event(reason));
@@ -293,7 +305,8 @@ impl Script {
             }
         };
 
-        let client = self.client_for(&client_id)?;
+        let store = str_of(o, "session_store")?;
+        let client = self.client_for(&client_id, store)?;
         match username {
             Some(u) => client.set_login(u, password.map(str::as_bytes)),
             None => client.clear_login(),

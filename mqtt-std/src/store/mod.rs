@@ -1,0 +1,226 @@
+//! Durable sessions: [`FileStore`] keeps the client's half of an MQTT session on disk, so
+//! that a process can be killed and restarted without losing a QoS 1/2 message.
+//!
+//! With clean session off, the broker keeps its half of the session (subscriptions, messages
+//! queued for the client, QoS 1/2 flows in progress). The client must keep its half: the
+//! outgoing QoS 1/2 messages not yet acknowledged, the outgoing QoS 2 messages waiting for
+//! PUBCOMP, the incoming QoS 2 packet ids waiting for PUBREL, and the received messages the
+//! application has not finished with. [`ClientOptions::session_store`](crate::ClientOptions::session_store)
+//! puts them in a [`FileStore`] in a directory.
+//!
+//! # The log
+//!
+//! One append-only file, `DIR/session.log`: an 8-byte header (`MQTTSES` and a version byte),
+//! then records `length (u32) | CRC-32 of the body (u32) | body`. Records come in batches
+//! closed by a `Commit` record; reopening applies whole batches only. A second file,
+//! `DIR/lock`, carries an exclusive advisory lock (`flock`) for as long as the store is open:
+//! a second process (or a second client in the same one) gets [`StoreError::Locked`]. The
+//! operating system releases the lock when the process dies, so a killed process can be
+//! restarted at once.
+//!
+//! # What is written and synced when
+//!
+//! * **An accepted publish** (QoS 1/2): its record (topic, payload, packet id) is written to
+//!   the file before [`Client::publish`](crate::Client::publish) returns `Ok`, so killing the
+//!   process after that cannot lose it. It is `fsync`ed before the PUBLISH goes on the wire
+//!   (or before `publish` returns, with [`FileStoreOptions::sync_on_publish`]).
+//! * **Everything the IO thread learns from the broker**: PUBREC (the message waits for
+//!   PUBCOMP), PUBACK/PUBCOMP (the message is done), an incoming QoS 2 id (and the received
+//!   message itself), PUBREL (the id is forgotten), a received QoS 1 message. These are
+//!   collected in a batch that is written and `fsync`ed (one `fdatasync` for all of them)
+//!   **before the client writes anything to the socket**. So the broker never sees a PUBACK,
+//!   PUBREC, PUBREL or PUBCOMP for a state change that is not on disk: after a restart the
+//!   client never resends a PUBLISH the broker completed, never forgets a QoS 2 id the broker
+//!   still owes a PUBREL for, and never keeps an id the broker has released.
+//! * **The application is done with a received message**: the client marks message `n - 1`
+//!   done when the application takes message `n` (and the last one when the client is
+//!   closed); the mark is written with the next batch.
+//! * **Compaction**: when the log is longer than [`FileStoreOptions::compact_at`] and four
+//!   times the live state, the live state is written to `session.log.tmp`, `fsync`ed, renamed
+//!   over the log, and the directory `fsync`ed.
+//!
+//! # What a crash costs
+//!
+//! * **The process is killed** (SIGKILL, panic, OOM): nothing. Every write reaches the
+//!   operating system before the client acts on it. A batch cut short by the kill has no
+//!   `Commit` and is ignored on reopen; nothing in it had been sent or acknowledged.
+//! * **The machine loses power**: the batch since the last `fsync`, which the client had not
+//!   acted on yet: received messages that were not acknowledged (the broker sends them again),
+//!   acknowledgements that were not passed on. The one exception: with
+//!   `sync_on_publish` off (the default), publishes accepted by `publish` but not yet sent
+//!   when the power went are lost (the application was told "accepted", not "sent"); turn it
+//!   on to pay one `fsync` per publish instead.
+//! * **A damaged log** (a torn last write, zeroed blocks at the end) is cut back to the last
+//!   whole batch. Damage anywhere else (a bad checksum with whole records after it, a record
+//!   that contradicts the ones before it) is [`StoreError::Corrupt`] with the offset: the
+//!   store never guesses.
+//!
+//! # Received messages: at least once, and exactly once for an application that dedups by
+//! number
+//!
+//! The client records a received QoS 1/2 message with a number ([`Message::seq`](crate::Message::seq))
+//! in the same batch as its QoS 2 packet id, before the PUBACK/PUBREC goes out (MQTT 3.1.1
+//! method B for QoS 2: the message is delivered on PUBLISH, its id stored, then PUBREC; a
+//! PUBLISH with a stored id is answered and not delivered again). After a restart, the
+//! messages the application had not finished with are handed out again first, with their
+//! numbers. So:
+//!
+//! * QoS 1 and QoS 2 messages reach the application at least once across crashes.
+//! * A QoS 2 message is never *received* twice: a number is never given to a broker's resend.
+//!   An application that records the number with its own result (in one write) and skips
+//!   numbers it already has gets every QoS 2 message exactly once, even if it is killed
+//!   between handling a message and taking the next. An application that does not (for
+//!   example `mqttc sub` printing to stdout) may see the message it was handling when it died
+//!   a second time.
+
+mod crc;
+mod file;
+mod record;
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+use mqtt_proto::PacketId;
+use mqtt_session::{Outgoing, OutgoingInfo, Store, StoreError as SessionStoreError, VecStore};
+
+pub use file::{FileStore, FileStoreOptions, LOCK_FILE, LOG_FILE, ReceivedMessage};
+
+/// Why a [`FileStore`] could not be opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// Another process (or another client in this one) has the store open.
+    Locked {
+        /// The store directory.
+        path: PathBuf,
+    },
+    /// The log is damaged somewhere other than its very end, or is not a session log.
+    Corrupt {
+        /// The log file.
+        path: PathBuf,
+        /// Byte offset of the damage.
+        offset: u64,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A file operation failed.
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// The store directory.
+        path: PathBuf,
+        /// The error's kind.
+        kind: io::ErrorKind,
+        /// The error's text.
+        message: String,
+    },
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Locked { path } => write!(
+                f,
+                "session store {} is in use by another process",
+                path.display()
+            ),
+            StoreError::Corrupt {
+                path,
+                offset,
+                reason,
+            } => write!(
+                f,
+                "session store {} is damaged at byte {offset}: {reason}",
+                path.display()
+            ),
+            StoreError::Io {
+                what,
+                path,
+                message,
+                ..
+            } => write!(f, "session store {}: {what}: {message}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// The received messages a reopened store hands out again, as the client queues them.
+pub(crate) fn restored_messages(f: &FileStore) -> Vec<crate::Message> {
+    f.pending_received()
+        .into_iter()
+        .map(|m| crate::Message {
+            topic: m.topic,
+            payload: m.payload,
+            qos: m.qos,
+            retain: m.retain,
+            dup: m.dup,
+            seq: Some(m.seq),
+        })
+        .collect()
+}
+
+/// The client's store: in memory, or a [`FileStore`].
+#[derive(Debug)]
+pub(crate) enum SessionStore {
+    Memory(VecStore),
+    File(Box<FileStore>),
+}
+
+impl SessionStore {
+    pub(crate) fn file(&self) -> Option<&FileStore> {
+        match self {
+            SessionStore::Memory(_) => None,
+            SessionStore::File(f) => Some(f),
+        }
+    }
+}
+
+macro_rules! each {
+    ($self:expr, $s:ident => $e:expr) => {
+        match $self {
+            SessionStore::Memory($s) => $e,
+            SessionStore::File($s) => $e,
+        }
+    };
+}
+
+impl Store for SessionStore {
+    fn outgoing_len(&self) -> usize {
+        each!(self, s => s.outgoing_len())
+    }
+    fn outgoing(&self, index: usize) -> Option<Outgoing<'_>> {
+        each!(self, s => s.outgoing(index))
+    }
+    fn outgoing_info(&self, index: usize) -> Option<OutgoingInfo> {
+        each!(self, s => s.outgoing_info(index))
+    }
+    fn outgoing_position(&self, packet_id: PacketId) -> Option<usize> {
+        each!(self, s => s.outgoing_position(packet_id))
+    }
+    fn push_outgoing(&mut self, message: &Outgoing<'_>) -> Result<(), SessionStoreError> {
+        each!(self, s => s.push_outgoing(message))
+    }
+    fn release_outgoing(&mut self, packet_id: PacketId) -> bool {
+        each!(self, s => s.release_outgoing(packet_id))
+    }
+    fn remove_outgoing(&mut self, packet_id: PacketId) -> bool {
+        each!(self, s => s.remove_outgoing(packet_id))
+    }
+    fn contains_incoming(&self, packet_id: PacketId) -> bool {
+        each!(self, s => s.contains_incoming(packet_id))
+    }
+    fn insert_incoming(&mut self, packet_id: PacketId) -> Result<(), SessionStoreError> {
+        each!(self, s => s.insert_incoming(packet_id))
+    }
+    fn remove_incoming(&mut self, packet_id: PacketId) -> bool {
+        each!(self, s => s.remove_incoming(packet_id))
+    }
+    fn clear_incoming(&mut self) {
+        each!(self, s => s.clear_incoming())
+    }
+}
+
+#[cfg(test)]
+mod tests;
