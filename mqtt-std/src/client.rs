@@ -15,6 +15,7 @@ use crate::error::{DisconnectReason, Error, MessageGetError};
 use crate::options::{ClientOptions, ConnectOptions, Connected, Message, MessageInfo, Will};
 use crate::pending::{Pending, Slot, deadline_after};
 use crate::tls::TlsConfig;
+use crate::ws::WsConfig;
 
 pub(crate) type Sess = Session<SessionStore, Vec<u8>>;
 pub(crate) type ReceiveNotify = Arc<dyn Fn(usize) + Send + Sync>;
@@ -38,6 +39,7 @@ pub(crate) struct ConnectRequest {
     pub(crate) host: String,
     pub(crate) port: u16,
     pub(crate) tls: Option<TlsConfig>,
+    pub(crate) ws: Option<WsConfig>,
     pub(crate) options: ConnectOptions,
     pub(crate) slot: Option<Arc<Slot<Connected>>>,
 }
@@ -62,6 +64,7 @@ pub(crate) struct State {
     pub(crate) last_reason: Option<DisconnectReason>,
     pub(crate) login: Option<(String, Option<Vec<u8>>)>,
     pub(crate) will: Option<Will>,
+    pub(crate) websocket: Option<WsConfig>,
 
     // The reader thread's inbox: raw socket bytes of connection `conn_gen`.
     pub(crate) conn_gen: u64,
@@ -265,6 +268,7 @@ impl Client {
                 last_reason: None,
                 login: None,
                 will: None,
+                websocket: None,
                 conn_gen: 0,
                 inbox: VecDeque::new(),
                 inbox_bytes: 0,
@@ -372,6 +376,14 @@ impl Client {
         Ok(())
     }
 
+    /// Carries MQTT over WebSocket in every later connect (`nxd_mqtt_client_websocket_set`),
+    /// or with `None` over plain TCP again: [`Client::connect`] then speaks `ws://` and
+    /// [`Client::secure_connect`] `wss://`, to the [`WsConfig`]'s path with its headers and the
+    /// sub-protocol `mqtt` [MQTT-6.0.0-3].
+    pub fn set_websocket(&self, websocket: Option<WsConfig>) {
+        self.shared().lock().websocket = websocket;
+    }
+
     fn start_connect(
         &self,
         host: &str,
@@ -395,6 +407,7 @@ impl Client {
             host: host.to_owned(),
             port,
             tls: tls.cloned(),
+            ws: st.websocket.clone(),
             options: *options,
             slot: Some(slot.clone()),
         });

@@ -8,6 +8,7 @@ use mqtt_proto::{ConnectReturnCode, DecodeError};
 use mqtt_session::{CommandError, Violation};
 
 use crate::tls::TlsError;
+use crate::ws::WsError;
 
 /// Why a connection ended. Given to the disconnect notification
 /// ([`Client::set_disconnect_notify`](crate::Client::set_disconnect_notify)) and carried by
@@ -41,6 +42,9 @@ pub enum DisconnectReason {
     ProtocolViolation(Violation),
     /// TLS failed on an established connection (bad record, alert, ...).
     Tls(TlsError),
+    /// MQTT over WebSocket: a frame the binding does not allow (a text frame
+    /// [MQTT-6.0.0-1]), a WebSocket protocol error, or the broker's close frame.
+    WebSocket(WsError),
     /// A socket error.
     Io(io::ErrorKind),
     /// A reason the session reports that this version does not name.
@@ -114,6 +118,7 @@ impl fmt::Display for DisconnectReason {
             Self::StoreFull => f.write_str("session store full"),
             Self::ProtocolViolation(v) => violation_text(f, v),
             Self::Tls(e) => write!(f, "tls: {e}"),
+            Self::WebSocket(e) => write!(f, "{e}"),
             Self::Io(kind) => write!(f, "socket error: {kind}"),
             Self::Other(r) => write!(f, "{r}"),
         }
@@ -152,6 +157,9 @@ pub enum Error {
     /// A TLS failure: the handshake (unknown CA, name mismatch, expired certificate, ...) or
     /// the configuration.
     Tls(TlsError),
+    /// The WebSocket handshake failed (HTTP status, no `mqtt` sub-protocol [MQTT-6.0.0-3],
+    /// a bad request).
+    WebSocket(WsError),
     /// The broker refused the connection (CONNACK return code 1-5).
     Refused(ConnectReturnCode),
     /// The connection ended before the operation completed.
@@ -202,6 +210,7 @@ impl fmt::Display for Error {
             Error::Resolve { addr, source } => write!(f, "cannot resolve {addr}: {source}"),
             Error::Connect { addr, source } => write!(f, "cannot connect to {addr}: {source}"),
             Error::Tls(e) => write!(f, "tls: {e}"),
+            Error::WebSocket(e) => write!(f, "{e}"),
             Error::Refused(code) => write!(
                 f,
                 "connection refused: {} ({})",
@@ -228,6 +237,7 @@ impl std::error::Error for Error {
             Error::Command(e) => Some(e),
             Error::Resolve { source, .. } | Error::Connect { source, .. } => Some(&**source),
             Error::Tls(e) => Some(e),
+            Error::WebSocket(e) => Some(e),
             Error::ThreadSpawn(e) => Some(&**e),
             Error::Store(e) => Some(e),
             _ => None,

@@ -27,6 +27,7 @@ use crate::pending::{Fire, Slot, deadline_after};
 use crate::store::FileStore;
 use crate::tls::TlsConfig;
 use crate::transport::{Link, LinkError};
+use crate::ws::{WsConfig, WsLayer};
 
 /// Raw bytes buffered from a reader thread before it waits for the IO thread.
 const INBOX_LIMIT: usize = 256 * 1024;
@@ -49,6 +50,7 @@ struct Target {
     host: String,
     port: u16,
     tls: Option<TlsConfig>,
+    ws: Option<WsConfig>,
     options: ConnectOptions,
 }
 
@@ -209,6 +211,7 @@ impl Io {
                         host: t.host,
                         port: t.port,
                         tls: t.tls,
+                        ws: t.ws,
                         options: t.options,
                         slot: None,
                     });
@@ -290,6 +293,11 @@ impl Io {
                         self.fail_attempt(Error::Tls(t.clone()), &mut fires);
                         DisconnectReason::Tls(t)
                     }
+                    LinkError::WebSocket(w) => {
+                        // Before CONNACK (the handshake failed): the connect fails with it.
+                        self.fail_attempt(Error::WebSocket(w.clone()), &mut fires);
+                        DisconnectReason::WebSocket(w)
+                    }
                     LinkError::Io(e) => DisconnectReason::Io(e.kind()),
                 };
                 self.end_link(&mut st, reason, &mut fires);
@@ -338,6 +346,7 @@ impl Io {
             if let Some(e) = write_err {
                 let reason = match e {
                     LinkError::Tls(t) => DisconnectReason::Tls(t),
+                    LinkError::WebSocket(w) => DisconnectReason::WebSocket(w),
                     LinkError::Io(e) => DisconnectReason::Io(e.kind()),
                 };
                 self.end_link(&mut st, reason, &mut fires);
@@ -593,6 +602,7 @@ impl Io {
                     host: req.host.clone(),
                     port: req.port,
                     tls: req.tls.clone(),
+                    ws: req.ws.clone(),
                     options: req.options,
                 });
                 self.attempt = Some(Attempt {
@@ -685,9 +695,17 @@ impl Io {
             None => Link::plain(tcp),
             Some(cfg) => Link::tls(tcp, cfg, &req.host)?,
         };
+        if let Some(ws) = &req.ws {
+            let request = ws
+                .request(&req.host, req.port, req.tls.is_some())
+                .map_err(Error::WebSocket)?;
+            let config = crate::ws::tungstenite_config(self.options.max_packet_size);
+            link = link.websocket(WsLayer::new(request, config));
+        }
         link.flush().map_err(|e| match e {
             LinkError::Io(e) => io_err(e),
             LinkError::Tls(t) => Error::Tls(t),
+            LinkError::WebSocket(w) => Error::WebSocket(w),
         })?;
         Ok((link, reader))
     }

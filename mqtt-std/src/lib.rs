@@ -10,8 +10,11 @@ mod pending;
 pub mod store;
 #[cfg(feature = "test-broker")]
 pub mod test_broker;
+#[cfg(feature = "test-broker")]
+pub mod test_ws_broker;
 pub mod tls;
 mod transport;
+pub mod ws;
 
 pub use client::{Client, Messages};
 pub use error::{DisconnectReason, Error, MessageGetError};
@@ -20,6 +23,7 @@ pub use options::{
 };
 pub use pending::Pending;
 pub use tls::{TlsConfig, TlsConfigBuilder, TlsError};
+pub use ws::{WsConfig, WsError};
 
 pub use mqtt_proto::{ConnectReturnCode, PacketId, QoS, SubAckReturnCode};
 pub use mqtt_session::{SessionLostPolicy, Violation};

@@ -8,6 +8,7 @@ use std::io::{self, Read as _, Write as _};
 use std::net::{Shutdown, TcpStream};
 
 use crate::tls::{TlsConfig, TlsError};
+use crate::ws::{WsError, WsLayer};
 
 /// Why the link failed.
 #[derive(Debug)]
@@ -16,6 +17,8 @@ pub(crate) enum LinkError {
     Io(io::Error),
     /// TLS error (handshake or record layer).
     Tls(TlsError),
+    /// WebSocket error (handshake, a frame MQTT does not allow, close).
+    WebSocket(WsError),
 }
 
 impl From<io::Error> for LinkError {
@@ -24,16 +27,21 @@ impl From<io::Error> for LinkError {
     }
 }
 
-/// A connected socket, plain or TLS.
+/// A connected socket, plain or TLS, optionally carrying MQTT in WebSocket frames.
 pub(crate) struct Link {
     tcp: TcpStream,
     tls: Option<Box<rustls::ClientConnection>>,
+    ws: Option<WsLayer>,
 }
 
 impl Link {
     /// A plain TCP link.
     pub(crate) fn plain(tcp: TcpStream) -> Self {
-        Link { tcp, tls: None }
+        Link {
+            tcp,
+            tls: None,
+            ws: None,
+        }
     }
 
     /// A TLS link; the handshake starts when [`Link::flush`] sends the ClientHello.
@@ -44,16 +52,56 @@ impl Link {
         Ok(Link {
             tcp,
             tls: Some(Box::new(conn)),
+            ws: None,
         })
     }
 
-    /// True while a TLS handshake is still going on (never for plain TCP).
-    pub(crate) fn handshaking(&self) -> bool {
+    /// Carries MQTT in WebSocket frames over this link; the WebSocket handshake starts once
+    /// TLS (if any) is up.
+    pub(crate) fn websocket(mut self, layer: WsLayer) -> Self {
+        self.ws = Some(layer);
+        self
+    }
+
+    fn tls_handshaking(&self) -> bool {
         self.tls.as_ref().is_some_and(|c| c.is_handshaking())
     }
 
-    /// Sends application bytes (encrypting them under TLS).
+    /// True while a TLS or WebSocket handshake is still going on (never for plain TCP).
+    pub(crate) fn handshaking(&self) -> bool {
+        self.tls_handshaking() || self.ws.as_ref().is_some_and(WsLayer::handshaking)
+    }
+
+    /// Sends application bytes (in a WebSocket binary frame when over WebSocket, encrypted
+    /// under TLS).
     pub(crate) fn write(&mut self, data: &[u8]) -> Result<(), LinkError> {
+        match &mut self.ws {
+            None => self.write_raw(data),
+            Some(ws) => {
+                ws.send(data).map_err(LinkError::WebSocket)?;
+                self.write_ws_output()
+            }
+        }
+    }
+
+    /// Starts the WebSocket handshake once TLS is up, and writes what the layer has queued.
+    fn write_ws_output(&mut self) -> Result<(), LinkError> {
+        if self.tls_handshaking() {
+            return Ok(());
+        }
+        let Some(ws) = &mut self.ws else {
+            return Ok(());
+        };
+        ws.start().map_err(LinkError::WebSocket)?;
+        let out = ws.take_output();
+        if out.is_empty() {
+            return Ok(());
+        }
+        self.write_raw(&out)
+    }
+
+    /// Sends bytes below the WebSocket layer (encrypting them under TLS).
+    fn write_raw(&mut self, data: &[u8]) -> Result<(), LinkError> {
         match &mut self.tls {
             None => self.tcp.write_all(data)?,
             Some(conn) => {
@@ -70,19 +118,40 @@ impl Link {
         Ok(())
     }
 
-    /// Writes whatever TLS has to send (handshake messages, alerts, key updates).
+    /// Writes whatever TLS has to send (handshake messages, alerts, key updates), and the
+    /// WebSocket upgrade request once the transport under it is up.
     pub(crate) fn flush(&mut self) -> Result<(), LinkError> {
         if let Some(conn) = &mut self.tls {
             while conn.wants_write() {
                 conn.write_tls(&mut self.tcp)?;
             }
         }
-        Ok(())
+        self.write_ws_output()
     }
 
     /// Takes raw bytes read from the socket and appends the application bytes they carry to
-    /// `out` (for plain TCP: all of them).
-    pub(crate) fn received(&mut self, mut raw: &[u8], out: &mut Vec<u8>) -> Result<(), LinkError> {
+    /// `out` (for plain TCP: all of them; over WebSocket: the payloads of binary frames).
+    pub(crate) fn received(&mut self, raw: &[u8], out: &mut Vec<u8>) -> Result<(), LinkError> {
+        if self.ws.is_none() {
+            return self.received_raw(raw, out);
+        }
+        let mut frames = Vec::new();
+        self.received_raw(raw, &mut frames)?;
+        if let Some(ws) = &mut self.ws {
+            if !frames.is_empty() {
+                let r = ws.received(&frames, out);
+                // Answers (pong, close) go out even when the layer failed.
+                let flushed = self.write_ws_output();
+                r.map_err(LinkError::WebSocket)?;
+                return flushed;
+            }
+        }
+        // TLS may just have finished its handshake: send the upgrade request.
+        self.write_ws_output()
+    }
+
+    /// Decrypts (TLS) raw socket bytes into `out`.
+    fn received_raw(&mut self, mut raw: &[u8], out: &mut Vec<u8>) -> Result<(), LinkError> {
         let Some(conn) = &mut self.tls else {
             out.extend_from_slice(raw);
             return Ok(());
@@ -124,6 +193,16 @@ impl Link {
     /// Closes the link: a TLS close_notify when possible, then a TCP shutdown (which also ends
     /// the reader thread blocked in `read`).
     pub(crate) fn close(&mut self) {
+        if let Some(ws) = &mut self.ws {
+            ws.close();
+            let out = ws.take_output();
+            if !out.is_empty() {
+                let _ = self
+                    .tcp
+                    .set_write_timeout(Some(std::time::Duration::from_millis(200)));
+                let _ = self.write_raw(&out);
+            }
+        }
         if let Some(conn) = &mut self.tls {
             conn.send_close_notify();
             let _ = self
