@@ -76,6 +76,18 @@ impl<'b> Writer<'b> {
     }
 }
 
+/// Write `bytes` at the start of `buf`, or nothing when it is too short.
+#[inline]
+fn put<const N: usize>(buf: &mut [u8], bytes: [u8; N]) -> Result<usize, EncodeError> {
+    match buf.first_chunk_mut::<N>() {
+        Some(out) => {
+            *out = bytes;
+            Ok(N)
+        }
+        None => Err(EncodeError::BufferTooSmall { required: N }),
+    }
+}
+
 /// Bytes the variable length encoding of `len` takes (1 to 4; more for lengths too large to
 /// encode, which [`Packet::encode`] refuses).
 #[inline]
@@ -189,7 +201,29 @@ impl Packet<'_> {
     /// name, DUP on QoS 0, empty filter list, remaining length over 268,435,455, ...), and
     /// [`EncodeError::BufferTooSmall`] with the whole size when `buf` is too short.
     pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
+        // Packets whose bytes follow from their type and packet identifier alone: no rule to
+        // check, one bounds check.
+        match *self {
+            Packet::PubAck(id)
+            | Packet::PubRec(id)
+            | Packet::PubRel(id)
+            | Packet::PubComp(id)
+            | Packet::UnsubAck(id) => {
+                let [hi, lo] = id.get().to_be_bytes();
+                return put(buf, [self.first_byte(), 2, hi, lo]);
+            }
+            Packet::PingReq | Packet::PingResp | Packet::Disconnect => {
+                return put(buf, [self.first_byte(), 0]);
+            }
+            _ => {}
+        }
         let body = self.validate()?;
+        self.encode_valid(body, buf)
+    }
+
+    /// [`Packet::encode`] for a packet that passed [`Packet::validate`] with remaining length
+    /// `body`.
+    fn encode_valid(&self, body: usize, buf: &mut [u8]) -> Result<usize, EncodeError> {
         let total = 1 + remaining_length_len(body) + body;
         let Some(out) = buf.get_mut(..total) else {
             return Err(EncodeError::BufferTooSmall { required: total });
@@ -223,7 +257,7 @@ impl Packet<'_> {
         let total = 1 + remaining_length_len(body) + body;
         let start = buf.len();
         buf.resize(start + total, 0);
-        match buf.get_mut(start..).map(|out| self.encode(out)) {
+        match buf.get_mut(start..).map(|out| self.encode_valid(body, out)) {
             Some(Ok(n)) => Ok(n),
             Some(Err(e)) => {
                 buf.truncate(start);
