@@ -29,11 +29,13 @@ impl<S: Store, B: Buffer> Session<S, B> {
         None
     }
 
-    /// Whether `id` is held by an outgoing message or a pending SUBSCRIBE/UNSUBSCRIBE.
+    /// Whether `id` is held by an outgoing message, a pending SUBSCRIBE/UNSUBSCRIBE, or an
+    /// event reporting its completion that the application has not polled yet.
     pub(crate) fn id_in_use(&self, id: PacketId) -> bool {
         self.store.outgoing_position(id).is_some()
             || (self.pending_count > 0
                 && self.pending.iter().flatten().any(|r| r.packet_id() == id))
+            || (!self.events.is_empty() && self.events.iter().any(|e| e.finished_id() == Some(id)))
     }
 
     /// Queue markers for stored messages that may go out now (in order, within the window).

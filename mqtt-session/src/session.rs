@@ -63,6 +63,18 @@ pub(crate) enum EventRepr {
 }
 
 impl EventRepr {
+    /// The identifier of one of our own packets this event reports as finished: it stays in
+    /// use until the event is delivered, so the application never sees two meanings for one id.
+    pub(crate) fn finished_id(&self) -> Option<PacketId> {
+        match *self {
+            EventRepr::PubAck(id)
+            | EventRepr::PubComp(id)
+            | EventRepr::Unsubscribed(id)
+            | EventRepr::Subscribed { packet_id: id, .. } => Some(id),
+            _ => None,
+        }
+    }
+
     pub(crate) fn borrows_rx(&self) -> bool {
         matches!(
             self,

@@ -136,3 +136,24 @@ fn fixed_store_session_runs_without_allocation_in_the_store() {
     h.publish("t", &[3; 30], QoS::AtLeastOnce).unwrap();
     assert_eq!(h.s.store().outgoing_len(), 2);
 }
+
+#[test]
+fn an_id_is_not_reused_before_its_acknowledgement_is_polled() {
+    let mut h = Harness::new();
+    h.connected();
+    h.s.next_id = 1;
+    let a = h.publish("t", b"a", QoS::AtLeastOnce).unwrap();
+    assert_eq!(a.get(), 1);
+    // The PUBACK is processed but its event not polled yet.
+    h.s.handle_receive(h.now, &puback(1));
+    h.s.next_id = 1;
+    let b =
+        h.s.publish(h.now, "t", b"b", QoS::AtLeastOnce, false)
+            .unwrap()
+            .unwrap();
+    assert_ne!(b.get(), 1, "id 1 is still reported by a pending event");
+    assert_eq!(
+        h.s.poll_event(),
+        Some(crate::Event::PublishAcknowledged { packet_id: a })
+    );
+}
