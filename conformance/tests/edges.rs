@@ -7,8 +7,7 @@ use conformance::checks;
 use conformance::script::{Script, Seen};
 use conformance::wire;
 use mqtt_session::{
-    CommandError, Config, ConnectOptions, DisconnectReason, Instant, QoS, Session, State,
-    VecStore,
+    CommandError, Config, ConnectOptions, DisconnectReason, Instant, QoS, Session, State, VecStore,
 };
 
 fn resume() -> ConnectOptions<'static> {
@@ -47,9 +46,14 @@ fn restart_with_a_smaller_window_resends_everything_in_order() {
     config.max_inflight = 4;
     let mut s = Script::with_config(config);
     s.connected(&resume(), false);
-    for (i, qos) in [QoS::AtLeastOnce, QoS::ExactlyOnce, QoS::AtLeastOnce, QoS::ExactlyOnce]
-        .into_iter()
-        .enumerate()
+    for (i, qos) in [
+        QoS::AtLeastOnce,
+        QoS::ExactlyOnce,
+        QoS::AtLeastOnce,
+        QoS::ExactlyOnce,
+    ]
+    .into_iter()
+    .enumerate()
     {
         s.publish("w", &[b'0' + i as u8], qos, false).unwrap();
     }
@@ -110,9 +114,15 @@ fn acknowledgement_for_a_queued_message_not_sent_yet_is_ignored() {
     assert!(s.take_events().is_empty());
     assert!(s.take_sent().is_empty());
     s.receive(&wire::puback(1));
-    assert_eq!(s.take_sent(), [wire::publish("q", b"2", 1, 2, false, false)]);
+    assert_eq!(
+        s.take_sent(),
+        [wire::publish("q", b"2", 1, 2, false, false)]
+    );
     s.receive(&wire::puback(2));
-    assert_eq!(s.take_sent(), [wire::publish("q", b"3", 2, 3, false, false)]);
+    assert_eq!(
+        s.take_sent(),
+        [wire::publish("q", b"3", 2, 3, false, false)]
+    );
     assert_eq!(
         s.take_events(),
         [Seen::Acknowledged(1), Seen::Acknowledged(2)]
@@ -161,26 +171,41 @@ fn incoming_packet_exactly_the_buffer_size_is_accepted_one_more_byte_is_not() {
 
 #[test]
 fn poll_transmit_with_a_small_buffer_loses_nothing() {
-    let mut session = Session::new(Config::default(), VecStore::new(), vec![0; 256], vec![0; 256]);
+    let mut session = Session::new(
+        Config::default(),
+        VecStore::new(),
+        vec![0; 256],
+        vec![0; 256],
+    );
     let now = Instant::ZERO;
     session.handle_transport_up(now);
-    session.connect(now, &ConnectOptions::new("abcdef")).unwrap();
+    session
+        .connect(now, &ConnectOptions::new("abcdef"))
+        .unwrap();
     let mut tiny = [0u8; 4];
     let err = session.poll_transmit(now, &mut tiny).unwrap_err();
     assert_eq!(err.required, 20);
     assert_eq!(tiny, [0; 4], "nothing written");
     let mut buf = [0u8; 64];
     let n = session.poll_transmit(now, &mut buf).unwrap().unwrap();
-    assert_eq!(&buf[..n], &wire::packet(0x10, &{
-        let mut b = vec![0, 4, b'M', b'Q', b'T', b'T', 4, 2, 0, 60];
-        b.extend(wire::string("abcdef"));
-        b
-    })[..]);
+    assert_eq!(
+        &buf[..n],
+        &wire::packet(0x10, &{
+            let mut b = vec![0, 4, b'M', b'Q', b'T', b'T', 4, 2, 0, 60];
+            b.extend(wire::string("abcdef"));
+            b
+        })[..]
+    );
 }
 
 #[test]
 fn time_going_backwards_fires_nothing_early_and_does_not_panic() {
-    let mut session = Session::new(Config::default(), VecStore::new(), vec![0; 256], vec![0; 256]);
+    let mut session = Session::new(
+        Config::default(),
+        VecStore::new(),
+        vec![0; 256],
+        vec![0; 256],
+    );
     let mut buf = [0u8; 256];
     let t0 = Instant::from_secs(1_000);
     session.handle_transport_up(t0);
@@ -199,7 +224,11 @@ fn time_going_backwards_fires_nothing_early_and_does_not_panic() {
     let due = session.poll_timeout().unwrap();
     assert_eq!(due, Instant::from_secs(1_010));
     // Earlier times, even zero, change nothing.
-    for t in [Instant::ZERO, Instant::from_secs(500), Instant::from_millis(1_009_999)] {
+    for t in [
+        Instant::ZERO,
+        Instant::from_secs(500),
+        Instant::from_millis(1_009_999),
+    ] {
         session.handle_timeout(t);
         assert_eq!(session.poll_transmit(t, &mut buf), Ok(None));
         assert_eq!(session.poll_timeout(), Some(due));
@@ -236,7 +265,8 @@ fn commands_after_disconnect_is_queued_are_refused() {
     s.session_mut().disconnect(now).unwrap();
     assert_eq!(s.state(), State::Disconnecting);
     assert_eq!(
-        s.session_mut().publish(now, "t", b"x", QoS::AtMostOnce, false),
+        s.session_mut()
+            .publish(now, "t", b"x", QoS::AtMostOnce, false),
         Err(CommandError::NotConnected)
     );
     assert_eq!(

@@ -33,8 +33,8 @@ use std::time::Duration;
 
 use mqtt_proto::{Decoder, Packet};
 use mqtt_session::{
-    CommandError, Config, ConnectOptions, DisconnectReason, Instant, QoS, Session,
-    SubAckReturnCode, VecStore,
+    CommandError, Config, ConnectOptions, DisconnectReason, FixedStore, Instant, Outgoing,
+    OutgoingInfo, PacketId, QoS, Session, Store, StoreError, SubAckReturnCode, VecStore,
 };
 
 pub use broker::BrokerModel;
@@ -138,7 +138,7 @@ struct Sim {
     seed: u64,
     rng: Rng,
     now: u64,
-    client: Session<VecStore, Vec<u8>>,
+    client: Session<SimStore, Vec<u8>>,
     broker: BrokerModel,
     link: Option<Link>,
     reconnect_at: Option<u64>,
@@ -165,7 +165,12 @@ struct Sim {
 impl Sim {
     fn new(seed: u64, trace: bool) -> Self {
         let mut rng = Rng::new(seed);
-        let client = new_client(&mut rng, VecStore::new());
+        let store = if rng.percent(50) {
+            SimStore::Vec(VecStore::new())
+        } else {
+            SimStore::Fixed(Box::default())
+        };
+        let client = new_client(&mut rng, store);
         let broker = BrokerModel::new(rng.range(1, 8) as usize);
         let count = rng.range(5, 30) as usize;
         let plan = (0..count)
@@ -351,8 +356,12 @@ impl Sim {
         if self.faults && self.rng.percent(10) {
             // The process restarts: a new session (maybe configured otherwise) over the store
             // the old one kept.
-            let placeholder =
-                Session::new(Config::default(), VecStore::new(), Vec::new(), Vec::new());
+            let placeholder = Session::new(
+                Config::default(),
+                SimStore::Vec(VecStore::new()),
+                Vec::new(),
+                Vec::new(),
+            );
             let old = std::mem::replace(&mut self.client, placeholder);
             self.client = new_client(&mut self.rng, old.into_store());
             self.stats.restarts += 1;
@@ -646,6 +655,7 @@ impl Sim {
                 }
                 Err(
                     CommandError::WindowFull
+                    | CommandError::StoreFull
                     | CommandError::TransmitBufferFull { .. }
                     | CommandError::NotConnected,
                 ) => {}
@@ -883,7 +893,7 @@ impl Sim {
 }
 
 /// A client session with a random window, queue and buffer sizes, over `store`.
-fn new_client(rng: &mut Rng, store: VecStore) -> Session<VecStore, Vec<u8>> {
+fn new_client(rng: &mut Rng, store: SimStore) -> Session<SimStore, Vec<u8>> {
     let mut config = Config::default();
     config.max_inflight = rng.range(1, 6) as u16;
     config.max_queued = rng.range(0, 6) as u16;
@@ -911,9 +921,64 @@ trait StoreLen {
     fn store_len(&self) -> usize;
 }
 
-impl StoreLen for Session<VecStore, Vec<u8>> {
+impl StoreLen for Session<SimStore, Vec<u8>> {
     fn store_len(&self) -> usize {
-        use mqtt_session::Store as _;
         self.store().outgoing_len()
+    }
+}
+
+/// The simulated client's store: the growable [`VecStore`], or the fixed-capacity
+/// [`FixedStore`] (16 messages, 1 KiB of topics and payloads: it fills up, and its arena is
+/// compacted as messages leave), chosen per seed.
+#[derive(Debug)]
+pub enum SimStore {
+    /// A [`VecStore`].
+    Vec(VecStore),
+    /// A [`FixedStore`].
+    Fixed(Box<FixedStore<16, 1024>>),
+}
+
+macro_rules! delegate {
+    ($self:ident, $s:ident => $e:expr) => {
+        match $self {
+            SimStore::Vec($s) => $e,
+            SimStore::Fixed($s) => $e,
+        }
+    };
+}
+
+impl Store for SimStore {
+    fn outgoing_len(&self) -> usize {
+        delegate!(self, s => s.outgoing_len())
+    }
+    fn outgoing(&self, index: usize) -> Option<Outgoing<'_>> {
+        delegate!(self, s => s.outgoing(index))
+    }
+    fn outgoing_info(&self, index: usize) -> Option<OutgoingInfo> {
+        delegate!(self, s => s.outgoing_info(index))
+    }
+    fn outgoing_position(&self, packet_id: PacketId) -> Option<usize> {
+        delegate!(self, s => s.outgoing_position(packet_id))
+    }
+    fn push_outgoing(&mut self, message: &Outgoing<'_>) -> Result<(), StoreError> {
+        delegate!(self, s => s.push_outgoing(message))
+    }
+    fn release_outgoing(&mut self, packet_id: PacketId) -> bool {
+        delegate!(self, s => s.release_outgoing(packet_id))
+    }
+    fn remove_outgoing(&mut self, packet_id: PacketId) -> bool {
+        delegate!(self, s => s.remove_outgoing(packet_id))
+    }
+    fn contains_incoming(&self, packet_id: PacketId) -> bool {
+        delegate!(self, s => s.contains_incoming(packet_id))
+    }
+    fn insert_incoming(&mut self, packet_id: PacketId) -> Result<(), StoreError> {
+        delegate!(self, s => s.insert_incoming(packet_id))
+    }
+    fn remove_incoming(&mut self, packet_id: PacketId) -> bool {
+        delegate!(self, s => s.remove_incoming(packet_id))
+    }
+    fn clear_incoming(&mut self) {
+        delegate!(self, s => s.clear_incoming())
     }
 }
