@@ -520,3 +520,69 @@ fn async_client_over_embedded_tls() {
         broker.log()
     );
 }
+
+/// The blocking client across a dropped connection: clean session off, an unacknowledged QoS 2
+/// PUBLISH is completed on the next connection, and a QoS 1 message published meanwhile by
+/// another client arrives.
+#[test]
+fn blocking_resume_completes_qos_2_and_receives_what_was_missed() {
+    let broker = start_broker();
+    let mut memory = Memory::new();
+    let mut client = blocking_client(&mut memory);
+    let mut other_memory = Memory::new();
+    let mut other = blocking_client(&mut other_memory);
+
+    assert!(
+        !client
+            .connect(blocking_tcp(broker.port()), &options("emb-bresume", false))
+            .expect("connect")
+    );
+    let sub = client
+        .subscribe(&[("emb/bresume/in", QoS::AtLeastOnce)])
+        .expect("subscribe");
+    collect_blocking(&mut client, |s| {
+        s.iter()
+            .any(|e| matches!(e, Seen::Subscribed(id, _) if *id == sub))
+    });
+    let id = client
+        .publish("emb/bresume/out", b"exactly once", QoS::ExactlyOnce, false)
+        .expect("publish")
+        .expect("packet id");
+    client.flush().expect("PUBLISH written");
+    drop(client.take_transport());
+    let seen = collect_blocking(&mut client, |s| s.iter().any(Seen::is_disconnected));
+    assert!(!seen.contains(&Seen::PubComp(id)), "{seen:?}");
+    assert_eq!(client.session().inflight(), 1);
+    assert!(matches!(client.poll(), Err(Error::NotConnected)));
+
+    other
+        .connect(
+            blocking_tcp(broker.port()),
+            &options("emb-bresume-pub", true),
+        )
+        .expect("publisher connects");
+    let id1 = other
+        .publish("emb/bresume/in", b"missed", QoS::AtLeastOnce, false)
+        .expect("publish")
+        .expect("packet id");
+    collect_blocking(&mut other, |s| s.contains(&Seen::PubAck(id1)));
+
+    assert!(
+        client
+            .connect(blocking_tcp(broker.port()), &options("emb-bresume", false))
+            .expect("reconnect"),
+        "session present"
+    );
+    let seen = collect_blocking(&mut client, |s| {
+        s.contains(&Seen::PubComp(id)) && s.iter().any(|e| matches!(e, Seen::Message { .. }))
+    });
+    assert_eq!(
+        messages(&seen),
+        vec![(
+            "emb/bresume/in".into(),
+            b"missed".to_vec(),
+            QoS::AtLeastOnce
+        )]
+    );
+    assert_eq!(client.session().inflight(), 0);
+}
