@@ -7,8 +7,8 @@ use std::io::{self, Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 
 use mqtt_proto::{PacketId, QoS};
-use mqtt_session::{Outgoing, OutgoingInfo, OutgoingState, Store, StoreError as SessionStoreError};
 use mqtt_session::VecStore;
+use mqtt_session::{Outgoing, OutgoingInfo, OutgoingState, Store, StoreError as SessionStoreError};
 
 use super::StoreError;
 use super::record::{self, Frame, MAGIC, Record};
@@ -198,11 +198,13 @@ impl FileStore {
             sync_dir(&dir).map_err(io("sync directory"))?;
             MAGIC.len()
         } else {
-            store.replay(&bytes).map_err(|(offset, reason)| StoreError::Corrupt {
-                path: path.clone(),
-                offset,
-                reason,
-            })?
+            store
+                .replay(&bytes)
+                .map_err(|(offset, reason)| StoreError::Corrupt {
+                    path: path.clone(),
+                    offset,
+                    reason,
+                })?
         };
         if good < bytes.len() {
             // Cut the torn tail so that new batches follow whole ones.
@@ -527,10 +529,14 @@ impl FileStore {
     fn snapshot(&self, w: &Writer) -> Vec<u8> {
         let mut out = Vec::with_capacity(4096);
         out.extend_from_slice(MAGIC);
+        // The received messages below raise the counter back to `w.received`.
+        let received = w.inbox.front().map_or(w.received, |m| m.seq - 1);
+        // Likewise the outgoing messages below count as accepted again.
+        let held = self.outgoing.outgoing_len() as u64;
         Record::Counters {
-            accepted: self.accepted,
-            received: w.received,
-            done: w.done,
+            accepted: self.accepted.saturating_sub(held),
+            received,
+            done: w.done.min(received),
         }
         .encode(&mut out);
         for i in 0..self.outgoing.outgoing_len() {

@@ -258,8 +258,8 @@ impl<'a> Reader<'a> {
     /// Topic (UTF-8) and payload (the rest).
     fn bytes(&mut self) -> Result<(&'a str, &'a [u8]), BadBody> {
         let n = usize::from(self.u16()?);
-        let topic = std::str::from_utf8(self.take(n)?)
-            .map_err(|_| BadBody("topic is not UTF-8"))?;
+        let topic =
+            std::str::from_utf8(self.take(n)?).map_err(|_| BadBody("topic is not UTF-8"))?;
         let payload = std::mem::take(&mut self.0);
         Ok((topic, payload))
     }
