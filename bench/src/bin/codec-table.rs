@@ -1,8 +1,12 @@
 //! Print the codec comparison as a Markdown table from criterion's results
-//! (`target/criterion/<group>/<function>/new/{estimates,benchmark}.json`): median time per
+//! (`target/criterion/<group>/<function>/<baseline>/estimates.json`): median time per
 //! stream, GB/s, packets/s, and each function's speed relative to the fastest peer.
 //!
-//! `cargo run --release --bin codec-table [CRITERION_DIR]`
+//! `cargo run --release --bin codec-table [--dir CRITERION_DIR] [--baselines r1,r2,r3]`
+//!
+//! With several baselines (runs saved with `--save-baseline NAME`), each function's time is
+//! the median over the runs of criterion's median: on a shared machine the load changes
+//! from one function to the next, and rounds of short runs spread that out.
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -23,24 +27,56 @@ fn read_json(path: &Path) -> std::result::Result<Value, String> {
     serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn load(dir: &Path, group: &str, function: &str) -> std::result::Result<Result, String> {
-    let base = dir.join(group).join(function).join("new");
-    let estimates = read_json(&base.join("estimates.json"))?;
-    let benchmark = read_json(&base.join("benchmark.json"))?;
-    let median_ns = estimates["median"]["point_estimate"]
-        .as_f64()
-        .ok_or_else(|| format!("{}: no median", base.display()))?;
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn load(
+    dir: &Path,
+    group: &str,
+    function: &str,
+    baselines: &[String],
+) -> std::result::Result<Result, String> {
+    let base = dir.join(group).join(function);
+    let mut times = Vec::new();
+    for b in baselines {
+        let estimates = read_json(&base.join(b).join("estimates.json"))?;
+        times.push(
+            estimates["median"]["point_estimate"]
+                .as_f64()
+                .ok_or_else(|| format!("{}/{b}: no median", base.display()))?,
+        );
+    }
+    let benchmark = read_json(&base.join("new").join("benchmark.json"))?;
     let bytes = benchmark["throughput"]["Bytes"]
         .as_f64()
         .ok_or_else(|| format!("{}: no byte throughput", base.display()))?;
-    Ok(Result { median_ns, bytes })
+    Ok(Result {
+        median_ns: median(times),
+        bytes,
+    })
 }
 
 fn main() -> ExitCode {
-    let dir = std::env::args_os()
-        .nth(1)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("target/criterion"));
+    let mut dir = PathBuf::from("target/criterion");
+    let mut baselines = vec!["new".to_string()];
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match (a.as_str(), args.next()) {
+            ("--dir", Some(v)) => dir = PathBuf::from(v),
+            ("--baselines", Some(v)) => baselines = v.split(',').map(str::to_string).collect(),
+            _ => {
+                eprintln!("usage: codec-table [--dir CRITERION_DIR] [--baselines r1,r2,...]");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let mut failed = false;
     println!(
         "| operation | stream | library | time / 1,000 packets | GB/s | Mpackets/s | vs fastest peer |"
@@ -51,7 +87,7 @@ fn main() -> ExitCode {
             let group = format!("{op}-{stream}");
             let mut rows = Vec::new();
             for f in OURS.iter().chain(PEERS.iter()) {
-                match load(&dir, &group, f) {
+                match load(&dir, &group, f, &baselines) {
                     Ok(r) => rows.push((*f, r)),
                     Err(e) => {
                         eprintln!("codec-table: {e}");
