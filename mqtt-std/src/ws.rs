@@ -400,3 +400,164 @@ impl WsLayer {
         std::mem::take(&mut self.pending_out)
     }
 }
+
+/// A broker address given as a URL, as `mqttc -L` takes it: `mqtt://HOST[:PORT]`,
+/// `mqtts://HOST[:PORT]`, `ws://HOST[:PORT][/PATH]` or `wss://HOST[:PORT][/PATH]`. Default
+/// ports: 1883, 8883, 80 and 443; default WebSocket path `/mqtt`. An IPv6 host goes in
+/// brackets (`ws://[::1]:8080/mqtt`).
+///
+/// ```
+/// use mqtt_std::ws::BrokerUrl;
+///
+/// let url = BrokerUrl::parse("wss://broker.example:8443/gw/mqtt").unwrap();
+/// assert_eq!((url.host.as_str(), url.port, url.tls), ("broker.example", 8443, true));
+/// assert_eq!(url.websocket.unwrap().path(), "/gw/mqtt");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerUrl {
+    /// Host name or address (without brackets).
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// TLS (`mqtts`, `wss`).
+    pub tls: bool,
+    /// WebSocket settings (`ws`, `wss`).
+    pub websocket: Option<WsConfig>,
+}
+
+impl BrokerUrl {
+    /// Parses `url`; the error says what is wrong with it.
+    pub fn parse(url: &str) -> Result<Self, WsError> {
+        let bad = |why: &str| WsError::InvalidRequest(format!("{url:?}: {why}"));
+        let (scheme, rest) = url
+            .split_once("://")
+            .ok_or_else(|| bad("expected SCHEME://HOST[:PORT][/PATH]"))?;
+        let (tls, ws, default_port) = match scheme.to_ascii_lowercase().as_str() {
+            "mqtt" | "tcp" => (false, false, 1883),
+            "mqtts" | "ssl" => (true, false, 8883),
+            "ws" => (false, true, 80),
+            "wss" => (true, true, 443),
+            _ => return Err(bad("the scheme must be mqtt, mqtts, ws or wss")),
+        };
+        let (authority, path) = match rest.find('/') {
+            Some(i) => rest.split_at(i),
+            None => (rest, ""),
+        };
+        if authority.contains('@') {
+            return Err(bad("give the login with -u/-P, not in the URL"));
+        }
+        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+            let (host, after) = v6
+                .split_once(']')
+                .ok_or_else(|| bad("unclosed [ in the host"))?;
+            match after {
+                "" => (host, None),
+                p => (
+                    host,
+                    Some(
+                        p.strip_prefix(':')
+                            .ok_or_else(|| bad("expected :PORT after ]"))?,
+                    ),
+                ),
+            }
+        } else {
+            match authority.rsplit_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (authority, None),
+            }
+        };
+        if host.is_empty() {
+            return Err(bad("no host"));
+        }
+        let port = match port {
+            None => default_port,
+            Some(p) => p
+                .parse::<u16>()
+                .ok()
+                .filter(|&p| p != 0)
+                .ok_or_else(|| bad("the port must be a number from 1 to 65535"))?,
+        };
+        if !ws && !path.is_empty() && path != "/" {
+            return Err(bad("a path needs ws:// or wss://"));
+        }
+        let websocket = ws.then(|| {
+            if path.is_empty() {
+                WsConfig::default()
+            } else {
+                WsConfig::new(path)
+            }
+        });
+        Ok(BrokerUrl {
+            host: host.to_owned(),
+            port,
+            tls,
+            websocket,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let u = BrokerUrl::parse("ws://localhost:9001/mqtt").unwrap();
+        assert_eq!((u.host.as_str(), u.port, u.tls), ("localhost", 9001, false));
+        assert_eq!(u.websocket.unwrap().path(), "/mqtt");
+        let u = BrokerUrl::parse("wss://[::1]/x?y=1").unwrap();
+        assert_eq!((u.host.as_str(), u.port, u.tls), ("::1", 443, true));
+        assert_eq!(u.websocket.unwrap().path(), "/x?y=1");
+        let u = BrokerUrl::parse("mqtts://h").unwrap();
+        assert_eq!((u.port, u.tls, u.websocket), (8883, true, None));
+        let u = BrokerUrl::parse("ws://h").unwrap();
+        assert_eq!((u.port, u.websocket.unwrap().path()), (80, "/mqtt"));
+        for bad in [
+            "localhost:1883",
+            "http://h",
+            "ws://:80/",
+            "ws://h:0/",
+            "ws://h:99999/",
+            "ws://u:p@h/",
+            "mqtt://h/path",
+            "ws://[::1/",
+            "ws://[::1]x/",
+        ] {
+            assert!(BrokerUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn request_has_the_sub_protocol_headers_and_host() {
+        let r = WsConfig::new("gw")
+            .header("Authorization", "Bearer abc")
+            .request("::1", 8080, true)
+            .unwrap();
+        assert_eq!(r.uri().to_string(), "wss://[::1]:8080/gw");
+        let h = r.headers();
+        assert_eq!(h.get("Sec-WebSocket-Protocol").unwrap(), "mqtt");
+        assert_eq!(h.get("Authorization").unwrap(), "Bearer abc");
+        let r = WsConfig::new("/m")
+            .host("front.example")
+            .request("10.0.0.1", 80, false)
+            .unwrap();
+        assert_eq!(r.headers().get("Host").unwrap(), "front.example");
+        assert!(
+            WsConfig::new("/m")
+                .header("Bad Name", "x")
+                .request("h", 1, false)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn text_frame_reason_names_the_rule() {
+        assert_eq!(WsError::NonBinaryFrame.rule(), Some("MQTT-6.0.0-1"));
+        assert!(
+            WsError::NonBinaryFrame
+                .to_string()
+                .contains("[MQTT-6.0.0-1]")
+        );
+    }
+}

@@ -234,3 +234,88 @@ fn persistent_session_resumes_over_websocket() {
     );
     c.disconnect().unwrap();
 }
+
+#[test]
+fn mqttc_over_ws_and_wss_urls() {
+    const MQTTC: &str = env!("CARGO_BIN_EXE_mqttc");
+    let broker = ws_broker(WsBroker::builder().tls(true).token("cli"));
+    let ca = broker.pki().ca_path();
+    let ws_url = format!("ws://127.0.0.1:{}{}", broker.ws_port(), broker.path());
+    let wss_url = format!(
+        "wss://localhost:{}{}",
+        broker.wss_port().unwrap(),
+        broker.path()
+    );
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(MQTTC)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            err,
+        )
+    };
+    // A retained message over ws://, read back over wss:// (so no race with the subscription).
+    let header = "Authorization: Bearer cli";
+    let (code, _, err) = run(&[
+        "pub",
+        "-L",
+        &ws_url,
+        "--ws-header",
+        header,
+        "-t",
+        "cli/ws",
+        "-m",
+        "hello",
+        "-q",
+        "1",
+        "-r",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, out, err) = run(&[
+        "sub",
+        "-L",
+        &wss_url,
+        "--cafile",
+        ca.to_str().unwrap(),
+        "--ws-header",
+        header,
+        "-t",
+        "cli/#",
+        "-C",
+        "1",
+        "-v",
+        "-W",
+        "20",
+    ]);
+    assert_eq!((code, out.as_str()), (Some(0), "cli/ws hello\n"), "{err}");
+    // Without the token the upgrade is refused: one line, exit 1.
+    let (code, _, err) = run(&["pub", "-L", &ws_url, "-t", "cli/ws", "-m", "x"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("401"), "{err}");
+    // --ws-path with -h/-p.
+    let port = broker.ws_port().to_string();
+    let (code, _, err) = run(&[
+        "pub",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "--ws-path",
+        "/mqtt",
+        "--ws-header",
+        header,
+        "-t",
+        "cli/path",
+        "-m",
+        "p",
+        "-q",
+        "2",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+}

@@ -87,6 +87,8 @@ pub struct Args {
     pub password: Option<String>,
     pub will: Option<WillArgs>,
     pub tls: Option<TlsArgs>,
+    /// MQTT over WebSocket (`-L ws://...`, `--ws-path`).
+    pub websocket: Option<mqtt_std::WsConfig>,
     pub count: Option<u64>,
     pub timeout_secs: Option<u64>,
     pub verbose: bool,
@@ -162,6 +164,9 @@ pub fn parse(mode: Mode, argv: &[String]) -> Result<Args, Usage> {
     let mut verbose = false;
     let mut debug = false;
     let mut session_store = None;
+    let mut url: Option<mqtt_std::ws::BrokerUrl> = None;
+    let mut ws_path: Option<String> = None;
+    let mut ws_headers: Vec<(String, String)> = Vec::new();
 
     let mut it = argv.iter();
     while let Some(opt) = it.next() {
@@ -246,6 +251,20 @@ pub fn parse(mode: Mode, argv: &[String]) -> Result<Args, Usage> {
             "--key" => key = Some(PathBuf::from(value()?)),
             "--insecure" => insecure = true,
             "--tls-server-name" => server_name = Some(value()?),
+            "-L" | "--url" => {
+                let v = value()?;
+                url = Some(
+                    mqtt_std::ws::BrokerUrl::parse(&v).map_err(|e| Usage(format!("-L: {e}")))?,
+                );
+            }
+            "--ws-path" => ws_path = Some(value()?),
+            "--ws-header" => {
+                let v = value()?;
+                let Some((name, val)) = v.split_once(':') else {
+                    return usage("--ws-header needs NAME: VALUE");
+                };
+                ws_headers.push((name.trim().to_owned(), val.trim().to_owned()));
+            }
             "-C" => {
                 sub_only(opt)?;
                 let n: u64 = parse_num(opt, &value()?, "a positive count")?;
@@ -349,7 +368,47 @@ pub fn parse(mode: Mode, argv: &[String]) -> Result<Args, Usage> {
             None
         }
     };
-    let port = port.unwrap_or(if tls.is_some() { 8883 } else { 1883 });
+    let mut websocket = ws_path.as_deref().map(mqtt_std::WsConfig::new);
+    let (host, port) = match url {
+        Some(u) => {
+            if host.is_some() || port.is_some() {
+                return usage("-L gives the host and port: leave out -h and -p");
+            }
+            if ws_path.is_some() {
+                return usage("-L gives the WebSocket path: leave out --ws-path");
+            }
+            if u.tls && tls.is_none() {
+                return usage(
+                    "a wss:// or mqtts:// URL needs --cafile (the CA of the broker's certificate)",
+                );
+            }
+            if !u.tls && tls.is_some() {
+                return usage("--cafile turns TLS on: use a wss:// or mqtts:// URL");
+            }
+            websocket = u.websocket;
+            (Some(u.host), u.port)
+        }
+        None => {
+            let default = match (websocket.is_some(), tls.is_some()) {
+                (false, false) => 1883,
+                (false, true) => 8883,
+                (true, false) => 80,
+                (true, true) => 443,
+            };
+            (host, port.unwrap_or(default))
+        }
+    };
+    match &mut websocket {
+        Some(ws) => {
+            for (name, val) in ws_headers {
+                *ws = ws.clone().header(&name, &val);
+            }
+        }
+        None if !ws_headers.is_empty() => {
+            return usage("--ws-header needs --ws-path or a ws:// or wss:// URL");
+        }
+        None => {}
+    }
     Ok(Args {
         mode,
         host: host.unwrap_or_else(|| "localhost".to_owned()),
@@ -365,6 +424,7 @@ pub fn parse(mode: Mode, argv: &[String]) -> Result<Args, Usage> {
         password,
         will,
         tls,
+        websocket,
         count,
         timeout_secs,
         verbose,
@@ -401,6 +461,35 @@ mod tests {
         assert!(a.clean_session);
         let a = parse(Mode::Sub, &args("-t a/# --cafile ca.pem")).unwrap();
         assert_eq!(a.port, 8883);
+    }
+
+    #[test]
+    fn websocket_urls_and_paths() {
+        let a = parse(Mode::Sub, &args("-t a -L ws://127.0.0.1:9001/gw")).unwrap();
+        assert_eq!((a.host.as_str(), a.port), ("127.0.0.1", 9001));
+        assert_eq!(a.websocket.unwrap().path(), "/gw");
+        let a = parse(
+            Mode::Sub,
+            &args("-t a -L wss://h/m --cafile ca.pem --ws-header Authorization:Bearer"),
+        )
+        .unwrap();
+        assert_eq!((a.port, a.tls.is_some()), (443, true));
+        assert_eq!(a.websocket.unwrap().headers().len(), 1);
+        let a = parse(Mode::Sub, &args("-t a --ws-path /mqtt -p 8080")).unwrap();
+        assert_eq!((a.port, a.websocket.unwrap().path()), (8080, "/mqtt"));
+        let a = parse(Mode::Sub, &args("-t a --ws-path /mqtt")).unwrap();
+        assert_eq!(a.port, 80);
+        for bad in [
+            "-t a -L wss://h/m",
+            "-t a -L ws://h/m --cafile ca.pem",
+            "-t a -L ws://h/m -p 1",
+            "-t a -L ws://h/m --ws-path /x",
+            "-t a -L http://h/",
+            "-t a --ws-header X:y",
+            "-t a --ws-path /m --ws-header nocolon",
+        ] {
+            assert!(parse(Mode::Sub, &args(bad)).is_err(), "{bad}");
+        }
     }
 
     #[test]

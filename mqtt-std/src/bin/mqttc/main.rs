@@ -21,7 +21,12 @@ usage:
 
 connection:
   -h HOST              broker host (default localhost)
-  -p PORT              broker port (default 1883; 8883 with TLS)
+  -p PORT              broker port (default 1883; 8883 with TLS; 80/443 over WebSocket)
+  -L URL               the broker as a URL instead of -h/-p: mqtt://HOST[:PORT],
+                       mqtts://.., ws://HOST[:PORT][/PATH], wss://.. (TLS needs --cafile)
+  --ws-path PATH       MQTT over WebSocket at PATH (sub-protocol mqtt) with -h/-p
+  --ws-header 'NAME: VALUE'
+                       an extra WebSocket handshake header (repeat for more), e.g. a token
   -i ID                client id (default: generated, 17 characters of [0-9a-zA-Z])
   -k SECS              keep alive in seconds (default 60; 0 = off)
   -c                   clean session off (persistent session; needs -i)

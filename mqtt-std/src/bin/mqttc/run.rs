@@ -105,6 +105,7 @@ pub fn run(a: &Args) -> Result<(), Failure> {
         options = options.session_store(dir);
     }
     let client = Client::new(options)?;
+    client.set_websocket(a.websocket.clone());
     if let Some(user) = &a.username {
         client.set_login(user, a.password.as_deref().map(str::as_bytes));
     }
