@@ -615,3 +615,27 @@ fn mqtt_3_14_4_2_disconnect_while_connecting_sends_nothing_after_it() {
     s.advance(120_000);
     assert!(s.take_sent().is_empty());
 }
+
+#[test]
+fn mqtt_3_1_0_1_connect_goes_out_first_even_if_the_broker_answers_before_it_is_sent() {
+    checks!["MQTT-3.1.0-1"];
+    let mut s = Script::new();
+    s.up();
+    let now = s.now();
+    s.session_mut()
+        .connect(now, &ConnectOptions::new("early"))
+        .unwrap();
+    // CONNACK and a QoS 1 PUBLISH arrive before the driver polled CONNECT out.
+    let mut early = wire::connack(0, 0);
+    early.extend(wire::publish("t", b"x", 1, 3, false, false));
+    let taken = s.session_mut().handle_receive(now, &early);
+    assert_eq!(taken, early.len());
+    s.pump();
+    let sent = s.take_sent();
+    assert_eq!(
+        sent.first().map(|p| p[0]),
+        Some(0x10),
+        "CONNECT first: {sent:02x?}"
+    );
+    assert_eq!(sent.get(1), Some(&wire::puback(3)));
+}
