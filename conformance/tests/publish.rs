@@ -482,3 +482,22 @@ fn stray_acknowledgements_are_ignored_and_unknown_pubrec_is_released() {
         [Seen::Acknowledged(q1.get()), Seen::Completed(q2.get())]
     );
 }
+
+#[test]
+fn inbound_retain_and_dup_flags_reach_the_application() {
+    checks!["MQTT-3.3.4-1"];
+    let mut s = connected();
+    s.receive(&wire::publish("r", b"kept", 1, 4, true, true));
+    assert_eq!(
+        s.take_events(),
+        [Seen::Message {
+            topic: "r".to_owned(),
+            payload: b"kept".to_vec(),
+            qos: QoS::AtLeastOnce,
+            retain: true,
+            dup: true,
+            packet_id: Some(4)
+        }]
+    );
+    assert_eq!(s.take_sent(), [wire::puback(4)]);
+}
