@@ -79,6 +79,11 @@ pub struct BrokerModel {
     pub violations: Vec<String>,
     /// Acknowledgements from the client for nothing in flight (not an error in 3.1.1).
     pub stray_acks: usize,
+    /// Every how many new PUBLISH packets the broker sends one again at once with DUP=1 (0:
+    /// never). MQTT 3.1.1 only requires resending on reconnection, but does not forbid it; a
+    /// receiver must answer a QoS 2 duplicate with PUBREC and not deliver it again.
+    pub duplicate_every: usize,
+    sent_new: usize,
 }
 
 impl BrokerModel {
@@ -91,6 +96,8 @@ impl BrokerModel {
             accepted: Vec::new(),
             violations: Vec::new(),
             stray_acks: 0,
+            duplicate_every: 0,
+            sent_new: 0,
         }
     }
 
@@ -378,6 +385,17 @@ impl BrokerModel {
                 false,
                 false,
             ));
+            self.sent_new += 1;
+            if self.duplicate_every > 0 && self.sent_new % self.duplicate_every == 0 {
+                reply.extend(wire::publish(
+                    &o.topic,
+                    &o.payload,
+                    o.qos.as_u8(),
+                    o.id,
+                    true,
+                    false,
+                ));
+            }
         }
     }
 }

@@ -171,7 +171,10 @@ impl Sim {
             SimStore::Fixed(Box::default())
         };
         let client = new_client(&mut rng, store);
-        let broker = BrokerModel::new(rng.range(1, 8) as usize);
+        let mut broker = BrokerModel::new(rng.range(1, 8) as usize);
+        if rng.percent(30) {
+            broker.duplicate_every = rng.range(1, 5) as usize;
+        }
         let count = rng.range(5, 30) as usize;
         let plan = (0..count)
             .map(|seq| {
