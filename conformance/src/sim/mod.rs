@@ -226,7 +226,19 @@ impl Sim {
     }
 
     fn run(&mut self) -> Result<(), String> {
-        let _ = self.seed;
+        let (seed, planned) = (self.seed, self.plan.len());
+        let (window, queue) = (
+            self.client.config().max_inflight,
+            self.client.config().max_queued,
+        );
+        let fixed = matches!(self.client.store(), SimStore::Fixed(_));
+        let dup = self.broker.duplicate_every;
+        self.log(|| {
+            format!(
+                "seed {seed}: {planned} messages, window {window}, queue {queue}, fixed store \
+                 {fixed}, broker duplicates every {dup} PUBLISH"
+            )
+        });
         let mut same_time = 0u32;
         loop {
             if self.faults && self.now >= FAULT_MS {
@@ -368,7 +380,8 @@ impl Sim {
             let old = std::mem::replace(&mut self.client, placeholder);
             self.client = new_client(&mut self.rng, old.into_store());
             self.stats.restarts += 1;
-            self.log(|| "== process restart".to_owned());
+            let window = self.client.config().max_inflight;
+            self.log(|| format!("== process restart (window {window})"));
         }
         let rng = &mut self.rng;
         let (up_budget, down_budget, latency, piece, stall) = if self.faults {
