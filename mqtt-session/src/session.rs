@@ -120,7 +120,8 @@ pub(crate) const MAX_PENDING: usize = 16;
 /// It never reads a clock and never touches a socket. Its methods come in four kinds:
 ///
 /// * **getters** (`&self`): [`state`](Session::state), [`is_connected`](Session::is_connected),
-///   [`inflight`](Session::inflight), [`queued`](Session::queued), [`store`](Session::store),
+///   [`inflight`](Session::inflight), [`queued`](Session::queued),
+///   [`publish_capacity`](Session::publish_capacity), [`store`](Session::store),
 ///   [`config`](Session::config), [`max_incoming_packet`](Session::max_incoming_packet),
 ///   [`poll_timeout`](Session::poll_timeout).
 /// * **inputs** (`handle_*`, each with `now`): [`handle_transport_up`](Session::handle_transport_up),
