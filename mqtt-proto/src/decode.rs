@@ -135,9 +135,16 @@ impl Decoder {
         let (remaining_length, header_len) = match buf.get(1) {
             None => return Ok(None),
             Some(&b) if b & 0x80 == 0 => (u32::from(b), 2),
-            Some(_) => match self.long_remaining_length(buf)? {
-                Some(v) => v,
-                None => return Ok(None),
+            // Two bytes (128 to 16,383), the usual size of a PUBLISH: the second byte is
+            // neither a continuation nor a 0 (which would not be the shortest encoding).
+            Some(&b1) => match buf.get(2) {
+                Some(&b2) if b2.wrapping_sub(1) < 0x7F => {
+                    (u32::from(b1 & 0x7F) | u32::from(b2) << 7, 3)
+                }
+                _ => match self.long_remaining_length(buf)? {
+                    Some(v) => v,
+                    None => return Ok(None),
+                },
             },
         };
         if remaining_length > self.max_remaining_length {
@@ -154,7 +161,6 @@ impl Decoder {
 
     /// The remaining length when its first byte has the continuation bit set:
     /// `Ok(None)` while incomplete, `(value, header_len)` when complete.
-    #[cold]
     fn long_remaining_length(&self, buf: &[u8]) -> Result<Option<(u32, usize)>, DecodeError> {
         let mut value: u32 = 0;
         for i in 0..4 {
