@@ -549,7 +549,6 @@ fn u_3_2_0_second_connack_closes() {
 
 #[test]
 fn connack_timeout_ends_the_connection() {
-    checks!["MQTT-4.8.0-1"];
     let mut config = Config::default();
     config.connack_timeout = std::time::Duration::from_secs(5);
     let mut s = Script::with_config(config);

@@ -19,7 +19,6 @@ fn resume() -> ConnectOptions<'static> {
 
 #[test]
 fn session_present_0_forgets_incoming_qos2_ids_so_no_new_message_is_lost() {
-    checks!["MQTT-4.3.3-2"];
     let mut s = Script::new();
     s.connected(&resume(), false);
     s.receive(&wire::publish("t", b"old", 2, 5, false, false));

@@ -19,6 +19,7 @@ fn sim_many_seeds_deliver_once_in_order_with_unique_ids() {
     checks![
         "MQTT-2.3.1-2",
         "MQTT-2.3.1-3",
+        "MQTT-2.3.1-6",
         "MQTT-3.1.0-1",
         "MQTT-3.1.2-4",
         "MQTT-3.3.1-1",
