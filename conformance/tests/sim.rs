@@ -22,6 +22,7 @@ fn sim_many_seeds_deliver_once_in_order_with_unique_ids() {
         "MQTT-2.3.1-6",
         "MQTT-3.1.0-1",
         "MQTT-3.1.2-4",
+        "MQTT-3.1.2-23",
         "MQTT-3.3.1-1",
         "MQTT-3.3.4-1",
         "MQTT-3.14.4-2",

@@ -16,6 +16,8 @@
 //!   no PUBLISH is sent again after its PUBREL [MQTT-4.3.3-1];
 //! - PUBACK and PUBREC go out in the order of the PUBLISH packets received, PUBREL in the order
 //!   of the PUBREC packets received [MQTT-4.6.0-2/3/4];
+//! - while connected, the client is never silent for longer than the keep alive
+//!   [MQTT-3.1.2-23] (with a ping timeout shorter than the keep alive);
 //! - the broker model finds no violation.
 //!
 //! Checked at the end: every QoS 1 message the client accepted reached the broker at least once
@@ -121,6 +123,7 @@ struct Conn {
     out_buf: Vec<u8>,
     in_buf: Vec<u8>,
     packets_out: usize,
+    last_write: u64,
     disconnect_sent: bool,
     fresh_publish_seen: bool,
     last_resend: Option<usize>,
@@ -351,6 +354,14 @@ impl Sim {
         if self.next_action_at <= now && (self.next < self.plan.len() || self.faults) {
             self.next_action_at = now + self.rng.range(1, 300);
             self.app_action()?;
+        }
+        // Keep alive [MQTT-3.1.2-23]: while connected, the client never stays silent longer
+        // than the keep-alive (the ping timeout is shorter than it here).
+        let silent = now.saturating_sub(self.conn.last_write);
+        if self.connected && self.link.is_some() && silent > u64::from(KEEP_ALIVE_S) * 1000 {
+            return Err(format!(
+                "connected and silent for {silent} ms, keep alive {KEEP_ALIVE_S} s [MQTT-3.1.2-23]"
+            ));
         }
         Ok(())
     }
@@ -727,6 +738,7 @@ impl Sim {
                 return Err("first packet is not CONNECT [MQTT-3.1.0-1]".to_owned());
             }
             self.conn.packets_out += 1;
+            self.conn.last_write = self.now;
             self.check_out(&packet)?;
         }
         Ok(())
