@@ -13,6 +13,8 @@ pub mod test_broker;
 #[cfg(feature = "test-broker")]
 pub mod test_ws_broker;
 pub mod tls;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 mod transport;
 pub mod ws;
 

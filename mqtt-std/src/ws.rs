@@ -7,9 +7,11 @@
 //! [MQTT-6.0.0-1]. The handshake asks for the sub-protocol `mqtt` and fails unless the server
 //! agrees [MQTT-6.0.0-3].
 //!
-//! The layer is sans-IO in the same way as the session: bytes from the link go in with
-//! [`WsLayer::received`], bytes for the link come out of [`WsLayer::take_output`], so the
-//! blocking client keeps its one IO thread and its reader thread unchanged.
+//! In the blocking client the layer is sans-IO in the same way as the session (tungstenite
+//! over in-memory buffers: bytes from the link go in, bytes for the link come out), so the
+//! client keeps its one IO thread and its reader thread unchanged. The async client
+//! (`mqtt_std::tokio`, feature `tokio`) uses `tokio-tungstenite` with the same request
+//! ([`WsConfig::request`]) and the same rules.
 
 use std::fmt;
 use std::io::{self, Read, Write};

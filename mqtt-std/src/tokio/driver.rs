@@ -1,0 +1,514 @@
+//! The driver task: moves bytes and time between the link and the session, and nothing else.
+//!
+//! It sleeps in one `select!` until: the application wakes it (a command, a close, a new
+//! link), the link has bytes (only while the received-message channel has room), the channel
+//! has room again for held-back messages, or the session's next deadline (`poll_timeout`, and
+//! the connect wait time). Then, under the lock, it feeds the session, handles its timers and
+//! drains its events and transmit bytes; without the lock, it writes and closes.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use ::tokio::sync::mpsc;
+use ::tokio::time::{Instant as TokioInstant, sleep_until, timeout};
+use mqtt_session::{ConnectOptions as SessionConnect, Event, LastWill};
+
+use super::link::Link;
+use super::{CloseKind, Done, NewLink, Shared, State, Status};
+use crate::error::{DisconnectReason, Error};
+use crate::options::{ClientOptions, Connected, Message};
+
+/// How long closing a link may take (close frame, close_notify) before it is just dropped.
+const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A connection attempt waiting for CONNACK.
+struct Attempt {
+    done: Option<Done<Connected>>,
+    deadline: TokioInstant,
+    refused: Option<mqtt_proto::ConnectReturnCode>,
+}
+
+struct Driver {
+    shared: Arc<Shared>,
+    options: ClientOptions,
+    link: Option<Link>,
+    /// Links to close once the lock is released.
+    to_close: Vec<Link>,
+    attempt: Option<Attempt>,
+    /// Bytes read and not yet taken by the session.
+    input: Vec<u8>,
+    /// Bytes to write.
+    out: Vec<u8>,
+    txbuf: Vec<u8>,
+    /// Messages the channel had no room for; reading pauses while any wait.
+    backlog: VecDeque<Message>,
+    messages: mpsc::Sender<Message>,
+    /// The session reported the end of the connection: close after writing.
+    closing: Option<DisconnectReason>,
+    /// Inside `end_link`: the session's own `Disconnected` event is not a new ending.
+    ending: bool,
+    /// The session took none of `input` last round.
+    stalled: bool,
+}
+
+/// What ended the driver's sleep.
+enum Woke {
+    /// The application, a timer, or room in the message channel: just run a round.
+    App,
+    /// A new link from `connect` (`None`: every handle is gone).
+    Link(Option<NewLink>),
+    /// The link read bytes, or ended.
+    Read(Result<(), DisconnectReason>),
+}
+
+/// Reads from the link, or waits forever when there is none.
+async fn read(link: &mut Option<Link>, buf: &mut Vec<u8>) -> Result<(), DisconnectReason> {
+    match link {
+        Some(l) => l.read(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+pub(super) async fn run(
+    shared: Arc<Shared>,
+    mut links: mpsc::UnboundedReceiver<NewLink>,
+    messages: mpsc::Sender<Message>,
+    options: ClientOptions,
+) {
+    let mut d = Driver {
+        shared,
+        options,
+        link: None,
+        to_close: Vec::new(),
+        attempt: None,
+        input: Vec::new(),
+        out: Vec::new(),
+        txbuf: vec![0; 64 * 1024],
+        backlog: VecDeque::new(),
+        messages,
+        closing: None,
+        ending: false,
+        stalled: false,
+    };
+    loop {
+        let (deadline, shutdown) = {
+            let st = d.shared.lock();
+            (d.deadline(&st), st.shutdown)
+        };
+        if shutdown {
+            d.shutdown().await;
+            return;
+        }
+        let can_read = d.link.is_some() && d.backlog.is_empty() && d.input.is_empty();
+        if d.input.is_empty() || d.stalled {
+            let woke = ::tokio::select! {
+                biased;
+                () = d.shared.wake.notified() => Woke::App,
+                new = links.recv() => Woke::Link(new),
+                r = read(&mut d.link, &mut d.input), if can_read => Woke::Read(r),
+                permit = d.messages.reserve(), if !d.backlog.is_empty() => {
+                    if let (Ok(permit), Some(m)) = (permit, d.backlog.pop_front()) {
+                        permit.send(m);
+                    }
+                    Woke::App
+                }
+                () = sleep_until(deadline.unwrap_or_else(TokioInstant::now)), if deadline.is_some() => Woke::App,
+            };
+            match woke {
+                Woke::App | Woke::Read(Ok(())) => {}
+                Woke::Link(Some(new)) => d.new_link(new),
+                // Every handle is gone.
+                Woke::Link(None) => d.shared.lock().shutdown = true,
+                Woke::Read(Err(reason)) => {
+                    let shared = d.shared.clone();
+                    let mut st = shared.lock();
+                    d.end_link(&mut st, reason);
+                }
+            }
+        }
+        d.round().await;
+    }
+}
+
+impl Driver {
+    /// The next instant the driver must act at without being woken: the session's deadline
+    /// or the connect wait time.
+    fn deadline(&self, st: &State) -> Option<TokioInstant> {
+        let session = st.session.poll_timeout().map(|t| {
+            let ms = t.as_millis();
+            let at = self
+                .shared
+                .epoch
+                .checked_add(std::time::Duration::from_millis(ms))
+                .unwrap_or_else(std::time::Instant::now);
+            TokioInstant::from_std(at)
+        });
+        let attempt = self.attempt.as_ref().map(|a| a.deadline);
+        match (session, attempt) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// A link from `connect`: the transport is up, queue CONNECT.
+    fn new_link(&mut self, new: NewLink) {
+        let shared = self.shared.clone();
+        let mut st = shared.lock();
+        if st.status == Status::Closed || self.link.is_some() {
+            let _ = new.done.send(Err(if st.status == Status::Closed {
+                Error::Closed
+            } else {
+                Error::AlreadyConnected
+            }));
+            self.to_close.push(new.link);
+            return;
+        }
+        self.link = Some(new.link);
+        self.input.clear();
+        self.closing = None;
+        let now = shared.now();
+        st.session.handle_transport_up(now);
+        let login = st.login.clone();
+        let will = st.will.clone();
+        let mut c = SessionConnect::new(&shared.client_id);
+        c.clean_session = new.options.clean_session;
+        c.keep_alive = new.options.keep_alive;
+        c.username = login.as_ref().map(|(u, _)| u.as_str());
+        c.password = login.as_ref().and_then(|(_, p)| p.as_deref());
+        c.will = will.as_ref().map(|w| LastWill {
+            topic: &w.topic,
+            payload: &w.payload,
+            qos: w.qos,
+            retain: w.retain,
+        });
+        let result = st.session.connect(now, &c);
+        self.attempt = Some(Attempt {
+            done: Some(new.done),
+            deadline: new.deadline,
+            refused: None,
+        });
+        if let Err(e) = result {
+            if let Some(done) = self.attempt.as_mut().and_then(|a| a.done.take()) {
+                let _ = done.send(Err(e.into()));
+            }
+            self.end_link(&mut st, DisconnectReason::Local);
+        }
+    }
+
+    /// One round after waking: close requests, input, timers, events, output.
+    async fn round(&mut self) {
+        let shared = self.shared.clone();
+        let qos0_upto;
+        {
+            let mut st = shared.lock();
+            let now = shared.now();
+            match st.close_req.take() {
+                Some(CloseKind::Drop) => self.end_link(&mut st, DisconnectReason::Dropped),
+                // Not connected yet (CONNACK pending): just close.
+                Some(CloseKind::Disconnect)
+                    if self.closing.is_none() && st.session.disconnect(now).is_err() =>
+                {
+                    self.end_link(&mut st, DisconnectReason::Local);
+                }
+                Some(CloseKind::Disconnect) | None => {}
+            }
+            if self
+                .attempt
+                .as_ref()
+                .is_some_and(|a| a.deadline <= TokioInstant::now())
+                && self.closing.is_none()
+            {
+                if let Some(done) = self.attempt.as_mut().and_then(|a| a.done.take()) {
+                    let _ = done.send(Err(Error::Timeout));
+                }
+                self.end_link(&mut st, DisconnectReason::ConnAckTimeout);
+            }
+            self.feed(&mut st);
+            st.session.handle_timeout(shared.now());
+            self.pump(&mut st);
+            qos0_upto = st.qos0_seq;
+        }
+        self.deliver();
+
+        // Write and close without the lock.
+        let mut write_err = None;
+        if !self.out.is_empty() {
+            if let Some(link) = &mut self.link {
+                let data = std::mem::take(&mut self.out);
+                write_err = match timeout(self.options.write_timeout, link.write(&data)).await {
+                    Ok(Ok(())) => None,
+                    Ok(Err(reason)) => Some(reason),
+                    Err(_) => Some(DisconnectReason::Io(std::io::ErrorKind::TimedOut)),
+                };
+                self.out = data;
+            }
+            self.out.clear();
+        }
+        {
+            let mut st = shared.lock();
+            if write_err.is_none() {
+                while st.qos0.front().is_some_and(|(seq, _)| *seq <= qos0_upto) {
+                    if let Some((_, done)) = st.qos0.pop_front() {
+                        let _ = done.send(Ok(()));
+                    }
+                }
+            }
+            if let Some(reason) = write_err {
+                self.end_link(&mut st, reason);
+            } else if let Some(reason) = self.closing.take() {
+                self.end_link(&mut st, reason);
+            }
+        }
+        self.close_links().await;
+    }
+
+    async fn close_links(&mut self) {
+        for mut link in self.to_close.drain(..) {
+            let _ = timeout(CLOSE_GRACE, link.close()).await;
+        }
+    }
+
+    /// Feeds received bytes to the session, draining events and output whenever it stops
+    /// taking them.
+    fn feed(&mut self, st: &mut State) {
+        let mut off = 0;
+        let mut stalls = 0;
+        while off < self.input.len() && self.closing.is_none() && self.link.is_some() {
+            let rest = self.input.get(off..).unwrap_or_default();
+            let n = st.session.handle_receive(self.shared.now(), rest);
+            off += n;
+            let progressed = self.pump(st);
+            if n == 0 && !progressed {
+                stalls += 1;
+                if stalls > 2 {
+                    break;
+                }
+            } else {
+                stalls = 0;
+            }
+        }
+        if self.closing.is_some() || self.link.is_none() {
+            self.input.clear();
+        } else {
+            self.input.drain(..off.min(self.input.len()));
+        }
+        // The session takes no more for now: wait for a wake-up or a timer before trying again.
+        self.stalled = stalls > 2;
+    }
+
+    /// Drains events and transmit bytes until neither has more. Returns whether anything came.
+    fn pump(&mut self, st: &mut State) -> bool {
+        let mut any = false;
+        loop {
+            let events = self.drain_events(st);
+            let sent = self.collect_transmit(st);
+            if !events && !sent {
+                return any;
+            }
+            any = true;
+        }
+    }
+
+    fn collect_transmit(&mut self, st: &mut State) -> bool {
+        let mut any = false;
+        loop {
+            match st.session.poll_transmit(self.shared.now(), &mut self.txbuf) {
+                Ok(Some(n)) => {
+                    if self.link.is_some() {
+                        self.out
+                            .extend_from_slice(self.txbuf.get(..n).unwrap_or_default());
+                    }
+                    any = true;
+                }
+                Ok(None) => break,
+                Err(too_small) => {
+                    if too_small.required <= self.txbuf.len() {
+                        break;
+                    }
+                    self.txbuf.resize(too_small.required, 0);
+                }
+            }
+        }
+        if any {
+            // Room in the transmit buffer: commands waiting for it may go on.
+            self.shared.room.notify_waiters();
+        }
+        any
+    }
+
+    /// Handles every pending session event. Returns whether there was any.
+    fn drain_events(&mut self, st: &mut State) -> bool {
+        let mut any = false;
+        let mut room = false;
+        loop {
+            let State {
+                session,
+                pubs,
+                subs,
+                unsubs,
+                status,
+                ..
+            } = &mut *st;
+            let Some(event) = session.poll_event() else {
+                break;
+            };
+            any = true;
+            match event {
+                Event::Connected { session_present } => {
+                    *status = Status::Connected;
+                    if let Some(done) = self.attempt.take().and_then(|a| a.done) {
+                        let _ = done.send(Ok(Connected { session_present }));
+                    }
+                }
+                Event::ConnectionRefused { code } => {
+                    if let Some(a) = &mut self.attempt {
+                        a.refused = Some(code);
+                    }
+                }
+                Event::Message(m) => self.backlog.push_back(Message {
+                    topic: m.topic.to_owned(),
+                    payload: m.payload.to_vec(),
+                    qos: m.qos,
+                    retain: m.retain,
+                    dup: m.dup,
+                    // No durable store in the async client.
+                    seq: None,
+                }),
+                Event::PublishAcknowledged { packet_id }
+                | Event::PublishCompleted { packet_id } => {
+                    room = true;
+                    if let Some(done) = pubs.remove(&packet_id) {
+                        let _ = done.send(Ok(()));
+                    }
+                }
+                Event::PublishDropped(o) => {
+                    room = true;
+                    if let Some(done) = pubs.remove(&o.packet_id) {
+                        let _ = done.send(Err(Error::PublishDropped));
+                    }
+                }
+                Event::Subscribed { packet_id, results } => {
+                    room = true;
+                    if let Some(done) = subs.remove(&packet_id) {
+                        let _ = done.send(Ok(results.iter().collect()));
+                    }
+                }
+                Event::Unsubscribed { packet_id } => {
+                    room = true;
+                    if let Some(done) = unsubs.remove(&packet_id) {
+                        let _ = done.send(Ok(()));
+                    }
+                }
+                Event::Disconnected { reason } if self.closing.is_none() && !self.ending => {
+                    self.closing = Some(DisconnectReason::from_session(reason));
+                }
+                _ => {}
+            }
+        }
+        if room {
+            self.shared.room.notify_waiters();
+        }
+        any
+    }
+
+    /// Hands held-back messages to the channel while it has room.
+    fn deliver(&mut self) {
+        while let Some(m) = self.backlog.pop_front() {
+            match self.messages.try_send(m) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(m)) => {
+                    self.backlog.push_front(m);
+                    return;
+                }
+                // Nobody listens: drop them (the application dropped `Messages`).
+                Err(mpsc::error::TrySendError::Closed(_)) => {}
+            }
+        }
+    }
+
+    /// Ends the connection (if any): the link is closed after the lock is released, the
+    /// session told, and everything waiting on this connection answered.
+    fn end_link(&mut self, st: &mut State, reason: DisconnectReason) {
+        self.closing = None;
+        let had_link = self.link.is_some();
+        if let Some(link) = self.link.take() {
+            self.to_close.push(link);
+        }
+        self.input.clear();
+        self.out.clear();
+        self.ending = true;
+        st.session.handle_transport_closed(self.shared.now());
+        self.drain_events(st);
+        self.ending = false;
+        self.closing = None;
+        let _ = self.collect_transmit(st);
+        self.out.clear();
+
+        if let Some(a) = self.attempt.take() {
+            if let Some(done) = a.done {
+                let e = match (a.refused, &reason) {
+                    (Some(code), _) => Error::Refused(code),
+                    (None, DisconnectReason::Refused(code)) => Error::Refused(*code),
+                    (None, r) => Error::ConnectionLost(r.clone()),
+                };
+                let _ = done.send(Err(e));
+            }
+        }
+        // Requests awaiting an acknowledgement are forgotten by the session; so are QoS 0
+        // messages not yet written. QoS 1/2 publishes stay pending in the session.
+        let lost = || Error::ConnectionLost(reason.clone());
+        for (_, done) in st.subs.drain() {
+            let _ = done.send(Err(lost()));
+        }
+        for (_, done) in st.unsubs.drain() {
+            let _ = done.send(Err(lost()));
+        }
+        for (_, done) in st.qos0.drain(..) {
+            let _ = done.send(Err(lost()));
+        }
+        if st.status != Status::Closed {
+            st.status = Status::Idle;
+        }
+        if had_link || !st.end_waiters.is_empty() {
+            st.last_reason = Some(reason.clone());
+        }
+        for w in st.end_waiters.drain(..) {
+            let _ = w.send(reason.clone());
+        }
+        // Commands waiting for room find out that the connection is gone.
+        self.shared.room.notify_waiters();
+    }
+
+    async fn shutdown(&mut self) {
+        let shared = self.shared.clone();
+        {
+            let mut st = shared.lock();
+            // Still connected (the last handle was dropped): say goodbye properly.
+            if st.session.is_connected() && st.session.disconnect(shared.now()).is_ok() {
+                self.out.clear();
+                self.collect_transmit(&mut st);
+            }
+        }
+        if let Some(link) = &mut self.link {
+            if !self.out.is_empty() {
+                let data = std::mem::take(&mut self.out);
+                let _ = timeout(CLOSE_GRACE, link.write(&data)).await;
+            }
+        }
+        {
+            let mut st = shared.lock();
+            if self.link.is_some() || self.attempt.is_some() {
+                self.end_link(&mut st, DisconnectReason::ClientClosed);
+            }
+            st.status = Status::Closed;
+            for (_, done) in st.pubs.drain() {
+                let _ = done.send(Err(Error::Closed));
+            }
+            for w in st.end_waiters.drain(..) {
+                let _ = w.send(DisconnectReason::ClientClosed);
+            }
+        }
+        self.shared.room.notify_waiters();
+        self.close_links().await;
+    }
+}

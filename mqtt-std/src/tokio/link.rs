@@ -1,0 +1,208 @@
+//! The async byte pipe under the session: TCP, optionally `tokio-rustls`, optionally
+//! `tokio-tungstenite` on top. It moves bytes and reports how the pipe ended; it knows nothing
+//! about MQTT packets.
+
+use std::io;
+use std::sync::Arc;
+
+use ::tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
+use ::tokio::net::TcpStream;
+use futures_util::{SinkExt as _, StreamExt as _};
+use tokio_tungstenite::WebSocketStream;
+use tungstenite::Message as WsMessage;
+use tungstenite::protocol::CloseFrame;
+use tungstenite::protocol::frame::coding::CloseCode;
+
+use crate::error::{DisconnectReason, Error};
+use crate::tls::{TlsConfig, TlsError};
+use crate::ws::{WsConfig, WsError};
+
+/// Size of one socket read.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// A byte stream: plain TCP or TLS.
+pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// An open connection to the broker.
+pub(crate) enum Link {
+    /// MQTT bytes straight on the stream.
+    Stream {
+        io: Box<dyn Io>,
+        /// Reads land here first, so that a cancelled read loses nothing.
+        scratch: Box<[u8]>,
+    },
+    /// MQTT bytes in binary WebSocket messages.
+    Ws {
+        ws: Box<WebSocketStream<Box<dyn Io>>>,
+        /// The close code to send when the link is closed ([MQTT-6.0.0-1] after a text frame).
+        close: Option<CloseCode>,
+    },
+}
+
+/// A TLS failure hidden in an I/O error (tokio-rustls reports rustls errors that way).
+fn tls_error(e: &io::Error) -> Option<TlsError> {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .map(|r| TlsError::from(r.clone()))
+}
+
+fn io_reason(e: &io::Error) -> DisconnectReason {
+    match tls_error(e) {
+        Some(t) => DisconnectReason::Tls(t),
+        None if e.kind() == io::ErrorKind::UnexpectedEof => DisconnectReason::TransportClosed,
+        None => DisconnectReason::Io(e.kind()),
+    }
+}
+
+fn ws_reason(e: tungstenite::Error) -> DisconnectReason {
+    match e {
+        tungstenite::Error::Io(e) => io_reason(&e),
+        other => DisconnectReason::WebSocket(WsError::from_tungstenite(other)),
+    }
+}
+
+/// Resolves `host`, connects over TCP, then TLS and the WebSocket handshake when asked.
+pub(crate) async fn open(
+    host: &str,
+    port: u16,
+    tls: Option<&TlsConfig>,
+    ws: Option<&WsConfig>,
+    max_packet_size: usize,
+) -> Result<Link, Error> {
+    let addr = format!("{host}:{port}");
+    let addrs: Vec<_> = ::tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| Error::Resolve {
+            addr: addr.clone(),
+            source: Arc::new(e),
+        })?
+        .collect();
+    let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
+    let mut tcp = None;
+    for a in addrs {
+        match TcpStream::connect(a).await {
+            Ok(s) => {
+                tcp = Some(s);
+                break;
+            }
+            Err(e) => last = e,
+        }
+    }
+    let connect_err = |e: io::Error| Error::Connect {
+        addr: addr.clone(),
+        source: Arc::new(e),
+    };
+    let tcp = tcp.ok_or_else(|| connect_err(last))?;
+    tcp.set_nodelay(true).map_err(connect_err)?;
+    let io: Box<dyn Io> = match tls {
+        None => Box::new(tcp),
+        Some(cfg) => {
+            let name = cfg.server_name_for(host)?;
+            let connector = tokio_rustls::TlsConnector::from(cfg.config.clone());
+            let stream = connector
+                .connect(name, tcp)
+                .await
+                .map_err(|e| match tls_error(&e) {
+                    Some(t) => Error::Tls(t),
+                    None => connect_err(e),
+                })?;
+            Box::new(stream)
+        }
+    };
+    let Some(ws) = ws else {
+        return Ok(Link::Stream {
+            io,
+            scratch: vec![0; READ_CHUNK].into_boxed_slice(),
+        });
+    };
+    let request = ws
+        .request(host, port, tls.is_some())
+        .map_err(Error::WebSocket)?;
+    let config = crate::ws::tungstenite_config(max_packet_size);
+    let (stream, _response) =
+        tokio_tungstenite::client_async_with_config(request, io, Some(config))
+            .await
+            .map_err(|e| match e {
+                tungstenite::Error::Io(e) => match tls_error(&e) {
+                    Some(t) => Error::Tls(t),
+                    None => connect_err(e),
+                },
+                other => Error::WebSocket(WsError::from_tungstenite(other)),
+            })?;
+    Ok(Link::Ws {
+        ws: Box::new(stream),
+        close: None,
+    })
+}
+
+impl Link {
+    /// Waits for bytes and appends them to `buf`; `Err` says how the link ended. Cancel safe:
+    /// nothing is lost when the future is dropped before it completes.
+    pub(crate) async fn read(&mut self, buf: &mut Vec<u8>) -> Result<(), DisconnectReason> {
+        match self {
+            Link::Stream { io, scratch } => match io.read(scratch).await {
+                Ok(0) => Err(DisconnectReason::TransportClosed),
+                Ok(n) => {
+                    buf.extend_from_slice(scratch.get(..n).unwrap_or_default());
+                    Ok(())
+                }
+                Err(e) => Err(io_reason(&e)),
+            },
+            Link::Ws { ws, close } => loop {
+                match ws.next().await {
+                    None => return Err(DisconnectReason::TransportClosed),
+                    Some(Ok(WsMessage::Binary(b))) => {
+                        buf.extend_from_slice(&b);
+                        return Ok(());
+                    }
+                    Some(Ok(WsMessage::Text(_))) => {
+                        // [MQTT-6.0.0-1]: close, telling the broker why.
+                        *close = Some(CloseCode::Unsupported);
+                        return Err(DisconnectReason::WebSocket(WsError::NonBinaryFrame));
+                    }
+                    Some(Ok(WsMessage::Close(frame))) => {
+                        return Err(DisconnectReason::WebSocket(WsError::Closed(
+                            frame.map(|f| u16::from(f.code)),
+                        )));
+                    }
+                    // Pongs to pings are sent by tokio-tungstenite itself.
+                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_))) => {}
+                    Some(Err(e)) => return Err(ws_reason(e)),
+                }
+            },
+        }
+    }
+
+    /// Writes `data` (in one binary message over WebSocket) and flushes.
+    pub(crate) async fn write(&mut self, data: &[u8]) -> Result<(), DisconnectReason> {
+        match self {
+            Link::Stream { io, .. } => {
+                io.write_all(data).await.map_err(|e| io_reason(&e))?;
+                io.flush().await.map_err(|e| io_reason(&e))
+            }
+            Link::Ws { ws, .. } => ws
+                .send(WsMessage::binary(data.to_vec()))
+                .await
+                .map_err(ws_reason),
+        }
+    }
+
+    /// Closes the link: a WebSocket close frame (with the reason after a text frame), TLS
+    /// close_notify, TCP shutdown. Errors do not matter any more.
+    pub(crate) async fn close(&mut self) {
+        match self {
+            Link::Stream { io, .. } => {
+                let _ = io.shutdown().await;
+            }
+            Link::Ws { ws, close } => {
+                let frame = close.map(|code| CloseFrame {
+                    code,
+                    reason: "MQTT-6.0.0-1: binary frames only".into(),
+                });
+                let _ = ws.close(frame).await;
+                let _ = ws.get_mut().shutdown().await;
+            }
+        }
+    }
+}

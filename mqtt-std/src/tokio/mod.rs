@@ -1,0 +1,573 @@
+//! An async MQTT 3.1.1 client for [tokio] (feature `tokio`).
+//!
+//! The same [`mqtt_session::Session`] as the blocking [`Client`](crate::Client), the
+//! same [`ClientOptions`], [`ConnectOptions`], [`Will`], [`TlsConfig`] (rustls with the `ring`
+//! provider, here through `tokio-rustls`) and [`WsConfig`] (MQTT over WebSocket through
+//! `tokio-tungstenite`), the same [`Error`] and [`DisconnectReason`]. One task per client (the
+//! *driver*) owns the connection: it feeds the session what the link reads, writes what the
+//! session wants sent, and sleeps until the session's next deadline; it holds no protocol
+//! logic. Commands run the session's command on the caller's task under a short lock, so an
+//! invalid topic is an immediate `Err`, then wake the driver.
+//!
+//! Why a feature of `mqtt-std` and not a crate of its own: an async client needs exactly the
+//! blocking client's options, TLS set-up, WebSocket settings, errors and disconnect reasons.
+//! Inside `mqtt-std` it shares those types as they are, without turning their internals into
+//! public API for a sibling crate; the feature keeps tokio out of every build that does not
+//! ask for it.
+//!
+//! ```no_run
+//! use mqtt_std::tokio::Client;
+//! use mqtt_std::{ClientOptions, ConnectOptions, QoS};
+//!
+//! # async fn example() -> Result<(), mqtt_std::Error> {
+//! let (client, mut messages) = Client::new(ClientOptions::new("thermostat-7"))?;
+//! client.connect("localhost", 1883, &ConnectOptions::default()).await?;
+//! client.subscribe(&[("home/+/setpoint", QoS::AtLeastOnce)]).await?;
+//! // Resolves on the PUBACK.
+//! client.publish("home/kitchen/temp", b"21.5", QoS::AtLeastOnce, false).await?;
+//! while let Some(message) = messages.recv().await {
+//!     println!("{} = {:?}", message.topic, message.payload);
+//! #   break;
+//! }
+//! client.disconnect().await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Flow control: `publish` waits (asynchronously) for room in the in-flight window instead of
+//! failing with [`Error::WindowFull`]; when the application does not take messages from
+//! [`Messages`] (a channel of [`ClientOptions::receive_queue_depth`]), the driver stops reading
+//! the socket, and TCP holds the broker back.
+
+mod driver;
+mod link;
+
+use std::collections::{HashMap, VecDeque};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use ::tokio::sync::{Notify, mpsc, oneshot};
+use mqtt_proto::{PacketId, QoS, SubAckReturnCode, TopicName};
+use mqtt_session::{CommandError, Session, VecStore};
+
+use crate::error::{DisconnectReason, Error};
+use crate::options::{ClientOptions, ConnectOptions, Connected, Message, Will};
+use crate::tls::TlsConfig;
+use crate::ws::WsConfig;
+
+type Sess = Session<VecStore, Vec<u8>>;
+type Done<T> = oneshot::Sender<Result<T, Error>>;
+
+/// Where the connection stands, as the application sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Idle,
+    Connecting,
+    Connected,
+    Closed,
+}
+
+/// How the application asked to end the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CloseKind {
+    Disconnect,
+    Drop,
+}
+
+/// State shared by the handles and the driver, under one short-held lock.
+struct State {
+    session: Sess,
+    status: Status,
+    login: Option<(String, Option<Vec<u8>>)>,
+    will: Option<Will>,
+    websocket: Option<WsConfig>,
+    pubs: HashMap<PacketId, Done<()>>,
+    subs: HashMap<PacketId, Done<Vec<SubAckReturnCode>>>,
+    unsubs: HashMap<PacketId, Done<()>>,
+    qos0: VecDeque<(u64, Done<()>)>,
+    qos0_seq: u64,
+    close_req: Option<CloseKind>,
+    /// Waiting for the current connection to end.
+    end_waiters: Vec<oneshot::Sender<DisconnectReason>>,
+    last_reason: Option<DisconnectReason>,
+    shutdown: bool,
+}
+
+struct Shared {
+    st: Mutex<State>,
+    /// Wakes the driver.
+    wake: Notify,
+    /// Wakes commands waiting for room (window, transmit buffer, pending requests).
+    room: Notify,
+    epoch: Instant,
+    client_id: String,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.st.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The session's clock: milliseconds since the client was created.
+    fn now(&self) -> mqtt_session::Instant {
+        mqtt_session::Instant::from_millis(
+            u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX),
+        )
+    }
+}
+
+/// A connection opened by `connect`, handed to the driver.
+struct NewLink {
+    link: link::Link,
+    options: ConnectOptions,
+    deadline: ::tokio::time::Instant,
+    done: Done<Connected>,
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    links: mpsc::UnboundedSender<NewLink>,
+    options: ClientOptions,
+    driver: Mutex<Option<::tokio::task::JoinHandle<()>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.shared.lock().shutdown = true;
+        self.shared.wake.notify_one();
+    }
+}
+
+/// An async MQTT 3.1.1 client: a cheap, cloneable handle (`Send + Sync`) to one connection and
+/// its session, driven by one tokio task. See the [module docs](self).
+///
+/// Dropping the last handle ends the driver task (without DISCONNECT: use
+/// [`Client::close`] or [`Client::disconnect`] for a clean end).
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("client_id", &self.inner.shared.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Received messages, in order: [`Messages::recv`], or a [`Stream`](futures_util::Stream).
+/// Ends when the client is closed (or every [`Client`] handle dropped).
+#[derive(Debug)]
+pub struct Messages {
+    rx: mpsc::Receiver<Message>,
+}
+
+impl Messages {
+    /// The next message; `None` once the client is closed.
+    pub async fn recv(&mut self) -> Option<Message> {
+        self.rx.recv().await
+    }
+
+    /// The next message if one is waiting.
+    pub fn try_recv(&mut self) -> Option<Message> {
+        self.rx.try_recv().ok()
+    }
+}
+
+impl futures_util::Stream for Messages {
+    type Item = Message;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Message>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+/// Resets the status if a `connect` future is dropped before it hands its link to the driver.
+struct ConnectGuard<'a> {
+    shared: &'a Shared,
+    armed: bool,
+}
+
+impl Drop for ConnectGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            let mut st = self.shared.lock();
+            if st.status == Status::Connecting {
+                st.status = Status::Idle;
+            }
+        }
+    }
+}
+
+impl Client {
+    /// Creates the client and spawns its driver task on the current tokio runtime; nothing is
+    /// sent until [`Client::connect`]. Returns the handle and the stream of received messages.
+    ///
+    /// Fails with [`Error::ThreadSpawn`] outside a tokio runtime.
+    pub fn new(options: ClientOptions) -> Result<(Client, Messages), Error> {
+        let runtime = ::tokio::runtime::Handle::try_current().map_err(|e| {
+            Error::ThreadSpawn(Arc::new(std::io::Error::other(format!(
+                "mqtt_std::tokio::Client::new needs a tokio runtime: {e}"
+            ))))
+        })?;
+        let mut config = mqtt_session::Config::default();
+        config.max_inflight = options.max_inflight;
+        config.max_queued = options.max_queued;
+        config.connack_timeout = options.connack_timeout;
+        config.ping_timeout = options.ping_timeout;
+        config.max_incoming_packet = options.max_packet_size;
+        config.session_lost = options.session_lost;
+        let session = Session::new(
+            config,
+            VecStore::new(),
+            vec![0u8; options.max_packet_size],
+            vec![0u8; options.transmit_buffer_size],
+        );
+        let shared = Arc::new(Shared {
+            st: Mutex::new(State {
+                session,
+                status: Status::Idle,
+                login: None,
+                will: None,
+                websocket: None,
+                pubs: HashMap::new(),
+                subs: HashMap::new(),
+                unsubs: HashMap::new(),
+                qos0: VecDeque::new(),
+                qos0_seq: 0,
+                close_req: None,
+                end_waiters: Vec::new(),
+                last_reason: None,
+                shutdown: false,
+            }),
+            wake: Notify::new(),
+            room: Notify::new(),
+            epoch: Instant::now(),
+            client_id: options.client_id.clone(),
+        });
+        let (links_tx, links_rx) = mpsc::unbounded_channel();
+        let (messages_tx, messages_rx) = mpsc::channel(options.receive_queue_depth.max(1));
+        let handle = runtime.spawn(driver::run(
+            shared.clone(),
+            links_rx,
+            messages_tx,
+            options.clone(),
+        ));
+        Ok((
+            Client {
+                inner: Arc::new(Inner {
+                    shared,
+                    links: links_tx,
+                    options,
+                    driver: Mutex::new(Some(handle)),
+                }),
+            },
+            Messages { rx: messages_rx },
+        ))
+    }
+
+    fn shared(&self) -> &Shared {
+        &self.inner.shared
+    }
+
+    /// The client id given at creation.
+    pub fn client_id(&self) -> &str {
+        &self.inner.shared.client_id
+    }
+
+    /// Whether CONNACK accepted the current connection and it has not ended.
+    pub fn is_connected(&self) -> bool {
+        self.shared().lock().status == Status::Connected
+    }
+
+    /// Sets the user name and optional password sent in every later CONNECT; kept across
+    /// connections until changed.
+    pub fn set_login(&self, username: &str, password: Option<&[u8]>) {
+        self.shared().lock().login = Some((username.to_owned(), password.map(<[u8]>::to_vec)));
+    }
+
+    /// Removes the user name and password.
+    pub fn clear_login(&self) {
+        self.shared().lock().login = None;
+    }
+
+    /// Sets (or with `None` removes) the will message sent in every later CONNECT. The topic
+    /// is checked here.
+    pub fn set_will(&self, will: Option<Will>) -> Result<(), Error> {
+        if let Some(w) = &will {
+            TopicName::new(&w.topic).map_err(Error::Invalid)?;
+        }
+        self.shared().lock().will = will;
+        Ok(())
+    }
+
+    /// Carries MQTT over WebSocket in every later connect (or with `None` over plain TCP
+    /// again): [`Client::connect`] speaks `ws://`, [`Client::secure_connect`] `wss://`.
+    pub fn set_websocket(&self, websocket: Option<WsConfig>) {
+        self.shared().lock().websocket = websocket;
+    }
+
+    /// Connects to `host:port` (over TCP, or WebSocket after [`Client::set_websocket`]) and
+    /// waits for CONNACK, all within [`ConnectOptions::wait`] ([`Error::Timeout`]). With clean
+    /// session off, the session carried over resumes: QoS 1/2 messages in flight are resent.
+    pub async fn connect(
+        &self,
+        host: &str,
+        port: u16,
+        options: &ConnectOptions,
+    ) -> Result<Connected, Error> {
+        self.connect_to(host, port, None, options).await
+    }
+
+    /// Like [`Client::connect`] over TLS (`tokio-rustls`, `ring` provider). The server name
+    /// checked is the one `tls` sets, else `host`.
+    pub async fn secure_connect(
+        &self,
+        host: &str,
+        port: u16,
+        tls: &TlsConfig,
+        options: &ConnectOptions,
+    ) -> Result<Connected, Error> {
+        self.connect_to(host, port, Some(tls), options).await
+    }
+
+    async fn connect_to(
+        &self,
+        host: &str,
+        port: u16,
+        tls: Option<&TlsConfig>,
+        options: &ConnectOptions,
+    ) -> Result<Connected, Error> {
+        let shared = self.shared();
+        let websocket = {
+            let mut st = shared.lock();
+            match st.status {
+                Status::Closed => return Err(Error::Closed),
+                Status::Connecting | Status::Connected => return Err(Error::AlreadyConnected),
+                Status::Idle => {}
+            }
+            st.status = Status::Connecting;
+            st.websocket.clone()
+        };
+        let mut guard = ConnectGuard {
+            shared,
+            armed: true,
+        };
+        let deadline = ::tokio::time::Instant::now()
+            .checked_add(options.wait)
+            .unwrap_or_else(far_future);
+        let open = link::open(
+            host,
+            port,
+            tls,
+            websocket.as_ref(),
+            self.inner.options.max_packet_size,
+        );
+        let link = match ::tokio::time::timeout_at(deadline, open).await {
+            Ok(Ok(link)) => link,
+            Ok(Err(e)) => return Err(e),
+            Err(_) => return Err(Error::Timeout),
+        };
+        let (done, result) = oneshot::channel();
+        let new = NewLink {
+            link,
+            options: *options,
+            deadline,
+            done,
+        };
+        if self.inner.links.send(new).is_err() {
+            return Err(Error::Closed);
+        }
+        guard.armed = false;
+        shared.wake.notify_one();
+        // The driver enforces the deadline and answers.
+        result.await.unwrap_or(Err(Error::Closed))
+    }
+
+    /// Runs a session command under the lock, waiting for room while the window, the
+    /// transmit buffer or the pending-request table is full; `register` records the completion
+    /// before the driver can see the acknowledgement.
+    async fn command<R, T>(
+        &self,
+        mut f: impl FnMut(&mut State, mqtt_session::Instant) -> Result<R, CommandError>,
+        register: impl FnOnce(&mut State, R) -> T,
+    ) -> Result<T, Error> {
+        let shared = self.shared();
+        loop {
+            let room = shared.room.notified();
+            let mut room = std::pin::pin!(room);
+            room.as_mut().enable();
+            {
+                let mut st = shared.lock();
+                if st.status == Status::Closed {
+                    return Err(Error::Closed);
+                }
+                match f(&mut st, shared.now()) {
+                    Ok(r) => {
+                        let t = register(&mut st, r);
+                        drop(st);
+                        shared.wake.notify_one();
+                        return Ok(t);
+                    }
+                    Err(
+                        CommandError::WindowFull
+                        | CommandError::TransmitBufferFull { .. }
+                        | CommandError::TooManyPendingRequests,
+                    ) => {
+                        drop(st);
+                        shared.wake.notify_one();
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            room.await;
+        }
+    }
+
+    /// Publishes a message and resolves when its flow is complete: QoS 0 once written to the
+    /// link, QoS 1 on PUBACK, QoS 2 on PUBCOMP. Waits for room in the in-flight window.
+    /// A QoS 1/2 message in flight when the connection ends stays in the session (the future
+    /// stays pending) and completes on a later connection that resumes the session.
+    ///
+    /// Fails with [`Error::NotConnected`], or [`Error::Invalid`] for a bad topic.
+    pub async fn publish(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+    ) -> Result<(), Error> {
+        let done = self
+            .command(
+                |st, now| st.session.publish(now, topic, payload, qos, retain),
+                |st, id| {
+                    let (tx, rx) = oneshot::channel();
+                    match id {
+                        Some(id) => {
+                            st.pubs.insert(id, tx);
+                        }
+                        None => {
+                            st.qos0_seq += 1;
+                            let seq = st.qos0_seq;
+                            st.qos0.push_back((seq, tx));
+                        }
+                    }
+                    rx
+                },
+            )
+            .await?;
+        done.await.unwrap_or(Err(Error::Closed))
+    }
+
+    /// Subscribes to `(filter, maximum QoS)` pairs in one SUBSCRIBE; resolves with one SUBACK
+    /// return code per filter, including [`SubAckReturnCode::Failure`].
+    pub async fn subscribe(&self, filters: &[(&str, QoS)]) -> Result<Vec<SubAckReturnCode>, Error> {
+        let done = self
+            .command(
+                |st, now| st.session.subscribe(now, filters),
+                |st, id| {
+                    let (tx, rx) = oneshot::channel();
+                    st.subs.insert(id, tx);
+                    rx
+                },
+            )
+            .await?;
+        done.await.unwrap_or(Err(Error::Closed))
+    }
+
+    /// Unsubscribes from filters in one UNSUBSCRIBE; resolves on UNSUBACK.
+    pub async fn unsubscribe(&self, filters: &[&str]) -> Result<(), Error> {
+        let done = self
+            .command(
+                |st, now| st.session.unsubscribe(now, filters),
+                |st, id| {
+                    let (tx, rx) = oneshot::channel();
+                    st.unsubs.insert(id, tx);
+                    rx
+                },
+            )
+            .await?;
+        done.await.unwrap_or(Err(Error::Closed))
+    }
+
+    /// QoS 1/2 publishes not yet complete (in flight or queued), kept across connections.
+    pub fn publishes_in_flight(&self) -> usize {
+        let st = self.shared().lock();
+        st.session.inflight() + st.session.queued()
+    }
+
+    /// Resolves with the reason when the current connection (or connection attempt) ends; at
+    /// once with the last reason when there is none.
+    pub async fn disconnected(&self) -> Option<DisconnectReason> {
+        let rx = {
+            let mut st = self.shared().lock();
+            match st.status {
+                Status::Idle | Status::Closed => return st.last_reason.clone(),
+                Status::Connecting | Status::Connected => {}
+            }
+            let (tx, rx) = oneshot::channel();
+            st.end_waiters.push(tx);
+            rx
+        };
+        rx.await.ok()
+    }
+
+    async fn close_connection(&self, kind: CloseKind) -> Result<(), Error> {
+        let rx = {
+            let mut st = self.shared().lock();
+            match st.status {
+                Status::Closed => return Err(Error::Closed),
+                Status::Idle => return Err(Error::NotConnected),
+                Status::Connecting | Status::Connected => {}
+            }
+            st.close_req = Some(kind);
+            let (tx, rx) = oneshot::channel();
+            st.end_waiters.push(tx);
+            rx
+        };
+        self.shared().wake.notify_one();
+        let _ = rx.await;
+        Ok(())
+    }
+
+    /// Sends DISCONNECT and closes the connection; resolves once it is closed. The broker
+    /// discards the will. QoS 1/2 messages in flight stay in the session for the next
+    /// connection with clean session off.
+    pub async fn disconnect(&self) -> Result<(), Error> {
+        self.close_connection(CloseKind::Disconnect).await
+    }
+
+    /// Closes the connection without DISCONNECT, as a lost link would: the broker publishes
+    /// the will. The session is kept.
+    pub async fn drop_connection(&self) -> Result<(), Error> {
+        self.close_connection(CloseKind::Drop).await
+    }
+
+    /// Ends the client: DISCONNECT if connected, then the driver task stops; pending
+    /// operations fail with [`Error::Closed`], [`Messages`] ends, later calls fail with
+    /// [`Error::Closed`].
+    pub async fn close(&self) {
+        if self.is_connected() {
+            let _ = self.disconnect().await;
+        }
+        self.shared().lock().shutdown = true;
+        self.shared().wake.notify_one();
+        let handle = self
+            .inner
+            .driver
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(h) = handle {
+            let _ = h.await;
+        }
+    }
+}
+
+/// A deadline for "no limit" that does not overflow.
+fn far_future() -> ::tokio::time::Instant {
+    ::tokio::time::Instant::now() + std::time::Duration::from_secs(100 * 365 * 24 * 3600)
+}

@@ -1,0 +1,638 @@
+//! The async (tokio) client against a private Mosquitto (`mqtt_std::test_broker`): the
+//! blocking client's interop scenarios (connect, login, TLS, QoS 0/1/2, retained, will,
+//! persistent session, keep alive), 100 concurrent publishers on one runtime; a scripted
+//! broker for an in-flight QoS 1 resent on resume; and MQTT over WebSocket against Aedes
+//! (`mqtt_std::test_ws_broker`) and a scripted WebSocket peer.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::HashSet;
+use std::io::{Read as _, Write as _};
+use std::net::TcpListener;
+use std::time::Duration;
+
+use common::{WAIT, id};
+use futures_util::StreamExt as _;
+use mqtt_std::test_broker::Broker;
+use mqtt_std::test_ws_broker::WsBroker;
+use mqtt_std::tokio::{Client, Messages};
+use mqtt_std::{
+    ClientOptions, ConnectOptions, DisconnectReason, Error, Message, QoS, SubAckReturnCode,
+    TlsConfig, Will, WsConfig, WsError,
+};
+use tokio::time::timeout;
+
+fn broker() -> Broker {
+    Broker::start().unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn new_client(prefix: &str) -> (Client, Messages) {
+    Client::new(ClientOptions::new(id(prefix))).unwrap()
+}
+
+async fn connected(port: u16, prefix: &str) -> (Client, Messages) {
+    let (c, m) = new_client(prefix);
+    c.connect("127.0.0.1", port, &ConnectOptions::default())
+        .await
+        .unwrap();
+    (c, m)
+}
+
+async fn next(messages: &mut Messages) -> Message {
+    timeout(WAIT, messages.recv())
+        .await
+        .expect("no message in time")
+        .expect("message stream ended")
+}
+
+fn ca(pem: &str) -> TlsConfig {
+    TlsConfig::builder()
+        .ca_pem(pem.as_bytes())
+        .unwrap()
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn outside_a_runtime_new_fails_cleanly() {
+    // Inside one it works; outside (a plain thread) it is an error, not a panic.
+    assert!(Client::new(ClientOptions::new("x")).is_ok());
+    let outside = std::thread::spawn(|| Client::new(ClientOptions::new("x")).map(|_| ()))
+        .join()
+        .unwrap();
+    assert!(matches!(outside, Err(Error::ThreadSpawn(_))));
+}
+
+#[tokio::test]
+async fn connect_disconnect_and_errors() {
+    let broker = broker();
+    let (c, _m) = new_client("tk-conn");
+    assert!(matches!(
+        c.publish("a", b"", QoS::AtMostOnce, false).await,
+        Err(Error::NotConnected)
+    ));
+    let connected = c
+        .connect("127.0.0.1", broker.port(), &ConnectOptions::default())
+        .await
+        .unwrap();
+    assert!(!connected.session_present);
+    assert!(c.is_connected());
+    assert!(matches!(
+        c.connect("127.0.0.1", broker.port(), &ConnectOptions::default())
+            .await,
+        Err(Error::AlreadyConnected)
+    ));
+    assert!(matches!(
+        c.publish("bad/#", b"", QoS::AtMostOnce, false).await,
+        Err(Error::Invalid(_))
+    ));
+    c.disconnect().await.unwrap();
+    assert!(!c.is_connected());
+    assert!(matches!(
+        c.disconnected().await,
+        Some(DisconnectReason::Local)
+    ));
+
+    // A closed port.
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let (c, _m) = new_client("tk-closed");
+    assert!(matches!(
+        c.connect("127.0.0.1", port, &ConnectOptions::default())
+            .await,
+        Err(Error::Connect { .. })
+    ));
+    c.close().await;
+    assert!(matches!(
+        c.connect("127.0.0.1", port, &ConnectOptions::default())
+            .await,
+        Err(Error::Closed)
+    ));
+}
+
+#[tokio::test]
+async fn login_right_and_wrong() {
+    let broker = broker();
+    let (c, _m) = new_client("tk-login");
+    c.set_login(Broker::USERNAME, Some(b"wrong".as_slice()));
+    match c
+        .connect("127.0.0.1", broker.auth_port(), &ConnectOptions::default())
+        .await
+    {
+        Err(Error::Refused(code)) => assert_ne!(code, mqtt_std::ConnectReturnCode::Accepted),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    c.set_login(Broker::USERNAME, Some(Broker::PASSWORD.as_bytes()));
+    c.connect("127.0.0.1", broker.auth_port(), &ConnectOptions::default())
+        .await
+        .unwrap();
+    c.disconnect().await.unwrap();
+}
+
+#[tokio::test]
+async fn tls_right_ca_wrong_ca_and_mutual() {
+    let broker = broker();
+    let (c, mut m) = new_client("tk-tls");
+    let tls = ca(broker.pki().ca_pem());
+    c.secure_connect(
+        "localhost",
+        broker.tls_port(),
+        &tls,
+        &ConnectOptions::default(),
+    )
+    .await
+    .unwrap();
+    c.subscribe(&[("tls/t", QoS::ExactlyOnce)]).await.unwrap();
+    c.publish("tls/t", b"secret", QoS::ExactlyOnce, false)
+        .await
+        .unwrap();
+    assert_eq!(next(&mut m).await.payload, b"secret");
+    c.disconnect().await.unwrap();
+
+    let wrong = ca(broker.pki().other_ca_pem());
+    let (c, _m) = new_client("tk-tls-bad");
+    match c
+        .secure_connect(
+            "localhost",
+            broker.tls_port(),
+            &wrong,
+            &ConnectOptions::default(),
+        )
+        .await
+    {
+        Err(Error::Tls(e)) => assert!(e.to_string().contains("unknown"), "{e}"),
+        other => panic!("expected a TLS error, got {other:?}"),
+    }
+
+    let mtls = TlsConfig::builder()
+        .ca_pem(broker.pki().ca_pem().as_bytes())
+        .unwrap()
+        .client_cert_pem(
+            broker.pki().client_cert_pem().as_bytes(),
+            broker.pki().client_key_pem().as_bytes(),
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+    let (c, _m) = new_client("tk-mtls");
+    c.secure_connect(
+        "localhost",
+        broker.mtls_port(),
+        &mtls,
+        &ConnectOptions::default(),
+    )
+    .await
+    .unwrap();
+    c.disconnect().await.unwrap();
+}
+
+async fn round_trip(qos: QoS) {
+    let broker = broker();
+    let (sub, mut messages) = connected(broker.port(), "tk-sub").await;
+    let codes = sub
+        .subscribe(&[("rt/+/x", qos), ("rt/other", QoS::AtMostOnce)])
+        .await
+        .unwrap();
+    assert_eq!(
+        codes,
+        vec![
+            SubAckReturnCode::Success(qos),
+            SubAckReturnCode::Success(QoS::AtMostOnce)
+        ]
+    );
+    let (publisher, _pm) = connected(broker.port(), "tk-pub").await;
+    publisher
+        .publish("rt/a/x", b"payload", qos, false)
+        .await
+        .unwrap();
+    assert_eq!(publisher.publishes_in_flight(), 0);
+    let m = next(&mut messages).await;
+    assert_eq!(
+        (m.topic.as_str(), m.payload.as_slice(), m.qos, m.retain),
+        ("rt/a/x", b"payload".as_slice(), qos, false)
+    );
+    sub.unsubscribe(&["rt/+/x"]).await.unwrap();
+    publisher
+        .publish("rt/a/x", b"not delivered", qos, false)
+        .await
+        .unwrap();
+    publisher
+        .publish("rt/other", b"marker", QoS::AtMostOnce, false)
+        .await
+        .unwrap();
+    assert_eq!(next(&mut messages).await.payload, b"marker");
+    publisher.close().await;
+    sub.close().await;
+    // The stream ends when the client is closed.
+    assert!(timeout(WAIT, messages.next()).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn publish_subscribe_qos0() {
+    round_trip(QoS::AtMostOnce).await;
+}
+
+#[tokio::test]
+async fn publish_subscribe_qos1() {
+    round_trip(QoS::AtLeastOnce).await;
+}
+
+#[tokio::test]
+async fn publish_subscribe_qos2() {
+    round_trip(QoS::ExactlyOnce).await;
+}
+
+#[tokio::test]
+async fn retained_message() {
+    let broker = broker();
+    let (p, _pm) = connected(broker.port(), "tk-ret-pub").await;
+    p.publish("ret/t", b"kept", QoS::AtLeastOnce, true)
+        .await
+        .unwrap();
+    let (s, mut m) = connected(broker.port(), "tk-ret-sub").await;
+    s.subscribe(&[("ret/#", QoS::AtLeastOnce)]).await.unwrap();
+    let got = next(&mut m).await;
+    assert_eq!((got.topic.as_str(), got.retain), ("ret/t", true));
+    assert_eq!(got.payload, b"kept");
+}
+
+#[tokio::test]
+async fn will_is_published_when_the_connection_drops() {
+    let broker = broker();
+    let (watcher, mut m) = connected(broker.port(), "tk-will-watch").await;
+    watcher
+        .subscribe(&[("will/#", QoS::AtLeastOnce)])
+        .await
+        .unwrap();
+    let will = |topic: &str, payload: &[u8]| Will {
+        topic: topic.into(),
+        payload: payload.to_vec(),
+        qos: QoS::AtLeastOnce,
+        retain: false,
+    };
+    // A clean DISCONNECT discards the will.
+    let (polite, _pm) = new_client("tk-will-polite");
+    polite
+        .set_will(Some(will("will/polite", b"should not appear")))
+        .unwrap();
+    polite
+        .connect("127.0.0.1", broker.port(), &ConnectOptions::default())
+        .await
+        .unwrap();
+    polite.disconnect().await.unwrap();
+
+    let (dying, _dm) = new_client("tk-will-dying");
+    dying.set_will(Some(will("will/dying", b"gone"))).unwrap();
+    assert!(matches!(
+        dying.set_will(Some(will("will/#", b""))),
+        Err(Error::Invalid(_))
+    ));
+    dying
+        .connect("127.0.0.1", broker.port(), &ConnectOptions::default())
+        .await
+        .unwrap();
+    dying.drop_connection().await.unwrap();
+    assert!(matches!(
+        dying.disconnected().await,
+        Some(DisconnectReason::Dropped)
+    ));
+    let got = next(&mut m).await;
+    assert_eq!(
+        (got.topic.as_str(), got.payload.as_slice()),
+        ("will/dying", b"gone".as_slice())
+    );
+}
+
+#[tokio::test]
+async fn persistent_session_receives_messages_queued_while_away() {
+    let broker = broker();
+    let client_id = id("tk-persist");
+    let (c, mut m) = Client::new(ClientOptions::new(client_id.clone())).unwrap();
+    let opts = ConnectOptions::default().clean_session(false);
+    let first = c.connect("127.0.0.1", broker.port(), &opts).await.unwrap();
+    assert!(!first.session_present);
+    c.subscribe(&[("away/#", QoS::ExactlyOnce)]).await.unwrap();
+    c.disconnect().await.unwrap();
+
+    let (p, _pm) = connected(broker.port(), "tk-persist-pub").await;
+    for i in 0..5 {
+        p.publish(&format!("away/{i}"), b"queued", QoS::ExactlyOnce, false)
+            .await
+            .unwrap();
+    }
+    let again = c.connect("127.0.0.1", broker.port(), &opts).await.unwrap();
+    assert!(again.session_present);
+    for i in 0..5 {
+        let got = next(&mut m).await;
+        assert_eq!(
+            (got.topic, got.qos),
+            (format!("away/{i}"), QoS::ExactlyOnce)
+        );
+    }
+    c.disconnect().await.unwrap();
+}
+
+#[tokio::test]
+async fn keep_alive_pings_the_broker() {
+    let broker = broker();
+    let (c, _m) = new_client("tk-ping");
+    c.connect(
+        "127.0.0.1",
+        broker.port(),
+        &ConnectOptions::default().keep_alive(1),
+    )
+    .await
+    .unwrap();
+    let id = c.client_id().to_owned();
+    let seen = tokio::task::spawn_blocking({
+        let log = broker.log_path();
+        move || {
+            // Mosquitto logs "Received PINGREQ from ID".
+            let needle = format!("Received PINGREQ from {id}");
+            let deadline = std::time::Instant::now() + WAIT;
+            loop {
+                if std::fs::read_to_string(&log).is_ok_and(|l| l.matches(&needle).count() >= 2) {
+                    return true;
+                }
+                if std::time::Instant::now() > deadline {
+                    return false;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert!(seen, "no two PINGREQs in the broker log");
+    assert!(c.is_connected());
+    c.disconnect().await.unwrap();
+}
+
+/// 100 publisher tasks on one runtime, each with its own connection, 10 QoS 1 and 10 QoS 2
+/// messages each; one subscriber gets all 2,000 exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hundred_concurrent_publishers() {
+    let broker = broker();
+    let port = broker.port();
+    let (sub, mut messages) =
+        Client::new(ClientOptions::new(id("tk-many-sub")).receive_queue_depth(64)).unwrap();
+    sub.connect("127.0.0.1", port, &ConnectOptions::default())
+        .await
+        .unwrap();
+    sub.subscribe(&[("many/#", QoS::ExactlyOnce)])
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for p in 0..100 {
+        tasks.push(tokio::spawn(async move {
+            let (c, _m) = connected(port, "tk-many").await;
+            for i in 0..20 {
+                let qos = if i % 2 == 0 {
+                    QoS::AtLeastOnce
+                } else {
+                    QoS::ExactlyOnce
+                };
+                c.publish(&format!("many/{p}"), format!("{i}").as_bytes(), qos, false)
+                    .await
+                    .unwrap();
+            }
+            c.disconnect().await.unwrap();
+        }));
+    }
+    let mut seen = HashSet::new();
+    while seen.len() < 2000 {
+        let m = next(&mut messages).await;
+        let key = (m.topic.clone(), String::from_utf8(m.payload).unwrap());
+        assert!(seen.insert(key.clone()), "duplicate {key:?}");
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    // Exactly once: nothing more comes.
+    sub.publish("many/end", b"end", QoS::AtLeastOnce, false)
+        .await
+        .unwrap();
+    let last = next(&mut messages).await;
+    assert_eq!(last.topic, "many/end");
+}
+
+/// 100 tasks publishing through one shared client: `publish` waits for room in the in-flight
+/// window (16) instead of failing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hundred_tasks_share_one_client_and_its_window() {
+    let broker = broker();
+    let (c, mut messages) = connected(broker.port(), "tk-shared").await;
+    c.subscribe(&[("shared/#", QoS::AtLeastOnce)])
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for p in 0..100 {
+        let c = c.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..5 {
+                c.publish(
+                    &format!("shared/{p}"),
+                    format!("{i}").as_bytes(),
+                    QoS::ExactlyOnce,
+                    false,
+                )
+                .await
+                .unwrap();
+            }
+        }));
+    }
+    let mut seen = HashSet::new();
+    while seen.len() < 500 {
+        let m = next(&mut messages).await;
+        assert!(seen.insert((m.topic, m.payload)));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(c.publishes_in_flight(), 0);
+    c.close().await;
+}
+
+/// A scripted broker: the first connection takes a QoS 1 PUBLISH and closes without PUBACK;
+/// the second resumes the session, gets the same PUBLISH again with DUP set, and acknowledges
+/// it, which completes the `publish` future that was pending across the two connections.
+#[tokio::test]
+async fn qos1_in_flight_when_the_link_drops_is_resent_on_resume() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let peer = std::thread::spawn(move || {
+        let read_packet = |s: &mut std::net::TcpStream| {
+            let mut head = [0u8; 2];
+            s.read_exact(&mut head).unwrap();
+            let mut body = vec![0u8; usize::from(head[1])];
+            s.read_exact(&mut body).unwrap();
+            (head[0], body)
+        };
+        // First connection.
+        let (mut s, _) = listener.accept().unwrap();
+        let (kind, _) = read_packet(&mut s);
+        assert_eq!(kind, 0x10);
+        s.write_all(&[0x20, 0x02, 0x00, 0x00]).unwrap();
+        let (kind, body) = read_packet(&mut s);
+        assert_eq!(kind, 0x32, "PUBLISH QoS 1, DUP 0");
+        drop(s);
+        // Second connection: session present.
+        let (mut s, _) = listener.accept().unwrap();
+        let (kind, connect) = read_packet(&mut s);
+        assert_eq!(kind, 0x10);
+        assert_eq!(
+            connect.get(7).map(|f| f & 0x02),
+            Some(0),
+            "clean session off"
+        );
+        s.write_all(&[0x20, 0x02, 0x01, 0x00]).unwrap();
+        let (kind, again) = read_packet(&mut s);
+        assert_eq!(kind, 0x3a, "PUBLISH QoS 1 with DUP [MQTT-3.3.1-1]");
+        assert_eq!(again, body, "same topic, id and payload");
+        let len = body.len();
+        let id = &body[len - 2 - 5..len - 5];
+        s.write_all(&[0x40, 0x02, id[0], id[1]]).unwrap();
+        // Wait for the client to go away.
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest);
+    });
+
+    let (c, _m) = new_client("tk-resume");
+    let opts = ConnectOptions::default().clean_session(false);
+    c.connect("127.0.0.1", port, &opts).await.unwrap();
+    let publish = tokio::spawn({
+        let c = c.clone();
+        async move {
+            c.publish("resume/t", b"again", QoS::AtLeastOnce, false)
+                .await
+        }
+    });
+    // The broker closes the link without acknowledging.
+    let reason = timeout(WAIT, c.disconnected()).await.unwrap();
+    assert!(
+        matches!(reason, Some(DisconnectReason::TransportClosed)),
+        "{reason:?}"
+    );
+    assert_eq!(c.publishes_in_flight(), 1);
+    assert!(!publish.is_finished());
+    let again = c.connect("127.0.0.1", port, &opts).await.unwrap();
+    assert!(again.session_present);
+    timeout(WAIT, publish).await.unwrap().unwrap().unwrap();
+    assert_eq!(c.publishes_in_flight(), 0);
+    c.disconnect().await.unwrap();
+    peer.join().unwrap();
+}
+
+async fn ws_round_trips(c: &Client, m: &mut Messages, topic: &str) {
+    c.subscribe(&[(topic, QoS::ExactlyOnce)]).await.unwrap();
+    for qos in [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce] {
+        let payload = format!("tokio over websocket at {qos:?}");
+        c.publish(topic, payload.as_bytes(), qos, false)
+            .await
+            .unwrap();
+        let got = next(m).await;
+        assert_eq!(
+            (got.topic.as_str(), got.payload.as_slice(), got.qos),
+            (topic, payload.as_bytes(), qos)
+        );
+    }
+}
+
+#[tokio::test]
+async fn websocket_ws_and_wss_against_aedes() {
+    let broker = WsBroker::builder()
+        .tls(true)
+        .token("tk")
+        .start()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ws = WsConfig::new(broker.path()).header("Authorization", "Bearer tk");
+
+    let (c, mut m) = new_client("tk-ws");
+    c.set_websocket(Some(ws.clone()));
+    c.connect("127.0.0.1", broker.ws_port(), &ConnectOptions::default())
+        .await
+        .unwrap();
+    ws_round_trips(&c, &mut m, "tokio/ws").await;
+    c.disconnect().await.unwrap();
+
+    let (c, mut m) = new_client("tk-wss");
+    c.set_websocket(Some(ws));
+    c.secure_connect(
+        "localhost",
+        broker.wss_port().unwrap(),
+        &ca(broker.pki().ca_pem()),
+        &ConnectOptions::default(),
+    )
+    .await
+    .unwrap();
+    ws_round_trips(&c, &mut m, "tokio/wss").await;
+    c.disconnect().await.unwrap();
+
+    // No token: HTTP 401.
+    let (c, _m) = new_client("tk-ws-401");
+    c.set_websocket(Some(WsConfig::new(broker.path())));
+    assert!(matches!(
+        c.connect("127.0.0.1", broker.ws_port(), &ConnectOptions::default())
+            .await,
+        Err(Error::WebSocket(WsError::HandshakeStatus(401)))
+    ));
+}
+
+/// A scripted WebSocket peer: CONNACK split over two frames, two PUBLISH in one frame, then a
+/// text frame, which ends the connection with the [MQTT-6.0.0-1] reason and a 1003 close.
+#[tokio::test]
+async fn websocket_frame_rules() {
+    use tungstenite::Message as Ws;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let peer = std::thread::spawn(move || {
+        let (tcp, _) = listener.accept().unwrap();
+        #[allow(clippy::result_large_err)]
+        let callback = |_: &tungstenite::handshake::server::Request,
+                        mut resp: tungstenite::handshake::server::Response| {
+            resp.headers_mut()
+                .insert("Sec-WebSocket-Protocol", "mqtt".parse().unwrap());
+            Ok(resp)
+        };
+        let mut ws = tungstenite::accept_hdr(tcp, callback).unwrap();
+        assert!(matches!(ws.read().unwrap(), Ws::Binary(b) if b.first() == Some(&0x10)));
+        ws.send(Ws::binary(vec![0x20, 0x02])).unwrap();
+        ws.send(Ws::binary(vec![0x00, 0x00])).unwrap();
+        ws.send(Ws::binary(b"\x30\x04\x00\x01a1\x30\x04\x00\x01b2".to_vec()))
+            .unwrap();
+        ws.send(Ws::text("\x30\x04\x00\x01c3")).unwrap();
+        loop {
+            match ws.read() {
+                Ok(Ws::Close(frame)) => return frame.map(|f| u16::from(f.code)),
+                Ok(_) => {}
+                Err(e) => panic!("no close frame: {e}"),
+            }
+        }
+    });
+    let (c, mut m) = new_client("tk-ws-frames");
+    c.set_websocket(Some(WsConfig::new("/mqtt")));
+    c.connect("127.0.0.1", port, &ConnectOptions::default())
+        .await
+        .unwrap();
+    for (topic, payload) in [("a", b"1"), ("b", b"2")] {
+        let got = next(&mut m).await;
+        assert_eq!(
+            (got.topic.as_str(), got.payload.as_slice()),
+            (topic, payload.as_slice())
+        );
+    }
+    let reason = timeout(WAIT, c.disconnected()).await.unwrap().unwrap();
+    assert!(
+        matches!(reason, DisconnectReason::WebSocket(WsError::NonBinaryFrame)),
+        "{reason:?}"
+    );
+    assert!(reason.to_string().contains("[MQTT-6.0.0-1]"));
+    let code = tokio::task::spawn_blocking(move || peer.join().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(code, Some(1003));
+    assert!(m.try_recv().is_none(), "nothing from the text frame");
+}
