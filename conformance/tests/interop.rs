@@ -30,8 +30,8 @@ struct Client {
     events: Vec<Seen>,
     /// Sent packets' first bytes, in order, for checks on what went out.
     sent: Vec<Vec<u8>>,
-    /// While set, packets from `poll_transmit` are not written (lost in a dying connection).
-    hold_writes: bool,
+    /// Packets for which this is true are not written (lost in a dying connection).
+    hold: fn(&[u8]) -> bool,
 }
 
 impl Client {
@@ -47,7 +47,7 @@ impl Client {
             epoch: WallClock::now(),
             events: Vec::new(),
             sent: Vec::new(),
-            hold_writes: false,
+            hold: |_| false,
         }
     }
 
@@ -85,13 +85,14 @@ impl Client {
             let mut buf = [0u8; 8192];
             while let Some(n) = self.session.poll_transmit(self.now(), &mut buf).unwrap() {
                 moved = true;
-                let bytes = &buf[..n];
-                let (packets, _) = conformance::wire::split(bytes);
-                self.sent.extend(packets);
-                if let (Some(stream), false) = (self.stream.as_mut(), self.hold_writes) {
-                    if stream.write_all(bytes).is_err() {
-                        self.close_transport();
+                let (packets, _) = conformance::wire::split(&buf[..n]);
+                for packet in packets {
+                    if let (Some(stream), false) = (self.stream.as_mut(), (self.hold)(&packet)) {
+                        if stream.write_all(&packet).is_err() {
+                            self.close_transport();
+                        }
                     }
+                    self.sent.push(packet);
                 }
             }
             if self.session.poll_timeout().is_some_and(|t| t <= self.now()) {
@@ -433,7 +434,7 @@ fn interop_resend_after_dropped_connection_qos1_and_qos2_before_and_after_pubrec
         .unwrap()
         .unwrap();
     c.pump();
-    c.hold_writes = true;
+    c.hold = |_| true;
     let pubrel = vec![
         0x62,
         0x02,
@@ -458,7 +459,7 @@ fn interop_resend_after_dropped_connection_qos1_and_qos2_before_and_after_pubrec
         .unwrap();
     c.pump();
     c.drop_connection();
-    c.hold_writes = false;
+    c.hold = |_| false;
     c.sent.clear();
 
     let r = c.connect(&broker, broker.port(), &persistent("interop-drop"));
@@ -517,4 +518,109 @@ fn interop_keep_alive_pingreq_answered() {
     assert!(broker.wait_for_log("Sending PINGRESP to interop-ping", PATIENCE));
     c.pump();
     assert!(c.session.is_connected(), "{:?}", c.events);
+}
+
+#[test]
+fn interop_inbound_qos2_exactly_once_across_dropped_connections() {
+    checks!["MQTT-4.3.3-2", "MQTT-4.4.0-1", "MQTT-4.1.0-1"];
+    let broker = start_broker();
+    let mut sub = Client::new();
+    sub.connect(&broker, broker.port(), &persistent("interop-q2-sub"));
+    sub.session
+        .subscribe(sub.now(), &[("once/#", QoS::ExactlyOnce)])
+        .unwrap();
+    sub.run_until(&broker, |e| matches!(e, Seen::Subscribed { .. }));
+    let mut publisher = Client::new();
+    publisher.connect(
+        &broker,
+        broker.port(),
+        &ConnectOptions::new("interop-q2-pub"),
+    );
+
+    // 1. The subscriber's PUBREC is lost: Mosquitto resends the PUBLISH (DUP=1) on the next
+    //    connection; the client answers PUBREC and does not deliver it again.
+    sub.hold = |p| p.first() == Some(&0x50);
+    let id = publisher
+        .session
+        .publish(publisher.now(), "once/a", b"A", QoS::ExactlyOnce, false)
+        .unwrap()
+        .unwrap();
+    publisher.run_until(&broker, |e| *e == Seen::Completed(id.get()));
+    sub.run_until(&broker, |e| matches!(e, Seen::Message { .. }));
+    sub.drop_connection();
+    sub.hold = |_| false;
+    sub.sent.clear();
+    let r = sub.connect(&broker, broker.port(), &persistent("interop-q2-sub"));
+    assert_eq!(
+        r,
+        Seen::Connected {
+            session_present: true
+        }
+    );
+    let start = WallClock::now();
+    while !sub.sent.iter().any(|p| p.first() == Some(&0x70)) {
+        assert!(
+            start.elapsed() < PATIENCE,
+            "no PUBCOMP sent: {:02x?}",
+            sub.sent
+        );
+        sub.read_once();
+    }
+    assert!(
+        sub.sent.iter().any(|p| p.first() == Some(&0x50)),
+        "PUBREC for the resent PUBLISH"
+    );
+    assert!(broker.wait_for_log("Sending PUBLISH to interop-q2-sub (d1, q2", PATIENCE));
+
+    // 2. The subscriber's PUBCOMP is lost: Mosquitto resends PUBREL; the client answers
+    //    PUBCOMP, and the message still counts once.
+    sub.hold = |p| p.first() == Some(&0x70);
+    let id = publisher
+        .session
+        .publish(publisher.now(), "once/b", b"B", QoS::ExactlyOnce, false)
+        .unwrap()
+        .unwrap();
+    publisher.run_until(&broker, |e| *e == Seen::Completed(id.get()));
+    sub.sent.clear();
+    let start = WallClock::now();
+    while !sub.sent.iter().any(|p| p.first() == Some(&0x70)) {
+        assert!(start.elapsed() < PATIENCE, "no PUBREL received");
+        sub.read_once();
+    }
+    sub.drop_connection();
+    sub.hold = |_| false;
+    sub.sent.clear();
+    sub.connect(&broker, broker.port(), &persistent("interop-q2-sub"));
+    let start = WallClock::now();
+    while !sub.sent.iter().any(|p| p.first() == Some(&0x70)) {
+        assert!(
+            start.elapsed() < PATIENCE,
+            "no PUBCOMP for the resent PUBREL"
+        );
+        sub.read_once();
+    }
+    assert!(broker.wait_for_log("Received PUBCOMP from interop-q2-sub", PATIENCE));
+    let pubrels = broker
+        .log()
+        .matches("Sending PUBREL to interop-q2-sub")
+        .count();
+    assert!(
+        pubrels >= 3,
+        "PUBREL for A, for B, and B's again: {pubrels}"
+    );
+
+    // A round trip, so anything still in flight would have arrived.
+    sub.session
+        .subscribe(sub.now(), &[("x", QoS::AtMostOnce)])
+        .unwrap();
+    sub.run_until(&broker, |e| matches!(e, Seen::Subscribed { .. }));
+    let mut got = sub.messages();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("once/a".to_owned(), b"A".to_vec(), QoS::ExactlyOnce),
+            ("once/b".to_owned(), b"B".to_vec(), QoS::ExactlyOnce),
+        ]
+    );
 }
