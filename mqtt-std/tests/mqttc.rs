@@ -307,7 +307,7 @@ fn usage_errors_exit_2_with_one_line() {
     let o = mqttc(&["--help"]);
     assert!(o.status.success());
     let help = String::from_utf8_lossy(&o.stdout);
-    assert!(help.contains("--session-store") && help.contains("not supported yet"));
+    assert!(help.contains("--session-store DIR") && help.contains("restarted mqttc loses nothing"));
 }
 
 #[test]
@@ -331,8 +331,14 @@ fn runtime_failures_exit_1_with_one_line() {
     ]);
     assert_fails_with(&o, 1, "cannot connect to 127.0.0.1:");
 
-    let o = mqttc(&["pub", "-t", "a", "-m", "x", "--session-store", "/tmp/none"]);
-    assert_fails_with(&o, 1, "not supported yet");
+    // A session store another process has open is refused before connecting.
+    let dir = std::env::temp_dir().join(format!("mqttc-locked-store-{}", std::process::id()));
+    let held = mqtt_std::store::FileStore::open(&dir).unwrap();
+    let store = dir.display().to_string();
+    let o = mqttc(&["pub", "-t", "a", "-m", "x", "--session-store", &store]);
+    assert_fails_with(&o, 1, "is in use by another process");
+    drop(held);
+    std::fs::remove_dir_all(&dir).unwrap();
 
     let broker = broker();
     let port = broker.port().to_string();

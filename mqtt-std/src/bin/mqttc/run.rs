@@ -67,12 +67,6 @@ pub fn cli_options(client_id: &str, payload_len: usize) -> ClientOptions {
 
 /// Builds the client, connects, and runs `pub` or `sub`.
 pub fn run(a: &Args) -> Result<(), Failure> {
-    if let Some(dir) = &a.session_store {
-        return fail(format!(
-            "--session-store {}: not supported yet (the durable session store is not implemented)",
-            dir.display()
-        ));
-    }
     let deadline = Deadline(
         a.timeout_secs
             .map(|s| Instant::now() + Duration::from_secs(s)),
