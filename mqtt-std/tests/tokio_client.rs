@@ -10,7 +10,6 @@ mod common;
 use std::collections::HashSet;
 use std::io::{Read as _, Write as _};
 use std::net::TcpListener;
-use std::time::Duration;
 
 use common::{WAIT, id};
 use futures_util::StreamExt as _;
@@ -346,27 +345,16 @@ async fn keep_alive_pings_the_broker() {
     )
     .await
     .unwrap();
-    let id = c.client_id().to_owned();
-    let seen = tokio::task::spawn_blocking({
-        let log = broker.log_path();
-        move || {
-            // Mosquitto logs "Received PINGREQ from ID".
-            let needle = format!("Received PINGREQ from {id}");
-            let deadline = std::time::Instant::now() + WAIT;
-            loop {
-                if std::fs::read_to_string(&log).is_ok_and(|l| l.matches(&needle).count() >= 2) {
-                    return true;
-                }
-                if std::time::Instant::now() > deadline {
-                    return false;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
+    // Mosquitto logs "Received PINGREQ from ID" (waiting on the log, not a fixed sleep).
+    let needle = format!("Received PINGREQ from {}", c.client_id());
+    let seen = tokio::task::spawn_blocking(move || {
+        let found = broker.wait_for_log(&needle, WAIT);
+        (found, broker)
     })
     .await
     .unwrap();
-    assert!(seen, "no two PINGREQs in the broker log");
+    let (seen, _broker) = seen;
+    assert!(seen, "no PINGREQ in the broker log");
     assert!(c.is_connected());
     c.disconnect().await.unwrap();
 }

@@ -34,6 +34,13 @@
 //! # }
 //! ```
 //!
+//! Of the [`ClientOptions`], the async client honours the client id, the in-flight window and
+//! publish queue, the receive queue depth, the packet and transmit buffer sizes, the CONNACK,
+//! PINGRESP and write timeouts, and the session-lost policy. Not (yet): automatic
+//! [`reconnect`](ClientOptions::reconnect) (call `connect` again: with clean session off the
+//! session resumes), the packet [`trace`](ClientOptions::trace) hook, and a durable session
+//! store (the session lives in memory for the life of the [`Client`]).
+//!
 //! Flow control: `publish` waits (asynchronously) for room in the in-flight window instead of
 //! failing with [`Error::WindowFull`]; when the application does not take messages from
 //! [`Messages`] (a channel of [`ClientOptions::receive_queue_depth`]), the driver stops reading
@@ -143,8 +150,8 @@ impl Drop for Inner {
 /// An async MQTT 3.1.1 client: a cheap, cloneable handle (`Send + Sync`) to one connection and
 /// its session, driven by one tokio task. See the [module docs](self).
 ///
-/// Dropping the last handle ends the driver task (without DISCONNECT: use
-/// [`Client::close`] or [`Client::disconnect`] for a clean end).
+/// Dropping the last handle ends the driver task in the background (it sends DISCONNECT if
+/// connected); [`Client::close`] does the same and waits for it.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
