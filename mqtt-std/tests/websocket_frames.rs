@@ -14,7 +14,8 @@ use mqtt_std::{
     Client, ClientOptions, ConnectOptions, DisconnectReason, Error, QoS, WsConfig, WsError,
 };
 use tungstenite::handshake::server::{Request, Response};
-use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::protocol::frame::Frame;
+use tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 use tungstenite::{Message, WebSocket};
 
 /// Accepts one WebSocket connection at `/mqtt`, answering with the sub-protocol `mqtt` when
@@ -82,13 +83,28 @@ fn mqtt_6_0_0_split_and_packed_frames_and_a_text_frame_closes() {
         let mut two = publish_qos0("f/one", b"1");
         two.extend(publish_qos0("f/two", b"2"));
         ws.send(Message::binary(two)).unwrap();
-        // One packet split over three frames, one of them a single byte.
+        // One packet split over three messages, one of them a single byte.
         let three = publish_qos0("f/three", b"333");
         let (a, rest) = three.split_at(1);
         let (b, c) = rest.split_at(4);
         for part in [a, b, c] {
             ws.send(Message::binary(part.to_vec())).unwrap();
         }
+        // One packet in one message of two frames (a binary frame and a continuation).
+        let four = publish_qos0("f/four", b"4444");
+        let (a, b) = four.split_at(5);
+        ws.send(Message::Frame(Frame::message(
+            a.to_vec(),
+            OpCode::Data(Data::Binary),
+            false,
+        )))
+        .unwrap();
+        ws.send(Message::Frame(Frame::message(
+            b.to_vec(),
+            OpCode::Data(Data::Continue),
+            true,
+        )))
+        .unwrap();
         // A text frame: the client must close the connection [MQTT-6.0.0-1]. A PUBLISH in it
         // must not be delivered.
         let text = String::from_utf8(publish_qos0("f/text", b"t")).unwrap();
@@ -113,7 +129,12 @@ fn mqtt_6_0_0_split_and_packed_frames_and_a_text_frame_closes() {
     client
         .connect("127.0.0.1", port, &ConnectOptions::default())
         .unwrap();
-    for (topic, payload) in [("f/one", "1"), ("f/two", "2"), ("f/three", "333")] {
+    for (topic, payload) in [
+        ("f/one", "1"),
+        ("f/two", "2"),
+        ("f/three", "333"),
+        ("f/four", "4444"),
+    ] {
         let m = client.recv_timeout(WAIT).unwrap();
         assert_eq!(
             (m.topic.as_str(), m.payload.as_slice(), m.qos),
