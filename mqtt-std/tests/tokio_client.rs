@@ -17,8 +17,8 @@ use mqtt_std::test_broker::Broker;
 use mqtt_std::test_ws_broker::WsBroker;
 use mqtt_std::tokio::{Client, Messages};
 use mqtt_std::{
-    ClientOptions, ConnectOptions, DisconnectReason, Error, Message, QoS, SubAckReturnCode,
-    TlsConfig, Will, WsConfig, WsError,
+    ClientOptions, ConnectOptions, Direction, DisconnectReason, Error, Message, QoS,
+    SubAckReturnCode, TlsConfig, Will, WsConfig, WsError,
 };
 use tokio::time::timeout;
 
@@ -110,6 +110,36 @@ async fn connect_disconnect_and_errors() {
             .await,
         Err(Error::Closed)
     ));
+}
+
+#[tokio::test]
+async fn trace_hook_sees_packets_both_ways() {
+    let broker = broker();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let options = ClientOptions::new(id("tk-trace")).trace(move |dir, packet| {
+        log.lock()
+            .unwrap()
+            .push((dir, format!("{:?}", packet.packet_type())));
+    });
+    let (c, _m) = Client::new(options).unwrap();
+    c.connect("127.0.0.1", broker.port(), &ConnectOptions::default())
+        .await
+        .unwrap();
+    c.publish("trace/t", b"x", QoS::AtLeastOnce, false)
+        .await
+        .unwrap();
+    c.disconnect().await.unwrap();
+    let seen = seen.lock().unwrap().clone();
+    let want = [
+        (Direction::Sent, "Connect"),
+        (Direction::Received, "ConnAck"),
+        (Direction::Sent, "Publish"),
+        (Direction::Received, "PubAck"),
+        (Direction::Sent, "Disconnect"),
+    ];
+    let got: Vec<_> = seen.iter().map(|(d, t)| (*d, t.as_str())).collect();
+    assert_eq!(got, want);
 }
 
 #[tokio::test]

@@ -49,6 +49,62 @@ struct Driver {
     ending: bool,
     /// The session took none of `input` last round.
     stalled: bool,
+    /// The packet trace hook ([`ClientOptions::trace`]), if set.
+    tracer: Option<Tracer>,
+}
+
+/// Decodes the bytes each way for the trace hook; a decode error stops tracing the input of
+/// this connection (the session reports the violation).
+struct Tracer {
+    f: crate::options::TraceFn,
+    input: Vec<u8>,
+    broken: bool,
+}
+
+impl Tracer {
+    fn received(&mut self, data: &[u8]) {
+        if self.broken {
+            return;
+        }
+        self.input.extend_from_slice(data);
+        let decoder = mqtt_proto::Decoder::new();
+        let mut off = 0;
+        loop {
+            let rest = self.input.get(off..).unwrap_or_default();
+            match decoder.decode(rest) {
+                Ok(Some((packet, n))) if n > 0 => {
+                    (self.f)(crate::Direction::Received, &packet);
+                    off += n;
+                }
+                Ok(_) => break,
+                Err(_) => {
+                    self.broken = true;
+                    self.input.clear();
+                    return;
+                }
+            }
+        }
+        self.input.drain(..off.min(self.input.len()));
+    }
+
+    fn sent(&self, data: &[u8]) {
+        let decoder = mqtt_proto::Decoder::new();
+        let mut off = 0;
+        while let Some(rest) = data.get(off..) {
+            match decoder.decode(rest) {
+                Ok(Some((packet, n))) if n > 0 => {
+                    (self.f)(crate::Direction::Sent, &packet);
+                    off += n;
+                }
+                _ => break,
+            }
+        }
+    }
+
+    fn reset(&mut self) {
+        self.input.clear();
+        self.broken = false;
+    }
 }
 
 /// What ended the driver's sleep.
@@ -75,7 +131,13 @@ pub(super) async fn run(
     messages: mpsc::Sender<Message>,
     options: ClientOptions,
 ) {
+    let tracer = options.trace.clone().map(|f| Tracer {
+        f,
+        input: Vec::new(),
+        broken: false,
+    });
     let mut d = Driver {
+        tracer,
         shared,
         options,
         link: None,
@@ -100,6 +162,7 @@ pub(super) async fn run(
             return;
         }
         let can_read = d.link.is_some() && d.backlog.is_empty() && d.input.is_empty();
+        let before = d.input.len();
         if d.input.is_empty() || d.stalled {
             let woke = ::tokio::select! {
                 biased;
@@ -115,7 +178,12 @@ pub(super) async fn run(
                 () = sleep_until(deadline.unwrap_or_else(TokioInstant::now)), if deadline.is_some() => Woke::App,
             };
             match woke {
-                Woke::App | Woke::Read(Ok(())) => {}
+                Woke::App => {}
+                Woke::Read(Ok(())) => {
+                    if let Some(t) = &mut d.tracer {
+                        t.received(d.input.get(before..).unwrap_or_default());
+                    }
+                }
                 Woke::Link(Some(new)) => d.new_link(new),
                 // Every handle is gone.
                 Woke::Link(None) => d.shared.lock().shutdown = true,
@@ -165,6 +233,9 @@ impl Driver {
         }
         self.link = Some(new.link);
         self.input.clear();
+        if let Some(t) = &mut self.tracer {
+            t.reset();
+        }
         self.closing = None;
         let now = shared.now();
         st.session.handle_transport_up(now);
@@ -235,6 +306,9 @@ impl Driver {
         if !self.out.is_empty() {
             if let Some(link) = &mut self.link {
                 let data = std::mem::take(&mut self.out);
+                if let Some(t) = &self.tracer {
+                    t.sent(&data);
+                }
                 write_err = match timeout(self.options.write_timeout, link.write(&data)).await {
                     Ok(Ok(())) => None,
                     Ok(Err(reason)) => Some(reason),

@@ -36,10 +36,11 @@
 //!
 //! Of the [`ClientOptions`], the async client honours the client id, the in-flight window and
 //! publish queue, the receive queue depth, the packet and transmit buffer sizes, the CONNACK,
-//! PINGRESP and write timeouts, and the session-lost policy. Not (yet): automatic
+//! PINGRESP and write timeouts, the session-lost policy and the packet
+//! [`trace`](ClientOptions::trace) hook (called on the driver task). Not (yet): automatic
 //! [`reconnect`](ClientOptions::reconnect) (call `connect` again: with clean session off the
-//! session resumes), the packet [`trace`](ClientOptions::trace) hook, and a durable session
-//! store (the session lives in memory for the life of the [`Client`]).
+//! session resumes) and a durable session store (the session lives in memory for the life of
+//! the [`Client`]).
 //!
 //! Flow control: `publish` waits (asynchronously) for room in the in-flight window instead of
 //! failing with [`Error::WindowFull`]; when the application does not take messages from
