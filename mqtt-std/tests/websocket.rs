@@ -319,3 +319,52 @@ fn mqttc_over_ws_and_wss_urls() {
     ]);
     assert_eq!(code, Some(0), "{err}");
 }
+
+#[test]
+fn mqttc_script_over_websocket() {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    let broker = ws_broker(WsBroker::builder().token("s"));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mqttc"))
+        .arg("script")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut events = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next_event = |want: &str| -> serde_json::Value {
+        loop {
+            let line = events.next().expect("mqttc script ended").unwrap();
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            assert_ne!(v["event"], "error", "{v}");
+            if v["event"] == want {
+                return v;
+            }
+        }
+    };
+    let connect = serde_json::json!({
+        "cmd": "connect", "host": "127.0.0.1", "port": broker.ws_port(),
+        "client_id": id("ws-script"),
+        "websocket": {"path": broker.path(), "headers": {"Authorization": "Bearer s"}},
+    });
+    writeln!(stdin, "{connect}").unwrap();
+    assert_eq!(next_event("connack")["return_code"], 0);
+    writeln!(
+        stdin,
+        r#"{{"cmd":"subscribe","filters":[{{"filter":"script/ws","qos":2}}]}}"#
+    )
+    .unwrap();
+    next_event("suback");
+    writeln!(
+        stdin,
+        r#"{{"cmd":"publish","topic":"script/ws","payload":"hi","qos":2}}"#
+    )
+    .unwrap();
+    let m = next_event("message");
+    assert_eq!(
+        (m["topic"].as_str(), m["payload"].as_str()),
+        (Some("script/ws"), Some("hi"))
+    );
+    writeln!(stdin, r#"{{"cmd":"exit"}}"#).unwrap();
+    assert!(child.wait().unwrap().success());
+}

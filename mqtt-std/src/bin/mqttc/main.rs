@@ -69,7 +69,8 @@ mqttc script: one JSON command per stdin line; one JSON event per stdout line.
 commands (\"cmd\"):
   connect      host, port, client_id, clean_session (true), keep_alive (60), username,
                password, will {topic, payload, qos, retain}, tls {ca_file, cert_file,
-               key_file, server_name}, timeout_ms, session_store (a directory: the
+               key_file, server_name}, websocket {path (\"/mqtt\"), headers {NAME: VALUE}}
+               (MQTT over WebSocket; wss with tls), timeout_ms, session_store (a directory: the
                client keeps its session there, like --session-store; messages then carry
                \"seq\", their number in the store)
                -> {\"event\":\"connack\",\"session_present\":B,\"return_code\":N} or an error event

@@ -76,6 +76,27 @@ fn message_event(m: &Message) -> Value {
     Value::Object(ev)
 }
 
+/// The optional `websocket` object of `connect`: `{path, headers: {NAME: VALUE}}`.
+fn websocket_of(o: &Map<String, Value>) -> Result<Option<mqtt_std::WsConfig>, String> {
+    let w = match o.get("websocket") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(w)) => w,
+        Some(_) => return Err("websocket must be an object".into()),
+    };
+    let mut ws = mqtt_std::WsConfig::new(str_of(w, "path")?.unwrap_or("/mqtt"));
+    match w.get("headers") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(h)) => {
+            for (name, value) in h {
+                let value = value.as_str().ok_or("websocket headers must be strings")?;
+                ws = ws.header(name, value);
+            }
+        }
+        Some(_) => return Err("websocket headers must be an object".into()),
+    }
+    Ok(Some(ws))
+}
+
 /// The `reason` word and `detail` text of a `disconnected` event.
 fn reason_event(reason: &DisconnectReason) -> Value {
     let word = match reason {
@@ -90,6 +111,7 @@ fn reason_event(reason: &DisconnectReason) -> Value {
         DisconnectReason::ConnAckTimeout => "connack_timeout",
         DisconnectReason::IncomingPacketTooLarge => "packet_too_large",
         DisconnectReason::ClientClosed => "client_closed",
+        DisconnectReason::WebSocket(_) => "websocket",
         _ => "other",
     };
     json!({"event": "disconnected", "reason": word, "detail": reason.to_string()})
@@ -250,14 +272,14 @@ impl Script {
             Some(Value::Object(t)) => Some(t),
             Some(_) => return Err("tls must be an object".into()),
         };
+        let websocket = websocket_of(o)?;
         let port = match o.get("port").map(Value::as_u64) {
-            None => {
-                if tls.is_some() {
-                    8883
-                } else {
-                    1883
-                }
-            }
+            None => match (websocket.is_some(), tls.is_some()) {
+                (false, false) => 1883,
+                (false, true) => 8883,
+                (true, false) => 80,
+                (true, true) => 443,
+            },
             Some(Some(p)) => u16::try_from(p).map_err(|_| "port must be 1-65535")?,
             Some(None) => return Err("port must be a number".into()),
         };
@@ -312,6 +334,7 @@ impl Script {
             None => client.clear_login(),
         }
         client.set_will(will).map_err(|e| e.to_string())?;
+        client.set_websocket(websocket);
         // The answer is written from the IO thread at CONNACK, so that it comes before any
         // message the broker sends right after it (a resumed session's queue).
         let (done_tx, done_rx) = std::sync::mpsc::channel();
