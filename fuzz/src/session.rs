@@ -503,7 +503,9 @@ impl<S: Store + Default> Harness<S> {
         let topic = Self::topic(r);
         let payload = r.bytes();
         let before_state = self.session.state();
-        let before_len = self.session.store().outgoing_len();
+        // A message reported dropped leaves the store at the start of this call.
+        let settled = usize::from(self.pending_drop.take().is_some());
+        let before_len = self.session.store().outgoing_len() - settled;
         match self
             .session
             .publish(self.now(), topic, payload, qos, retain)
@@ -515,10 +517,6 @@ impl<S: Store + Default> Harness<S> {
             Ok(Some(id)) => {
                 assert_ne!(qos, QoS::AtMostOnce);
                 assert_eq!(before_state, State::Connected);
-                if self.pending_drop == Some(id.get()) {
-                    // The dropped message left the store at this call; its id is free again.
-                    self.pending_drop = None;
-                }
                 self.check_new_id(id);
                 assert_eq!(self.session.store().outgoing_len(), before_len + 1);
                 let held = self.session.store().outgoing(before_len);
