@@ -864,7 +864,7 @@ fn run_fires(fires: Fires) {
 
 /// The wait before reconnect attempt `failures + 1`: `initial * 2^failures` capped at `max`,
 /// times a random factor in [0.5, 1.0].
-fn backoff(policy: Reconnect, failures: u32) -> Duration {
+pub(crate) fn backoff(policy: Reconnect, failures: u32) -> Duration {
     let base = policy
         .initial
         .saturating_mul(1u32 << failures.min(16))

@@ -476,9 +476,8 @@ async fn hundred_tasks_share_one_client_and_its_window() {
 
 /// A scripted broker: the first connection takes a QoS 1 PUBLISH and closes without PUBACK;
 /// the second resumes the session, gets the same PUBLISH again with DUP set, and acknowledges
-/// it, which completes the `publish` future that was pending across the two connections.
-#[tokio::test]
-async fn qos1_in_flight_when_the_link_drops_is_resent_on_resume() {
+/// it.
+fn resume_peer() -> (u16, std::thread::JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let peer = std::thread::spawn(move || {
@@ -517,7 +516,13 @@ async fn qos1_in_flight_when_the_link_drops_is_resent_on_resume() {
         let mut rest = Vec::new();
         let _ = s.read_to_end(&mut rest);
     });
+    (port, peer)
+}
 
+/// The `publish` future pending across the two connections completes on the second.
+#[tokio::test]
+async fn qos1_in_flight_when_the_link_drops_is_resent_on_resume() {
+    let (port, peer) = resume_peer();
     let (c, _m) = new_client("tk-resume");
     let opts = ConnectOptions::default().clean_session(false);
     c.connect("127.0.0.1", port, &opts).await.unwrap();
@@ -542,6 +547,31 @@ async fn qos1_in_flight_when_the_link_drops_is_resent_on_resume() {
     assert_eq!(c.publishes_in_flight(), 0);
     c.disconnect().await.unwrap();
     peer.join().unwrap();
+}
+
+/// The same with `ClientOptions::reconnect`: nobody calls `connect` a second time.
+#[tokio::test]
+async fn automatic_reconnect_resends_the_message_in_flight() {
+    let (port, peer) = resume_peer();
+    let options = ClientOptions::new(id("tk-auto")).reconnect(Some(mqtt_std::Reconnect {
+        initial: std::time::Duration::from_millis(20),
+        max: std::time::Duration::from_millis(100),
+    }));
+    let (c, _m) = Client::new(options).unwrap();
+    let opts = ConnectOptions::default().clean_session(false);
+    c.connect("127.0.0.1", port, &opts).await.unwrap();
+    timeout(
+        WAIT,
+        c.publish("resume/t", b"again", QoS::AtLeastOnce, false),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(c.is_connected());
+    c.disconnect().await.unwrap();
+    peer.join().unwrap();
+    // Disconnected by the application: no reconnect is scheduled.
+    assert!(matches!(c.disconnect().await, Err(Error::NotConnected)));
 }
 
 async fn ws_round_trips(c: &Client, m: &mut Messages, topic: &str) {

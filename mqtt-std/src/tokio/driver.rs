@@ -14,7 +14,7 @@ use ::tokio::time::{Instant as TokioInstant, sleep_until, timeout};
 use mqtt_session::{ConnectOptions as SessionConnect, Event, LastWill};
 
 use super::link::Link;
-use super::{CloseKind, Done, NewLink, Shared, State, Status};
+use super::{CloseKind, Done, NewLink, Shared, State, Status, Target};
 use crate::error::{DisconnectReason, Error};
 use crate::options::{ClientOptions, Connected, Message};
 
@@ -51,6 +51,17 @@ struct Driver {
     stalled: bool,
     /// The packet trace hook ([`ClientOptions::trace`]), if set.
     tracer: Option<Tracer>,
+    /// For automatic reconnects, which send their links like `connect` does.
+    links: mpsc::UnboundedSender<NewLink>,
+    /// The target of the last connection CONNACK accepted (automatic reconnects go there).
+    target: Option<Target>,
+    /// The target of the attempt in progress; becomes `target` at CONNACK.
+    pending_target: Option<Target>,
+    reconnect_at: Option<TokioInstant>,
+    reconnect_failures: u32,
+    /// Bumped whenever a connection ends or a reconnect is cancelled: automatic attempts of
+    /// an older generation are stale.
+    auto_gen: u64,
 }
 
 /// Decodes the bytes each way for the trace hook; a decode error stops tracing the input of
@@ -112,7 +123,7 @@ enum Woke {
     /// The application, a timer, or room in the message channel: just run a round.
     App,
     /// A new link from `connect` (`None`: every handle is gone).
-    Link(Option<NewLink>),
+    Link(Option<Box<NewLink>>),
     /// The link read bytes, or ended.
     Read(Result<(), DisconnectReason>),
 }
@@ -127,6 +138,7 @@ async fn read(link: &mut Option<Link>, buf: &mut Vec<u8>) -> Result<(), Disconne
 
 pub(super) async fn run(
     shared: Arc<Shared>,
+    links_tx: mpsc::UnboundedSender<NewLink>,
     mut links: mpsc::UnboundedReceiver<NewLink>,
     messages: mpsc::Sender<Message>,
     options: ClientOptions,
@@ -138,6 +150,12 @@ pub(super) async fn run(
     });
     let mut d = Driver {
         tracer,
+        links: links_tx,
+        target: None,
+        pending_target: None,
+        reconnect_at: None,
+        reconnect_failures: 0,
+        auto_gen: 0,
         shared,
         options,
         link: None,
@@ -167,7 +185,7 @@ pub(super) async fn run(
             let woke = ::tokio::select! {
                 biased;
                 () = d.shared.wake.notified() => Woke::App,
-                new = links.recv() => Woke::Link(new),
+                new = links.recv() => Woke::Link(new.map(Box::new)),
                 r = read(&mut d.link, &mut d.input), if can_read => Woke::Read(r),
                 permit = d.messages.reserve(), if !d.backlog.is_empty() => {
                     if let (Ok(permit), Some(m)) = (permit, d.backlog.pop_front()) {
@@ -184,7 +202,7 @@ pub(super) async fn run(
                         t.received(d.input.get(before..).unwrap_or_default());
                     }
                 }
-                Woke::Link(Some(new)) => d.new_link(new),
+                Woke::Link(Some(new)) => d.new_link(*new),
                 // Every handle is gone.
                 Woke::Link(None) => d.shared.lock().shutdown = true,
                 Woke::Read(Err(reason)) => {
@@ -212,38 +230,75 @@ impl Driver {
             TokioInstant::from_std(at)
         });
         let attempt = self.attempt.as_ref().map(|a| a.deadline);
-        match (session, attempt) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [session, attempt, self.reconnect_at]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
-    /// A link from `connect`: the transport is up, queue CONNECT.
+    /// A link from `connect` or an automatic reconnect: the transport is up, queue CONNECT.
     fn new_link(&mut self, new: NewLink) {
         let shared = self.shared.clone();
         let mut st = shared.lock();
+        if let Some(generation) = new.auto {
+            // A reconnect that was cancelled, or overtaken by the application's own connect.
+            if generation != self.auto_gen || self.link.is_some() || st.status != Status::Connecting
+            {
+                if let Ok(link) = new.link {
+                    self.to_close.push(link);
+                }
+                return;
+            }
+        }
+        let link = match new.link {
+            Ok(link) => link,
+            Err(e) => {
+                // An automatic reconnect could not open the link: try again later.
+                if let Some(done) = new.done {
+                    let _ = done.send(Err(e));
+                }
+                if st.status == Status::Connecting {
+                    st.status = Status::Idle;
+                }
+                self.reconnect_failures = self.reconnect_failures.saturating_add(1);
+                self.schedule_reconnect(&mut st);
+                return;
+            }
+        };
         if st.status == Status::Closed || self.link.is_some() {
-            let _ = new.done.send(Err(if st.status == Status::Closed {
-                Error::Closed
-            } else {
-                Error::AlreadyConnected
-            }));
-            self.to_close.push(new.link);
+            if let Some(done) = new.done {
+                let _ = done.send(Err(if st.status == Status::Closed {
+                    Error::Closed
+                } else {
+                    Error::AlreadyConnected
+                }));
+            }
+            self.to_close.push(link);
             return;
         }
-        self.link = Some(new.link);
+        // An explicit connect replaces a scheduled reconnect.
+        self.reconnect_at = None;
+        st.reconnecting = false;
+        st.status = Status::Connecting;
+        self.pending_target = Some(new.target);
+        self.link = Some(link);
         self.input.clear();
         if let Some(t) = &mut self.tracer {
             t.reset();
         }
         self.closing = None;
+        let options = self
+            .pending_target
+            .as_ref()
+            .map(|t| t.options)
+            .unwrap_or_default();
         let now = shared.now();
         st.session.handle_transport_up(now);
         let login = st.login.clone();
         let will = st.will.clone();
         let mut c = SessionConnect::new(&shared.client_id);
-        c.clean_session = new.options.clean_session;
-        c.keep_alive = new.options.keep_alive;
+        c.clean_session = options.clean_session;
+        c.keep_alive = options.keep_alive;
         c.username = login.as_ref().map(|(u, _)| u.as_str());
         c.password = login.as_ref().and_then(|(_, p)| p.as_deref());
         c.will = will.as_ref().map(|w| LastWill {
@@ -254,7 +309,7 @@ impl Driver {
         });
         let result = st.session.connect(now, &c);
         self.attempt = Some(Attempt {
-            done: Some(new.done),
+            done: new.done,
             deadline: new.deadline,
             refused: None,
         });
@@ -273,6 +328,24 @@ impl Driver {
         {
             let mut st = shared.lock();
             let now = shared.now();
+            if st.cancel_reconnect {
+                st.cancel_reconnect = false;
+                st.reconnecting = false;
+                self.reconnect_at = None;
+                self.auto_gen = self.auto_gen.wrapping_add(1);
+            }
+            if self.link.is_none()
+                && st.status == Status::Idle
+                && self
+                    .reconnect_at
+                    .is_some_and(|at| at <= TokioInstant::now())
+            {
+                self.reconnect_at = None;
+                if let Some(target) = self.target.clone() {
+                    st.status = Status::Connecting;
+                    self.spawn_reconnect(target);
+                }
+            }
             match st.close_req.take() {
                 Some(CloseKind::Drop) => self.end_link(&mut st, DisconnectReason::Dropped),
                 // Not connected yet (CONNACK pending): just close.
@@ -430,6 +503,10 @@ impl Driver {
             match event {
                 Event::Connected { session_present } => {
                     *status = Status::Connected;
+                    self.reconnect_failures = 0;
+                    if let Some(t) = self.pending_target.take() {
+                        self.target = Some(t);
+                    }
                     if let Some(done) = self.attempt.take().and_then(|a| a.done) {
                         let _ = done.send(Ok(Connected { session_present }));
                     }
@@ -527,6 +604,9 @@ impl Driver {
                 };
                 let _ = done.send(Err(e));
             }
+            if self.target.is_some() && !reason.is_local() {
+                self.reconnect_failures = self.reconnect_failures.saturating_add(1);
+            }
         }
         // Requests awaiting an acknowledgement are forgotten by the session; so are QoS 0
         // messages not yet written. QoS 1/2 publishes stay pending in the session.
@@ -549,8 +629,60 @@ impl Driver {
         for w in st.end_waiters.drain(..) {
             let _ = w.send(reason.clone());
         }
+        self.auto_gen = self.auto_gen.wrapping_add(1);
+        if !reason.is_local() && !st.shutdown {
+            self.schedule_reconnect(st);
+        }
         // Commands waiting for room find out that the connection is gone.
         self.shared.room.notify_waiters();
+    }
+
+    /// Schedules an automatic reconnect, if the options ask for them and a connection was
+    /// ever accepted.
+    fn schedule_reconnect(&mut self, st: &mut State) {
+        let Some(policy) = self.options.reconnect else {
+            return;
+        };
+        if self.target.is_none() || st.shutdown || st.status == Status::Closed {
+            return;
+        }
+        let delay = crate::io::backoff(policy, self.reconnect_failures);
+        self.reconnect_at = Some(
+            TokioInstant::now()
+                .checked_add(delay)
+                .unwrap_or_else(super::far_future),
+        );
+        st.reconnecting = true;
+    }
+
+    /// Opens a link to `target` on a task of its own; it comes back as a [`NewLink`].
+    fn spawn_reconnect(&mut self, target: Target) {
+        let links = self.links.clone();
+        let generation = self.auto_gen;
+        let max_packet_size = self.options.max_packet_size;
+        let deadline = TokioInstant::now()
+            .checked_add(target.options.wait)
+            .unwrap_or_else(super::far_future);
+        ::tokio::spawn(async move {
+            let open = super::link::open(
+                &target.host,
+                target.port,
+                target.tls.as_ref(),
+                target.ws.as_ref(),
+                max_packet_size,
+            );
+            let link = match ::tokio::time::timeout_at(deadline, open).await {
+                Ok(r) => r,
+                Err(_) => Err(Error::Timeout),
+            };
+            let _ = links.send(NewLink {
+                link,
+                deadline,
+                done: None,
+                target,
+                auto: Some(generation),
+            });
+        });
     }
 
     async fn shutdown(&mut self) {
@@ -575,6 +707,8 @@ impl Driver {
                 self.end_link(&mut st, DisconnectReason::ClientClosed);
             }
             st.status = Status::Closed;
+            st.reconnecting = false;
+            self.reconnect_at = None;
             for (_, done) in st.pubs.drain() {
                 let _ = done.send(Err(Error::Closed));
             }

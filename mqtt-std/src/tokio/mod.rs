@@ -37,10 +37,10 @@
 //! Of the [`ClientOptions`], the async client honours the client id, the in-flight window and
 //! publish queue, the receive queue depth, the packet and transmit buffer sizes, the CONNACK,
 //! PINGRESP and write timeouts, the session-lost policy and the packet
-//! [`trace`](ClientOptions::trace) hook (called on the driver task). Not (yet): automatic
-//! [`reconnect`](ClientOptions::reconnect) (call `connect` again: with clean session off the
-//! session resumes) and a durable session store (the session lives in memory for the life of
-//! the [`Client`]).
+//! [`trace`](ClientOptions::trace) hook (called on the driver task), and automatic
+//! [`reconnect`](ClientOptions::reconnect) with backoff (with clean session off the session
+//! resumes, and `publish` futures pending across the gap complete). Not (yet): a durable
+//! session store (the session lives in memory for the life of the [`Client`]).
 //!
 //! Flow control: `publish` waits (asynchronously) for room in the in-flight window instead of
 //! failing with [`Error::WindowFull`]; when the application does not take messages from
@@ -101,6 +101,10 @@ struct State {
     end_waiters: Vec<oneshot::Sender<DisconnectReason>>,
     last_reason: Option<DisconnectReason>,
     shutdown: bool,
+    /// An automatic reconnect is scheduled or under way.
+    reconnecting: bool,
+    /// The application cancelled a scheduled reconnect (disconnect while idle).
+    cancel_reconnect: bool,
 }
 
 struct Shared {
@@ -126,12 +130,26 @@ impl Shared {
     }
 }
 
-/// A connection opened by `connect`, handed to the driver.
-struct NewLink {
-    link: link::Link,
+/// Where to connect again (automatic reconnect).
+#[derive(Clone)]
+struct Target {
+    host: String,
+    port: u16,
+    tls: Option<TlsConfig>,
+    ws: Option<WsConfig>,
     options: ConnectOptions,
+}
+
+/// A connection opened by `connect` (or by an automatic reconnect), handed to the driver.
+struct NewLink {
+    /// The open link, or why opening it failed (automatic reconnects only).
+    link: Result<link::Link, Error>,
     deadline: ::tokio::time::Instant,
-    done: Done<Connected>,
+    /// `connect`'s answer (none for an automatic reconnect).
+    done: Option<Done<Connected>>,
+    target: Target,
+    /// The reconnect generation of an automatic attempt (stale ones are ignored).
+    auto: Option<u64>,
 }
 
 struct Inner {
@@ -250,6 +268,8 @@ impl Client {
                 end_waiters: Vec::new(),
                 last_reason: None,
                 shutdown: false,
+                reconnecting: false,
+                cancel_reconnect: false,
             }),
             wake: Notify::new(),
             room: Notify::new(),
@@ -260,6 +280,7 @@ impl Client {
         let (messages_tx, messages_rx) = mpsc::channel(options.receive_queue_depth.max(1));
         let handle = runtime.spawn(driver::run(
             shared.clone(),
+            links_tx.clone(),
             links_rx,
             messages_tx,
             options.clone(),
@@ -381,10 +402,17 @@ impl Client {
         };
         let (done, result) = oneshot::channel();
         let new = NewLink {
-            link,
-            options: *options,
+            link: Ok(link),
             deadline,
-            done,
+            done: Some(done),
+            target: Target {
+                host: host.to_owned(),
+                port,
+                tls: tls.cloned(),
+                ws: websocket,
+                options: *options,
+            },
+            auto: None,
         };
         if self.inner.links.send(new).is_err() {
             return Err(Error::Closed);
@@ -528,6 +556,12 @@ impl Client {
             let mut st = self.shared().lock();
             match st.status {
                 Status::Closed => return Err(Error::Closed),
+                Status::Idle if st.reconnecting => {
+                    st.cancel_reconnect = true;
+                    drop(st);
+                    self.shared().wake.notify_one();
+                    return Ok(());
+                }
                 Status::Idle => return Err(Error::NotConnected),
                 Status::Connecting | Status::Connected => {}
             }
@@ -543,7 +577,7 @@ impl Client {
 
     /// Sends DISCONNECT and closes the connection; resolves once it is closed. The broker
     /// discards the will. QoS 1/2 messages in flight stay in the session for the next
-    /// connection with clean session off.
+    /// connection with clean session off. A scheduled automatic reconnect is cancelled.
     pub async fn disconnect(&self) -> Result<(), Error> {
         self.close_connection(CloseKind::Disconnect).await
     }
