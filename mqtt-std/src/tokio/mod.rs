@@ -185,7 +185,9 @@ impl std::fmt::Debug for Client {
 }
 
 /// Received messages, in order: [`Messages::recv`], or a [`Stream`](futures_util::Stream).
-/// Ends when the client is closed (or every [`Client`] handle dropped).
+/// Ends when the client is closed (or every [`Client`] handle dropped). While it is full the
+/// driver stops reading the socket; once it is dropped, later messages are still acknowledged
+/// but discarded.
 #[derive(Debug)]
 pub struct Messages {
     rx: mpsc::Receiver<Message>,
@@ -342,6 +344,9 @@ impl Client {
     /// Connects to `host:port` (over TCP, or WebSocket after [`Client::set_websocket`]) and
     /// waits for CONNACK, all within [`ConnectOptions::wait`] ([`Error::Timeout`]). With clean
     /// session off, the session carried over resumes: QoS 1/2 messages in flight are resent.
+    ///
+    /// Dropping the future before the link is open abandons the attempt; after that, the
+    /// connection goes on in the background (see [`Client::is_connected`]).
     pub async fn connect(
         &self,
         host: &str,
