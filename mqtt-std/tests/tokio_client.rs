@@ -684,3 +684,102 @@ async fn websocket_frame_rules() {
     assert_eq!(code, Some(1003));
     assert!(m.try_recv().is_none(), "nothing from the text frame");
 }
+
+/// A receive queue of 4 that nobody reads while 300 messages arrive: the driver stops reading
+/// (TCP holds the broker back), keeps the connection alive, and loses nothing.
+#[tokio::test]
+async fn a_full_message_stream_holds_the_broker_back_without_loss() {
+    let broker = broker();
+    let (sub, mut messages) =
+        Client::new(ClientOptions::new(id("tk-slow")).receive_queue_depth(4)).unwrap();
+    sub.connect("127.0.0.1", broker.port(), &ConnectOptions::default())
+        .await
+        .unwrap();
+    sub.subscribe(&[("slow/#", QoS::AtLeastOnce)])
+        .await
+        .unwrap();
+    let (p, _pm) = connected(broker.port(), "tk-slow-pub").await;
+    let payload = vec![7u8; 1000];
+    for i in 0..300 {
+        p.publish(&format!("slow/{i}"), &payload, QoS::AtLeastOnce, false)
+            .await
+            .unwrap();
+    }
+    for i in 0..300 {
+        let m = next(&mut messages).await;
+        assert_eq!(m.topic, format!("slow/{i}"));
+    }
+    assert!(sub.is_connected());
+    assert!(messages.try_recv().is_none());
+}
+
+/// No CONNACK within the wait time: `connect` fails with a timeout and the link is closed.
+#[tokio::test]
+async fn connect_times_out_without_connack() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let peer = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        // Read until the client closes the connection.
+        let mut all = Vec::new();
+        let _ = s.read_to_end(&mut all);
+        all
+    });
+    let (c, _m) = new_client("tk-silent");
+    let opts = ConnectOptions::default().wait(std::time::Duration::from_millis(300));
+    assert!(matches!(
+        c.connect("127.0.0.1", port, &opts).await,
+        Err(Error::Timeout)
+    ));
+    assert!(!c.is_connected());
+    let sent = tokio::task::spawn_blocking(move || peer.join().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(sent.first(), Some(&0x10), "CONNECT was sent");
+    // The client is usable again.
+    assert!(matches!(
+        c.publish("a", b"", QoS::AtMostOnce, false).await,
+        Err(Error::NotConnected)
+    ));
+}
+
+/// Closing the client fails what waits on it and ends the message stream.
+#[tokio::test]
+async fn close_fails_pending_publishes_and_ends_the_stream() {
+    // A broker that accepts, takes one PUBLISH without acknowledging it, and closes.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let peer = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 256];
+        let _ = s.read(&mut buf).unwrap();
+        s.write_all(&[0x20, 0x02, 0x00, 0x00]).unwrap();
+        let _ = s.read(&mut buf).unwrap();
+    });
+    let (c, mut messages) = new_client("tk-close");
+    c.connect(
+        "127.0.0.1",
+        port,
+        &ConnectOptions::default().clean_session(false),
+    )
+    .await
+    .unwrap();
+    let publish = tokio::spawn({
+        let c = c.clone();
+        async move { c.publish("close/t", b"x", QoS::AtLeastOnce, false).await }
+    });
+    timeout(WAIT, c.disconnected()).await.unwrap();
+    c.close().await;
+    assert!(matches!(
+        timeout(WAIT, publish).await.unwrap().unwrap(),
+        Err(Error::Closed)
+    ));
+    assert!(timeout(WAIT, messages.recv()).await.unwrap().is_none());
+    assert!(matches!(
+        c.subscribe(&[("a", QoS::AtMostOnce)]).await,
+        Err(Error::Closed)
+    ));
+    tokio::task::spawn_blocking(move || peer.join().unwrap())
+        .await
+        .unwrap();
+}
