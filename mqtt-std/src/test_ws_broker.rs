@@ -9,7 +9,8 @@
 //!
 //! The npm packages (`aedes@1.2.0`, `ws@8`) are installed on first use with
 //! `npm install --prefix DIR` into `target/test-node` of the workspace (or the directory named
-//! by `MQTT_TEST_NODE_DIR`), which CI can do ahead of time:
+//! by `MQTT_TEST_NODE_DIR`), which CI can do ahead of time with
+//! `mqtt-std/test-support/install-node-deps`, that is:
 //!
 //! ```text
 //! npm install --no-audit --no-fund --prefix target/test-node aedes@1.2.0 ws@8
@@ -360,5 +361,16 @@ impl Drop for WsBroker {
             );
         }
         let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_ci_install_script_installs_the_same_packages() {
+        let script = include_str!("../test-support/install-node-deps");
+        for p in super::NPM_PACKAGES {
+            assert!(script.contains(p), "install-node-deps lacks {p}");
+        }
     }
 }

@@ -122,7 +122,7 @@ impl Tracer {
 enum Woke {
     /// The application, a timer, or room in the message channel: just run a round.
     App,
-    /// A new link from `connect` (`None`: every handle is gone).
+    /// A new link from `connect` or a reconnect (`None`: the channel closed).
     Link(Option<Box<NewLink>>),
     /// The link read bytes, or ended.
     Read(Result<(), DisconnectReason>),
@@ -203,7 +203,7 @@ pub(super) async fn run(
                     }
                 }
                 Woke::Link(Some(new)) => d.new_link(*new),
-                // Every handle is gone.
+                // Cannot happen while the driver holds a sender; end if it does.
                 Woke::Link(None) => d.shared.lock().shutdown = true,
                 Woke::Read(Err(reason)) => {
                     let shared = d.shared.clone();
@@ -217,8 +217,8 @@ pub(super) async fn run(
 }
 
 impl Driver {
-    /// The next instant the driver must act at without being woken: the session's deadline
-    /// or the connect wait time.
+    /// The next instant the driver must act at without being woken: the session's deadline,
+    /// the connect wait time, or a scheduled reconnect.
     fn deadline(&self, st: &State) -> Option<TokioInstant> {
         let session = st.session.poll_timeout().map(|t| {
             let ms = t.as_millis();
