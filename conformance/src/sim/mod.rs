@@ -26,25 +26,28 @@
 //! arrive in publish order at both [MQTT-4.6.0-*].
 
 pub mod broker;
+mod checks;
 pub mod net;
+mod observe;
 pub mod rng;
+mod store;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use mqtt_proto::{Decoder, Packet};
 use mqtt_session::{
-    CommandError, Config, ConnectOptions, DisconnectReason, FixedStore, Instant, Outgoing,
-    OutgoingInfo, PacketId, QoS, Session, Store, StoreError, SubAckReturnCode, VecStore,
+    CommandError, Config, ConnectOptions, DisconnectReason, Instant, QoS, Session,
+    SubAckReturnCode, VecStore,
 };
 
 pub use broker::BrokerModel;
 pub use net::{Link, Pipe};
 pub use rng::Rng;
+pub use store::SimStore;
+use store::StoreLen as _;
 
 use crate::script::Seen;
-use crate::wire;
 
 /// Virtual milliseconds of the fault phase.
 pub const FAULT_MS: u64 = 60_000;
@@ -713,211 +716,6 @@ impl Sim {
         }
         self.pump().map(|_| ())
     }
-
-    /// Bytes the client wrote on the current connection.
-    fn observe_out(&mut self, bytes: &[u8]) -> Result<(), String> {
-        self.conn.out_buf.extend_from_slice(bytes);
-        let (packets, rest) = wire::split(&self.conn.out_buf);
-        let keep = self.conn.out_buf.len() - rest;
-        self.conn.out_buf.drain(..keep);
-        if rest > 0 {
-            return Err("poll_transmit wrote part of a packet".to_owned());
-        }
-        for raw in packets {
-            let Ok(Some((packet, _))) = Decoder::new().decode(&raw) else {
-                return Err(format!(
-                    "the client wrote a malformed packet: {}",
-                    wire::hex(&raw)
-                ));
-            };
-            self.log(|| format!("-> {}", wire::describe_packet(&packet)));
-            if self.conn.disconnect_sent {
-                return Err("a packet after DISCONNECT [MQTT-3.14.4-2]".to_owned());
-            }
-            if self.conn.packets_out == 0 && !matches!(packet, Packet::Connect(_)) {
-                return Err("first packet is not CONNECT [MQTT-3.1.0-1]".to_owned());
-            }
-            self.conn.packets_out += 1;
-            self.conn.last_write = self.now;
-            self.check_out(&packet)?;
-        }
-        Ok(())
-    }
-
-    fn check_out(&mut self, packet: &Packet<'_>) -> Result<(), String> {
-        match packet {
-            Packet::Disconnect => self.conn.disconnect_sent = true,
-            Packet::Publish(p) => {
-                let Some(id) = p.qos_pid.packet_id() else {
-                    return Ok(());
-                };
-                let id = id.get();
-                let seq = seq_of(p.payload).ok_or("PUBLISH with an unknown payload")?;
-                if self.released.contains(&seq) {
-                    return Err(format!("m{seq} sent again after its PUBREL [MQTT-4.3.3-1]"));
-                }
-                match self.written.get(&seq) {
-                    Some(&first_id) => {
-                        self.stats.resends += 1;
-                        if first_id != id {
-                            return Err(format!(
-                                "m{seq} resent with id {id}, first sent with {first_id} [MQTT-2.3.1-3]"
-                            ));
-                        }
-                        if !p.dup {
-                            return Err(format!("m{seq} resent with DUP=0 [MQTT-3.3.1-1]"));
-                        }
-                        if self.conn.fresh_publish_seen {
-                            return Err(format!(
-                                "m{seq} resent after a new PUBLISH on this connection [MQTT-4.6.0-1]"
-                            ));
-                        }
-                        if self.conn.last_resend.is_some_and(|last| last > seq) {
-                            return Err(format!("m{seq} resent out of order [MQTT-4.6.0-1]"));
-                        }
-                        self.conn.last_resend = Some(seq);
-                    }
-                    None => {
-                        if p.dup {
-                            self.stats.dup_on_first_write += 1;
-                        }
-                        self.conn.fresh_publish_seen = true;
-                        self.written.insert(seq, id);
-                    }
-                }
-            }
-            Packet::PubAck(id) => expect_front(
-                &mut self.conn.expect_puback,
-                id.get(),
-                "PUBACK",
-                "MQTT-4.6.0-2",
-            )?,
-            Packet::PubRec(id) => expect_front(
-                &mut self.conn.expect_pubrec,
-                id.get(),
-                "PUBREC",
-                "MQTT-4.6.0-3",
-            )?,
-            Packet::PubRel(id) => {
-                let id = id.get();
-                if let Some(Use::Publish(seq)) = self.ids.get(&id) {
-                    self.released.insert(*seq);
-                }
-                if self.conn.pubrecs_in.contains(&id) {
-                    expect_front(&mut self.conn.pubrecs_in, id, "PUBREL", "MQTT-4.6.0-4")?;
-                }
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-
-    /// Bytes the client took from the current connection.
-    fn observe_in(&mut self, bytes: &[u8]) -> Result<(), String> {
-        self.conn.in_buf.extend_from_slice(bytes);
-        let (packets, rest) = wire::split(&self.conn.in_buf);
-        let keep = self.conn.in_buf.len() - rest;
-        self.conn.in_buf.drain(..keep);
-        for raw in packets {
-            let Ok(Some((packet, _))) = Decoder::new().decode(&raw) else {
-                return Err(format!(
-                    "the broker model wrote a malformed packet: {}",
-                    wire::hex(&raw)
-                ));
-            };
-            self.log(|| format!("<- {}", wire::describe_packet(&packet)));
-            match packet {
-                Packet::Publish(p) => match p.qos_pid.qos() {
-                    QoS::AtMostOnce => {}
-                    QoS::AtLeastOnce => {
-                        self.conn
-                            .expect_puback
-                            .extend(p.qos_pid.packet_id().map(|i| i.get()));
-                    }
-                    QoS::ExactlyOnce => {
-                        self.conn
-                            .expect_pubrec
-                            .extend(p.qos_pid.packet_id().map(|i| i.get()));
-                    }
-                },
-                Packet::PubRec(id) => {
-                    // Only PUBRECs for a QoS 2 message in flight call for a PUBREL.
-                    if matches!(self.ids.get(&id.get()), Some(Use::Publish(_))) {
-                        self.conn.pubrecs_in.push_back(id.get());
-                    }
-                }
-                _ => {}
-            }
-        }
-        Ok(())
-    }
-
-    fn final_checks(&mut self) -> Result<(), String> {
-        let mut at_broker: BTreeMap<usize, usize> = BTreeMap::new();
-        let mut broker_order: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-        for a in &self.broker.accepted {
-            let seq = seq_of(&a.payload).ok_or("broker accepted an unknown payload")?;
-            let planned = self.plan.get(seq).ok_or("broker accepted an unknown seq")?;
-            if seq >= self.next || planned.topic != a.topic || planned.qos != a.qos {
-                return Err(format!(
-                    "broker accepted m{seq} that the client never published as such"
-                ));
-            }
-            let n = at_broker.entry(seq).or_default();
-            *n += 1;
-            if *n == 1 && a.qos != QoS::AtMostOnce {
-                broker_order.entry(planned.topic).or_default().push(seq);
-            }
-        }
-        let mut at_app: BTreeMap<usize, usize> = BTreeMap::new();
-        let mut app_order: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-        for (topic, seq, qos) in &self.delivered {
-            let planned = self.plan.get(*seq).ok_or("delivered an unknown seq")?;
-            if planned.topic != topic || planned.qos != *qos {
-                return Err(format!("m{seq} delivered on {topic} QoS {}", qos.as_u8()));
-            }
-            let n = at_app.entry(*seq).or_default();
-            *n += 1;
-            if *n == 1 && *qos != QoS::AtMostOnce {
-                app_order.entry(planned.topic).or_default().push(*seq);
-            }
-        }
-        for (seq, m) in self.plan.iter().enumerate().take(self.next) {
-            let b = at_broker.get(&seq).copied().unwrap_or(0);
-            let a = at_app.get(&seq).copied().unwrap_or(0);
-            let ok = |n: usize| match m.qos {
-                QoS::AtMostOnce => n <= 1,
-                QoS::AtLeastOnce => n >= 1,
-                QoS::ExactlyOnce => n == 1,
-            };
-            if !ok(b) {
-                return Err(format!(
-                    "m{seq} (QoS {}) reached the broker {b} times",
-                    m.qos.as_u8()
-                ));
-            }
-            if !ok(a) {
-                return Err(format!(
-                    "m{seq} (QoS {}) reached the application {a} times",
-                    m.qos.as_u8()
-                ));
-            }
-            if m.qos == QoS::AtLeastOnce {
-                self.stats.broker_duplicates += usize::from(b > 1);
-                self.stats.app_duplicates += usize::from(a > 1);
-            }
-        }
-        for (where_, orders) in [("broker", &broker_order), ("application", &app_order)] {
-            for (topic, seqs) in orders {
-                if seqs.windows(2).any(|w| w[0] > w[1]) {
-                    return Err(format!(
-                        "{topic}: QoS 1/2 messages reached the {where_} out of order: {seqs:?} [MQTT-4.6.0]"
-                    ));
-                }
-            }
-        }
-        Ok(())
-    }
 }
 
 /// A client session with a random window, queue and buffer sizes, over `store`.
@@ -930,83 +728,4 @@ fn new_client(rng: &mut Rng, store: SimStore) -> Session<SimStore, Vec<u8>> {
     let rx = [256, 512, 2048][rng.index(3)];
     let tx = [256, 512, 2048][rng.index(3)];
     Session::new(config, store, vec![0; rx], vec![0; tx])
-}
-
-fn expect_front(q: &mut VecDeque<u16>, id: u16, what: &str, rule: &str) -> Result<(), String> {
-    match q.front() {
-        Some(&f) if f == id => {
-            q.pop_front();
-            Ok(())
-        }
-        front => Err(format!(
-            "{what} for id {id}, but the next one due answers id {front:?} [{rule}]"
-        )),
-    }
-}
-
-/// Store length through the public `Store` trait.
-trait StoreLen {
-    fn store_len(&self) -> usize;
-}
-
-impl StoreLen for Session<SimStore, Vec<u8>> {
-    fn store_len(&self) -> usize {
-        self.store().outgoing_len()
-    }
-}
-
-/// The simulated client's store: the growable [`VecStore`], or the fixed-capacity
-/// [`FixedStore`] (16 messages, 1 KiB of topics and payloads: it fills up, and its arena is
-/// compacted as messages leave), chosen per seed.
-#[derive(Debug)]
-pub enum SimStore {
-    /// A [`VecStore`].
-    Vec(VecStore),
-    /// A [`FixedStore`].
-    Fixed(Box<FixedStore<16, 1024>>),
-}
-
-macro_rules! delegate {
-    ($self:ident, $s:ident => $e:expr) => {
-        match $self {
-            SimStore::Vec($s) => $e,
-            SimStore::Fixed($s) => $e,
-        }
-    };
-}
-
-impl Store for SimStore {
-    fn outgoing_len(&self) -> usize {
-        delegate!(self, s => s.outgoing_len())
-    }
-    fn outgoing(&self, index: usize) -> Option<Outgoing<'_>> {
-        delegate!(self, s => s.outgoing(index))
-    }
-    fn outgoing_info(&self, index: usize) -> Option<OutgoingInfo> {
-        delegate!(self, s => s.outgoing_info(index))
-    }
-    fn outgoing_position(&self, packet_id: PacketId) -> Option<usize> {
-        delegate!(self, s => s.outgoing_position(packet_id))
-    }
-    fn push_outgoing(&mut self, message: &Outgoing<'_>) -> Result<(), StoreError> {
-        delegate!(self, s => s.push_outgoing(message))
-    }
-    fn release_outgoing(&mut self, packet_id: PacketId) -> bool {
-        delegate!(self, s => s.release_outgoing(packet_id))
-    }
-    fn remove_outgoing(&mut self, packet_id: PacketId) -> bool {
-        delegate!(self, s => s.remove_outgoing(packet_id))
-    }
-    fn contains_incoming(&self, packet_id: PacketId) -> bool {
-        delegate!(self, s => s.contains_incoming(packet_id))
-    }
-    fn insert_incoming(&mut self, packet_id: PacketId) -> Result<(), StoreError> {
-        delegate!(self, s => s.insert_incoming(packet_id))
-    }
-    fn remove_incoming(&mut self, packet_id: PacketId) -> bool {
-        delegate!(self, s => s.remove_incoming(packet_id))
-    }
-    fn clear_incoming(&mut self) {
-        delegate!(self, s => s.clear_incoming())
-    }
 }
