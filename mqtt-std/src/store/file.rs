@@ -80,6 +80,8 @@ struct Writer {
     done_logged: u64,
     /// The last message the application took (it is working on it).
     taken: u64,
+    /// Log length at which the next compaction is considered.
+    compact_next: u64,
 }
 
 /// A durable [`Store`]: the persistent half of an MQTT session in an append-only log in a
@@ -188,6 +190,7 @@ impl FileStore {
                 done: 0,
                 done_logged: 0,
                 taken: 0,
+                compact_next: options.compact_at,
             }),
             _lock: lock,
         };
@@ -494,7 +497,7 @@ impl FileStore {
             }
             w.unsynced = false;
         }
-        if w.len > self.options.compact_at {
+        if w.len > w.compact_next {
             self.compact(&mut w)?;
         }
         Ok(())
@@ -573,7 +576,12 @@ impl FileStore {
     /// file, `fsync` it, rename it over the log, `fsync` the directory.
     fn compact(&self, w: &mut Writer) -> Result<(), io::ErrorKind> {
         let snap = self.snapshot(w);
-        if (snap.len() as u64).saturating_mul(4) > w.len {
+        // Not worth it yet: look again once the log has grown past four snapshots.
+        let next = (snap.len() as u64)
+            .saturating_mul(4)
+            .max(self.options.compact_at);
+        if next > w.len {
+            w.compact_next = next;
             return Ok(());
         }
         let tmp = self.dir.join(TMP_FILE);
@@ -594,6 +602,7 @@ impl FileStore {
             Ok(f) => {
                 w.file = f;
                 w.len = snap.len() as u64;
+                w.compact_next = next;
                 w.unsynced = false;
                 Ok(())
             }
