@@ -24,7 +24,7 @@ use crate::client::{CloseKind, ConnectRequest, Shared, State, Status};
 use crate::error::{DisconnectReason, Error};
 use crate::options::{ClientOptions, ConnectOptions, Connected, Direction, Message, Reconnect};
 use crate::pending::{Fire, Slot, deadline_after};
-use crate::store::FileStore;
+use crate::store::{FileStore, SessionStore};
 use crate::tls::TlsConfig;
 use crate::transport::{Link, LinkError};
 use crate::ws::{WsConfig, WsLayer};
@@ -845,8 +845,15 @@ impl Io {
             }
         }
         st.messages.clear();
-        if let Some(f) = st.session.store().file() {
-            let _ = f.sync();
+        if st.session.store().file().is_some() {
+            // Release the durable store now (it syncs and unlocks as it closes), so that a
+            // new client can open it while handles of this one live on.
+            let config = *st.session.config();
+            let memory = SessionStore::Memory(mqtt_session::VecStore::new());
+            drop(std::mem::replace(
+                &mut st.session,
+                mqtt_session::Session::new(config, memory, Vec::new(), Vec::new()),
+            ));
         }
         // Callbacks may hold client handles: drop them to break the cycle.
         st.receive_notify = None;
