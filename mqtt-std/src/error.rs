@@ -173,8 +173,7 @@ pub enum Error {
     Closed,
     /// The operating system could not start the client's IO thread.
     ThreadSpawn(Arc<io::Error>),
-    /// The session store could not be used (for example `mqttc --session-store`, which this
-    /// version does not support yet).
+    /// A feature this version does not support (the text names it).
     Unsupported(&'static str),
     /// The durable session store could not be opened
     /// ([`ClientOptions::session_store`](crate::ClientOptions::session_store)).
