@@ -156,7 +156,7 @@ fn script_messages_carry_their_store_number_never_reused() {
     }
     s.exit();
     let mut s = Script::start();
-    s.send(connect);
+    s.send(connect.clone());
     assert_eq!(s.expect("connack")["session_present"], true);
     s.send(json!({"cmd": "publish", "topic": "numbered", "payload": "c", "qos": 1}));
     let m = s.expect("message");
@@ -167,6 +167,20 @@ fn script_messages_carry_their_store_number_never_reused() {
     // QoS 0 is not recorded.
     s.send(json!({"cmd": "publish", "topic": "numbered", "payload": "d", "qos": 0}));
     assert_eq!(s.expect("message")["seq"], Value::Null);
+    // Killed while handling message 4: a restart hands it out again (and only it), with its
+    // number.
+    s.send(json!({"cmd": "publish", "topic": "numbered", "payload": "e", "qos": 1}));
+    assert_eq!(s.expect("message")["seq"], 4);
+    s.child.kill().unwrap();
+    s.child.wait().unwrap();
+    let mut s = Script::start();
+    s.send(connect);
+    let m = s.expect("message");
+    assert_eq!(
+        (m["payload"].as_str(), m["seq"].as_u64()),
+        (Some("e"), Some(4))
+    );
+    s.expect("connack");
     s.exit();
     std::fs::remove_dir_all(&store).unwrap();
 }

@@ -472,9 +472,15 @@ impl FileStore {
     /// The application took message `seq`: it is done with every one before it (messages are
     /// handed out in order). `seq` itself is done when the next one is taken, or with
     /// [`FileStore::finish_taken`].
+    ///
+    /// The mark is written to the file at once (not synced), so that a killed process hands
+    /// out again only the message it was working on.
     pub fn taken(&self, seq: u64) {
         self.w.borrow_mut().taken = seq;
         self.mark_done(seq.saturating_sub(1));
+        let mut w = self.w.borrow_mut();
+        // A failure is kept and reported by the next sync.
+        let _ = self.write_batch(&mut w);
     }
 
     /// The application is done with the last message it took (it is closing).

@@ -34,7 +34,9 @@
 //!   still owes a PUBREL for, and never keeps an id the broker has released.
 //! * **The application is done with a received message**: the client marks message `n - 1`
 //!   done when the application takes message `n` (and the last one when the client is
-//!   closed); the mark is written with the next batch.
+//!   closed). The mark is written to the file at once (with the batch built so far) and
+//!   `fdatasync`ed with the next batch: a killed process hands out again only the message it
+//!   was working on; after a power cut, a few more may come again.
 //! * **Compaction**: when the log is longer than [`FileStoreOptions::compact_at`] and four
 //!   times the live state, the live state is written to `session.log.tmp`, `fsync`ed, renamed
 //!   over the log, and the directory `fsync`ed.

@@ -254,6 +254,10 @@ impl Script {
                 out.emit(&message_event(&m));
             }
         });
+        // Messages a durable store hands out again are queued from the start.
+        while let Some(m) = c.try_recv() {
+            self.out.emit(&message_event(&m));
+        }
         self.client = Some(c.clone());
         Ok(c)
     }
