@@ -55,7 +55,11 @@
 //! * **A damaged log** (a torn last write, zeroed blocks at the end) is cut back to the last
 //!   whole batch. Damage anywhere else (a bad checksum with whole records after it, a record
 //!   that contradicts the ones before it) is [`StoreError::Corrupt`] with the offset: the
-//!   store never guesses.
+//!   store never guesses. A file system that, after a power cut, keeps later blocks of the
+//!   unsynced tail but loses earlier ones (a hole followed by whole records; ext4's default
+//!   `data=ordered` mode does not do this for appends) gets that error too, although only
+//!   unsynced records are involved: the store cannot tell such a hole from damage to synced
+//!   records, and refuses rather than drop them.
 //!
 //! # Received messages: at least once, and exactly once for an application that dedups by
 //! number
