@@ -504,8 +504,12 @@ impl<S: Store + Default> Harness<S> {
         let payload = r.bytes();
         let before_state = self.session.state();
         // A message reported dropped leaves the store at the start of this call.
-        let settled = usize::from(self.pending_drop.take().is_some());
-        let before_len = self.session.store().outgoing_len() - settled;
+        let store = self.session.store();
+        let settled = self
+            .pending_drop
+            .take()
+            .is_some_and(|id| store.outgoing_position(pid(id)).is_some());
+        let before_len = store.outgoing_len() - usize::from(settled);
         match self
             .session
             .publish(self.now(), topic, payload, qos, retain)
@@ -1028,6 +1032,12 @@ impl<S: Store + Default> Harness<S> {
     /// Invariants that hold after every step.
     fn check(&mut self) {
         let store = self.session.store();
+        // A message reported dropped leaves the store at the next call that settles it.
+        if let Some(id) = self.pending_drop {
+            if store.outgoing_position(pid(id)).is_none() {
+                self.pending_drop = None;
+            }
+        }
         let held = store.outgoing_len();
         assert!(self.session.inflight() <= self.window);
         assert!(self.session.queued() <= usize::from(self.config.max_queued));
