@@ -164,11 +164,11 @@ fn check_frame(
             }
         }
         Ok(Frame::Incomplete { needed }) => {
-            match whole_answer {
-                Ok(Some(_)) => panic!("frame incomplete, decode complete"),
-                // decode may see a body error before the packet is whole; frame never does.
-                Ok(None) | Err(_) => {}
-            }
+            // decode may see a body error before the packet is whole; frame never does.
+            assert!(
+                !matches!(whole_answer, Ok(Some(_))),
+                "frame incomplete, decode complete"
+            );
             if let Some(n) = needed {
                 // The header is complete: exactly `n` more bytes make the packet whole.
                 let total = buf.len() + n.get();

@@ -1033,10 +1033,11 @@ impl<S: Store + Default> Harness<S> {
     fn check(&mut self) {
         let store = self.session.store();
         // A message reported dropped leaves the store at the next call that settles it.
-        if let Some(id) = self.pending_drop {
-            if store.outgoing_position(pid(id)).is_none() {
-                self.pending_drop = None;
-            }
+        if self
+            .pending_drop
+            .is_some_and(|id| store.outgoing_position(pid(id)).is_none())
+        {
+            self.pending_drop = None;
         }
         let held = store.outgoing_len();
         assert!(self.session.inflight() <= self.window);
@@ -1326,7 +1327,7 @@ pub(crate) mod scripts {
             self.0.u8(11).u8(1).u8(s);
             self
         }
-        pub fn to_deadline(mut self) -> Self {
+        pub fn until_deadline(mut self) -> Self {
             self.0.u8(11).u8(2).u8(0);
             self
         }
@@ -1369,7 +1370,7 @@ pub(crate) mod scripts {
                     .unsubscribe(&[0])
                     .answer(1)
                     .incoming(1, 7, 2, b"msg")
-                    .to_deadline()
+                    .until_deadline()
                     .answer(1)
                     .disconnect()
                     .settle()
@@ -1460,7 +1461,7 @@ pub(crate) mod scripts {
                     .answer(1)
                     .tick_ms(200)
                     .tick_s(2)
-                    .to_deadline()
+                    .until_deadline()
                     .tick_s(30)
                     .settle()
                     .bytes(),
