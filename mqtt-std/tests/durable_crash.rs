@@ -7,6 +7,9 @@
 //! `CRASH_SEED` to replay a run) and restarted on the same stores. In the end the file must
 //! hold every QoS 1 number at least once and every QoS 2 number exactly once.
 //!
+//! Both stores compact their logs every few dozen messages, so kills also land in the middle
+//! of compactions.
+//!
 //! The subscriber is the kind of application the store's docs describe: it writes each
 //! message's store number with it, and skips a number it already has (the message it was
 //! handling when it was killed is handed out again after the restart).
@@ -24,6 +27,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use mqtt_std::store::FileStoreOptions;
 use mqtt_std::test_broker::Broker;
 use mqtt_std::{Client, ClientOptions, ConnectOptions, Error, QoS};
 
@@ -41,6 +45,14 @@ fn qos_of(n: u64) -> QoS {
     }
 }
 
+/// Compaction every few dozen messages, so that kills land in compactions too.
+fn small_log() -> FileStoreOptions {
+    FileStoreOptions {
+        compact_at: 4096,
+        ..FileStoreOptions::default()
+    }
+}
+
 fn connect(client: &Client, port: u16) -> Result<(), Error> {
     let options = ConnectOptions::default()
         .clean_session(false)
@@ -50,16 +62,18 @@ fn connect(client: &Client, port: u16) -> Result<(), Error> {
     client.connect("127.0.0.1", port, &options).map(|_| ())
 }
 
-/// The publisher: goes on from the number its store says was accepted last.
-fn publisher(store: &Path, port: u16) -> Result<(), Error> {
+/// The publisher: goes on from the number its store says was accepted last, up to `limit`.
+/// Below [`TOTAL`], it then waits to be killed; at `TOTAL`, it waits for every flow to
+/// complete and exits.
+fn publisher(store: &Path, port: u16, limit: u64) -> Result<(), Error> {
     let client = Client::new(
         ClientOptions::new("crash-pub")
             .max_queued_publishes(64)
-            .session_store(store),
+            .session_store_with(store, small_log()),
     )?;
     connect(&client, port)?;
     let mut next = client.accepted_publishes().unwrap_or(0) + 1;
-    while next <= TOTAL {
+    while next <= limit {
         match client.publish(TOPIC, next.to_string().as_bytes(), qos_of(next), false) {
             Ok(_) => next += 1,
             Err(Error::WindowFull) => thread::sleep(Duration::from_millis(1)),
@@ -67,6 +81,12 @@ fn publisher(store: &Path, port: u16) -> Result<(), Error> {
         }
         // A steady pace, so that the kills land in every phase of the flows.
         thread::sleep(Duration::from_millis(2));
+    }
+    if limit < TOTAL {
+        // This life's share is sent; its flows may still be under way when the kill comes.
+        loop {
+            thread::sleep(Duration::from_secs(1));
+        }
     }
     while client.publishes_in_flight() > 0 {
         if !client.is_connected() {
@@ -109,7 +129,8 @@ fn subscriber(store: &Path, port: u16, record: &Path) -> Result<(), Error> {
         .append(true)
         .open(record)
         .unwrap();
-    let client = Client::new(ClientOptions::new("crash-sub").session_store(store))?;
+    let client =
+        Client::new(ClientOptions::new("crash-sub").session_store_with(store, small_log()))?;
     connect(&client, port)?;
     client.subscribe(&[("crash/#", QoS::ExactlyOnce)])?.wait()?;
     println!("ready");
@@ -257,7 +278,11 @@ fn crash_test() {
     };
     let mut publ = Peer {
         role: "pub",
-        args: vec![dir.join("pub-store").display().to_string(), port],
+        args: vec![
+            dir.join("pub-store").display().to_string(),
+            port,
+            String::new(),
+        ],
         child: None,
         kills: 0,
         starts: 0,
@@ -268,36 +293,25 @@ fn crash_test() {
         ready.recv_timeout(Duration::from_secs(20)).as_deref(),
         Ok("ready")
     );
-    publ.start();
-
-    // Kill one of the two at random moments until the publisher was killed often enough.
-    let mut rounds = 0;
-    while publ.kills < MIN_PUB_KILLS {
-        rounds += 1;
-        assert!(
-            rounds < 400,
-            "the publisher kept finishing before it could be killed"
-        );
+    // Each life of the publisher may go a little further than the last (so that it cannot
+    // finish early however fast the machine is) and is killed at a random moment: while it
+    // publishes, while flows are under way, or once they are complete. The subscriber is
+    // killed at some of those moments too.
+    for life in 0..MIN_PUB_KILLS {
+        publ.args[2] = (TOTAL * u64::from(life + 1) / u64::from(MIN_PUB_KILLS + 1)).to_string();
+        publ.start();
         thread::sleep(Duration::from_millis(5 + rng.below(60)));
-        if rng.below(4) == 0 {
-            if sub.kill() || !sub.running() {
-                sub.start();
-            }
-        } else if publ.kill() {
-            publ.start();
-        } else if !publ.running() {
-            // It finished: that is no kill; go on killing the subscriber only.
-            break;
+        if rng.below(3) == 0 {
+            sub.kill();
+            sub.start();
+            thread::sleep(Duration::from_millis(rng.below(30)));
         }
+        assert!(publ.kill(), "the publisher exited before its kill");
     }
-    if !publ.running() && publ.kills < MIN_PUB_KILLS {
-        panic!(
-            "the publisher finished after {} kills (of {MIN_PUB_KILLS}): raise TOTAL",
-            publ.kills
-        );
-    }
-    // Let both finish: the publisher until all its flows are complete, the subscriber until
-    // it has every number.
+    // The last life publishes the rest; then both finish: the publisher once all its flows
+    // are complete, the subscriber once it has every number.
+    publ.args[2] = TOTAL.to_string();
+    publ.start();
     assert!(
         publ.wait_exit(Duration::from_secs(30)),
         "publisher did not finish"
@@ -349,7 +363,11 @@ fn crash_test() {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("pub") => publisher(Path::new(&args[1]), args[2].parse().unwrap()),
+        Some("pub") => publisher(
+            Path::new(&args[1]),
+            args[2].parse().unwrap(),
+            args[3].parse().unwrap(),
+        ),
         Some("sub") => subscriber(
             Path::new(&args[1]),
             args[2].parse().unwrap(),
