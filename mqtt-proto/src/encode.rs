@@ -215,6 +215,7 @@ impl Packet<'_> {
             Packet::PingReq | Packet::PingResp | Packet::Disconnect => {
                 return put(buf, [self.first_byte(), 0]);
             }
+            Packet::Publish(ref p) => return p.encode(buf),
             _ => {}
         }
         let body = self.validate()?;
@@ -257,7 +258,7 @@ impl Packet<'_> {
         let total = 1 + remaining_length_len(body) + body;
         let start = buf.len();
         buf.resize(start + total, 0);
-        match buf.get_mut(start..).map(|out| self.encode_valid(body, out)) {
+        match buf.get_mut(start..).map(|out| self.encode(out)) {
             Some(Ok(n)) => Ok(n),
             Some(Err(e)) => {
                 buf.truncate(start);

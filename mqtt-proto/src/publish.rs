@@ -1,6 +1,6 @@
 //! PUBLISH (the hot path) and the four packet-identifier-only acknowledgements.
-use crate::encode::Writer;
-use crate::{DecodeError, PacketId, Publish, QosPid, TopicName};
+use crate::encode::{Writer, remaining_length_len};
+use crate::{DecodeError, EncodeError, MAX_REMAINING_LENGTH, PacketId, Publish, QosPid, TopicName};
 
 /// Decode a PUBLISH body. Only the topic and the packet identifier are looked at; the payload
 /// is borrowed as it is.
@@ -66,6 +66,55 @@ impl<'a> Publish<'a> {
             return Err(DecodeError::DupWithQoS0);
         }
         Ok(())
+    }
+
+    /// Encode the whole packet into the start of `buf` (the hot path of `Packet::encode`):
+    /// sized once, then each field written in place with one bounds check. Nothing is written
+    /// on error.
+    #[inline]
+    pub(crate) fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
+        self.validate()?;
+        let body = self.body_len();
+        if body > MAX_REMAINING_LENGTH as usize {
+            return Err(DecodeError::PacketTooLarge.into());
+        }
+        let topic = self.topic.as_str().as_bytes();
+        let topic_len = u16::try_from(topic.len()).map_err(|_| DecodeError::StringTooLong)?;
+        let total = 1 + remaining_length_len(body) + body;
+        let too_small = EncodeError::BufferTooSmall { required: total };
+        let out = buf.get_mut(..total).ok_or(too_small)?;
+        let (first, mut rest) = out.split_first_mut().ok_or(too_small)?;
+        *first = self.first_byte();
+        // The remaining length (section 2.2.3): 1 to 4 bytes for a body within the maximum.
+        let mut len = body;
+        loop {
+            let (b, r) = core::mem::take(&mut rest)
+                .split_first_mut()
+                .ok_or(too_small)?;
+            *b = (len & 0x7F) as u8 | if len > 0x7F { 0x80 } else { 0 };
+            rest = r;
+            len >>= 7;
+            if len == 0 {
+                break;
+            }
+        }
+        let (l, rest) = rest.split_first_chunk_mut::<2>().ok_or(too_small)?;
+        *l = topic_len.to_be_bytes();
+        let (t, rest) = rest.split_at_mut_checked(topic.len()).ok_or(too_small)?;
+        t.copy_from_slice(topic);
+        let rest = match self.qos_pid.packet_id() {
+            Some(id) => {
+                let (i, rest) = rest.split_first_chunk_mut::<2>().ok_or(too_small)?;
+                *i = id.get().to_be_bytes();
+                rest
+            }
+            None => rest,
+        };
+        if rest.len() != self.payload.len() {
+            return Err(too_small);
+        }
+        rest.copy_from_slice(self.payload);
+        Ok(total)
     }
 
     pub(crate) fn write_body(&self, w: &mut Writer<'_>) {
