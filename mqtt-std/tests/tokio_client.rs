@@ -64,6 +64,14 @@ async fn outside_a_runtime_new_fails_cleanly() {
 }
 
 #[tokio::test]
+async fn a_durable_session_store_is_refused_not_ignored() {
+    let dir = std::env::temp_dir().join(format!("tk-store-{}", std::process::id()));
+    let refused = Client::new(ClientOptions::new("x").session_store(&dir)).map(|_| ());
+    assert!(matches!(refused, Err(Error::Unsupported(_))), "{refused:?}");
+    assert!(!dir.exists(), "nothing may be created for a refused store");
+}
+
+#[tokio::test]
 async fn connect_disconnect_and_errors() {
     let broker = broker();
     let (c, _m) = new_client("tk-conn");

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use ::tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use ::tokio::net::TcpStream;
-use futures_util::{SinkExt as _, StreamExt as _};
+use futures_util::{SinkExt, StreamExt as _};
 use tokio_tungstenite::WebSocketStream;
 use tungstenite::Message as WsMessage;
 use tungstenite::protocol::CloseFrame;
@@ -200,7 +200,10 @@ impl Link {
                     code,
                     reason: "MQTT-6.0.0-1: binary frames only".into(),
                 });
-                let _ = ws.close(frame).await;
+                // Sending the close frame through the Sink starts the closing handshake the
+                // same way whichever inherent `close` tokio-tungstenite offers.
+                let _ = ws.send(WsMessage::Close(frame)).await;
+                let _ = SinkExt::close(&mut **ws).await;
                 let _ = ws.get_mut().shutdown().await;
             }
         }

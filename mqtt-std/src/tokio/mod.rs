@@ -40,7 +40,8 @@
 //! [`trace`](ClientOptions::trace) hook (called on the driver task), and automatic
 //! [`reconnect`](ClientOptions::reconnect) with backoff (with clean session off the session
 //! resumes, and `publish` futures pending across the gap complete). Not (yet): a durable
-//! session store (the session lives in memory for the life of the [`Client`]).
+//! session store: [`Client::new`] refuses options that name one with [`Error::Unsupported`]
+//! (the session lives in memory for the life of the [`Client`]).
 //!
 //! Flow control: `publish` waits (asynchronously) for room in the in-flight window instead of
 //! failing with [`Error::WindowFull`]; when the application does not take messages from
@@ -234,8 +235,15 @@ impl Client {
     /// Creates the client and spawns its driver task on the current tokio runtime; nothing is
     /// sent until [`Client::connect`]. Returns the handle and the stream of received messages.
     ///
-    /// Fails with [`Error::ThreadSpawn`] outside a tokio runtime.
+    /// Fails with [`Error::ThreadSpawn`] outside a tokio runtime, and with
+    /// [`Error::Unsupported`] when the options ask for a durable session store, which only the
+    /// blocking client has so far (refused rather than silently kept in memory).
     pub fn new(options: ClientOptions) -> Result<(Client, Messages), Error> {
+        if options.session_store.is_some() {
+            return Err(Error::Unsupported(
+                "a durable session store with the tokio client (use the blocking client)",
+            ));
+        }
         let runtime = ::tokio::runtime::Handle::try_current().map_err(|e| {
             Error::ThreadSpawn(Arc::new(std::io::Error::other(format!(
                 "mqtt_std::tokio::Client::new needs a tokio runtime: {e}"
