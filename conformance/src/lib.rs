@@ -14,7 +14,8 @@
 //!   simulated network that cuts the connection at any byte, delays and reconnects, driven by a
 //!   seed.
 //!
-//! Everything here uses only the public APIs of `mqtt-proto` and `mqtt-session`.
+//! Everything here uses only the public APIs of `mqtt-proto` and `mqtt-session` (and, for
+//! interop and the WebSocket statements of section 6, of `mqtt-std`).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
