@@ -298,7 +298,7 @@ impl FileStore {
                         payload,
                     })
                     .map_err(|_| "outgoing record refused")?;
-                self.accepted += 1;
+                self.accepted = self.accepted.saturating_add(1);
             }
             Record::Release { packet_id } => {
                 let id = pid(packet_id)?;
@@ -339,6 +339,9 @@ impl FileStore {
                 if seq <= w.received {
                     return Err("received-message numbers out of order");
                 }
+                if seq == u64::MAX {
+                    return Err("received-message number at its end");
+                }
                 let qos = match qos {
                     1 => QoS::AtLeastOnce,
                     2 => QoS::ExactlyOnce,
@@ -368,7 +371,7 @@ impl FileStore {
                 received,
                 done,
             } => {
-                if done > received {
+                if done > received || received == u64::MAX {
                     return Err("bad counters");
                 }
                 self.accepted = accepted;
@@ -435,7 +438,8 @@ impl FileStore {
             QoS::ExactlyOnce => 2,
         };
         let mut w = self.w.borrow_mut();
-        let seq = w.received + 1;
+        // Replay refuses a log whose counter is at its end, so this always moves on.
+        let seq = w.received.saturating_add(1);
         w.received = seq;
         Record::Received {
             seq,
@@ -539,7 +543,10 @@ impl FileStore {
         let mut out = Vec::with_capacity(4096);
         out.extend_from_slice(MAGIC);
         // The received messages below raise the counter back to `w.received`.
-        let received = w.inbox.front().map_or(w.received, |m| m.seq - 1);
+        let received = w
+            .inbox
+            .front()
+            .map_or(w.received, |m| m.seq.saturating_sub(1));
         // Likewise the outgoing messages below count as accepted again.
         let held = self.outgoing.outgoing_len() as u64;
         Record::Counters {
@@ -723,7 +730,7 @@ impl Store for FileStore {
             return Err(SessionStoreError::Backend);
         }
         self.outgoing.push_outgoing(message)?;
-        self.accepted += 1;
+        self.accepted = self.accepted.saturating_add(1);
         Ok(())
     }
 

@@ -276,6 +276,20 @@ fn records_that_contradict_the_state_are_an_error() {
             Record::InInsert { packet_id: 1 },
         ],
         vec![Record::Done { seq: 5 }],
+        // Counters at their end: the next received message would have no number.
+        vec![Record::Counters {
+            accepted: 0,
+            received: u64::MAX,
+            done: 0,
+        }],
+        vec![Record::Received {
+            seq: u64::MAX,
+            qos: 1,
+            retain: false,
+            dup: false,
+            topic: "t",
+            payload: b"",
+        }],
     ];
     for records in cases {
         let mut log = MAGIC.to_vec();
@@ -289,6 +303,35 @@ fn records_that_contradict_the_state_are_an_error() {
             "{records:?}"
         );
     }
+    fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn accepted_counter_at_its_end_saturates() {
+    let d = dir("accepted-max");
+    drop(FileStore::open(&d).unwrap());
+    let mut log = MAGIC.to_vec();
+    Record::Counters {
+        accepted: u64::MAX,
+        received: 0,
+        done: 0,
+    }
+    .encode(&mut log);
+    Record::Push {
+        packet_id: 1,
+        qos: 1,
+        retain: false,
+        topic: "t",
+        payload: b"",
+    }
+    .encode(&mut log);
+    Record::Commit.encode(&mut log);
+    fs::write(d.join(LOG_FILE), &log).unwrap();
+    let mut s = FileStore::open(&d).unwrap();
+    assert_eq!(s.accepted_publishes(), u64::MAX);
+    push(&mut s, 2, QoS::AtLeastOnce, b"x");
+    assert_eq!(s.accepted_publishes(), u64::MAX);
+    drop(s);
     fs::remove_dir_all(&d).unwrap();
 }
 
