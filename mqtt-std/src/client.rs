@@ -7,7 +7,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use mqtt_proto::{PacketId, QoS, SubAckReturnCode, TopicName};
-use mqtt_session::{CommandError, Config, Session, VecStore};
+use mqtt_session::{CommandError, Session, VecStore};
 
 use crate::store::{FileStore, SessionStore};
 
@@ -238,13 +238,7 @@ impl Client {
     /// Creates the client and starts its IO thread (`nxd_mqtt_client_create`). Nothing is
     /// sent until [`Client::connect`].
     pub fn new(options: ClientOptions) -> Result<Self, Error> {
-        let mut config = Config::default();
-        config.max_inflight = options.max_inflight;
-        config.max_queued = options.max_queued;
-        config.connack_timeout = options.connack_timeout;
-        config.ping_timeout = options.ping_timeout;
-        config.max_incoming_packet = options.max_packet_size;
-        config.session_lost = options.session_lost;
+        let config = options.session_config();
         let (store, restored) = match &options.session_store {
             None => (SessionStore::Memory(VecStore::new()), Vec::new()),
             Some((dir, store_options)) => {

@@ -71,6 +71,15 @@ impl DisconnectReason {
     pub fn is_local(&self) -> bool {
         matches!(self, Self::Local | Self::Dropped | Self::ClientClosed)
     }
+
+    /// The error of a connect whose connection ended with this reason before CONNACK accepted
+    /// it; `refused` is the return code of a refusing CONNACK seen first, if any.
+    pub(crate) fn connect_error(&self, refused: Option<ConnectReturnCode>) -> Error {
+        match (refused, self) {
+            (Some(code), _) | (None, &Self::Refused(code)) => Error::Refused(code),
+            (None, r) => Error::ConnectionLost(r.clone()),
+        }
+    }
 }
 
 /// The CONNACK return code in words, as `mosquitto_pub` users know them.

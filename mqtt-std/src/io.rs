@@ -17,15 +17,15 @@ use std::sync::{Arc, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use mqtt_proto::Decoder;
-use mqtt_session::{ConnectOptions as SessionConnect, Event, LastWill};
+use mqtt_session::Event;
 
 use crate::client::{CloseKind, ConnectRequest, Shared, State, Status};
 use crate::error::{DisconnectReason, Error};
-use crate::options::{ClientOptions, ConnectOptions, Connected, Direction, Message, Reconnect};
+use crate::options::{ClientOptions, ConnectOptions, Connected, Message, Reconnect};
 use crate::pending::{Fire, Slot, deadline_after};
 use crate::store::{FileStore, SessionStore};
 use crate::tls::TlsConfig;
+use crate::trace::Tracer;
 use crate::transport::{Link, LinkError};
 use crate::ws::{WsConfig, WsLayer};
 
@@ -44,14 +44,14 @@ struct Attempt {
     refused: Option<mqtt_proto::ConnectReturnCode>,
 }
 
-/// Where to reconnect to.
+/// Where to connect again (automatic reconnect; the tokio client's too).
 #[derive(Clone)]
-struct Target {
-    host: String,
-    port: u16,
-    tls: Option<TlsConfig>,
-    ws: Option<WsConfig>,
-    options: ConnectOptions,
+pub(crate) struct Target {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) tls: Option<TlsConfig>,
+    pub(crate) ws: Option<WsConfig>,
+    pub(crate) options: ConnectOptions,
 }
 
 struct Io {
@@ -69,8 +69,8 @@ struct Io {
     txbuf: Vec<u8>,
     out: Vec<u8>,
     plain: Vec<u8>,
-    trace_in: Vec<u8>,
-    trace_in_broken: bool,
+    /// The packet trace hook ([`ClientOptions::trace`]), if set.
+    tracer: Option<Tracer>,
     /// Input left over (the session took less than offered): go round again without sleeping.
     again: bool,
     /// The target of the attempt in progress; becomes `target` once CONNACK accepts it.
@@ -89,6 +89,7 @@ fn fire(f: impl FnOnce() + Send + 'static) -> Fire {
 }
 
 pub(crate) fn run(shared: Arc<Shared>, options: ClientOptions) {
+    let tracer = options.trace.clone().map(Tracer::new);
     let mut io = Io {
         shared,
         options,
@@ -102,8 +103,7 @@ pub(crate) fn run(shared: Arc<Shared>, options: ClientOptions) {
         txbuf: vec![0; 64 * 1024],
         out: Vec::new(),
         plain: Vec::new(),
-        trace_in: Vec::new(),
-        trace_in_broken: false,
+        tracer,
         again: false,
         pending_target: None,
         received_any: false,
@@ -462,16 +462,9 @@ impl Io {
                     }
                 }
                 Event::Message(m) => {
-                    let mut message = Message {
-                        topic: m.topic.to_owned(),
-                        payload: m.payload.to_vec(),
-                        qos: m.qos,
-                        retain: m.retain,
-                        dup: m.dup,
-                        seq: None,
-                    };
                     // Recorded in the durable store's batch, written before the PUBACK or
                     // PUBREC goes out.
+                    let mut message = Message::received(&m, None);
                     message.seq = session.store().file().and_then(|f| {
                         f.record_received(
                             message.qos,
@@ -525,49 +518,14 @@ impl Io {
     }
 
     fn trace_received(&mut self, start: usize) {
-        let Some(trace) = self.options.trace.clone() else {
-            return;
-        };
-        if self.trace_in_broken {
-            return;
+        if let Some(t) = &mut self.tracer {
+            t.received(self.plain.get(start..).unwrap_or_default());
         }
-        self.trace_in
-            .extend_from_slice(self.plain.get(start..).unwrap_or_default());
-        let decoder = Decoder::new();
-        let mut off = 0;
-        loop {
-            let rest = self.trace_in.get(off..).unwrap_or_default();
-            match decoder.decode(rest) {
-                Ok(Some((packet, n))) => {
-                    trace(Direction::Received, &packet);
-                    off += n;
-                }
-                Ok(None) => break,
-                Err(_) => {
-                    // The session reports the violation; stop tracing this connection.
-                    self.trace_in_broken = true;
-                    self.trace_in.clear();
-                    return;
-                }
-            }
-        }
-        self.trace_in.drain(..off.min(self.trace_in.len()));
     }
 
     fn trace_sent(&self) {
-        let Some(trace) = &self.options.trace else {
-            return;
-        };
-        let decoder = Decoder::new();
-        let mut off = 0;
-        while let Some(rest) = self.out.get(off..) {
-            match decoder.decode(rest) {
-                Ok(Some((packet, n))) if n > 0 => {
-                    trace(Direction::Sent, &packet);
-                    off += n;
-                }
-                _ => break,
-            }
+        if let Some(t) = &self.tracer {
+            t.sent(&self.out);
         }
     }
 
@@ -594,8 +552,9 @@ impl Io {
                 st.inbox_end = None;
                 let conn_gen = st.conn_gen;
                 self.link = Some(link);
-                self.trace_in.clear();
-                self.trace_in_broken = false;
+                if let Some(t) = &mut self.tracer {
+                    t.reset();
+                }
                 self.plain.clear();
                 self.closing = None;
                 self.pending_target = Some(Target {
@@ -720,17 +679,9 @@ impl Io {
         st.session.handle_transport_up(now);
         let login = st.login.clone();
         let will = st.will.clone();
-        let mut c = SessionConnect::new(&self.shared.client_id);
-        c.clean_session = a.options.clean_session;
-        c.keep_alive = a.options.keep_alive;
-        c.username = login.as_ref().map(|(u, _)| u.as_str());
-        c.password = login.as_ref().and_then(|(_, p)| p.as_deref());
-        c.will = will.as_ref().map(|w| LastWill {
-            topic: &w.topic,
-            payload: &w.payload,
-            qos: w.qos,
-            retain: w.retain,
-        });
+        let c = a
+            .options
+            .session_connect(&self.shared.client_id, login.as_ref(), will.as_ref());
         if let Err(e) = st.session.connect(now, &c) {
             if let Some(slot) = a.slot.take() {
                 fires.extend(slot.complete(Err(e.into())));
@@ -767,12 +718,7 @@ impl Io {
         // A connection attempt still open fails with the reason.
         if let Some(a) = self.attempt.take() {
             if let Some(slot) = a.slot {
-                let e = match (a.refused, &reason) {
-                    (Some(code), _) => Error::Refused(code),
-                    (None, DisconnectReason::Refused(code)) => Error::Refused(*code),
-                    (None, r) => Error::ConnectionLost(r.clone()),
-                };
-                fires.extend(slot.complete(Err(e)));
+                fires.extend(slot.complete(Err(reason.connect_error(a.refused))));
             }
             if self.target.is_some() && !reason.is_local() {
                 self.reconnect_failures = self.reconnect_failures.saturating_add(1);

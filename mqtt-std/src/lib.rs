@@ -15,6 +15,7 @@ pub mod test_ws_broker;
 pub mod tls;
 #[cfg(feature = "tokio")]
 pub mod tokio;
+mod trace;
 mod transport;
 pub mod ws;
 

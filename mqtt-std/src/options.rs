@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mqtt_proto::{Packet, QoS};
-use mqtt_session::SessionLostPolicy;
+use mqtt_session::{ConnectOptions as SessionConnect, LastWill, SessionLostPolicy};
 
 /// Which way a traced packet went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -90,6 +90,20 @@ impl fmt::Debug for ClientOptions {
             .field("trace", &self.trace.is_some())
             .field("session_store", &self.session_store)
             .finish()
+    }
+}
+
+impl ClientOptions {
+    /// The session configuration these options ask for (both clients use it).
+    pub(crate) fn session_config(&self) -> mqtt_session::Config {
+        let mut config = mqtt_session::Config::default();
+        config.max_inflight = self.max_inflight;
+        config.max_queued = self.max_queued;
+        config.connack_timeout = self.connack_timeout;
+        config.ping_timeout = self.ping_timeout;
+        config.max_incoming_packet = self.max_packet_size;
+        config.session_lost = self.session_lost;
+        config
     }
 }
 
@@ -275,6 +289,28 @@ impl ConnectOptions {
     pub fn wait_time(&self) -> Duration {
         self.wait
     }
+
+    /// The session's CONNECT for these options, the client id, and the login and will set on
+    /// the client (both clients use it).
+    pub(crate) fn session_connect<'a>(
+        &self,
+        client_id: &'a str,
+        login: Option<&'a (String, Option<Vec<u8>>)>,
+        will: Option<&'a Will>,
+    ) -> SessionConnect<'a> {
+        let mut c = SessionConnect::new(client_id);
+        c.clean_session = self.clean_session;
+        c.keep_alive = self.keep_alive;
+        c.username = login.map(|(u, _)| u.as_str());
+        c.password = login.and_then(|(_, p)| p.as_deref());
+        c.will = will.map(|w| LastWill {
+            topic: &w.topic,
+            payload: &w.payload,
+            qos: w.qos,
+            retain: w.retain,
+        });
+        c
+    }
 }
 
 /// A will message (`nxd_mqtt_client_will_message_set`): published by the broker when the
@@ -317,6 +353,21 @@ pub struct Message {
     /// its number: an application that records the numbers it has handled can skip it. See
     /// [`store`](crate::store).
     pub seq: Option<u64>,
+}
+
+impl Message {
+    /// An owned copy of a message the session delivered, with its number in the durable store
+    /// (if any).
+    pub(crate) fn received(m: &mqtt_session::Message<'_>, seq: Option<u64>) -> Self {
+        Message {
+            topic: m.topic.to_owned(),
+            payload: m.payload.to_vec(),
+            qos: m.qos,
+            retain: m.retain,
+            dup: m.dup,
+            seq,
+        }
+    }
 }
 
 /// What [`Client::message_get`](crate::Client::message_get) copied into the caller's buffers.

@@ -11,12 +11,13 @@ use std::sync::Arc;
 
 use ::tokio::sync::mpsc;
 use ::tokio::time::{Instant as TokioInstant, sleep_until, timeout};
-use mqtt_session::{ConnectOptions as SessionConnect, Event, LastWill};
+use mqtt_session::Event;
 
 use super::link::Link;
 use super::{CloseKind, Done, NewLink, Shared, State, Status, Target};
 use crate::error::{DisconnectReason, Error};
 use crate::options::{ClientOptions, Connected, Message};
+use crate::trace::Tracer;
 
 /// How long closing a link may take (close frame, close_notify) before it is just dropped.
 const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
@@ -64,60 +65,6 @@ struct Driver {
     auto_gen: u64,
 }
 
-/// Decodes the bytes each way for the trace hook; a decode error stops tracing the input of
-/// this connection (the session reports the violation).
-struct Tracer {
-    f: crate::options::TraceFn,
-    input: Vec<u8>,
-    broken: bool,
-}
-
-impl Tracer {
-    fn received(&mut self, data: &[u8]) {
-        if self.broken {
-            return;
-        }
-        self.input.extend_from_slice(data);
-        let decoder = mqtt_proto::Decoder::new();
-        let mut off = 0;
-        loop {
-            let rest = self.input.get(off..).unwrap_or_default();
-            match decoder.decode(rest) {
-                Ok(Some((packet, n))) if n > 0 => {
-                    (self.f)(crate::Direction::Received, &packet);
-                    off += n;
-                }
-                Ok(_) => break,
-                Err(_) => {
-                    self.broken = true;
-                    self.input.clear();
-                    return;
-                }
-            }
-        }
-        self.input.drain(..off.min(self.input.len()));
-    }
-
-    fn sent(&self, data: &[u8]) {
-        let decoder = mqtt_proto::Decoder::new();
-        let mut off = 0;
-        while let Some(rest) = data.get(off..) {
-            match decoder.decode(rest) {
-                Ok(Some((packet, n))) if n > 0 => {
-                    (self.f)(crate::Direction::Sent, &packet);
-                    off += n;
-                }
-                _ => break,
-            }
-        }
-    }
-
-    fn reset(&mut self) {
-        self.input.clear();
-        self.broken = false;
-    }
-}
-
 /// What ended the driver's sleep.
 enum Woke {
     /// The application, a timer, or room in the message channel: just run a round.
@@ -143,11 +90,7 @@ pub(super) async fn run(
     messages: mpsc::Sender<Message>,
     options: ClientOptions,
 ) {
-    let tracer = options.trace.clone().map(|f| Tracer {
-        f,
-        input: Vec::new(),
-        broken: false,
-    });
+    let tracer = options.trace.clone().map(Tracer::new);
     let mut d = Driver {
         tracer,
         links: links_tx,
@@ -296,17 +239,7 @@ impl Driver {
         st.session.handle_transport_up(now);
         let login = st.login.clone();
         let will = st.will.clone();
-        let mut c = SessionConnect::new(&shared.client_id);
-        c.clean_session = options.clean_session;
-        c.keep_alive = options.keep_alive;
-        c.username = login.as_ref().map(|(u, _)| u.as_str());
-        c.password = login.as_ref().and_then(|(_, p)| p.as_deref());
-        c.will = will.as_ref().map(|w| LastWill {
-            topic: &w.topic,
-            payload: &w.payload,
-            qos: w.qos,
-            retain: w.retain,
-        });
+        let c = options.session_connect(&shared.client_id, login.as_ref(), will.as_ref());
         let result = st.session.connect(now, &c);
         self.attempt = Some(Attempt {
             done: new.done,
@@ -516,15 +449,8 @@ impl Driver {
                         a.refused = Some(code);
                     }
                 }
-                Event::Message(m) => self.backlog.push_back(Message {
-                    topic: m.topic.to_owned(),
-                    payload: m.payload.to_vec(),
-                    qos: m.qos,
-                    retain: m.retain,
-                    dup: m.dup,
-                    // No durable store in the async client.
-                    seq: None,
-                }),
+                // No durable store in the async client: no message number.
+                Event::Message(m) => self.backlog.push_back(Message::received(&m, None)),
                 Event::PublishAcknowledged { packet_id }
                 | Event::PublishCompleted { packet_id } => {
                     room = true;
@@ -597,12 +523,7 @@ impl Driver {
 
         if let Some(a) = self.attempt.take() {
             if let Some(done) = a.done {
-                let e = match (a.refused, &reason) {
-                    (Some(code), _) => Error::Refused(code),
-                    (None, DisconnectReason::Refused(code)) => Error::Refused(*code),
-                    (None, r) => Error::ConnectionLost(r.clone()),
-                };
-                let _ = done.send(Err(e));
+                let _ = done.send(Err(reason.connect_error(a.refused)));
             }
             if self.target.is_some() && !reason.is_local() {
                 self.reconnect_failures = self.reconnect_failures.saturating_add(1);

@@ -131,15 +131,7 @@ impl Shared {
     }
 }
 
-/// Where to connect again (automatic reconnect).
-#[derive(Clone)]
-struct Target {
-    host: String,
-    port: u16,
-    tls: Option<TlsConfig>,
-    ws: Option<WsConfig>,
-    options: ConnectOptions,
-}
+use crate::io::Target;
 
 /// A connection opened by `connect` (or by an automatic reconnect), handed to the driver.
 struct NewLink {
@@ -249,15 +241,8 @@ impl Client {
                 "mqtt_std::tokio::Client::new needs a tokio runtime: {e}"
             ))))
         })?;
-        let mut config = mqtt_session::Config::default();
-        config.max_inflight = options.max_inflight;
-        config.max_queued = options.max_queued;
-        config.connack_timeout = options.connack_timeout;
-        config.ping_timeout = options.ping_timeout;
-        config.max_incoming_packet = options.max_packet_size;
-        config.session_lost = options.session_lost;
         let session = Session::new(
-            config,
+            options.session_config(),
             VecStore::new(),
             vec![0u8; options.max_packet_size],
             vec![0u8; options.transmit_buffer_size],
