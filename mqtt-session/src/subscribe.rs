@@ -20,7 +20,10 @@ impl<S: Store, B: Buffer> Session<S, B> {
     ) -> Result<PacketId, CommandError> {
         self.settle();
         self.clamp(now);
-        let body = 2 + filters.iter().map(|(f, _)| 3 + f.len()).sum::<usize>();
+        // Saturating (a filter may be repeated): past `usize::MAX` is past the format's limit.
+        let body = filters.iter().fold(2usize, |n, (f, _)| {
+            n.saturating_add(f.len()).saturating_add(3)
+        });
         let slot = self.check_request(filters.iter().map(|(f, _)| *f), body)?;
         let packet_id = self
             .allocate_id()
@@ -51,7 +54,9 @@ impl<S: Store, B: Buffer> Session<S, B> {
     ) -> Result<PacketId, CommandError> {
         self.settle();
         self.clamp(now);
-        let body = 2 + filters.iter().map(|f| 2 + f.len()).sum::<usize>();
+        let body = filters
+            .iter()
+            .fold(2usize, |n, f| n.saturating_add(f.len()).saturating_add(2));
         let slot = self.check_request(filters.iter().copied(), body)?;
         let packet_id = self
             .allocate_id()
