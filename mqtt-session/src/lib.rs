@@ -35,6 +35,7 @@ pub use connect::{ConnectOptions, LastWill};
 pub use error::{BufferTooSmall, CommandError, StoreError};
 pub use event::{DisconnectReason, Event, Message, SubscribeResults, Violation};
 pub use fixed_store::FixedStore;
+pub use publish::publish_len;
 pub use session::{Buffer, Session, State};
 pub use store::{Outgoing, OutgoingInfo, OutgoingState, Store};
 pub use time::Instant;

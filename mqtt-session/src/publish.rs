@@ -9,6 +9,15 @@ use crate::store::{Outgoing, OutgoingState, Store};
 use crate::time::Instant;
 use crate::wire;
 
+/// Bytes of the PUBLISH packet that [`Session::publish`] queues for this message, fixed header
+/// included (the same for any packet identifier, DUP and RETAIN); `None` when the remaining
+/// length would exceed the format's limit of 268,435,455 bytes. A driver that writes through an
+/// output buffer smaller than the transmit buffer checks a message against it with this before
+/// the command.
+pub fn publish_len(topic: &str, payload: &[u8], qos: QoS) -> Option<usize> {
+    wire::total_len(wire::publish_body_len(topic, payload, qos))
+}
+
 impl<S: Store, B: Buffer> Session<S, B> {
     /// Command: publish an application message. Needs [`State::Connected`].
     ///

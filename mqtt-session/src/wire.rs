@@ -122,7 +122,12 @@ impl<'a> Out<'a> {
 /// Body length of a PUBLISH.
 #[inline]
 pub(crate) fn publish_body_len(topic: &str, payload: &[u8], qos: QoS) -> usize {
-    2 + topic.len() + if qos == QoS::AtMostOnce { 0 } else { 2 } + payload.len()
+    let id = if qos == QoS::AtMostOnce { 0 } else { 2 };
+    // Saturating: a sum past `usize::MAX` is past the format's limit too.
+    topic
+        .len()
+        .saturating_add(payload.len())
+        .saturating_add(2 + id)
 }
 
 /// Encode a PUBLISH into `buf` (which must hold `total_len(publish_body_len(..))` bytes).

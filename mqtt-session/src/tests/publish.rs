@@ -157,3 +157,30 @@ fn an_id_is_not_reused_before_its_acknowledgement_is_polled() {
         Some(crate::Event::PublishAcknowledged { packet_id: a })
     );
 }
+
+#[test]
+fn publish_len_is_the_size_of_the_packet_publish_queues() {
+    for (qos, len) in [
+        (QoS::AtMostOnce, 1 + 1 + 2 + 3 + 4),
+        (QoS::AtLeastOnce, 1 + 1 + 2 + 3 + 2 + 4),
+        (QoS::ExactlyOnce, 1 + 1 + 2 + 3 + 2 + 4),
+    ] {
+        assert_eq!(crate::publish_len("a/b", b"data", qos), Some(len));
+    }
+    // Two bytes of remaining length from a body of 128 on.
+    assert_eq!(
+        crate::publish_len("t", &[0; 125], QoS::AtMostOnce),
+        Some(1 + 2 + 128)
+    );
+    // A body past the format's limit (268,435,455 bytes) has no size.
+    let big = std::vec![0u8; 268_435_455];
+    assert_eq!(crate::publish_len("t", &big, QoS::AtMostOnce), None);
+    let mut h = Harness::new();
+    h.connected();
+    assert_eq!(
+        h.s.publish(h.now, "t", &big, QoS::AtMostOnce, false),
+        Err(CommandError::PacketTooLarge {
+            required: 3 + 268_435_455 + 5
+        })
+    );
+}
