@@ -2,10 +2,9 @@
 //! themselves. It moves bytes and time between the transport and the
 //! [`Session`](mqtt_session::Session) and makes no protocol decision.
 
-use core::num::NonZeroU16;
 use core::time::Duration;
 
-use mqtt_proto::{Packet, Publish, QosPid, TopicName};
+use mqtt_proto::TopicName;
 use mqtt_session::{
     CommandError, Config, ConnectOptions, Event, Instant, PacketId, QoS, Session, State, Store,
 };
@@ -206,7 +205,7 @@ impl<'a, S: Store, C: Clock> Driver<'a, S, C> {
         qos: QoS,
         retain: bool,
     ) -> Result<Option<PacketId>, CommandError> {
-        self.check_publish_fits(topic, payload, qos, retain)?;
+        self.check_publish_fits(topic, payload, qos)?;
         let now = self.now();
         self.session.publish(now, topic, payload, qos, retain)
     }
@@ -235,30 +234,17 @@ impl<'a, S: Store, C: Clock> Driver<'a, S, C> {
         topic: &str,
         payload: &[u8],
         qos: QoS,
-        retain: bool,
     ) -> Result<(), CommandError> {
-        // An invalid topic is the session's to report.
-        let Ok(topic) = TopicName::new(topic) else {
+        // An invalid topic, or a packet too large for MQTT itself, is the session's to report.
+        if TopicName::new(topic).is_err() {
             return Ok(());
-        };
-        let id = PacketId(NonZeroU16::MAX);
-        let qos_pid = match qos {
-            QoS::AtMostOnce => QosPid::AtMostOnce,
-            QoS::AtLeastOnce => QosPid::AtLeastOnce(id),
-            QoS::ExactlyOnce => QosPid::ExactlyOnce(id),
-        };
-        let required = Packet::Publish(Publish {
-            dup: false,
-            qos_pid,
-            retain,
-            topic,
-            payload,
-        })
-        .encoded_len();
-        if required > self.out.len() {
-            return Err(CommandError::PacketTooLarge { required });
         }
-        Ok(())
+        match mqtt_session::publish_len(topic, payload, qos) {
+            Some(required) if required > self.out.len() => {
+                Err(CommandError::PacketTooLarge { required })
+            }
+            _ => Ok(()),
+        }
     }
 }
 
