@@ -586,6 +586,7 @@ fn never_panics_on_odd_input() {
         &["pub", "-t", "a", "-m", "x", "-i", ""],
         &["pub", "-t", "a", "-m", "x", "-k", "70000"],
         &["sub", "-t", "#", "-C", "-5"],
+        &["sub", "-t", "a", "-p", "1", "-W", "18446744073709551615"],
         &["pub", "--will-payload", "x", "-t", "a", "-m", "x"],
         &["pub", "-t", "a", "-m", "x", "--cafile", "/nonexistent"],
     ] {

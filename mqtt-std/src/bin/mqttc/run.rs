@@ -62,14 +62,15 @@ pub fn cli_options(client_id: &str, payload_len: usize) -> ClientOptions {
     ClientOptions::new(client_id)
         .max_queued_publishes(1024)
         .max_packet_size(MAX_PACKET)
-        .transmit_buffer_size((payload_len + 70_000).min(MAX_PACKET))
+        .transmit_buffer_size(payload_len.saturating_add(70_000).min(MAX_PACKET))
 }
 
 /// Builds the client, connects, and runs `pub` or `sub`.
 pub fn run(a: &Args) -> Result<(), Failure> {
+    // A limit past the end of the clock is no limit.
     let deadline = Deadline(
         a.timeout_secs
-            .map(|s| Instant::now() + Duration::from_secs(s)),
+            .and_then(|s| Instant::now().checked_add(Duration::from_secs(s))),
         a.timeout_secs.unwrap_or(0),
     );
     // A payload from stdin or a file is read before connecting, so a bad file fails early.
