@@ -399,23 +399,12 @@ impl Io {
     }
 
     fn collect_transmit(&mut self, st: &mut State) -> bool {
-        let mut any = false;
-        loop {
-            match st.session.poll_transmit(self.shared.now(), &mut self.txbuf) {
-                Ok(Some(n)) => {
-                    self.out
-                        .extend_from_slice(self.txbuf.get(..n).unwrap_or_default());
-                    any = true;
-                }
-                Ok(None) => break,
-                Err(too_small) => {
-                    if too_small.required <= self.txbuf.len() {
-                        break;
-                    }
-                    self.txbuf.resize(too_small.required, 0);
-                }
-            }
-        }
+        let any = drain_transmit(
+            &mut st.session,
+            self.shared.now(),
+            &mut self.txbuf,
+            Some(&mut self.out),
+        );
         if any {
             st.tx_drained = st.tx_drained.wrapping_add(1);
             if st.tx_waiters > 0 {
@@ -806,6 +795,34 @@ impl Io {
         st.disconnect_notify = None;
         self.shared.app_cv.notify_all();
         self.shared.reader_cv.notify_all();
+    }
+}
+
+/// Moves every packet the session has to send to the end of `out` (or drops them with no
+/// link: `None`), growing `txbuf` when a packet needs more room. Returns whether any came.
+pub(crate) fn drain_transmit<S: mqtt_session::Store>(
+    session: &mut mqtt_session::Session<S, Vec<u8>>,
+    now: mqtt_session::Instant,
+    txbuf: &mut Vec<u8>,
+    mut out: Option<&mut Vec<u8>>,
+) -> bool {
+    let mut any = false;
+    loop {
+        match session.poll_transmit(now, txbuf) {
+            Ok(Some(n)) => {
+                if let Some(out) = out.as_deref_mut() {
+                    out.extend_from_slice(txbuf.get(..n).unwrap_or_default());
+                }
+                any = true;
+            }
+            Ok(None) => return any,
+            Err(too_small) => {
+                if too_small.required <= txbuf.len() {
+                    return any;
+                }
+                txbuf.resize(too_small.required, 0);
+            }
+        }
     }
 }
 

@@ -390,25 +390,9 @@ impl Driver {
     }
 
     fn collect_transmit(&mut self, st: &mut State) -> bool {
-        let mut any = false;
-        loop {
-            match st.session.poll_transmit(self.shared.now(), &mut self.txbuf) {
-                Ok(Some(n)) => {
-                    if self.link.is_some() {
-                        self.out
-                            .extend_from_slice(self.txbuf.get(..n).unwrap_or_default());
-                    }
-                    any = true;
-                }
-                Ok(None) => break,
-                Err(too_small) => {
-                    if too_small.required <= self.txbuf.len() {
-                        break;
-                    }
-                    self.txbuf.resize(too_small.required, 0);
-                }
-            }
-        }
+        let out = self.link.is_some().then_some(&mut self.out);
+        let any =
+            crate::io::drain_transmit(&mut st.session, self.shared.now(), &mut self.txbuf, out);
         if any {
             // Room in the transmit buffer: commands waiting for it may go on.
             self.shared.room.notify_waiters();
