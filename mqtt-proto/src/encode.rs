@@ -200,6 +200,7 @@ impl Packet<'_> {
     /// types cannot express (string over 65,535 bytes, U+0000 in a client identifier or user
     /// name, DUP on QoS 0, empty filter list, remaining length over 268,435,455, ...), and
     /// [`EncodeError::BufferTooSmall`] with the whole size when `buf` is too short.
+    #[inline]
     pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
         // Packets whose bytes follow from their type and packet identifier alone: no rule to
         // check, one bounds check.
