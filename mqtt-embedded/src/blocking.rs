@@ -92,18 +92,9 @@ where
         self.transport = Some(transport);
         let mut refused = None;
         loop {
-            let step = match self.poll() {
-                Ok(Some(event)) => Driver::<S, C>::connect_outcome(&event, &mut refused),
-                Ok(None) => None,
-                Err(e) => Some(Err(e)),
-            };
-            match step {
-                Some(Ok(session_present)) => return Ok(session_present),
-                Some(Err(e)) => {
-                    self.driver.discard_connect_events();
-                    return Err(e);
-                }
-                None => {}
+            let polled = self.poll();
+            if let Some(outcome) = Driver::<S, C>::connect_outcome(polled, &mut refused) {
+                return self.driver.finish_connect(outcome);
             }
         }
     }

@@ -167,28 +167,40 @@ impl<'a, S: Store, C: Clock> Driver<'a, S, C> {
         Ok(())
     }
 
-    /// What an event means for a `connect` in progress: `Some` ends it.
+    /// What one `poll` result means for a `connect` in progress: `Some` ends it.
     pub(crate) fn connect_outcome<E>(
-        event: &Event<'_>,
+        polled: Result<Option<Event<'_>>, Error<E>>,
         refused: &mut Option<mqtt_session::ConnectReturnCode>,
     ) -> Option<Result<bool, Error<E>>> {
-        match *event {
-            Event::Connected { session_present } => Some(Ok(session_present)),
-            Event::ConnectionRefused { code } => {
+        match polled {
+            Ok(Some(Event::Connected { session_present })) => Some(Ok(session_present)),
+            Ok(Some(Event::ConnectionRefused { code })) => {
                 *refused = Some(code);
                 None
             }
-            Event::Disconnected { reason } => Some(Err(match refused.take() {
+            Ok(Some(Event::Disconnected { reason })) => Some(Err(match refused.take() {
                 Some(code) => Error::Refused(code),
                 None => Error::ConnectFailed(reason),
             })),
-            _ => None,
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
         }
+    }
+
+    /// The end of a `connect`: after a failure, the attempt's own events are forgotten.
+    pub(crate) fn finish_connect<E>(
+        &mut self,
+        outcome: Result<bool, Error<E>>,
+    ) -> Result<bool, Error<E>> {
+        if outcome.is_err() {
+            self.discard_connect_events();
+        }
+        outcome
     }
 
     /// After a failed `connect`: forget the attempt's own events (only CONNACK-related ones can
     /// be queued before CONNACK).
-    pub(crate) fn discard_connect_events(&mut self) {
+    fn discard_connect_events(&mut self) {
         if self.active() {
             self.abort();
         }
