@@ -88,6 +88,39 @@ fn put<const N: usize>(buf: &mut [u8], bytes: [u8; N]) -> Result<usize, EncodeEr
     }
 }
 
+/// Size a packet with first byte `first` and remaining length `body`, write its fixed header
+/// at the start of `buf`, and return the packet's total size and the `body` bytes that follow
+/// the header, to be filled in. Nothing is written on error.
+#[inline]
+pub(crate) fn fixed_header(
+    buf: &mut [u8],
+    first: u8,
+    body: usize,
+) -> Result<(usize, &mut [u8]), EncodeError> {
+    if body > MAX_REMAINING_LENGTH as usize {
+        return Err(DecodeError::PacketTooLarge.into());
+    }
+    let total = 1 + remaining_length_len(body) + body;
+    let too_small = EncodeError::BufferTooSmall { required: total };
+    let out = buf.get_mut(..total).ok_or(too_small)?;
+    let (b0, mut rest) = out.split_first_mut().ok_or(too_small)?;
+    *b0 = first;
+    // The remaining length (section 2.2.3): 1 to 4 bytes for a body within the maximum.
+    let mut len = body;
+    loop {
+        let (b, r) = core::mem::take(&mut rest)
+            .split_first_mut()
+            .ok_or(too_small)?;
+        *b = (len & 0x7F) as u8 | if len > 0x7F { 0x80 } else { 0 };
+        rest = r;
+        len >>= 7;
+        if len == 0 {
+            break;
+        }
+    }
+    Ok((total, rest))
+}
+
 /// Bytes the variable length encoding of `len` takes (1 to 4; more for lengths too large to
 /// encode, which [`Packet::encode`] refuses).
 #[inline]
@@ -217,6 +250,7 @@ impl Packet<'_> {
                 return put(buf, [self.first_byte(), 0]);
             }
             Packet::Publish(ref p) => return p.encode(buf),
+            Packet::SubAck(ref s) => return s.encode(buf),
             _ => {}
         }
         let body = self.validate()?;

@@ -1,6 +1,6 @@
 //! PUBLISH (the hot path) and the four packet-identifier-only acknowledgements.
-use crate::encode::{Writer, remaining_length_len};
-use crate::{DecodeError, EncodeError, MAX_REMAINING_LENGTH, PacketId, Publish, QosPid, TopicName};
+use crate::encode::{Writer, fixed_header};
+use crate::{DecodeError, EncodeError, PacketId, Publish, QosPid, TopicName};
 
 /// Decode a PUBLISH body. Only the topic and the packet identifier are looked at; the payload
 /// is borrowed as it is.
@@ -74,30 +74,10 @@ impl<'a> Publish<'a> {
     #[inline]
     pub(crate) fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
         self.validate()?;
-        let body = self.body_len();
-        if body > MAX_REMAINING_LENGTH as usize {
-            return Err(DecodeError::PacketTooLarge.into());
-        }
         let topic = self.topic.as_str().as_bytes();
         let topic_len = u16::try_from(topic.len()).map_err(|_| DecodeError::StringTooLong)?;
-        let total = 1 + remaining_length_len(body) + body;
+        let (total, rest) = fixed_header(buf, self.first_byte(), self.body_len())?;
         let too_small = EncodeError::BufferTooSmall { required: total };
-        let out = buf.get_mut(..total).ok_or(too_small)?;
-        let (first, mut rest) = out.split_first_mut().ok_or(too_small)?;
-        *first = self.first_byte();
-        // The remaining length (section 2.2.3): 1 to 4 bytes for a body within the maximum.
-        let mut len = body;
-        loop {
-            let (b, r) = core::mem::take(&mut rest)
-                .split_first_mut()
-                .ok_or(too_small)?;
-            *b = (len & 0x7F) as u8 | if len > 0x7F { 0x80 } else { 0 };
-            rest = r;
-            len >>= 7;
-            if len == 0 {
-                break;
-            }
-        }
         let (l, rest) = rest.split_first_chunk_mut::<2>().ok_or(too_small)?;
         *l = topic_len.to_be_bytes();
         let (t, rest) = rest.split_at_mut_checked(topic.len()).ok_or(too_small)?;

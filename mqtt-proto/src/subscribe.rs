@@ -1,9 +1,9 @@
 //! SUBSCRIBE, SUBACK and UNSUBSCRIBE (UNSUBACK is a bare packet identifier).
-use crate::encode::Writer;
+use crate::encode::{Writer, fixed_header};
 use crate::read::Reader;
 use crate::{
-    DecodeError, PacketId, QoS, SubAck, SubAckCodes, Subscribe, SubscribeFilters, TopicFilter,
-    TopicFilters, Unsubscribe,
+    DecodeError, EncodeError, PacketId, PacketType, QoS, SubAck, SubAckCodes, Subscribe,
+    SubscribeFilters, TopicFilter, TopicFilters, Unsubscribe,
 };
 
 /// Decode a SUBSCRIBE body: a packet identifier and at least one (filter, QoS) pair
@@ -127,6 +127,24 @@ impl<'a> SubAck<'a> {
     pub(crate) fn write_body(&self, w: &mut Writer<'_>) {
         w.u16(self.packet_id.get());
         w.bytes(self.codes.as_bytes());
+    }
+
+    /// Encode the whole packet into the start of `buf` (a path of `Packet::encode`): sized
+    /// once, then written in place. Nothing is written on error.
+    #[inline]
+    pub(crate) fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
+        self.validate()?;
+        let codes = self.codes.as_bytes();
+        let first = (PacketType::SubAck as u8) << 4;
+        let (total, rest) = fixed_header(buf, first, self.body_len())?;
+        let too_small = EncodeError::BufferTooSmall { required: total };
+        let (id, rest) = rest.split_first_chunk_mut::<2>().ok_or(too_small)?;
+        *id = self.packet_id.get().to_be_bytes();
+        if rest.len() != codes.len() {
+            return Err(too_small);
+        }
+        rest.copy_from_slice(codes);
+        Ok(total)
     }
 }
 
