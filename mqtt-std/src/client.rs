@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -100,6 +101,11 @@ pub(crate) struct Shared {
     pub(crate) app_cv: Condvar,
     /// Wakes reader threads waiting for room in the inbox.
     pub(crate) reader_cv: Condvar,
+    /// The IO thread sleeps on `io_cv` (changed and read only under the `st` lock, so that a
+    /// wake-up is never lost; an atomic only so that it can be read beside a borrowed state).
+    pub(crate) io_sleeping: AtomicBool,
+    /// Application threads waiting on `app_cv` (changed and read under the `st` lock).
+    pub(crate) app_waiters: AtomicUsize,
     pub(crate) epoch: Instant,
     pub(crate) client_id: String,
 }
@@ -120,7 +126,23 @@ impl Shared {
 
     pub(crate) fn wake_io(&self, st: &mut State) {
         st.wake = true;
-        self.io_cv.notify_one();
+        self.notify_io();
+    }
+
+    /// Wakes the IO thread if it sleeps (call with the `st` lock held). A condition variable's
+    /// notify is a system call even with nobody waiting; the IO thread is often busy.
+    pub(crate) fn notify_io(&self) {
+        if self.io_sleeping.load(Ordering::Relaxed) {
+            self.io_cv.notify_one();
+        }
+    }
+
+    /// Wakes the application threads waiting for messages, status or room, if any (call with
+    /// the `st` lock held).
+    pub(crate) fn notify_app(&self) {
+        if self.app_waiters.load(Ordering::Relaxed) > 0 {
+            self.app_cv.notify_all();
+        }
     }
 
     fn wait_app<'a>(
@@ -128,20 +150,28 @@ impl Shared {
         st: MutexGuard<'a, State>,
         deadline: Option<Instant>,
     ) -> Result<MutexGuard<'a, State>, MutexGuard<'a, State>> {
-        match deadline {
-            None => Ok(self.app_cv.wait(st).unwrap_or_else(PoisonError::into_inner)),
+        let left = match deadline {
+            None => None,
             Some(d) => {
                 let left = d.saturating_duration_since(Instant::now());
                 if left.is_zero() {
                     return Err(st);
                 }
-                Ok(self
-                    .app_cv
+                Some(left)
+            }
+        };
+        self.app_waiters.fetch_add(1, Ordering::Relaxed);
+        let st = match left {
+            None => self.app_cv.wait(st).unwrap_or_else(PoisonError::into_inner),
+            Some(left) => {
+                self.app_cv
                     .wait_timeout(st, left)
                     .unwrap_or_else(PoisonError::into_inner)
-                    .0)
+                    .0
             }
-        }
+        };
+        self.app_waiters.fetch_sub(1, Ordering::Relaxed);
+        Ok(st)
     }
 }
 
@@ -286,6 +316,8 @@ impl Client {
             io_cv: Condvar::new(),
             app_cv: Condvar::new(),
             reader_cv: Condvar::new(),
+            io_sleeping: AtomicBool::new(false),
+            app_waiters: AtomicUsize::new(0),
             epoch: Instant::now(),
             client_id: options.client_id.clone(),
         });

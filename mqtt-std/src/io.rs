@@ -13,6 +13,7 @@
 
 use std::io::{self, Read as _};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -66,8 +67,8 @@ struct Io {
     reconnect_failures: u32,
     /// Set when the session reported the end of the connection: close after writing.
     closing: Option<DisconnectReason>,
-    txbuf: Vec<u8>,
-    out: Vec<u8>,
+    /// What goes out this round: the session writes its packets straight into it.
+    out: Outgoing,
     plain: Vec<u8>,
     /// The packet trace hook ([`ClientOptions::trace`]), if set.
     tracer: Option<Tracer>,
@@ -100,8 +101,7 @@ pub(crate) fn run(shared: Arc<Shared>, options: ClientOptions) {
         reconnect_at: None,
         reconnect_failures: 0,
         closing: None,
-        txbuf: vec![0; 64 * 1024],
-        out: Vec::new(),
+        out: Outgoing::new(),
         plain: Vec::new(),
         tracer,
         again: false,
@@ -161,17 +161,21 @@ impl Io {
                 match self.sleep_for(&st) {
                     Some(d) if d.is_zero() => break,
                     Some(d) => {
+                        shared.io_sleeping.store(true, Ordering::Relaxed);
                         st = shared
                             .io_cv
                             .wait_timeout(st, d)
                             .unwrap_or_else(PoisonError::into_inner)
                             .0;
+                        shared.io_sleeping.store(false, Ordering::Relaxed);
                     }
                     None => {
+                        shared.io_sleeping.store(true, Ordering::Relaxed);
                         st = shared
                             .io_cv
                             .wait(st)
-                            .unwrap_or_else(PoisonError::into_inner)
+                            .unwrap_or_else(PoisonError::into_inner);
+                        shared.io_sleeping.store(false, Ordering::Relaxed);
                     }
                 }
             }
@@ -189,7 +193,7 @@ impl Io {
                 st.cancel_reconnect = false;
                 st.reconnecting = false;
                 self.reconnect_at = None;
-                shared.app_cv.notify_all();
+                shared.notify_app();
             }
             if let Some(req) = st.connect_req.take() {
                 // An explicit connect replaces a scheduled reconnect.
@@ -227,13 +231,26 @@ impl Io {
                 continue;
             }
 
-            // Inputs from the reader thread (paused while the receive queue is full).
-            // One read's worth per round, so that a full queue overshoots by one read at most.
+            // Inputs from the reader thread (paused while the receive queue is full). Every
+            // chunk waiting, up to one read's worth of bytes (at least one chunk), so that a
+            // full queue overshoots by one read at most.
             let mut raw = Vec::new();
             if st.messages.len() < st.depth || self.handshaking() {
-                if let Some(chunk) = st.inbox.pop_front() {
-                    st.inbox_bytes = st.inbox_bytes.saturating_sub(chunk.len());
+                let was_full = st.inbox_bytes >= INBOX_LIMIT;
+                let mut taken = 0usize;
+                while let Some(len) = st.inbox.front().map(Vec::len) {
+                    if taken > 0 && taken.saturating_add(len) > READ_CHUNK {
+                        break;
+                    }
+                    let Some(chunk) = st.inbox.pop_front() else {
+                        break;
+                    };
+                    taken = taken.saturating_add(len);
+                    st.inbox_bytes = st.inbox_bytes.saturating_sub(len);
                     raw.push(chunk);
+                }
+                // The reader waits for room only once the inbox is full.
+                if was_full && st.inbox_bytes < INBOX_LIMIT {
                     shared.reader_cv.notify_all();
                 }
             }
@@ -249,6 +266,10 @@ impl Io {
             let mut link_err = None;
             if let Some(link) = &mut self.link {
                 let start = self.plain.len();
+                if link.is_plain() && self.plain.is_empty() && !raw.is_empty() {
+                    // Plain TCP: the first chunk becomes the input as it is (no copy).
+                    self.plain = raw.remove(0);
+                }
                 for chunk in &raw {
                     if let Err(e) = link.received(chunk, &mut self.plain) {
                         link_err = Some(e);
@@ -329,7 +350,7 @@ impl Io {
             if !self.out.is_empty() {
                 self.trace_sent();
                 if let Some(link) = &mut self.link {
-                    if let Err(e) = link.write(&self.out) {
+                    if let Err(e) = link.write(self.out.bytes()) {
                         write_err = Some(e);
                     }
                 }
@@ -399,16 +420,11 @@ impl Io {
     }
 
     fn collect_transmit(&mut self, st: &mut State) -> bool {
-        let any = drain_transmit(
-            &mut st.session,
-            self.shared.now(),
-            &mut self.txbuf,
-            Some(&mut self.out),
-        );
+        let any = self.out.fill(&mut st.session, self.shared.now());
         if any {
             st.tx_drained = st.tx_drained.wrapping_add(1);
             if st.tx_waiters > 0 {
-                self.shared.app_cv.notify_all();
+                self.shared.notify_app();
             }
         }
         any
@@ -434,7 +450,7 @@ impl Io {
             match event {
                 Event::Connected { session_present } => {
                     *status = Status::Connected;
-                    self.shared.app_cv.notify_all();
+                    self.shared.notify_app();
                     if let Some(a) = self.attempt.take() {
                         self.reconnect_failures = 0;
                         if let Some(link_target) = self.pending_target.take() {
@@ -499,7 +515,7 @@ impl Io {
         if !std::mem::take(&mut self.received_any) {
             return;
         }
-        self.shared.app_cv.notify_all();
+        self.shared.notify_app();
         if let Some(f) = st.receive_notify.clone() {
             let n = st.messages.len();
             fires.push(fire(move || f(n)));
@@ -514,7 +530,7 @@ impl Io {
 
     fn trace_sent(&self) {
         if let Some(t) = &self.tracer {
-            t.sent(&self.out);
+            t.sent(self.out.bytes());
         }
     }
 
@@ -589,7 +605,7 @@ impl Io {
                     self.reconnect_failures = self.reconnect_failures.saturating_add(1);
                     self.schedule_reconnect(&mut st);
                 }
-                shared.app_cv.notify_all();
+                shared.notify_app();
             }
         }
         // The CONNECT (or ClientHello) goes out in the main loop's write step.
@@ -739,7 +755,7 @@ impl Io {
         if !reason.is_local() && !st.shutdown {
             self.schedule_reconnect(st);
         }
-        self.shared.app_cv.notify_all();
+        self.shared.notify_app();
     }
 
     fn schedule_reconnect(&mut self, st: &mut State) {
@@ -761,7 +777,7 @@ impl Io {
             self.collect_transmit(st);
             let synced = st.session.store().file().map_or(Ok(()), FileStore::sync);
             if let (Some(link), Ok(())) = (&mut self.link, synced) {
-                let _ = link.write(&self.out);
+                let _ = link.write(self.out.bytes());
             }
             self.out.clear();
         }
@@ -793,13 +809,74 @@ impl Io {
         // Callbacks may hold client handles: drop them to break the cycle.
         st.receive_notify = None;
         st.disconnect_notify = None;
-        self.shared.app_cv.notify_all();
+        self.shared.notify_app();
         self.shared.reader_cv.notify_all();
+    }
+}
+
+/// Room the session gets to write packets into at least (a larger packet gets what it needs).
+const OUT_ROOM: usize = 64 * 1024;
+
+/// The bytes to write this round. The session encodes its packets straight into the buffer
+/// (no copy between a transmit buffer and a write buffer); `buf` stays initialized beyond
+/// `len`, so that reusing it costs nothing.
+struct Outgoing {
+    buf: Vec<u8>,
+    len: usize,
+}
+
+impl Outgoing {
+    fn new() -> Self {
+        Outgoing {
+            buf: vec![0; OUT_ROOM],
+            len: 0,
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// Moves every packet the session has to send to the end. Returns whether any came.
+    fn fill<S: mqtt_session::Store>(
+        &mut self,
+        session: &mut mqtt_session::Session<S, Vec<u8>>,
+        now: mqtt_session::Instant,
+    ) -> bool {
+        let mut any = false;
+        loop {
+            let room = self.buf.get_mut(self.len..).unwrap_or_default();
+            let free = room.len();
+            match session.poll_transmit(now, room) {
+                Ok(Some(n)) => {
+                    self.len += n.min(free);
+                    any = true;
+                }
+                Ok(None) => return any,
+                Err(too_small) => {
+                    if too_small.required <= free {
+                        return any;
+                    }
+                    let want = self.len.saturating_add(too_small.required.max(OUT_ROOM));
+                    self.buf.resize(want, 0);
+                }
+            }
+        }
     }
 }
 
 /// Moves every packet the session has to send to the end of `out` (or drops them with no
 /// link: `None`), growing `txbuf` when a packet needs more room. Returns whether any came.
+/// (The tokio client's; the blocking one writes into `Outgoing`.)
+#[cfg(feature = "tokio")]
 pub(crate) fn drain_transmit<S: mqtt_session::Store>(
     session: &mut mqtt_session::Session<S, Vec<u8>>,
     now: mqtt_session::Instant,
@@ -868,14 +945,14 @@ fn reader(shared: Arc<Shared>, mut tcp: TcpStream, conn_gen: u64) {
         match r {
             Ok(0) => {
                 st.inbox_end = Some(None);
-                shared.io_cv.notify_one();
+                shared.notify_io();
                 return;
             }
             Ok(n) => {
                 st.inbox
                     .push_back(buf.get(..n).unwrap_or_default().to_vec());
                 st.inbox_bytes += n;
-                shared.io_cv.notify_one();
+                shared.notify_io();
                 while st.inbox_bytes >= INBOX_LIMIT && st.conn_gen == conn_gen && !st.shutdown {
                     st = shared
                         .reader_cv
@@ -889,7 +966,7 @@ fn reader(shared: Arc<Shared>, mut tcp: TcpStream, conn_gen: u64) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
                 st.inbox_end = Some(Some(e.kind()));
-                shared.io_cv.notify_one();
+                shared.notify_io();
                 return;
             }
         }

@@ -14,6 +14,8 @@ type Callback<T> = Box<dyn FnOnce(Result<T, Error>) + Send>;
 struct SlotState<T> {
     result: Option<Result<T, Error>>,
     callback: Option<Callback<T>>,
+    /// Threads waiting on `cv` (a notify is a system call even with nobody waiting).
+    waiters: usize,
 }
 
 /// The shared end of a completion: the IO thread completes it once.
@@ -55,6 +57,7 @@ impl<T: Clone + Send + 'static> Slot<T> {
             state: Mutex::new(SlotState {
                 result: None,
                 callback: None,
+                waiters: 0,
             }),
             cv: Condvar::new(),
         })
@@ -71,7 +74,9 @@ impl<T: Clone + Send + 'static> Slot<T> {
             Fire(Box::new(move || cb(r2)))
         });
         s.result = Some(r);
-        self.cv.notify_all();
+        if s.waiters > 0 {
+            self.cv.notify_all();
+        }
         fire
     }
 
@@ -81,20 +86,27 @@ impl<T: Clone + Send + 'static> Slot<T> {
             if let Some(r) = &s.result {
                 return r.clone();
             }
-            match deadline {
-                None => s = self.cv.wait(s).unwrap_or_else(PoisonError::into_inner),
+            let left = match deadline {
+                None => None,
                 Some(d) => {
                     let left = d.saturating_duration_since(Instant::now());
                     if left.is_zero() {
                         return Err(Error::Timeout);
                     }
-                    s = self
-                        .cv
+                    Some(left)
+                }
+            };
+            s.waiters += 1;
+            s = match left {
+                None => self.cv.wait(s).unwrap_or_else(PoisonError::into_inner),
+                Some(left) => {
+                    self.cv
                         .wait_timeout(s, left)
                         .unwrap_or_else(PoisonError::into_inner)
-                        .0;
+                        .0
                 }
-            }
+            };
+            s.waiters -= 1;
         }
     }
 }

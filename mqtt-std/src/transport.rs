@@ -63,6 +63,11 @@ impl Link {
         self
     }
 
+    /// Plain TCP: no TLS and no WebSocket, the bytes read are the bytes of the session.
+    pub(crate) fn is_plain(&self) -> bool {
+        self.tls.is_none() && self.ws.is_none()
+    }
+
     fn tls_handshaking(&self) -> bool {
         self.tls.as_ref().is_some_and(|c| c.is_handshaking())
     }
