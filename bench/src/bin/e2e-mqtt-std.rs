@@ -1,6 +1,9 @@
-//! End-to-end throughput and latency of the `mqtt-std` blocking client through a broker:
-//! N publishers and M subscribers in one process, each subscriber receiving every message.
-//! `e2e-mqtt-std --help` lists the options; `bench/run-e2e` runs it beside the peers.
+//! End-to-end throughput and latency of the `mqtt-std` clients through a broker: N publishers
+//! and M subscribers in one process, each subscriber receiving every message. The blocking
+//! `mqtt_std::Client` by default (one client per thread); `--driver tokio` runs the async
+//! `mqtt_std::tokio::Client` instead (one driver task per client on a multi-threaded tokio
+//! runtime, as the rumqttc program does). `e2e-mqtt-std --help` lists the options;
+//! `bench/run-e2e` runs it beside the peers.
 use std::collections::VecDeque;
 use std::fmt::Display;
 use std::sync::Arc;
@@ -8,10 +11,11 @@ use std::sync::atomic::AtomicU64;
 use std::thread;
 use std::time::Duration;
 
-use mqtt_bench::e2e::{Clock, Options, Payload, Progress, Report, Tracker, options_or_exit};
+use mqtt_bench::e2e::{Clock, Options, Payload, Progress, Report, Tracker, USAGE};
 use mqtt_std::{Client, ClientOptions, ConnectOptions, Error, Pending, QoS, SubAckReturnCode};
 
 const NAME: &str = "mqtt-std";
+const NAME_TOKIO: &str = "mqtt-std-tokio";
 
 fn qos(q: u8) -> QoS {
     match q {
@@ -187,7 +191,247 @@ fn run(o: Options) -> Report {
     report
 }
 
+/// Which of the two clients runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Driver {
+    Blocking,
+    Tokio,
+}
+
+/// Takes `--driver blocking|tokio` out of the arguments, then parses the shared options.
+fn parse_args() -> Result<(Driver, Options), String> {
+    let mut driver = Driver::Blocking;
+    let mut rest = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if a == "--driver" {
+            driver = match args.next().as_deref() {
+                Some("blocking") => Driver::Blocking,
+                Some("tokio") => Driver::Tokio,
+                other => return Err(format!("--driver must be blocking or tokio, not {other:?}")),
+            };
+        } else {
+            rest.push(a);
+        }
+    }
+    Ok((driver, Options::parse(rest)?))
+}
+
 fn main() {
-    let o = options_or_exit("e2e-mqtt-std");
-    std::process::exit(run(o).finish());
+    const PROGRAM: &str = "e2e-mqtt-std";
+    let (driver, o) = match parse_args() {
+        Ok(v) => v,
+        Err(e) => {
+            let usage = format!(
+                "usage: {PROGRAM} [--driver blocking|tokio] [options]\n{USAGE}\n  \
+                 --driver D         blocking (mqtt_std::Client, default) or tokio \
+                 (mqtt_std::tokio::Client)"
+            );
+            if e.is_empty() {
+                println!("{usage}");
+                std::process::exit(0);
+            }
+            eprintln!("{PROGRAM}: {e}\n{usage}");
+            std::process::exit(2);
+        }
+    };
+    let report = match driver {
+        Driver::Blocking => run(o),
+        Driver::Tokio => match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime.block_on(async_driver::run(o)),
+            Err(e) => {
+                eprintln!("{PROGRAM}: tokio runtime: {e}");
+                std::process::exit(1);
+            }
+        },
+    };
+    std::process::exit(report.finish());
+}
+
+/// The same run with `mqtt_std::tokio::Client`.
+mod async_driver {
+    use std::collections::VecDeque;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicU64;
+    use std::time::Duration;
+
+    use mqtt_bench::e2e::{Clock, Options, Payload, Progress, Report, Tracker};
+    use mqtt_std::tokio::{Client, Messages};
+    use mqtt_std::{ClientOptions, ConnectOptions, SubAckReturnCode};
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::Poll;
+    use tokio::time::timeout;
+
+    use super::{NAME_TOKIO, context, qos};
+
+    async fn client(o: &Options, id: String) -> Result<(Client, Messages), String> {
+        let options = ClientOptions::new(id.clone())
+            .max_inflight(o.inflight)
+            .receive_queue_depth(65_536)
+            .max_packet_size((o.size + 1024).max(1 << 20));
+        let (c, m) = context(&id, Client::new(options))?;
+        context(
+            &format!("{id}: connect"),
+            c.connect(&o.host, o.port, &ConnectOptions::default()).await,
+        )?;
+        Ok((c, m))
+    }
+
+    async fn subscribe(o: &Options, c: &Client) -> Result<(), String> {
+        let filter = o.filter();
+        let codes = match timeout(
+            Duration::from_secs(10),
+            c.subscribe(&[(filter.as_str(), qos(o.qos))]),
+        )
+        .await
+        {
+            Ok(r) => context("subscribe", r)?,
+            Err(_) => return Err("SUBACK: timed out".into()),
+        };
+        if codes.contains(&SubAckReturnCode::Failure) {
+            return Err("subscription refused".into());
+        }
+        Ok(())
+    }
+
+    /// Keeps up to `inflight` publishes going at once (a publish resolves on its
+    /// acknowledgement), waiting on the oldest when the window is full. Each publish is polled
+    /// once as it is made, which queues it in the session, so that they go out in order.
+    async fn publish_all(o: Options, c: Client, index: u32, clock: Clock) -> Result<(), String> {
+        let topic = o.publish_topic(index);
+        let q = qos(o.qos);
+        let mut payload = Payload::new(o.size, index);
+        let window_len = usize::from(o.inflight);
+        let mut window: VecDeque<Flow<'_>> = VecDeque::with_capacity(window_len);
+        for seq in 0..o.messages {
+            let bytes = payload.stamp(seq, &clock).to_vec();
+            let (c, topic) = (&c, topic.as_str());
+            let mut flow: Flow<'_> =
+                Box::pin(async move { c.publish(topic, &bytes, q, false).await });
+            let first = std::future::poll_fn(|cx| Poll::Ready(flow.as_mut().poll(cx))).await;
+            match first {
+                Poll::Ready(r) => context("publish", r)?,
+                Poll::Pending => window.push_back(flow),
+            }
+            if window.len() >= window_len {
+                if let Some(oldest) = window.pop_front() {
+                    context("publish flow", oldest.await)?;
+                }
+            }
+        }
+        for flow in window {
+            context("publish flow", flow.await)?;
+        }
+        Ok(())
+    }
+
+    /// One publish in progress.
+    type Flow<'a> = Pin<Box<dyn Future<Output = Result<(), mqtt_std::Error>> + Send + 'a>>;
+
+    async fn receive_all(
+        o: Options,
+        mut messages: Messages,
+        mut tracker: Tracker,
+        clock: Clock,
+    ) -> (Messages, Tracker, Option<String>) {
+        while !tracker.complete() {
+            match timeout(o.idle_timeout, messages.recv()).await {
+                Ok(Some(m)) => tracker.record(&m.payload, clock.now_ns()),
+                Ok(None) => return (messages, tracker, Some("receive: client closed".into())),
+                Err(_) => {
+                    let e = format!(
+                        "no message for {:?} ({} of {} arrived)",
+                        o.idle_timeout,
+                        tracker.unique,
+                        o.expected()
+                    );
+                    return (messages, tracker, Some(e));
+                }
+            }
+        }
+        (messages, tracker, None)
+    }
+
+    pub(super) async fn run(o: Options) -> Report {
+        let pid = std::process::id();
+        let received = Arc::new(AtomicU64::new(0));
+        let mut report = Report {
+            client: NAME_TOKIO,
+            options: o.clone(),
+            elapsed_s: f64::NAN,
+            trackers: Vec::new(),
+            error: None,
+        };
+        let mut subs = Vec::new();
+        let mut pubs = Vec::new();
+        let setup: Result<(), String> = async {
+            for j in 0..o.subscribers {
+                let (c, m) = client(&o, format!("bt{pid}s{j}")).await?;
+                subscribe(&o, &c).await?;
+                subs.push((c, m));
+            }
+            for i in 0..o.publishers {
+                pubs.push(client(&o, format!("bt{pid}p{i}")).await?.0);
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = setup {
+            report.error = Some(e);
+            return report;
+        }
+        // A pause after SUBACK, so that the first message does not wait on a delayed ACK.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let progress = Progress::start(
+            o.progress,
+            NAME_TOKIO.into(),
+            received.clone(),
+            o.expected() * u64::from(o.subscribers),
+        );
+        let clock = Clock::start();
+        let mut receivers = Vec::new();
+        let mut sub_clients = Vec::new();
+        for (c, m) in subs {
+            let tracker = Tracker::new(&o, received.clone());
+            receivers.push(tokio::spawn(receive_all(o.clone(), m, tracker, clock)));
+            sub_clients.push(c);
+        }
+        let senders: Vec<_> = pubs
+            .iter()
+            .zip(0u32..)
+            .map(|(c, i)| tokio::spawn(publish_all(o.clone(), c.clone(), i, clock)))
+            .collect();
+        let mut errors = Vec::new();
+        for h in senders {
+            match h.await {
+                Ok(r) => errors.extend(r.err()),
+                Err(e) => errors.push(format!("publisher task: {e}")),
+            }
+        }
+        let mut kept = Vec::new();
+        for h in receivers {
+            match h.await {
+                Ok((m, t, e)) => {
+                    kept.push(m);
+                    report.trackers.push(t);
+                    errors.extend(e);
+                }
+                Err(e) => errors.push(format!("subscriber task: {e}")),
+            }
+        }
+        drop(progress);
+        report.elapsed_s =
+            report.trackers.iter().map(|t| t.last_ns).max().unwrap_or(0) as f64 / 1e9;
+        report.error = (!errors.is_empty()).then(|| errors.join("; "));
+        for c in sub_clients.iter().chain(&pubs) {
+            let _ = c.disconnect().await;
+            c.close().await;
+        }
+        drop(kept);
+        report
+    }
 }
