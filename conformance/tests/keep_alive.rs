@@ -174,3 +174,36 @@ fn mqtt_3_1_2_23_an_acknowledgement_sent_restarts_the_interval() {
     s.advance(1);
     assert_eq!(s.take_sent(), [PINGREQ.to_vec()]);
 }
+
+#[test]
+fn mqtt_3_1_2_23_no_silence_longer_than_keep_alive_while_pingresp_is_awaited() {
+    checks!["MQTT-3.1.2-23"];
+    // The default ping timeout (10 s) is longer than this keep alive (1 s): the broker never
+    // answers the PINGREQ, and the client must still not stay silent for longer than 1 s
+    // while it is connected (it ends the connection instead).
+    assert!(Config::default().ping_timeout > Duration::from_secs(1));
+    let mut s = connected(1);
+    for _ in 0..30 {
+        s.advance(500);
+        if s.state() != State::Connected {
+            break;
+        }
+        let last_sent = s.history().last().map(|(at, _)| *at).unwrap();
+        let silent = s.now().saturating_duration_since(last_sent);
+        assert!(
+            silent <= Duration::from_millis(1_000),
+            "silent for {silent:?} while connected with keep alive 1 s"
+        );
+    }
+    assert_ne!(
+        s.state(),
+        State::Connected,
+        "the unanswered PINGREQ ends the connection"
+    );
+    assert!(
+        s.take_events()
+            .iter()
+            .any(|e| matches!(e, Seen::Disconnected(DisconnectReason::KeepAliveTimeout))),
+        "ended as a keep-alive timeout"
+    );
+}

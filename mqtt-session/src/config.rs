@@ -39,7 +39,9 @@ pub struct Config {
     /// How long to wait for CONNACK after [`Session::connect`](crate::Session::connect).
     /// Default 30 s.
     pub connack_timeout: Duration,
-    /// How long to wait for PINGRESP after a PINGREQ went out. Default 10 s.
+    /// How long to wait for PINGRESP after a PINGREQ went out. Default 10 s. The wait never
+    /// exceeds the connection's keep-alive interval, so that the client is never silent for
+    /// longer than the keep alive [MQTT-3.1.2-23].
     pub ping_timeout: Duration,
     /// Largest incoming packet accepted, fixed header included. A larger packet ends the
     /// connection with [`DisconnectReason::IncomingPacketTooLarge`](crate::DisconnectReason)

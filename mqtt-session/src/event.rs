@@ -133,7 +133,8 @@ pub enum DisconnectReason {
     /// [`Session::handle_transport_closed`](crate::Session::handle_transport_closed) while the
     /// connection was up.
     TransportClosed,
-    /// No PINGRESP within [`Config::ping_timeout`](crate::Config::ping_timeout) of a PINGREQ.
+    /// No PINGRESP within [`Config::ping_timeout`](crate::Config::ping_timeout) (at most the keep
+    /// alive) of a PINGREQ.
     KeepAliveTimeout,
     /// No CONNACK within [`Config::connack_timeout`](crate::Config::connack_timeout).
     ConnAckTimeout,

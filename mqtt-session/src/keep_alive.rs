@@ -3,8 +3,9 @@
 //! A PINGREQ goes out when nothing was sent for the keep-alive interval: every `poll_transmit`
 //! that writes bytes restarts the interval; receiving does not (the rule binds what the client
 //! sends). Once a PINGREQ is written, a PINGRESP must arrive within
-//! [`Config::ping_timeout`](crate::Config::ping_timeout) or the connection ends with
-//! [`DisconnectReason::KeepAliveTimeout`].
+//! [`Config::ping_timeout`](crate::Config::ping_timeout), capped at the keep-alive interval, or
+//! the connection ends with [`DisconnectReason::KeepAliveTimeout`]. The cap keeps the client
+//! from ever staying silent longer than the keep alive while it waits [MQTT-3.1.2-23].
 
 use core::time::Duration;
 
@@ -26,7 +27,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
                 self.end_connection(DisconnectReason::ConnAckTimeout);
             }
             State::Connected | State::Disconnecting => match self.ping {
-                Ping::Sent(at) if now >= at + self.config.ping_timeout => {
+                Ping::Sent(at) if now >= self.pingresp_deadline(at) => {
                     self.end_connection(DisconnectReason::KeepAliveTimeout);
                 }
                 Ping::Idle
@@ -47,7 +48,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
         match self.state {
             State::Connecting => Some(self.connack_deadline),
             State::Connected | State::Disconnecting => match self.ping {
-                Ping::Sent(at) => Some(at + self.config.ping_timeout),
+                Ping::Sent(at) => Some(self.pingresp_deadline(at)),
                 Ping::Idle
                     if self.state == State::Connected && self.keep_alive > Duration::ZERO =>
                 {
@@ -57,6 +58,18 @@ impl<S: Store, B: Buffer> Session<S, B> {
             },
             _ => None,
         }
+    }
+
+    /// When a PINGREQ written at `at` has waited too long for its PINGRESP: the configured ping
+    /// timeout, but never later than the keep-alive interval, so that the connection ends
+    /// before the client has been silent for longer than the keep alive [MQTT-3.1.2-23].
+    fn pingresp_deadline(&self, at: Instant) -> Instant {
+        let wait = if self.keep_alive > Duration::ZERO {
+            self.config.ping_timeout.min(self.keep_alive)
+        } else {
+            self.config.ping_timeout
+        };
+        at + wait
     }
 
     /// Work the session can do at once: events to poll, dropped messages to report, input
