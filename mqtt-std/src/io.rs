@@ -817,36 +817,38 @@ impl Io {
 /// Room the session gets to write packets into at least (a larger packet gets what it needs).
 const OUT_ROOM: usize = 64 * 1024;
 
-/// The bytes to write this round. The session encodes its packets straight into the buffer
-/// (no copy between a transmit buffer and a write buffer); `buf` stays initialized beyond
-/// `len`, so that reusing it costs nothing.
-struct Outgoing {
+/// The bytes to write this round (both clients). The session encodes its packets straight
+/// into the buffer (no copy between a transmit buffer and a write buffer); `buf` stays
+/// initialized beyond `len`, so that reusing it costs nothing. `Default` is empty, without
+/// an allocation: it grows on the first `fill`.
+#[derive(Default)]
+pub(crate) struct Outgoing {
     buf: Vec<u8>,
     len: usize,
 }
 
 impl Outgoing {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Outgoing {
             buf: vec![0; OUT_ROOM],
             len: 0,
         }
     }
 
-    fn bytes(&self) -> &[u8] {
+    pub(crate) fn bytes(&self) -> &[u8] {
         self.buf.get(..self.len).unwrap_or_default()
     }
 
-    fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }
 
-    fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.len = 0;
     }
 
     /// Moves every packet the session has to send to the end. Returns whether any came.
-    fn fill<S: mqtt_session::Store>(
+    pub(crate) fn fill<S: mqtt_session::Store>(
         &mut self,
         session: &mut mqtt_session::Session<S, Vec<u8>>,
         now: mqtt_session::Instant,
@@ -868,36 +870,6 @@ impl Outgoing {
                     let want = self.len.saturating_add(too_small.required.max(OUT_ROOM));
                     self.buf.resize(want, 0);
                 }
-            }
-        }
-    }
-}
-
-/// Moves every packet the session has to send to the end of `out` (or drops them with no
-/// link: `None`), growing `txbuf` when a packet needs more room. Returns whether any came.
-/// (The tokio client's; the blocking one writes into `Outgoing`.)
-#[cfg(feature = "tokio")]
-pub(crate) fn drain_transmit<S: mqtt_session::Store>(
-    session: &mut mqtt_session::Session<S, Vec<u8>>,
-    now: mqtt_session::Instant,
-    txbuf: &mut Vec<u8>,
-    mut out: Option<&mut Vec<u8>>,
-) -> bool {
-    let mut any = false;
-    loop {
-        match session.poll_transmit(now, txbuf) {
-            Ok(Some(n)) => {
-                if let Some(out) = out.as_deref_mut() {
-                    out.extend_from_slice(txbuf.get(..n).unwrap_or_default());
-                }
-                any = true;
-            }
-            Ok(None) => return any,
-            Err(too_small) => {
-                if too_small.required <= txbuf.len() {
-                    return any;
-                }
-                txbuf.resize(too_small.required, 0);
             }
         }
     }

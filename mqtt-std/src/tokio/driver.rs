@@ -16,6 +16,7 @@ use mqtt_session::Event;
 use super::link::Link;
 use super::{CloseKind, Done, NewLink, Shared, State, Status, Target};
 use crate::error::{DisconnectReason, Error};
+use crate::io::Outgoing;
 use crate::options::{ClientOptions, Connected, Message};
 use crate::trace::Tracer;
 
@@ -39,8 +40,8 @@ struct Driver {
     /// Bytes read and not yet taken by the session.
     input: Vec<u8>,
     /// Bytes to write.
-    out: Vec<u8>,
-    txbuf: Vec<u8>,
+    /// What goes out this round: the session writes its packets straight into it.
+    out: Outgoing,
     /// Messages the channel had no room for; reading pauses while any wait.
     backlog: VecDeque<Message>,
     messages: mpsc::Sender<Message>,
@@ -105,8 +106,7 @@ pub(super) async fn run(
         to_close: Vec::new(),
         attempt: None,
         input: Vec::new(),
-        out: Vec::new(),
-        txbuf: vec![0; 64 * 1024],
+        out: Outgoing::new(),
         backlog: VecDeque::new(),
         messages,
         closing: None,
@@ -313,13 +313,14 @@ impl Driver {
             if let Some(link) = &mut self.link {
                 let data = std::mem::take(&mut self.out);
                 if let Some(t) = &self.tracer {
-                    t.sent(&data);
+                    t.sent(data.bytes());
                 }
-                write_err = match timeout(self.options.write_timeout, link.write(&data)).await {
-                    Ok(Ok(())) => None,
-                    Ok(Err(reason)) => Some(reason),
-                    Err(_) => Some(DisconnectReason::Io(std::io::ErrorKind::TimedOut)),
-                };
+                write_err =
+                    match timeout(self.options.write_timeout, link.write(data.bytes())).await {
+                        Ok(Ok(())) => None,
+                        Ok(Err(reason)) => Some(reason),
+                        Err(_) => Some(DisconnectReason::Io(std::io::ErrorKind::TimedOut)),
+                    };
                 self.out = data;
             }
             self.out.clear();
@@ -390,9 +391,11 @@ impl Driver {
     }
 
     fn collect_transmit(&mut self, st: &mut State) -> bool {
-        let out = self.link.is_some().then_some(&mut self.out);
-        let any =
-            crate::io::drain_transmit(&mut st.session, self.shared.now(), &mut self.txbuf, out);
+        let any = self.out.fill(&mut st.session, self.shared.now());
+        if self.link.is_none() {
+            // No link: the packets are dropped.
+            self.out.clear();
+        }
         if any {
             // Room in the transmit buffer: commands waiting for it may go on.
             self.shared.room.notify_waiters();
@@ -603,7 +606,7 @@ impl Driver {
         if let Some(link) = &mut self.link {
             if !self.out.is_empty() {
                 let data = std::mem::take(&mut self.out);
-                let _ = timeout(CLOSE_GRACE, link.write(&data)).await;
+                let _ = timeout(CLOSE_GRACE, link.write(data.bytes())).await;
             }
         }
         {
