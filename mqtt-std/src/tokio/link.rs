@@ -27,11 +27,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 /// An open connection to the broker.
 pub(crate) enum Link {
     /// MQTT bytes straight on the stream.
-    Stream {
-        io: Box<dyn Io>,
-        /// Reads land here first, so that a cancelled read loses nothing.
-        scratch: Box<[u8]>,
-    },
+    Stream { io: Box<dyn Io> },
     /// MQTT bytes in binary WebSocket messages.
     Ws {
         ws: Box<WebSocketStream<Box<dyn Io>>>,
@@ -111,10 +107,7 @@ pub(crate) async fn open(
         }
     };
     let Some(ws) = ws else {
-        return Ok(Link::Stream {
-            io,
-            scratch: vec![0; READ_CHUNK].into_boxed_slice(),
-        });
+        return Ok(Link::Stream { io });
     };
     let request = ws
         .request(host, port, tls.is_some())
@@ -141,14 +134,16 @@ impl Link {
     /// nothing is lost when the future is dropped before it completes.
     pub(crate) async fn read(&mut self, buf: &mut Vec<u8>) -> Result<(), DisconnectReason> {
         match self {
-            Link::Stream { io, scratch } => match io.read(scratch).await {
-                Ok(0) => Err(DisconnectReason::TransportClosed),
-                Ok(n) => {
-                    buf.extend_from_slice(scratch.get(..n).unwrap_or_default());
-                    Ok(())
+            Link::Stream { io } => {
+                // Straight into `buf`'s spare room (no scratch buffer and copy); `read_buf`
+                // is cancel safe.
+                buf.reserve(READ_CHUNK);
+                match io.read_buf(buf).await {
+                    Ok(0) => Err(DisconnectReason::TransportClosed),
+                    Ok(_) => Ok(()),
+                    Err(e) => Err(io_reason(&e)),
                 }
-                Err(e) => Err(io_reason(&e)),
-            },
+            }
             Link::Ws { ws, close } => loop {
                 match ws.next().await {
                     None => return Err(DisconnectReason::TransportClosed),
