@@ -91,9 +91,10 @@ impl Decoder {
     /// Read the fixed header at the start of `buf` and say whether the whole packet is there.
     ///
     /// Errors as soon as the buffered bytes prove the fixed header malformed: a bad first byte,
-    /// a fifth remaining-length byte, a remaining length not in its shortest encoding, a
-    /// remaining length above the maximum (even before the length's last byte arrived), or a
-    /// remaining length impossible for the packet type. The body is not looked at:
+    /// a fifth remaining-length byte, a remaining length not in its shortest encoding
+    /// ([`DecodeError::MalformedLength`], whatever the maximum), a remaining length above the
+    /// maximum (known at the length's last byte, so before any of the body), or a remaining
+    /// length impossible for the packet type. The body is not looked at:
     /// [`Decoder::decode`] checks it, as far as it has arrived.
     ///
     /// ```
@@ -180,11 +181,9 @@ impl Decoder {
             if i == 3 {
                 return Err(DecodeError::RemainingLengthTooLong);
             }
-            // With the continuation bit set, the value is at least this much.
-            let at_least = value + (1u32 << (7 * (i + 1)));
-            if at_least > self.max_remaining_length {
-                return Err(DecodeError::PacketTooLarge);
-            }
+            // No early size check on a continuation byte: whether the length is too large or
+            // padded (malformed) is known only at its last byte, at most three bytes on, and a
+            // padded length is a malformed packet whatever the size limit.
         }
         Err(DecodeError::RemainingLengthTooLong)
     }
@@ -395,7 +394,14 @@ mod tests {
     fn too_large_is_refused_before_the_body() {
         let d = Decoder::with_max_remaining_length(100);
         assert_eq!(d.frame(&[0x30, 101]), Err(DecodeError::PacketTooLarge));
-        assert_eq!(d.frame(&[0x30, 0x80]), Err(DecodeError::PacketTooLarge));
+        assert_eq!(
+            d.frame(&[0x30, 0x80, 0x01]),
+            Err(DecodeError::PacketTooLarge)
+        );
+        assert_eq!(
+            d.frame(&[0x30, 0x80, 0x80, 0x80, 0x01]),
+            Err(DecodeError::PacketTooLarge)
+        );
         assert_eq!(d.frame(&[0x30, 100]), Ok(needed(100)));
         let d = Decoder::with_max_remaining_length(200);
         assert_eq!(d.frame(&[0x30, 0x80]), Ok(needed(0)));
@@ -403,6 +409,30 @@ mod tests {
             d.frame(&[0x30, 0xC9, 0x01]),
             Err(DecodeError::PacketTooLarge)
         );
+    }
+
+    /// A remaining length in a longer form than needed is malformed whatever the size limit:
+    /// `82 80 80 00` is 2, padded to four bytes [MQTT-1.5.5-1 in 5.0; 3.1.1 §2.2.3 encodes each
+    /// length one way]. With a small maximum it is still malformed, not too large.
+    #[test]
+    fn padded_length_is_malformed_even_under_a_small_maximum() {
+        for max in [0, 1, 100, 127, 128, 16_383, 16_384, MAX_REMAINING_LENGTH] {
+            let d = Decoder::with_max_remaining_length(max);
+            for padded in [
+                &[0x20, 0x82, 0x00][..],
+                &[0x20, 0x82, 0x80, 0x00],
+                &[0x20, 0x82, 0x80, 0x80, 0x00, 0x00, 0x00],
+            ] {
+                assert_eq!(
+                    d.frame(padded),
+                    Err(DecodeError::MalformedLength),
+                    "max {max}, {padded:02x?}"
+                );
+                assert_eq!(d.decode(padded), Err(DecodeError::MalformedLength));
+            }
+            // Until the last length byte arrives, neither is known.
+            assert_eq!(d.frame(&[0x20, 0x82, 0x80, 0x80]), Ok(needed(0)));
+        }
     }
 
     #[test]

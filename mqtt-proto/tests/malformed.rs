@@ -215,13 +215,12 @@ fn remaining_length_over_configured_maximum_is_refused_before_the_body() {
 #[test]
 fn remaining_length_over_configured_maximum_multi_byte_field() {
     let decoder = Decoder::with_max_remaining_length(127);
-    // 128 = 80 01: the continuation bit of the first length byte already proves a length of at
-    // least 128, so the error comes with that byte.
-    check_malformed_at_with(&decoder, &[0x30, 0x80, 0x01, 0x00], PacketTooLarge, 2);
-    // 2,097,152 = 80 80 80 01 with a 1 MiB cap: the third length byte's continuation bit proves
-    // at least 2,097,152.
+    // 128 = 80 01: the error comes with the last length byte. A continuation bit alone proves
+    // nothing yet: `80 00` would be a padded 0, malformed rather than too large.
+    check_malformed_at_with(&decoder, &[0x30, 0x80, 0x01, 0x00], PacketTooLarge, 3);
+    // 2,097,152 = 80 80 80 01 with a 1 MiB cap: known at the fourth length byte.
     let decoder = Decoder::with_max_remaining_length(1 << 20);
-    check_malformed_at_with(&decoder, &[0x30, 0x80, 0x80, 0x80, 0x01], PacketTooLarge, 4);
+    check_malformed_at_with(&decoder, &[0x30, 0x80, 0x80, 0x80, 0x01], PacketTooLarge, 5);
     // 1,048,577 = 81 80 40 with a 1 MiB cap: only the last length byte proves it.
     check_malformed_at_with(&decoder, &[0x30, 0x81, 0x80, 0x40], PacketTooLarge, 4);
     // Exactly the cap, 1,048,576 = 80 80 40: incomplete, needing the whole body.

@@ -146,6 +146,24 @@ fn oversized_incoming_packet_ends_the_connection_before_buffering() {
     );
 }
 
+/// A remaining length padded to more bytes than needed (`82 80 80 00` for 2) is a malformed
+/// packet, a protocol violation, whatever the size limit: not a packet too large.
+#[test]
+fn padded_remaining_length_is_a_protocol_violation_under_any_size_limit() {
+    for max in [16, 64, 4096] {
+        let mut h = Harness::with_config(Config::default().with_max_incoming_packet(max));
+        h.connect_with(&ConnectOptions::new("c"));
+        h.s.handle_receive(h.now, &[0x20, 0x82, 0x80, 0x80, 0x00, 0x00, 0x00]);
+        assert_eq!(
+            disconnect_reason(&mut h),
+            DisconnectReason::ProtocolViolation(crate::Violation::Malformed(
+                mqtt_proto::DecodeError::MalformedLength
+            )),
+            "max {max}"
+        );
+    }
+}
+
 #[test]
 fn receive_buffer_bounds_incoming_packets() {
     let mut h = Harness::new();
