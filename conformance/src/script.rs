@@ -52,6 +52,15 @@ pub enum Seen {
     Acknowledged(u16),
     /// [`Event::PublishCompleted`].
     Completed(u16),
+    /// [`Event::PublishAcceptedSessionEnded`].
+    AcceptedSessionEnded(u16),
+    /// [`Event::Republished`].
+    Republished {
+        /// The id it had.
+        old: u16,
+        /// The id it has now.
+        new: u16,
+    },
     /// [`Event::PublishDropped`].
     Dropped {
         /// Packet id.
@@ -94,6 +103,13 @@ impl Seen {
             },
             Event::PublishAcknowledged { packet_id } => Seen::Acknowledged(packet_id.get()),
             Event::PublishCompleted { packet_id } => Seen::Completed(packet_id.get()),
+            Event::PublishAcceptedSessionEnded { packet_id } => {
+                Seen::AcceptedSessionEnded(packet_id.get())
+            }
+            Event::Republished { old, new } => Seen::Republished {
+                old: old.get(),
+                new: new.get(),
+            },
             Event::PublishDropped(o) => Seen::Dropped {
                 packet_id: o.packet_id.get(),
                 topic: o.topic.to_owned(),
@@ -159,6 +175,8 @@ impl fmt::Display for Seen {
             }
             Seen::Acknowledged(id) => write!(f, "PublishAcknowledged id={id}"),
             Seen::Completed(id) => write!(f, "PublishCompleted id={id}"),
+            Seen::AcceptedSessionEnded(id) => write!(f, "PublishAcceptedSessionEnded id={id}"),
+            Seen::Republished { old, new } => write!(f, "Republished id={old} -> id={new}"),
             Seen::Dropped {
                 packet_id,
                 topic,
@@ -360,9 +378,18 @@ impl<S: Store> Script<S> {
             )
         });
         assert_eq!(v.rule(), rule, "violation {v:?}\n{}", self.log);
+        // Only the hand-back of a clean session's held messages (it ended with its connection
+        // [MQTT-3.1.2-6]) follows Disconnected.
+        let after = events
+            .iter()
+            .skip_while(|e| !matches!(e, Seen::Disconnected(_)))
+            .skip(1);
         assert!(
-            matches!(events.last(), Some(Seen::Disconnected(_))),
-            "Disconnected is the last event: {events:?}"
+            after.clone().all(|e| matches!(
+                e,
+                Seen::Republished { .. } | Seen::AcceptedSessionEnded(_) | Seen::Dropped { .. }
+            )),
+            "Disconnected is the last event of the connection: {events:?}"
         );
         assert_eq!(self.state(), State::Closed, "{}", self.log);
         assert_eq!(

@@ -572,7 +572,12 @@ fn connack_timeout_ends_the_connection() {
 fn mqtt_3_14_4_1_disconnect_is_sent_last_then_the_connection_ends() {
     checks!["MQTT-3.14.4-1", "MQTT-3.14.4-2", "U-3.14-disconnect"];
     let mut s = Script::new();
-    s.connected(&ConnectOptions::new("a"), false);
+    // Clean session off, so that the session (and the QoS 1 message) outlives the connection.
+    let options = ConnectOptions {
+        clean_session: false,
+        ..ConnectOptions::new("a")
+    };
+    s.connected(&options, false);
     s.publish("t", b"x", QoS::AtLeastOnce, false).unwrap();
     s.disconnect().unwrap();
     let sent = s.take_sent();

@@ -142,9 +142,9 @@ fn u_2_2_3_fifth_remaining_length_byte_closes() {
             Err(DecodeError::RemainingLengthTooLong)
         );
     }
-    // The session never waits that long: a length needing a fourth byte is already larger than
-    // any receive buffer it has, so the connection ends by the third length byte. Either way
-    // the connection closes and nothing is answered.
+    // The session too: a fifth length byte is a malformed packet, whatever the size limit
+    // (the size is known only at the length's last byte, which never came). The connection
+    // closes and nothing is answered.
     for bytes in [
         &[0x30, 0x80, 0x80, 0x80, 0x80, 0x01][..],
         &[0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x01],
@@ -153,7 +153,9 @@ fn u_2_2_3_fifth_remaining_length_byte_closes() {
         s.receive_in_chunks(bytes, 1);
         assert_eq!(
             s.take_events(),
-            [Seen::Disconnected(DisconnectReason::IncomingPacketTooLarge)],
+            [Seen::Disconnected(DisconnectReason::ProtocolViolation(
+                Violation::Malformed(DecodeError::RemainingLengthTooLong)
+            ))],
             "{}",
             s.transcript()
         );

@@ -288,24 +288,75 @@ fn mqtt_3_1_2_6_clean_session_forgets_incoming_qos2_ids() {
 #[test]
 fn mqtt_3_1_2_6_clean_session_does_not_resume_held_messages_as_duplicates() {
     checks!["MQTT-3.1.2-6"];
-    // Default policy (Resend): the held messages are published again in the new session as new
-    // messages (DUP=0): the old session's state is not reused as such, and nothing is lost.
+    // Default policy (Resend). A clean-session CONNECT discards the session: nothing of it is
+    // used again on the wire. The QoS 1 message is published again as a new message (new id,
+    // DUP=0); the QoS 2 message whose PUBREC had arrived was accepted by the broker and is
+    // reported so, with no PUBREL: a PUBREL would finish a message of the ended session.
     let mut s = persistent();
     s.publish("t", b"1", QoS::AtLeastOnce, false).unwrap();
     s.publish("t", b"2", QoS::ExactlyOnce, false).unwrap();
     s.receive(&wire::pubrec(2));
     s.take_sent();
-    let sent = reconnect(&mut s, &ConnectOptions::new("dev-1"), false);
+    s.take_events();
+    s.closed();
+    s.take_events();
+    s.up();
+    s.connect(&ConnectOptions::new("dev-1")).unwrap();
     assert_eq!(
-        sent,
+        s.take_events(),
         [
-            wire::publish("t", b"1", 1, 1, false, false),
-            wire::pubrel(2)
+            Seen::Republished { old: 1, new: 3 },
+            Seen::AcceptedSessionEnded(2),
         ]
     );
+    let connect = s.take_sent();
+    assert_eq!(connect.len(), 1);
+    s.receive(&wire::connack(0, 0));
+    assert_eq!(
+        s.take_events(),
+        [Seen::Connected {
+            session_present: false
+        }]
+    );
+    let sent = s.take_sent();
+    assert_eq!(sent, [wire::publish("t", b"1", 1, 3, false, false)]);
     assert!(
         sent.iter().all(|p| p[0] & 0x08 == 0),
         "no DUP in a new session"
+    );
+    // The new id completes it.
+    s.receive(&wire::puback(3));
+    assert_eq!(s.take_events(), [Seen::Acknowledged(3)]);
+    assert_eq!(s.session().store().outgoing_len(), 0);
+}
+
+#[test]
+fn mqtt_3_1_2_6_a_clean_session_is_not_resumed_after_its_connection() {
+    checks!["MQTT-3.1.2-6"];
+    // A clean session lasts as long as its network connection: reconnecting with clean session
+    // off, even to a broker that answers session present 1, resumes nothing of it.
+    let mut s = Script::new();
+    s.connected(&ConnectOptions::new("dev-1"), false);
+    s.publish("t", b"2", QoS::ExactlyOnce, false).unwrap();
+    s.receive(&wire::pubrec(1));
+    s.take_sent();
+    s.take_events();
+    s.closed();
+    assert_eq!(
+        s.take_events(),
+        [
+            Seen::Disconnected(DisconnectReason::TransportClosed),
+            Seen::AcceptedSessionEnded(1),
+        ]
+    );
+    s.up();
+    s.connect(&resume_options()).unwrap();
+    s.take_sent();
+    s.receive(&wire::connack(1, 0));
+    assert_eq!(
+        s.take_sent(),
+        Vec::<Vec<u8>>::new(),
+        "no PUBREL of the ended session"
     );
 }
 
@@ -403,11 +454,15 @@ fn mqtt_3_1_3_2_state_goes_with_the_client_id_the_broker_confirms() {
         [wire::publish("t", b"x", 1, id.get(), true, false)]
     );
     // The broker has no state for the id (another client id, or its session expired): the
-    // client's state is not resumed as a continuation (no DUP); the message starts afresh.
+    // client's session ends too [MQTT-3.1.2-6]: the message starts afresh as a new one, under
+    // a new packet id and without DUP.
     let other = ConnectOptions {
         clean_session: false,
         ..ConnectOptions::new("dev-2")
     };
     let sent = reconnect(&mut s, &other, false);
-    assert_eq!(sent, [wire::publish("t", b"x", 1, id.get(), false, false)]);
+    assert_eq!(
+        sent,
+        [wire::publish("t", b"x", 1, id.get() + 1, false, false)]
+    );
 }

@@ -106,6 +106,32 @@ impl<S: Store> Store for Checked<S> {
         assert!(existed, "removal of {} which is not held", packet_id.get());
         existed
     }
+    fn renumber_outgoing(&mut self, old: PacketId, new: PacketId) -> bool {
+        let held = self
+            .inner
+            .outgoing_position(old)
+            .and_then(|i| self.inner.outgoing(i));
+        assert!(
+            matches!(held, Some(m) if m.state == OutgoingState::Publish),
+            "renumbering of {} which is {held:?}",
+            old.get()
+        );
+        assert!(
+            self.inner.outgoing_position(new).is_none(),
+            "renumbering {} to {}, which is held",
+            old.get(),
+            new.get()
+        );
+        let before = self.inner.outgoing_position(old);
+        let existed = self.inner.renumber_outgoing(old, new);
+        assert!(existed);
+        assert_eq!(
+            self.inner.outgoing_position(new),
+            before,
+            "renumbering moved it"
+        );
+        existed
+    }
     fn contains_incoming(&self, packet_id: PacketId) -> bool {
         self.inner.contains_incoming(packet_id)
     }
@@ -784,6 +810,20 @@ impl<S: Store + Default> Harness<S> {
                 Some(p) => assert_eq!(p.qos, QoS::ExactlyOnce, "PUBCOMP completed QoS 1 id {id}"),
                 None => panic!("PublishCompleted for {id}, not held"),
             },
+            Summary::Accepted(id) => match self.published.remove(&id) {
+                Some(p) => assert_eq!(p.qos, QoS::ExactlyOnce, "QoS 1 id {id} reported accepted"),
+                None => panic!("PublishAcceptedSessionEnded for {id}, not held"),
+            },
+            Summary::Republished { old, new } => {
+                assert_ne!(old, new, "republished under its old id");
+                let Some(p) = self.published.remove(&old) else {
+                    panic!("Republished {old}, not held");
+                };
+                assert!(
+                    self.published.insert(new, p).is_none(),
+                    "republished as {new}, which is held"
+                );
+            }
             Summary::Dropped {
                 id,
                 qos,
@@ -1120,6 +1160,11 @@ enum Summary {
     },
     Acknowledged(u16),
     Completed(u16),
+    Accepted(u16),
+    Republished {
+        old: u16,
+        new: u16,
+    },
     Dropped {
         id: u16,
         qos: QoS,
@@ -1163,6 +1208,11 @@ impl Summary {
             }
             Event::PublishAcknowledged { packet_id } => Summary::Acknowledged(packet_id.get()),
             Event::PublishCompleted { packet_id } => Summary::Completed(packet_id.get()),
+            Event::PublishAcceptedSessionEnded { packet_id } => Summary::Accepted(packet_id.get()),
+            Event::Republished { old, new } => Summary::Republished {
+                old: old.get(),
+                new: new.get(),
+            },
             Event::PublishDropped(o) => Summary::Dropped {
                 id: o.packet_id.get(),
                 qos: o.qos,

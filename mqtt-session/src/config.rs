@@ -2,19 +2,31 @@
 
 use core::time::Duration;
 
-/// What to do with outgoing QoS 1/2 messages still held when a connection comes up without the
-/// broker's copy of the session (clean session on, or CONNACK session present off).
+/// What to do with outgoing QoS 1/2 messages still held when their session ends.
 ///
-/// Nothing is dropped silently: either every message is sent again, or every message is handed
-/// back to the application as an [`Event::PublishDropped`](crate::Event::PublishDropped).
+/// A session ends [MQTT-3.1.2-6]:
+/// * at [`Session::connect`](crate::Session::connect) with clean session on (the previous
+///   session is discarded whatever becomes of the connection);
+/// * with the network connection of a clean session (a clean session lasts exactly as long as
+///   its connection: lost link, DISCONNECT, refusal, timeout);
+/// * at a CONNACK with session present 0 (the broker has no session for us).
+///
+/// Nothing of an ended session is used again on the wire: no PUBREL, no PUBLISH with DUP=1,
+/// no packet identifier kept; incoming QoS 2 ids are forgotten. Nothing is dropped silently
+/// either: each held message is handed back through
+/// [`Session::poll_event`](crate::Session::poll_event), oldest first, before anything of the
+/// store is sent again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum SessionLostPolicy {
-    /// Send them again as new messages (DUP=0) in their original order and with their original
-    /// packet identifiers, which are unused on the broker's fresh session. A QoS 2 message whose
-    /// PUBREC had arrived is finished with a PUBREL (the broker answers PUBCOMP even for an id it
-    /// does not know). QoS 1 may then arrive twice, as QoS 1 allows; a QoS 2 message whose PUBREC
-    /// had not arrived may too, since the broker has forgotten it.
+    /// Publish them again as new messages, in their original order: each QoS 1 message, and
+    /// each QoS 2 message whose PUBREC had not arrived, gets a new packet identifier
+    /// ([`Event::Republished`](crate::Event::Republished)) and goes out with DUP=0 on the next
+    /// connection. Such a message may arrive twice (its first copy may have reached the broker
+    /// before the session ended), as QoS 1 allows; for QoS 2 it is the price of a lost session.
+    /// A QoS 2 message whose PUBREC had arrived was accepted by the broker: it is not published
+    /// again (that could deliver it twice) but reported as
+    /// [`Event::PublishAcceptedSessionEnded`](crate::Event::PublishAcceptedSessionEnded).
     #[default]
     Resend,
     /// Remove them from the session and report each one, oldest first, as

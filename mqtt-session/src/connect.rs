@@ -83,10 +83,11 @@ impl<S: Store, B: Buffer> Session<S, B> {
 
     /// Command: queue CONNECT and start the CONNACK timer. Needs [`State::TransportUp`].
     ///
-    /// With `clean_session` on, the previous session is discarded [MQTT-3.1.2-6] once CONNACK
-    /// accepts the connection (not before: if this CONNECT never reaches the broker, the old
-    /// session is still there): incoming QoS 2 ids are forgotten and held outgoing messages
-    /// follow [`Config::session_lost`](crate::Config::session_lost).
+    /// With `clean_session` on, the previous session ends here [MQTT-3.1.2-6], whatever becomes
+    /// of this connection: incoming QoS 2 ids are forgotten and held outgoing messages follow
+    /// [`Config::session_lost`](crate::Config::session_lost) (handed back through
+    /// [`Session::poll_event`] before anything of the store is sent). The new session lasts as
+    /// long as this network connection.
     pub fn connect(
         &mut self,
         now: Instant,
@@ -150,8 +151,12 @@ impl<S: Store, B: Buffer> Session<S, B> {
         self.last_sent = now;
         self.ping = Ping::Idle;
         self.sent = 0;
+        self.written = 0;
         self.resending = false;
         self.state = State::Connecting;
+        if options.clean_session {
+            self.end_session();
+        }
         Ok(())
     }
 

@@ -36,9 +36,31 @@ pub enum Event<'a> {
         /// The identifier [`Session::publish`](crate::Session::publish) returned.
         packet_id: PacketId,
     },
-    /// Under [`SessionLostPolicy::Drop`](crate::SessionLostPolicy::Drop): a held QoS 1/2 message
-    /// was removed because the broker had no session. Oldest first.
+    /// A held QoS 1/2 message was removed because its session ended (see
+    /// [`SessionLostPolicy`](crate::SessionLostPolicy)), with its topic and payload so that the
+    /// application can publish it again. Oldest first. Under
+    /// [`SessionLostPolicy::Drop`](crate::SessionLostPolicy::Drop) every held message ends so;
+    /// under `Resend` only one for which no packet identifier was free (all 65,535 in use).
     PublishDropped(Outgoing<'a>),
+    /// Under [`SessionLostPolicy::Resend`](crate::SessionLostPolicy::Resend): the session of a
+    /// QoS 2 publish ended after the broker's PUBREC and before its PUBCOMP. The broker accepted
+    /// the message (it owns its delivery from PUBREC on), so it is not published again, which
+    /// could deliver it twice; no PUBREL goes out for it either, since the session it belonged
+    /// to is gone [MQTT-3.1.2-6]. The message is finished and its identifier free.
+    PublishAcceptedSessionEnded {
+        /// The identifier [`Session::publish`](crate::Session::publish) returned.
+        packet_id: PacketId,
+    },
+    /// Under [`SessionLostPolicy::Resend`](crate::SessionLostPolicy::Resend): the session of a
+    /// held QoS 1/2 message (QoS 2 only before PUBREC) ended, so it is published again as a new
+    /// message, DUP=0, under a new packet identifier: nothing of the ended session is used
+    /// again [MQTT-3.1.2-6]. Its completion is reported under `new` from now on.
+    Republished {
+        /// The identifier it had.
+        old: PacketId,
+        /// The identifier it goes out with from now on.
+        new: PacketId,
+    },
     /// SUBACK: one result per filter, in the order of the request.
     Subscribed {
         /// The identifier [`Session::subscribe`](crate::Session::subscribe) returned.

@@ -195,6 +195,14 @@ impl<const N: usize, const BYTES: usize> Store for FixedStore<N, BYTES> {
         true
     }
 
+    fn renumber_outgoing(&mut self, old: PacketId, new: PacketId) -> bool {
+        let Some(i) = self.outgoing_position(old) else {
+            return false;
+        };
+        self.slots[i].packet_id = new.0.get();
+        true
+    }
+
     fn contains_incoming(&self, packet_id: PacketId) -> bool {
         self.incoming[..self.incoming_len].contains(&packet_id.0.get())
     }

@@ -72,11 +72,11 @@ impl<S: Store, B: Buffer> Session<S, B> {
         at + wait
     }
 
-    /// Work the session can do at once: events to poll, dropped messages to report, input
-    /// waiting for room in the acknowledgement queue.
+    /// Work the session can do at once: events to poll, messages of an ended session to hand
+    /// back, input waiting for room in the acknowledgement queue.
     pub(crate) fn has_immediate_work(&self) -> bool {
         !self.events.is_empty()
-            || self.drop_remaining > usize::from(self.drop_reported)
+            || self.orphans > usize::from(self.drop_reported)
             || (self.control.free() > 0 && self.input_ready())
     }
 

@@ -152,7 +152,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
                 let Some(m) = self.store.outgoing_info(i) else {
                     return;
                 };
-                if m.qos != QoS::ExactlyOnce || !self.was_sent(i) {
+                if m.qos != QoS::ExactlyOnce || !self.was_written(i) {
                     return;
                 }
                 if m.state == OutgoingState::Publish {
@@ -184,6 +184,6 @@ impl<S: Store, B: Buffer> Session<S, B> {
     fn acknowledgeable(&self, id: PacketId, qos: QoS, state: OutgoingState) -> Option<usize> {
         let i = self.store.outgoing_position(id)?;
         let m = self.store.outgoing_info(i)?;
-        (m.qos == qos && m.state == state && self.was_sent(i)).then_some(i)
+        (m.qos == qos && m.state == state && self.was_written(i)).then_some(i)
     }
 }

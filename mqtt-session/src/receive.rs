@@ -131,7 +131,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
         let decoder = self.decoder();
         let max = self.max_incoming_packet();
         while self.receiving()
-            && self.drop_remaining == 0
+            && self.orphans == 0
             && self.events.free() >= EVENTS_PER_PACKET
             && self.control.free() >= 1
         {

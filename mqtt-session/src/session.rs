@@ -54,6 +54,13 @@ pub(crate) enum EventRepr {
     },
     PubAck(PacketId),
     PubComp(PacketId),
+    /// A QoS 2 message whose session ended after PUBREC, removed.
+    AcceptedSessionEnded(PacketId),
+    /// A held message of an ended session, renumbered to be published again.
+    Republished {
+        old: PacketId,
+        new: PacketId,
+    },
     Subscribed {
         packet_id: PacketId,
         codes: (usize, usize),
@@ -69,6 +76,8 @@ impl EventRepr {
         match *self {
             EventRepr::PubAck(id)
             | EventRepr::PubComp(id)
+            | EventRepr::AcceptedSessionEnded(id)
+            | EventRepr::Republished { old: id, .. }
             | EventRepr::Unsubscribed(id)
             | EventRepr::Subscribed { packet_id: id, .. } => Some(id),
             _ => None,
@@ -175,10 +184,18 @@ pub struct Session<S, B> {
     pub(crate) connect_unsent: bool,
 
     pub(crate) events: Ring<EventRepr, EVENT_CAP>,
-    /// Outgoing messages still to report as dropped (policy `Drop`); the first of them may have
-    /// been reported already (`drop_reported`) and is removed at the next call.
-    pub(crate) drop_remaining: usize,
+    /// Outgoing messages of an ended session still to hand back (store entries
+    /// `[orphan_at, orphan_at + orphans)`), one per `poll_event`: reported as dropped (policy
+    /// `Drop`), or renumbered or finished (policy `Resend`). Nothing of the store goes out
+    /// until they are all handled.
+    pub(crate) orphans: usize,
+    pub(crate) orphan_at: usize,
+    /// The entry at `orphan_at` was reported as dropped and is removed at the next call.
     pub(crate) drop_reported: bool,
+    /// No held message was written since the session last ended: they belong to the new
+    /// session already, and a second end (CONNACK session present 0 after a clean-session
+    /// CONNECT) leaves them as they are.
+    pub(crate) session_fresh: bool,
 
     // Connection parameters.
     pub(crate) clean_session: bool,
@@ -188,8 +205,11 @@ pub struct Session<S, B> {
     pub(crate) ping: Ping,
 
     // In flight: the first `sent` store entries have been queued for transmission on this
-    // connection; the first `dup_until` had been sent on an earlier one (DUP=1 on resend).
+    // connection (a marker each), of which the first `written` have been written out by
+    // `poll_transmit` (markers leave the transmit buffer in store order, so both are prefixes);
+    // the first `dup_until` had been written on an earlier one (DUP=1 on resend).
     pub(crate) sent: usize,
+    pub(crate) written: usize,
     pub(crate) dup_until: usize,
     pub(crate) resending: bool,
     pub(crate) pending: [Option<Request>; MAX_PENDING],
@@ -226,14 +246,17 @@ impl<S: Store, B: Buffer> Session<S, B> {
             disconnect_queued: false,
             connect_unsent: false,
             events: Ring::new(),
-            drop_remaining: 0,
+            orphans: 0,
+            orphan_at: 0,
             drop_reported: false,
+            session_fresh: held == 0,
             clean_session: true,
             keep_alive: Duration::ZERO,
             connack_deadline: Instant::ZERO,
             last_sent: Instant::ZERO,
             ping: Ping::Idle,
             sent: 0,
+            written: 0,
             dup_until: held,
             resending: false,
             pending: [None; MAX_PENDING],
@@ -310,13 +333,12 @@ impl<S: Store, B: Buffer> Session<S, B> {
     pub fn poll_event(&mut self) -> Option<Event<'_>> {
         self.settle();
         if self.events.is_empty() {
-            if self.drop_remaining > 0 {
-                if self.store.outgoing_len() > 0 {
-                    self.drop_reported = true;
-                    return self.store.outgoing(0).map(Event::PublishDropped);
-                }
-                self.drop_remaining = 0;
-                self.promote();
+            if self.orphans > 0 && self.next_orphan() {
+                self.drop_reported = true;
+                return self
+                    .store
+                    .outgoing(self.orphan_at)
+                    .map(Event::PublishDropped);
             }
             self.process();
         }
@@ -348,6 +370,10 @@ impl<S: Store, B: Buffer> Session<S, B> {
             }),
             EventRepr::PubAck(packet_id) => Event::PublishAcknowledged { packet_id },
             EventRepr::PubComp(packet_id) => Event::PublishCompleted { packet_id },
+            EventRepr::AcceptedSessionEnded(packet_id) => {
+                Event::PublishAcceptedSessionEnded { packet_id }
+            }
+            EventRepr::Republished { old, new } => Event::Republished { old, new },
             EventRepr::Subscribed { packet_id, codes } => Event::Subscribed {
                 packet_id,
                 results: SubscribeResults(slice(codes)),
@@ -361,13 +387,15 @@ impl<S: Store, B: Buffer> Session<S, B> {
     pub(crate) fn settle(&mut self) {
         if self.drop_reported {
             self.drop_reported = false;
-            self.drop_remaining = self.drop_remaining.saturating_sub(1);
-            if let Some(m) = self.store.outgoing(0) {
-                let id = m.packet_id;
-                self.store.remove_outgoing(id);
-                self.removed_at(0);
+            let at = self.orphan_at;
+            match self.store.outgoing_info(at) {
+                Some(m) => {
+                    self.store.remove_outgoing(m.packet_id);
+                    self.removed_at(at);
+                }
+                None => self.orphans = 0,
             }
-            if self.drop_remaining == 0 {
+            if self.orphans == 0 {
                 self.promote();
             }
         }
@@ -405,8 +433,12 @@ impl<S: Store, B: Buffer> Session<S, B> {
         }
         self.state = State::Closed;
         self.push_event(EventRepr::Disconnected(reason));
-        self.dup_until = self.dup_until.max(self.sent).min(self.store.outgoing_len());
+        self.dup_until = self
+            .dup_until
+            .max(self.written)
+            .min(self.store.outgoing_len());
         self.sent = 0;
+        self.written = 0;
         self.resending = false;
         self.rx_end = self.rx_pos;
         self.tx_head = 0;
@@ -417,5 +449,9 @@ impl<S: Store, B: Buffer> Session<S, B> {
         self.ping = Ping::Idle;
         self.pending = [None; MAX_PENDING];
         self.pending_count = 0;
+        if self.clean_session {
+            // A clean session lasts as long as its network connection [MQTT-3.1.2-6].
+            self.end_session();
+        }
     }
 }

@@ -107,6 +107,13 @@ pub trait Store {
     /// Returns whether the entry existed.
     fn remove_outgoing(&mut self, packet_id: PacketId) -> bool;
 
+    /// The session this message was published in has ended (see
+    /// [`SessionLostPolicy::Resend`](crate::SessionLostPolicy::Resend)): it is published again
+    /// as a new message, under the new identifier `new` (not held by any other entry). Its place
+    /// in the order, QoS, flags and bytes stay; its state is [`OutgoingState::Publish`]. Returns
+    /// whether the entry existed.
+    fn renumber_outgoing(&mut self, old: PacketId, new: PacketId) -> bool;
+
     /// Whether an incoming QoS 2 PUBLISH with this id was received and its PUBREL not yet.
     fn contains_incoming(&self, packet_id: PacketId) -> bool;
 
@@ -141,6 +148,9 @@ impl<S: Store + ?Sized> Store for &mut S {
     }
     fn remove_outgoing(&mut self, packet_id: PacketId) -> bool {
         (**self).remove_outgoing(packet_id)
+    }
+    fn renumber_outgoing(&mut self, old: PacketId, new: PacketId) -> bool {
+        (**self).renumber_outgoing(old, new)
     }
     fn contains_incoming(&self, packet_id: PacketId) -> bool {
         (**self).contains_incoming(packet_id)

@@ -185,6 +185,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
                 return Step::Full(4);
             };
             dst.copy_from_slice(&wire::pubrel(id));
+            self.mark_written(i);
             return Step::Wrote(4);
         }
         let qos = if m.qos == QoS::AtMostOnce {
@@ -200,6 +201,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
             return Step::Full(total);
         };
         let k = wire::write_publish(dst, m.topic, m.payload, qos, Some(id), dup, m.retain);
+        self.mark_written(i);
         Step::Wrote(k)
     }
 

@@ -121,6 +121,16 @@ impl Store for VecStore {
         }
     }
 
+    fn renumber_outgoing(&mut self, old: PacketId, new: PacketId) -> bool {
+        match self.outgoing.iter_mut().find(|e| e.packet_id == old) {
+            Some(e) => {
+                e.packet_id = new;
+                true
+            }
+            None => false,
+        }
+    }
+
     fn contains_incoming(&self, packet_id: PacketId) -> bool {
         self.incoming.contains(&packet_id.0.get())
     }

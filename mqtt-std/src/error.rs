@@ -173,9 +173,14 @@ pub enum Error {
     Refused(ConnectReturnCode),
     /// The connection ended before the operation completed.
     ConnectionLost(DisconnectReason),
-    /// A QoS 1/2 message was removed from the session because the broker had no session for
-    /// it ([`SessionLostPolicy::Drop`](mqtt_session::SessionLostPolicy::Drop)).
+    /// A QoS 1/2 message was removed from the session because its session ended (clean session,
+    /// or the broker had none) under
+    /// [`SessionLostPolicy::Drop`](mqtt_session::SessionLostPolicy::Drop).
     PublishDropped,
+    /// A QoS 2 message the broker accepted (its PUBREC arrived) whose session ended before the
+    /// PUBCOMP. The broker owns its delivery; it is not published again, which could deliver it
+    /// twice ([`SessionLostPolicy::Resend`](mqtt_session::SessionLostPolicy::Resend)).
+    AcceptedSessionEnded,
     /// The wait time ran out.
     Timeout,
     /// The client was closed.
@@ -226,9 +231,11 @@ impl fmt::Display for Error {
                 code.as_u8()
             ),
             Error::ConnectionLost(r) => write!(f, "{r}"),
-            Error::PublishDropped => {
-                f.write_str("message dropped: the broker had no session for it")
-            }
+            Error::PublishDropped => f.write_str("message dropped: its session ended"),
+            Error::AcceptedSessionEnded => f.write_str(
+                "QoS 2 message accepted by the broker (PUBREC), but the session ended before \
+                 PUBCOMP; not published again",
+            ),
             Error::Timeout => f.write_str("timed out"),
             Error::Closed => f.write_str("client closed"),
             Error::ThreadSpawn(e) => write!(f, "cannot start the IO thread: {e}"),

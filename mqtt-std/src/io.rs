@@ -493,6 +493,17 @@ impl Io {
                         fires.extend(slot.complete(Err(Error::PublishDropped)));
                     }
                 }
+                Event::PublishAcceptedSessionEnded { packet_id } => {
+                    if let Some(slot) = pubs.remove(&packet_id) {
+                        fires.extend(slot.complete(Err(Error::AcceptedSessionEnded)));
+                    }
+                }
+                Event::Republished { old, new } => {
+                    // Its session ended: the message goes out again under a new id.
+                    if let Some(slot) = pubs.remove(&old) {
+                        pubs.insert(new, slot);
+                    }
+                }
                 Event::Subscribed { packet_id, results } => {
                     if let Some(slot) = subs.remove(&packet_id) {
                         fires.extend(slot.complete(Ok(results.iter().collect())));

@@ -119,7 +119,10 @@ impl<T: Clone + Send + 'static> Slot<T> {
 ///
 /// A publish completes when its flow is done: QoS 0 once written to the socket, QoS 1 on
 /// PUBACK, QoS 2 on PUBCOMP. A QoS 1/2 publish stays pending across a disconnect with clean
-/// session off and completes on a later connection.
+/// session off and completes on a later connection. When its session ends (see
+/// [`SessionLostPolicy`](mqtt_session::SessionLostPolicy)) it completes with
+/// [`Error::PublishDropped`] or [`Error::AcceptedSessionEnded`], or follows the message
+/// published again.
 pub struct Pending<T> {
     slot: Arc<Slot<T>>,
     packet_id: Option<PacketId>,
@@ -138,7 +141,11 @@ impl<T: Clone + Send + 'static> Pending<T> {
         Pending { slot, packet_id }
     }
 
-    /// The packet identifier (`None` for a QoS 0 publish).
+    /// The packet identifier the publish was given (`None` for a QoS 0 publish). If its session
+    /// ends first (clean session, or the broker had none) and the message is published again
+    /// under a new identifier ([`SessionLostPolicy::Resend`](mqtt_session::SessionLostPolicy)),
+    /// this `Pending` follows it and completes on the new identifier's acknowledgement; this
+    /// getter keeps returning the first one.
     pub fn packet_id(&self) -> Option<PacketId> {
         self.packet_id
     }

@@ -649,6 +649,16 @@ impl Sim {
                     "message {packet_id} dropped although the broker kept the session"
                 ));
             }
+            Seen::AcceptedSessionEnded(id) => {
+                return Err(format!(
+                    "message {id} reported as of an ended session although the broker kept it"
+                ));
+            }
+            Seen::Republished { old, new } => {
+                return Err(format!(
+                    "message {old} republished as {new} although the broker kept the session"
+                ));
+            }
             Seen::Other(s) => return Err(format!("unknown event {s}")),
         }
         Ok(())

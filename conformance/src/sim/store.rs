@@ -57,6 +57,9 @@ impl Store for SimStore {
     fn remove_outgoing(&mut self, packet_id: PacketId) -> bool {
         delegate!(self, s => s.remove_outgoing(packet_id))
     }
+    fn renumber_outgoing(&mut self, old: PacketId, new: PacketId) -> bool {
+        delegate!(self, s => s.renumber_outgoing(old, new))
+    }
     fn contains_incoming(&self, packet_id: PacketId) -> bool {
         delegate!(self, s => s.contains_incoming(packet_id))
     }

@@ -83,7 +83,11 @@ fn mqtt_3_2_2_1_session_present_with_clean_session_is_a_violation() {
 #[test]
 fn mqtt_3_14_4_2_local_disconnect_is_last_and_reported() {
     let mut h = Harness::new();
-    h.connected();
+    // Clean session off: the session outlives the connection.
+    let mut opts = ConnectOptions::new("client");
+    opts.clean_session = false;
+    h.connect_with(&opts);
+    h.recv(&connack(false));
     h.s.publish(h.now, "t", b"q0", QoS::AtMostOnce, false)
         .unwrap();
     h.note("cmd publish qos=0 (not transmitted yet)");

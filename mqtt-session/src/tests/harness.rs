@@ -215,6 +215,12 @@ pub(crate) fn describe_event(e: &Event<'_>) -> String {
             m.topic,
             text(m.payload)
         ),
+        Event::PublishAcceptedSessionEnded { packet_id } => {
+            std::format!("PublishAcceptedSessionEnded id={}", packet_id.get())
+        }
+        Event::Republished { old, new } => {
+            std::format!("Republished id={} -> id={}", old.get(), new.get())
+        }
         Event::Subscribed { packet_id, results } => std::format!(
             "Subscribed id={} [{}]",
             packet_id.get(),

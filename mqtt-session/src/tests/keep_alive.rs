@@ -55,6 +55,7 @@ fn keep_alive_missing_pingresp_closes_the_connection() {
     });
     let mut opts = ConnectOptions::new("c");
     opts.keep_alive = 5;
+    opts.clean_session = false;
     h.connect_with(&opts);
     h.recv(&connack(false));
     let id = h.publish("t", b"kept", QoS::AtLeastOnce).unwrap();

@@ -101,6 +101,11 @@ struct Broker {
     connected: bool,
     got_disconnect: bool,
     forget_next: bool,
+    /// This connection started a new session (CONNACK session present 0).
+    new_session: bool,
+    /// Client QoS 2 ids this broker session answered with PUBREC (or that the broker sent a
+    /// PUBREC for).
+    pubrec_sent: BTreeSet<u16>,
 }
 
 impl Broker {
@@ -156,8 +161,10 @@ impl Broker {
                 self.has_session = false;
                 self.incoming.clear();
                 self.outgoing.clear();
+                self.pubrec_sent.clear();
             }
             let session_present = !c.clean_session && self.has_session;
+            self.new_session = !session_present;
             self.has_session = !c.clean_session;
             self.send(Packet::ConnAck(ConnAck {
                 session_present,
@@ -180,16 +187,32 @@ impl Broker {
                 if p.qos_pid.qos() == QoS::AtMostOnce {
                     assert!(!p.dup, "DUP on QoS 0 [MQTT-3.3.1-2]");
                 }
+                // Nothing was sent in a session that starts now: a DUP=1 PUBLISH would resume
+                // one that ended [MQTT-3.1.2-6].
+                assert!(
+                    !(p.dup && self.new_session),
+                    "DUP=1 PUBLISH in a new session (resumes an ended one) [MQTT-3.1.2-6]"
+                );
                 match p.qos_pid {
                     QosPid::AtMostOnce => {}
                     QosPid::AtLeastOnce(id) => self.send(Packet::PubAck(id)),
                     QosPid::ExactlyOnce(id) => {
                         self.incoming.insert(id.get());
+                        self.pubrec_sent.insert(id.get());
                         self.send(Packet::PubRec(id));
                     }
                 }
             }
             Packet::PubRel(id) => {
+                // On a connection that began a new session, the client knew (it processed the
+                // CONNACK before sending anything else); after a session-present CONNACK it
+                // may not know that an earlier CONNACK it never got had replaced its session.
+                assert!(
+                    !self.new_session || self.pubrec_sent.contains(&id.get()),
+                    "PUBREL for id {} never PUBREC'd in this session (state of an ended \
+                     session reused) [MQTT-3.1.2-6]",
+                    id.get()
+                );
                 self.incoming.remove(&id.get());
                 self.send(Packet::PubComp(id));
             }
@@ -304,6 +327,17 @@ impl<S: Store> World<S> {
                         let q = self.outstanding.remove(&m.packet_id.get());
                         assert_eq!(q, Some(m.qos), "drop of {:?}", m.packet_id);
                     }
+                    Event::PublishAcceptedSessionEnded { packet_id } => {
+                        let q = self.outstanding.remove(&packet_id.get());
+                        assert_eq!(q, Some(QoS::ExactlyOnce), "accepted {packet_id:?}");
+                    }
+                    Event::Republished { old, new } => {
+                        let q = self.outstanding.remove(&old.get());
+                        assert!(q.is_some(), "republished {old:?} not outstanding");
+                        assert_ne!(old, new);
+                        let before = self.outstanding.insert(new.get(), q.expect("checked"));
+                        assert_eq!(before, None, "republished as {new:?}, already in use");
+                    }
                     Event::Message(m) if m.qos == QoS::ExactlyOnce => {
                         *self.qos2_deliveries.entry(m.payload.to_vec()).or_default() += 1;
                     }
@@ -374,6 +408,12 @@ impl<S: Store> World<S> {
         self.s
             .connect(self.now, &opts)
             .expect("connect after transport up");
+        if clean {
+            // The client discarded its session here [MQTT-3.1.2-6], even if this CONNECT never
+            // reaches the broker: a broker that kept the old session and resends its QoS 2
+            // PUBLISH to a later connection delivers a message that is new to the client.
+            self.qos2_deliveries.clear();
+        }
         self.connections += 1;
         self.pump();
     }
@@ -430,6 +470,10 @@ impl<S: Store> World<S> {
             Op::BrokerStray { kind, id } => {
                 if self.broker.connected {
                     let id = pid(id + 2000);
+                    if kind == 1 {
+                        // The client answers a PUBREC it does not know with PUBREL.
+                        self.broker.pubrec_sent.insert(id.get());
+                    }
                     self.broker.send(match kind {
                         0 => Packet::PubAck(id),
                         1 => Packet::PubRec(id),

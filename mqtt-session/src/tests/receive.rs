@@ -22,13 +22,14 @@ fn incoming_qos0_qos1_qos2_are_acknowledged() {
 #[test]
 fn mqtt_4_3_3_2_incoming_qos2_delivered_once_despite_resend() {
     let mut h = Harness::new();
-    h.connected();
-    h.recv(&publish("x", b"once", QosPid::ExactlyOnce(pid(3)), false));
-    h.recv(&publish("x", b"once", QosPid::ExactlyOnce(pid(3)), true));
-    // The resent one survives a reconnect too (the id is session state).
-    h.close();
     let mut opts = ConnectOptions::new("c");
     opts.clean_session = false;
+    h.connect_with(&opts);
+    h.recv(&connack(false));
+    h.recv(&publish("x", b"once", QosPid::ExactlyOnce(pid(3)), false));
+    h.recv(&publish("x", b"once", QosPid::ExactlyOnce(pid(3)), true));
+    // The resent one survives a reconnect of the session too (the id is session state).
+    h.close();
     h.connect_with(&opts);
     h.recv(&connack(true));
     h.recv(&publish("x", b"once", QosPid::ExactlyOnce(pid(3)), true));

@@ -316,6 +316,15 @@ impl FileStore {
                     return Err("removal of an unknown outgoing message");
                 }
             }
+            Record::Renumber { old, new } => {
+                let (old, new) = (pid(old)?, pid(new)?);
+                if self.outgoing.outgoing_position(new).is_some() {
+                    return Err("outgoing packet id renumbered to one in use");
+                }
+                if !self.outgoing.renumber_outgoing(old, new) {
+                    return Err("renumbering of an unknown outgoing message");
+                }
+            }
             Record::InInsert { packet_id } => {
                 pid(packet_id)?;
                 if !self.incoming.insert(packet_id) {
@@ -754,6 +763,17 @@ impl Store for FileStore {
         if found {
             self.log(Record::Remove {
                 packet_id: packet_id.0.get(),
+            });
+        }
+        found
+    }
+
+    fn renumber_outgoing(&mut self, old: PacketId, new: PacketId) -> bool {
+        let found = self.outgoing.renumber_outgoing(old, new);
+        if found {
+            self.log(Record::Renumber {
+                old: old.0.get(),
+                new: new.0.get(),
             });
         }
         found

@@ -214,6 +214,9 @@ impl Store for SessionStore {
     fn remove_outgoing(&mut self, packet_id: PacketId) -> bool {
         each!(self, s => s.remove_outgoing(packet_id))
     }
+    fn renumber_outgoing(&mut self, old: PacketId, new: PacketId) -> bool {
+        each!(self, s => s.renumber_outgoing(old, new))
+    }
     fn contains_incoming(&self, packet_id: PacketId) -> bool {
         each!(self, s => s.contains_incoming(packet_id))
     }

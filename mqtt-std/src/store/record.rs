@@ -31,6 +31,7 @@ const RECEIVED: u8 = 7;
 const DONE: u8 = 8;
 const COMMIT: u8 = 9;
 const COUNTERS: u8 = 10;
+const RENUMBER: u8 = 11;
 
 /// One change to the stored session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +48,8 @@ pub(crate) enum Record<'a> {
     Release { packet_id: u16 },
     /// An outgoing message is complete (or dropped).
     Remove { packet_id: u16 },
+    /// The session of an outgoing message ended: it is published again under a new id.
+    Renumber { old: u16, new: u16 },
     /// An incoming QoS 2 id awaits PUBREL.
     InInsert { packet_id: u16 },
     /// PUBREL arrived for an incoming QoS 2 id.
@@ -105,6 +108,10 @@ impl Record<'_> {
             }
             Record::Release { packet_id } => id_body(out, RELEASE, packet_id),
             Record::Remove { packet_id } => id_body(out, REMOVE, packet_id),
+            Record::Renumber { old, new } => {
+                id_body(out, RENUMBER, old);
+                out.extend_from_slice(&new.to_le_bytes());
+            }
             Record::InInsert { packet_id } => id_body(out, IN_INSERT, packet_id),
             Record::InRemove { packet_id } => id_body(out, IN_REMOVE, packet_id),
             Record::InClear => out.push(IN_CLEAR),
@@ -171,6 +178,10 @@ impl Record<'_> {
             },
             REMOVE => Record::Remove {
                 packet_id: r.u16()?,
+            },
+            RENUMBER => Record::Renumber {
+                old: r.u16()?,
+                new: r.u16()?,
             },
             IN_INSERT => Record::InInsert {
                 packet_id: r.u16()?,
@@ -308,6 +319,7 @@ mod tests {
             },
             Record::Release { packet_id: 7 },
             Record::Remove { packet_id: 65535 },
+            Record::Renumber { old: 3, new: 65535 },
             Record::InInsert { packet_id: 1 },
             Record::InRemove { packet_id: 2 },
             Record::InClear,

@@ -80,6 +80,9 @@ fn populate(s: &mut FileStore) {
     push(s, 4, QoS::AtLeastOnce, b"four");
     assert!(s.release_outgoing(id(2)));
     assert!(s.remove_outgoing(id(1)));
+    // Its session ended: message 3 goes out again as 8.
+    assert!(s.renumber_outgoing(id(3), id(8)));
+    assert!(!s.renumber_outgoing(id(3), id(10)));
     s.insert_incoming(id(7)).unwrap();
     s.insert_incoming(id(9)).unwrap();
     assert!(s.remove_incoming(id(7)));
@@ -115,7 +118,7 @@ fn reopen_restores_everything_in_order() {
             .collect::<Vec<_>>(),
         vec![
             (2, OutgoingState::Released),
-            (3, OutgoingState::Publish),
+            (8, OutgoingState::Publish),
             (4, OutgoingState::Publish)
         ]
     );
@@ -263,6 +266,34 @@ fn records_that_contradict_the_state_are_an_error() {
         vec![Record::Remove { packet_id: 3 }],
         vec![Record::Release { packet_id: 3 }],
         vec![Record::InRemove { packet_id: 3 }],
+        vec![Record::Renumber { old: 3, new: 4 }],
+        vec![
+            Record::Push {
+                packet_id: 1,
+                qos: 1,
+                retain: false,
+                topic: "t",
+                payload: b"",
+            },
+            Record::Push {
+                packet_id: 2,
+                qos: 1,
+                retain: false,
+                topic: "t",
+                payload: b"",
+            },
+            Record::Renumber { old: 1, new: 2 },
+        ],
+        vec![
+            Record::Push {
+                packet_id: 1,
+                qos: 1,
+                retain: false,
+                topic: "t",
+                payload: b"",
+            },
+            Record::Renumber { old: 1, new: 0 },
+        ],
         vec![Record::InInsert { packet_id: 0 }],
         vec![Record::Push {
             packet_id: 1,

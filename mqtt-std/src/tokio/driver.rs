@@ -451,6 +451,18 @@ impl Driver {
                         let _ = done.send(Err(Error::PublishDropped));
                     }
                 }
+                Event::PublishAcceptedSessionEnded { packet_id } => {
+                    room = true;
+                    if let Some(done) = pubs.remove(&packet_id) {
+                        let _ = done.send(Err(Error::AcceptedSessionEnded));
+                    }
+                }
+                Event::Republished { old, new } => {
+                    // Its session ended: the message goes out again under a new id.
+                    if let Some(done) = pubs.remove(&old) {
+                        pubs.insert(new, done);
+                    }
+                }
                 Event::Subscribed { packet_id, results } => {
                     room = true;
                     if let Some(done) = subs.remove(&packet_id) {
