@@ -179,6 +179,7 @@ struct Inner {
     shared: Arc<Shared>,
     io: Mutex<Option<JoinHandle<()>>>,
     write_timeout: Duration,
+    linger: Duration,
 }
 
 impl Inner {
@@ -322,6 +323,7 @@ impl Client {
             client_id: options.client_id.clone(),
         });
         let write_timeout = options.write_timeout;
+        let linger = options.linger;
         let io_shared = shared.clone();
         let handle = thread::Builder::new()
             .name(format!("mqtt-io {}", options.client_id))
@@ -332,6 +334,7 @@ impl Client {
                 shared,
                 io: Mutex::new(Some(handle)),
                 write_timeout,
+                linger,
             }),
         })
     }
@@ -757,9 +760,11 @@ impl Client {
             // Called from a callback: the IO thread closes once the callback returns.
             return Ok(());
         }
+        // The DISCONNECT write, then the linger of the close, then a margin.
         let deadline = deadline_after(
             self.inner
                 .write_timeout
+                .saturating_add(self.inner.linger)
                 .saturating_add(Duration::from_secs(1)),
         );
         while matches!(st.status, Status::Connecting | Status::Connected) {
@@ -771,7 +776,8 @@ impl Client {
     }
 
     /// Sends DISCONNECT and closes the connection (`nxd_mqtt_client_disconnect`); returns once
-    /// it is closed. The broker discards the will. QoS 1/2 messages in flight stay in the
+    /// it is closed: gracefully, after the broker closed its side or the
+    /// [`linger`](ClientOptions::linger) passed (see there). The broker discards the will. QoS 1/2 messages in flight stay in the
     /// session, to be sent again by the next [`Client::connect`] with clean session off. A
     /// scheduled automatic reconnect is cancelled.
     pub fn disconnect(&self) -> Result<(), Error> {
