@@ -707,7 +707,10 @@ fn disconnect_reads_until_the_broker_closes() {
     let mut client = async_client(&mut memory, &time);
     let peer = late_peer();
     block_on(async {
-        client.connect(peer.clone(), &options(0, true)).await.unwrap();
+        client
+            .connect(peer.clone(), &options(0, true))
+            .await
+            .unwrap();
         after_disconnect(&peer, true);
         let start = time.millis();
         client.disconnect().await.unwrap();
@@ -748,7 +751,10 @@ fn disconnect_gives_up_after_the_linger_when_the_broker_never_closes() {
     client.set_linger(linger);
     let peer = late_peer();
     block_on(async {
-        client.connect(peer.clone(), &options(0, true)).await.unwrap();
+        client
+            .connect(peer.clone(), &options(0, true))
+            .await
+            .unwrap();
         after_disconnect(&peer, false);
         let start = time.millis();
         client.disconnect().await.unwrap();
@@ -785,7 +791,10 @@ fn linger_zero_returns_right_after_the_flush() {
     client.set_linger(std::time::Duration::ZERO);
     let peer = late_peer();
     block_on(async {
-        client.connect(peer.clone(), &options(0, true)).await.unwrap();
+        client
+            .connect(peer.clone(), &options(0, true))
+            .await
+            .unwrap();
         after_disconnect(&peer, true);
         client.disconnect().await.unwrap();
         // Nothing was read after DISCONNECT.
@@ -811,7 +820,10 @@ fn a_failed_write_of_disconnect_does_not_linger() {
     let mut client = async_client(&mut memory, &time);
     let peer = late_peer();
     block_on(async {
-        client.connect(peer.clone(), &options(0, true)).await.unwrap();
+        client
+            .connect(peer.clone(), &options(0, true))
+            .await
+            .unwrap();
         after_disconnect(&peer, false);
         peer.0.borrow_mut().write_error = Some(ErrorKind::BrokenPipe);
         let start = time.millis();

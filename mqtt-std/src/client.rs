@@ -777,9 +777,11 @@ impl Client {
 
     /// Sends DISCONNECT and closes the connection (`nxd_mqtt_client_disconnect`); returns once
     /// it is closed: gracefully, after the broker closed its side or the
-    /// [`linger`](ClientOptions::linger) passed (see there). The broker discards the will. QoS 1/2 messages in flight stay in the
-    /// session, to be sent again by the next [`Client::connect`] with clean session off. A
-    /// scheduled automatic reconnect is cancelled.
+    /// [`linger`](ClientOptions::linger) passed (see there). The broker discards the will.
+    /// QoS 1/2 messages in flight stay in the session, to be sent again by the next
+    /// [`Client::connect`] with clean session off. A scheduled automatic reconnect is
+    /// cancelled. [`Error::Timeout`] if the connection is still not closed after the write
+    /// timeout, the linger and one second more.
     pub fn disconnect(&self) -> Result<(), Error> {
         self.close_connection(CloseKind::Disconnect)
     }
@@ -790,8 +792,9 @@ impl Client {
         self.close_connection(CloseKind::Drop)
     }
 
-    /// Ends the client (`nxd_mqtt_client_delete`): sends DISCONNECT if connected, stops the IO
-    /// thread and releases everything; every handle's later calls fail with
+    /// Ends the client (`nxd_mqtt_client_delete`): sends DISCONNECT if connected (and closes
+    /// gracefully, within the [`linger`](ClientOptions::linger)), stops the IO thread and
+    /// releases everything; every handle's later calls fail with
     /// [`Error::Closed`], and pending operations complete with [`Error::Closed`]. Dropping the
     /// last handle does the same.
     pub fn close(&self) {

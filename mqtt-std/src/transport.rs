@@ -216,7 +216,8 @@ impl Link {
     ///
     /// The reader thread of the connection may take some of the bytes (and the end of stream)
     /// first; they are discarded with the connection, and the end of stream is seen by every
-    /// read after it.
+    /// read after it. The read timeout set here is the socket's, so the reader's own `read`
+    /// may end with a timeout too: that report is discarded with the connection as well.
     pub(crate) fn finish(&mut self, linger: Duration) {
         if linger.is_zero() || self.finished {
             return;
