@@ -68,6 +68,17 @@ where
         self.driver.max_wait = max_wait;
     }
 
+    /// How long [`Client::disconnect`] goes on reading once DISCONNECT is written (default
+    /// 1 s; `Duration::ZERO`: return right after the flush). It reads and discards what the
+    /// broker still sends (acknowledgements on their way) until the broker closes the
+    /// connection (a read returns 0 or fails) or the linger passes on the clock. Close the
+    /// transport after that: closing it while acknowledgements are still arriving makes a TCP
+    /// stack answer them with a reset, and a broker that sees the reset before it has read the
+    /// DISCONNECT drops the connection as lost and publishes the will.
+    pub fn set_linger(&mut self, linger: Duration) {
+        self.driver.linger = linger;
+    }
+
     /// The session, for its getters (`state`, `is_connected`, `inflight`, `store`, ...).
     pub fn session(&self) -> &Session<S, &'a mut [u8]> {
         &self.driver.session
@@ -141,13 +152,38 @@ where
         self.driver.unsubscribe(filters)
     }
 
-    /// Send DISCONNECT (after everything queued before it) and end the connection. Events still
-    /// queued, then [`Event::Disconnected`] with
-    /// [`DisconnectReason::Local`](crate::DisconnectReason), are delivered by [`Client::poll`];
-    /// close the transport ([`Client::take_transport`]) when done.
+    /// Send DISCONNECT (after everything queued before it) and end the connection: flush, then
+    /// read (and discard) until the broker closes the connection or the
+    /// [linger](Client::set_linger) passes. Events still queued, then [`Event::Disconnected`]
+    /// with [`DisconnectReason::Local`](crate::DisconnectReason), are delivered by
+    /// [`Client::poll`]; close the transport ([`Client::take_transport`]) when done.
+    ///
+    /// A read that fails while lingering only ends the linger: the DISCONNECT is out.
     pub async fn disconnect(&mut self) -> Result<(), Error<T::Error>> {
         self.driver.disconnect()?;
-        self.flush().await
+        self.flush().await?;
+        self.linger().await;
+        Ok(())
+    }
+
+    /// After DISCONNECT: read and discard until the end of stream, an error, or the linger.
+    async fn linger(&mut self) {
+        let Some(until) = self.driver.linger_until() else {
+            return;
+        };
+        let Some(transport) = self.transport.as_mut() else {
+            return;
+        };
+        while let Some(ms) = self.driver.linger_left(until) {
+            let buf = self.driver.scratch();
+            if buf.is_empty() {
+                return;
+            }
+            match select(transport.read(buf), self.delay.delay_ms(ms)).await {
+                Either::Left(Ok(0) | Err(_)) | Either::Right(()) => return,
+                Either::Left(Ok(_)) => {}
+            }
+        }
     }
 
     /// One step of the loop: write what is queued, wait for input or the next deadline (or

@@ -62,6 +62,17 @@ where
         self.poll_interval = interval;
     }
 
+    /// How long [`Client::disconnect`] goes on reading once DISCONNECT is written (default
+    /// 1 s; `Duration::ZERO`: return right after the flush). It reads and discards what the
+    /// broker still sends (acknowledgements on their way) until the broker closes the
+    /// connection (a read returns 0 or fails) or the linger passes on the clock. Close the
+    /// transport after that: closing it while acknowledgements are still arriving makes a TCP
+    /// stack answer them with a reset, and a broker that sees the reset before it has read the
+    /// DISCONNECT drops the connection as lost and publishes the will.
+    pub fn set_linger(&mut self, linger: Duration) {
+        self.driver.linger = linger;
+    }
+
     /// The session, for its getters (`state`, `is_connected`, `inflight`, `store`, ...).
     pub fn session(&self) -> &Session<S, &'a mut [u8]> {
         &self.driver.session
@@ -130,13 +141,48 @@ where
         self.driver.unsubscribe(filters)
     }
 
-    /// Send DISCONNECT (after everything queued before it) and end the connection. Events still
-    /// queued, then [`Event::Disconnected`] with
-    /// [`DisconnectReason::Local`](crate::DisconnectReason), are delivered by [`Client::poll`];
-    /// close the transport ([`Client::take_transport`]) when done.
+    /// Send DISCONNECT (after everything queued before it) and end the connection: flush, then
+    /// read (and discard) until the broker closes the connection or the
+    /// [linger](Client::set_linger) passes. Events still queued, then [`Event::Disconnected`]
+    /// with [`DisconnectReason::Local`](crate::DisconnectReason), are delivered by
+    /// [`Client::poll`]; close the transport ([`Client::take_transport`]) when done.
+    ///
+    /// A read that fails while lingering only ends the linger: the DISCONNECT is out.
     pub fn disconnect(&mut self) -> Result<(), Error<T::Error>> {
         self.driver.disconnect()?;
-        self.flush()
+        self.flush()?;
+        self.linger();
+        Ok(())
+    }
+
+    /// After DISCONNECT: read and discard until the end of stream, an error, or the linger,
+    /// checking readiness every poll interval.
+    fn linger(&mut self) {
+        let Some(until) = self.driver.linger_until() else {
+            return;
+        };
+        let Some(transport) = self.transport.as_mut() else {
+            return;
+        };
+        let step = u32::try_from(self.poll_interval.as_millis())
+            .unwrap_or(u32::MAX)
+            .max(1);
+        while let Some(ms) = self.driver.linger_left(until) {
+            match transport.read_ready() {
+                Ok(true) => {
+                    let buf = self.driver.scratch();
+                    if buf.is_empty() {
+                        return;
+                    }
+                    match transport.read(buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) => {}
+                    }
+                }
+                Ok(false) => self.delay.delay_ms(ms.min(step)),
+                Err(_) => return,
+            }
+        }
     }
 
     /// One step of the loop; see [`asynch::Client::poll`](crate::asynch::Client::poll).

@@ -34,7 +34,12 @@ pub(crate) struct Driver<'a, S, C> {
     out_end: usize,
     pub(crate) clock: C,
     pub(crate) max_wait: Option<Duration>,
+    /// How long `disconnect` reads after DISCONNECT for the broker to close.
+    pub(crate) linger: Duration,
 }
+
+/// The default linger after DISCONNECT.
+pub(crate) const DEFAULT_LINGER: Duration = Duration::from_secs(1);
 
 impl<'a, S: Store, C: Clock> Driver<'a, S, C> {
     pub(crate) fn new(config: Config, store: S, buffers: Buffers<'a>, clock: C) -> Self {
@@ -46,6 +51,7 @@ impl<'a, S: Store, C: Clock> Driver<'a, S, C> {
             out_end: 0,
             clock,
             max_wait: None,
+            linger: DEFAULT_LINGER,
         }
     }
 
@@ -232,6 +238,26 @@ impl<'a, S: Store, C: Clock> Driver<'a, S, C> {
     pub(crate) fn unsubscribe(&mut self, filters: &[&str]) -> Result<PacketId, CommandError> {
         let now = self.now();
         self.session.unsubscribe(now, filters)
+    }
+
+    /// When the linger after a DISCONNECT written now ends (`None`: no linger).
+    pub(crate) fn linger_until(&self) -> Option<Instant> {
+        (!self.linger.is_zero()).then(|| self.now() + self.linger)
+    }
+
+    /// Milliseconds left of the linger ending at `until`; `None` once it has passed.
+    pub(crate) fn linger_left(&self, until: Instant) -> Option<u32> {
+        let now = self.now();
+        (now < until).then(|| millis_until(now, until))
+    }
+
+    /// A buffer to read the bytes the broker sends after DISCONNECT into, to discard them:
+    /// the output buffer, free once everything is written (empty while output is pending).
+    pub(crate) fn scratch(&mut self) -> &mut [u8] {
+        if self.out_pos < self.out_end {
+            return &mut [];
+        }
+        self.out
     }
 
     /// Queue DISCONNECT.

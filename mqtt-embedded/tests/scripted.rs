@@ -682,3 +682,156 @@ fn cancelled_poll_and_flush_resume_where_they_stopped() {
         assert_eq!(peer.take_written(), publish("big", &payload, 0, 0));
     });
 }
+
+/// A PUBACK the broker sends after the client's DISCONNECT (an acknowledgement on its way).
+const LATE_PUBACK: [u8; 4] = [0x40, 0x02, 0x00, 0x01];
+
+/// A peer that accepts the connection.
+fn late_peer() -> ScriptedPeer {
+    let peer = ScriptedPeer::new();
+    peer.send(&connack(false));
+    peer
+}
+
+/// What the peer does once DISCONNECT is on its way: a late acknowledgement, then the end of
+/// stream if it `closes`.
+fn after_disconnect(peer: &ScriptedPeer, closes: bool) {
+    peer.send(&LATE_PUBACK);
+    peer.0.borrow_mut().eof = closes;
+}
+
+#[test]
+fn disconnect_reads_until_the_broker_closes() {
+    let time = VirtualTime::default();
+    let mut memory = Mem::new();
+    let mut client = async_client(&mut memory, &time);
+    let peer = late_peer();
+    block_on(async {
+        client
+            .connect(peer.clone(), &options(0, true))
+            .await
+            .unwrap();
+        after_disconnect(&peer, true);
+        let start = time.millis();
+        client.disconnect().await.unwrap();
+        // The late PUBACK was read (and discarded), and the end of stream ended the linger
+        // before any time passed.
+        assert!(peer.0.borrow().inbound.is_empty());
+        assert_eq!(time.millis(), start);
+        assert!(peer.take_written().ends_with(&[0xE0, 0x00]));
+        assert_eq!(
+            next_async(&mut client).await,
+            Seen::Disconnected(DisconnectReason::Local)
+        );
+    });
+
+    let time = VirtualTime::default();
+    let mut memory = Mem::new();
+    let mut client = blocking_client(&mut memory, &time);
+    let peer = late_peer();
+    client.connect(peer.clone(), &options(0, true)).unwrap();
+    after_disconnect(&peer, true);
+    let start = time.millis();
+    client.disconnect().unwrap();
+    assert!(peer.0.borrow().inbound.is_empty());
+    assert_eq!(time.millis(), start);
+    assert!(peer.take_written().ends_with(&[0xE0, 0x00]));
+    assert_eq!(
+        next_blocking(&mut client),
+        Seen::Disconnected(DisconnectReason::Local)
+    );
+}
+
+#[test]
+fn disconnect_gives_up_after_the_linger_when_the_broker_never_closes() {
+    let linger = std::time::Duration::from_millis(2500);
+    let time = VirtualTime::default();
+    let mut memory = Mem::new();
+    let mut client = async_client(&mut memory, &time);
+    client.set_linger(linger);
+    let peer = late_peer();
+    block_on(async {
+        client
+            .connect(peer.clone(), &options(0, true))
+            .await
+            .unwrap();
+        after_disconnect(&peer, false);
+        let start = time.millis();
+        client.disconnect().await.unwrap();
+        assert!(peer.0.borrow().inbound.is_empty());
+        assert_eq!(time.millis() - start, 2500);
+        assert_eq!(
+            next_async(&mut client).await,
+            Seen::Disconnected(DisconnectReason::Local)
+        );
+    });
+
+    let time = VirtualTime::default();
+    let mut memory = Mem::new();
+    let mut client = blocking_client(&mut memory, &time);
+    client.set_linger(linger);
+    let peer = late_peer();
+    client.connect(peer.clone(), &options(0, true)).unwrap();
+    after_disconnect(&peer, false);
+    let start = time.millis();
+    client.disconnect().unwrap();
+    assert!(peer.0.borrow().inbound.is_empty());
+    assert_eq!(time.millis() - start, 2500);
+    assert_eq!(
+        next_blocking(&mut client),
+        Seen::Disconnected(DisconnectReason::Local)
+    );
+}
+
+#[test]
+fn linger_zero_returns_right_after_the_flush() {
+    let time = VirtualTime::default();
+    let mut memory = Mem::new();
+    let mut client = async_client(&mut memory, &time);
+    client.set_linger(std::time::Duration::ZERO);
+    let peer = late_peer();
+    block_on(async {
+        client
+            .connect(peer.clone(), &options(0, true))
+            .await
+            .unwrap();
+        after_disconnect(&peer, true);
+        client.disconnect().await.unwrap();
+        // Nothing was read after DISCONNECT.
+        assert_eq!(peer.0.borrow().inbound.len(), LATE_PUBACK.len());
+        assert!(peer.take_written().ends_with(&[0xE0, 0x00]));
+    });
+
+    let time = VirtualTime::default();
+    let mut memory = Mem::new();
+    let mut client = blocking_client(&mut memory, &time);
+    client.set_linger(std::time::Duration::ZERO);
+    let peer = late_peer();
+    client.connect(peer.clone(), &options(0, true)).unwrap();
+    after_disconnect(&peer, true);
+    client.disconnect().unwrap();
+    assert_eq!(peer.0.borrow().inbound.len(), LATE_PUBACK.len());
+}
+
+#[test]
+fn a_failed_write_of_disconnect_does_not_linger() {
+    let time = VirtualTime::default();
+    let mut memory = Mem::new();
+    let mut client = async_client(&mut memory, &time);
+    let peer = late_peer();
+    block_on(async {
+        client
+            .connect(peer.clone(), &options(0, true))
+            .await
+            .unwrap();
+        after_disconnect(&peer, false);
+        peer.0.borrow_mut().write_error = Some(ErrorKind::BrokenPipe);
+        let start = time.millis();
+        assert_eq!(
+            client.disconnect().await,
+            Err(Error::Transport(ErrorKind::BrokenPipe))
+        );
+        assert_eq!(time.millis(), start);
+        assert_eq!(peer.0.borrow().inbound.len(), LATE_PUBACK.len());
+    });
+}

@@ -179,6 +179,7 @@ struct Inner {
     shared: Arc<Shared>,
     io: Mutex<Option<JoinHandle<()>>>,
     write_timeout: Duration,
+    linger: Duration,
 }
 
 impl Inner {
@@ -322,6 +323,7 @@ impl Client {
             client_id: options.client_id.clone(),
         });
         let write_timeout = options.write_timeout;
+        let linger = options.linger;
         let io_shared = shared.clone();
         let handle = thread::Builder::new()
             .name(format!("mqtt-io {}", options.client_id))
@@ -332,6 +334,7 @@ impl Client {
                 shared,
                 io: Mutex::new(Some(handle)),
                 write_timeout,
+                linger,
             }),
         })
     }
@@ -757,9 +760,11 @@ impl Client {
             // Called from a callback: the IO thread closes once the callback returns.
             return Ok(());
         }
+        // The DISCONNECT write, then the linger of the close, then a margin.
         let deadline = deadline_after(
             self.inner
                 .write_timeout
+                .saturating_add(self.inner.linger)
                 .saturating_add(Duration::from_secs(1)),
         );
         while matches!(st.status, Status::Connecting | Status::Connected) {
@@ -771,9 +776,12 @@ impl Client {
     }
 
     /// Sends DISCONNECT and closes the connection (`nxd_mqtt_client_disconnect`); returns once
-    /// it is closed. The broker discards the will. QoS 1/2 messages in flight stay in the
-    /// session, to be sent again by the next [`Client::connect`] with clean session off. A
-    /// scheduled automatic reconnect is cancelled.
+    /// it is closed: gracefully, after the broker closed its side or the
+    /// [`linger`](ClientOptions::linger) passed (see there). The broker discards the will.
+    /// QoS 1/2 messages in flight stay in the session, to be sent again by the next
+    /// [`Client::connect`] with clean session off. A scheduled automatic reconnect is
+    /// cancelled. [`Error::Timeout`] if the connection is still not closed after the write
+    /// timeout, the linger and one second more.
     pub fn disconnect(&self) -> Result<(), Error> {
         self.close_connection(CloseKind::Disconnect)
     }
@@ -784,8 +792,9 @@ impl Client {
         self.close_connection(CloseKind::Drop)
     }
 
-    /// Ends the client (`nxd_mqtt_client_delete`): sends DISCONNECT if connected, stops the IO
-    /// thread and releases everything; every handle's later calls fail with
+    /// Ends the client (`nxd_mqtt_client_delete`): sends DISCONNECT if connected (and closes
+    /// gracefully, within the [`linger`](ClientOptions::linger)), stops the IO thread and
+    /// releases everything; every handle's later calls fail with
     /// [`Error::Closed`], and pending operations complete with [`Error::Closed`]. Dropping the
     /// last handle does the same.
     pub fn close(&self) {

@@ -372,6 +372,15 @@ impl Io {
                 };
                 self.end_link(&mut st, reason, &mut fires);
             } else if let Some(reason) = self.closing.take() {
+                let linger = self.options.linger_for(&reason);
+                if !linger.is_zero() {
+                    // DISCONNECT is out: half-close and drain without the lock.
+                    drop(st);
+                    if let Some(link) = &mut self.link {
+                        link.finish(linger);
+                    }
+                    st = shared.lock();
+                }
                 self.end_link(&mut st, reason, &mut fires);
             }
             drop(st);
@@ -788,7 +797,9 @@ impl Io {
             self.collect_transmit(st);
             let synced = st.session.store().file().map_or(Ok(()), FileStore::sync);
             if let (Some(link), Ok(())) = (&mut self.link, synced) {
-                let _ = link.write(self.out.bytes());
+                if link.write(self.out.bytes()).is_ok() {
+                    link.finish(self.options.linger);
+                }
             }
             self.out.clear();
         }

@@ -67,6 +67,7 @@ pub struct ClientOptions {
     pub(crate) connack_timeout: Duration,
     pub(crate) ping_timeout: Duration,
     pub(crate) write_timeout: Duration,
+    pub(crate) linger: Duration,
     pub(crate) session_lost: SessionLostPolicy,
     pub(crate) reconnect: Option<Reconnect>,
     pub(crate) trace: Option<TraceFn>,
@@ -85,6 +86,7 @@ impl fmt::Debug for ClientOptions {
             .field("connack_timeout", &self.connack_timeout)
             .field("ping_timeout", &self.ping_timeout)
             .field("write_timeout", &self.write_timeout)
+            .field("linger", &self.linger)
             .field("session_lost", &self.session_lost)
             .field("reconnect", &self.reconnect)
             .field("trace", &self.trace.is_some())
@@ -105,6 +107,17 @@ impl ClientOptions {
         config.session_lost = self.session_lost;
         config
     }
+
+    /// How long the close of a link that ended for `reason` may linger (both clients): the
+    /// configured linger after the client's own DISCONNECT went out, none after any other end
+    /// (a lost link, a protocol violation, a timeout,
+    /// [`Client::drop_connection`](crate::Client::drop_connection)).
+    pub(crate) fn linger_for(&self, reason: &crate::DisconnectReason) -> Duration {
+        match reason {
+            crate::DisconnectReason::Local => self.linger,
+            _ => Duration::ZERO,
+        }
+    }
 }
 
 impl ClientOptions {
@@ -113,8 +126,8 @@ impl ClientOptions {
     /// queue of 1,024 messages, packets up to 1 MiB each way (see
     /// [`max_packet_size`](Self::max_packet_size) and
     /// [`transmit_buffer_size`](Self::transmit_buffer_size)), CONNACK timeout 30 s, PINGRESP
-    /// timeout 10 s, socket write timeout 30 s, held messages resent when the broker lost the
-    /// session, no automatic reconnect.
+    /// timeout 10 s, socket write timeout 30 s, linger 1 s after DISCONNECT, held messages
+    /// resent when the broker lost the session, no automatic reconnect.
     ///
     /// An empty client id asks the broker to assign one (clean session only).
     pub fn new(client_id: impl Into<String>) -> Self {
@@ -128,11 +141,36 @@ impl ClientOptions {
             connack_timeout: Duration::from_secs(30),
             ping_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(30),
+            linger: Self::DEFAULT_LINGER,
             session_lost: SessionLostPolicy::Resend,
             reconnect: None,
             trace: None,
             session_store: None,
         }
+    }
+
+    /// The default [`linger`](Self::linger): 1 s.
+    pub const DEFAULT_LINGER: Duration = Duration::from_secs(1);
+
+    /// How long the close after DISCONNECT may take (default 1 s). Once DISCONNECT is written,
+    /// the client sends a WebSocket close frame and a TLS close_notify (when the link has
+    /// them), shuts the write side of the socket, and reads (and discards) what the broker
+    /// still sends until the broker closes the connection or the linger passes; then it
+    /// closes the socket. Closing at once instead would answer acknowledgements still on their
+    /// way with a TCP reset, and a broker that sees the reset before it has read the
+    /// DISCONNECT drops the connection as lost and publishes the will.
+    ///
+    /// [`Client::disconnect`](crate::Client::disconnect) and
+    /// [`Client::close`](crate::Client::close) (and their tokio counterparts) return once the
+    /// broker has closed, and never later than the linger after DISCONNECT was written (plus
+    /// the write itself, bounded by [`write_timeout`](Self::write_timeout)), even if the
+    /// broker never closes or stops reading. `Duration::ZERO` closes at once, as a client
+    /// without a linger does. A connection that ends any other way (lost,
+    /// [`Client::drop_connection`](crate::Client::drop_connection), a protocol violation) is
+    /// closed at once.
+    pub fn linger(mut self, d: Duration) -> Self {
+        self.linger = d;
+        self
     }
 
     /// Outgoing QoS 1/2 messages in flight at once (1 to 1,024).

@@ -6,6 +6,7 @@
 
 use std::io::{self, Read as _, Write as _};
 use std::net::{Shutdown, TcpStream};
+use std::time::{Duration, Instant};
 
 use crate::tls::{TlsConfig, TlsError};
 use crate::ws::{WsError, WsLayer};
@@ -32,7 +33,12 @@ pub(crate) struct Link {
     tcp: TcpStream,
     tls: Option<Box<rustls::ClientConnection>>,
     ws: Option<WsLayer>,
+    /// [`Link::finish`] sent the close frame and close_notify and shut the write side.
+    finished: bool,
 }
+
+/// How long the close frame and close_notify of an immediate close may take to write.
+const CLOSE_WRITE_TIMEOUT: Duration = Duration::from_millis(200);
 
 impl Link {
     /// A plain TCP link.
@@ -41,6 +47,7 @@ impl Link {
             tcp,
             tls: None,
             ws: None,
+            finished: false,
         }
     }
 
@@ -53,6 +60,7 @@ impl Link {
             tcp,
             tls: Some(Box::new(conn)),
             ws: None,
+            finished: false,
         })
     }
 
@@ -195,29 +203,87 @@ impl Link {
         Ok(())
     }
 
-    /// Closes the link: a TLS close_notify when possible, then a TCP shutdown (which also ends
-    /// the reader thread blocked in `read`).
-    pub(crate) fn close(&mut self) {
+    /// The graceful end after DISCONNECT went out: a WebSocket close frame and a TLS
+    /// close_notify (when the link has them), then the write side of the socket is shut, and
+    /// what the broker still sends (acknowledgements on their way, its own close) is read and
+    /// discarded until it closes the connection or `linger` passes. [`Link::close`] then
+    /// closes the socket. Closing at once would answer those bytes with a reset, and a broker
+    /// that sees the reset before the DISCONNECT publishes the will.
+    ///
+    /// Bounded: the writes and the reads together take at most `linger` (the socket's own
+    /// timeouts), whatever the broker does. A zero `linger` does nothing: [`Link::close`]
+    /// closes at once.
+    ///
+    /// The reader thread of the connection may take some of the bytes (and the end of stream)
+    /// first; they are discarded with the connection, and the end of stream is seen by every
+    /// read after it. The read timeout set here is the socket's, so the reader's own `read`
+    /// may end with a timeout too: that report is discarded with the connection as well.
+    pub(crate) fn finish(&mut self, linger: Duration) {
+        if linger.is_zero() || self.finished {
+            return;
+        }
+        self.finished = true;
+        let deadline = Instant::now().checked_add(linger);
+        // What is left of the linger, at least 1 ms (a zero socket timeout is refused); `None`
+        // once it has passed.
+        let left = || match deadline {
+            None => Some(linger),
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                (!left.is_zero()).then(|| left.max(Duration::from_millis(1)))
+            }
+        };
+        let Some(t) = left() else {
+            return;
+        };
+        if self.tcp.set_write_timeout(Some(t)).is_err() {
+            return;
+        }
+        self.send_close();
+        if self.tcp.shutdown(Shutdown::Write).is_err() {
+            return;
+        }
+        let mut buf = [0u8; 4096];
+        while let Some(t) = left() {
+            if self.tcp.set_read_timeout(Some(t)).is_err() {
+                return;
+            }
+            match self.tcp.read(&mut buf) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // A timeout (the linger passed) or a reset: nothing more will come.
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Writes the WebSocket close frame and the TLS close_notify, within the socket's write
+    /// timeout. Errors do not matter any more.
+    fn send_close(&mut self) {
         if let Some(ws) = &mut self.ws {
             ws.close();
             let out = ws.take_output();
             if !out.is_empty() {
-                let _ = self
-                    .tcp
-                    .set_write_timeout(Some(std::time::Duration::from_millis(200)));
                 let _ = self.write_raw(&out);
             }
         }
         if let Some(conn) = &mut self.tls {
             conn.send_close_notify();
-            let _ = self
-                .tcp
-                .set_write_timeout(Some(std::time::Duration::from_millis(200)));
             while conn.wants_write() {
                 if conn.write_tls(&mut self.tcp).is_err() {
                     break;
                 }
             }
+        }
+    }
+
+    /// Closes the link: a TLS close_notify when possible (unless [`Link::finish`] sent it),
+    /// then a TCP shutdown (which also ends the reader thread blocked in `read`).
+    pub(crate) fn close(&mut self) {
+        if !self.finished {
+            let _ = self.tcp.set_write_timeout(Some(CLOSE_WRITE_TIMEOUT));
+            self.send_close();
         }
         let _ = self.tcp.shutdown(Shutdown::Both);
     }

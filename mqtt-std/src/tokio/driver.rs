@@ -325,15 +325,20 @@ impl Driver {
             }
             self.out.clear();
         }
-        {
+        if write_err.is_none() {
             let mut st = shared.lock();
-            if write_err.is_none() {
-                while st.qos0.front().is_some_and(|(seq, _)| *seq <= qos0_upto) {
-                    if let Some((_, done)) = st.qos0.pop_front() {
-                        let _ = done.send(Ok(()));
-                    }
+            while st.qos0.front().is_some_and(|(seq, _)| *seq <= qos0_upto) {
+                if let Some((_, done)) = st.qos0.pop_front() {
+                    let _ = done.send(Ok(()));
                 }
             }
+        }
+        if let (None, Some(reason), Some(link)) = (&write_err, &self.closing, &mut self.link) {
+            // DISCONNECT is out: half-close and drain before the link is given up.
+            link.finish(self.options.linger_for(reason)).await;
+        }
+        {
+            let mut st = shared.lock();
             if let Some(reason) = write_err {
                 self.end_link(&mut st, reason);
             } else if let Some(reason) = self.closing.take() {
@@ -618,7 +623,9 @@ impl Driver {
         if let Some(link) = &mut self.link {
             if !self.out.is_empty() {
                 let data = std::mem::take(&mut self.out);
-                let _ = timeout(CLOSE_GRACE, link.write(data.bytes())).await;
+                if let Ok(Ok(())) = timeout(CLOSE_GRACE, link.write(data.bytes())).await {
+                    link.finish(self.options.linger).await;
+                }
             }
         }
         {

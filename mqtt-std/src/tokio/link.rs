@@ -4,6 +4,7 @@
 
 use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 
 use ::tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use ::tokio::net::TcpStream;
@@ -34,6 +35,8 @@ pub(crate) enum Link {
         /// The close code to send when the link is closed ([MQTT-6.0.0-1] after a text frame).
         close: Option<CloseCode>,
     },
+    /// Closed by [`Link::finish`]: the socket is gone.
+    Closed,
 }
 
 /// A TLS failure hidden in an I/O error (tokio-rustls reports rustls errors that way).
@@ -166,6 +169,7 @@ impl Link {
                     Some(Err(e)) => return Err(ws_reason(e)),
                 }
             },
+            Link::Closed => Err(DisconnectReason::TransportClosed),
         }
     }
 
@@ -180,6 +184,52 @@ impl Link {
                 .send(WsMessage::binary(data.to_vec()))
                 .await
                 .map_err(ws_reason),
+            Link::Closed => Err(DisconnectReason::TransportClosed),
+        }
+    }
+
+    /// The graceful end after DISCONNECT went out: a WebSocket close frame and a TLS
+    /// close_notify (when the link has them), then the write side of the socket is shut, and
+    /// what the broker still sends (acknowledgements on their way, its own close) is read and
+    /// discarded until it closes the connection or `linger` passes; then the socket is closed.
+    /// Closing at once would answer those bytes with a reset, and a broker that sees the reset
+    /// before the DISCONNECT publishes the will.
+    ///
+    /// Bounded: the writes and the reads together take at most `linger`, whatever the broker
+    /// does. A zero `linger` does nothing: [`Link::close`] closes at once.
+    pub(crate) async fn finish(&mut self, linger: Duration) {
+        if linger.is_zero() {
+            return;
+        }
+        let _ = ::tokio::time::timeout(linger, self.half_close_and_drain()).await;
+        // Dropping the stream closes the socket.
+        *self = Link::Closed;
+    }
+
+    async fn half_close_and_drain(&mut self) {
+        match self {
+            Link::Stream { io } => {
+                // tokio-rustls sends close_notify, then shuts the TCP write side.
+                if io.shutdown().await.is_ok() {
+                    drain(io).await;
+                }
+            }
+            Link::Ws { ws, close } => {
+                let frame = close.map(|code| CloseFrame {
+                    code,
+                    reason: "MQTT-6.0.0-1: binary frames only".into(),
+                });
+                if ws.send(WsMessage::Close(frame)).await.is_err() {
+                    return;
+                }
+                if ws.get_mut().shutdown().await.is_err() {
+                    return;
+                }
+                // The broker's close frame (and anything before it), then the end of stream.
+                while let Some(Ok(_)) = ws.next().await {}
+                drain(ws.get_mut()).await;
+            }
+            Link::Closed => {}
         }
     }
 
@@ -187,6 +237,7 @@ impl Link {
     /// close_notify, TCP shutdown. Errors do not matter any more.
     pub(crate) async fn close(&mut self) {
         match self {
+            Link::Closed => {}
             Link::Stream { io, .. } => {
                 let _ = io.shutdown().await;
             }
@@ -201,6 +252,16 @@ impl Link {
                 let _ = SinkExt::close(&mut **ws).await;
                 let _ = ws.get_mut().shutdown().await;
             }
+        }
+    }
+}
+
+/// Reads and discards until the end of stream (or an error).
+async fn drain(io: &mut Box<dyn Io>) {
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = io.read(&mut buf).await {
+        if n == 0 {
+            return;
         }
     }
 }

@@ -36,7 +36,8 @@
 //!
 //! Of the [`ClientOptions`], the async client honours the client id, the in-flight window and
 //! publish queue, the receive queue depth, the packet and transmit buffer sizes, the CONNACK,
-//! PINGRESP and write timeouts, the session-lost policy and the packet
+//! PINGRESP and write timeouts, the [`linger`](ClientOptions::linger) of the close after
+//! DISCONNECT, the session-lost policy and the packet
 //! [`trace`](ClientOptions::trace) hook (called on the driver task), and automatic
 //! [`reconnect`](ClientOptions::reconnect) with backoff (with clean session off the session
 //! resumes, and `publish` futures pending across the gap complete). Not (yet): a durable
@@ -573,8 +574,9 @@ impl Client {
         Ok(())
     }
 
-    /// Sends DISCONNECT and closes the connection; resolves once it is closed. The broker
-    /// discards the will. QoS 1/2 messages in flight stay in the session for the next
+    /// Sends DISCONNECT and closes the connection; resolves once it is closed: gracefully,
+    /// after the broker closed its side or the [`linger`](ClientOptions::linger) passed (see
+    /// there). The broker discards the will. QoS 1/2 messages in flight stay in the session for the next
     /// connection with clean session off. A scheduled automatic reconnect is cancelled.
     pub async fn disconnect(&self) -> Result<(), Error> {
         self.close_connection(CloseKind::Disconnect).await
@@ -586,7 +588,8 @@ impl Client {
         self.close_connection(CloseKind::Drop).await
     }
 
-    /// Ends the client: DISCONNECT if connected, then the driver task stops; pending
+    /// Ends the client: DISCONNECT if connected (and the graceful close, within the
+    /// [`linger`](ClientOptions::linger)), then the driver task stops; pending
     /// operations fail with [`Error::Closed`], [`Messages`] ends, later calls fail with
     /// [`Error::Closed`].
     pub async fn close(&self) {
