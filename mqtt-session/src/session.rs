@@ -136,7 +136,8 @@ pub(crate) const MAX_PENDING: usize = 16;
 /// * **inputs** (`handle_*`, each with `now`): [`handle_transport_up`](Session::handle_transport_up),
 ///   [`handle_receive`](Session::handle_receive) (or [`receive_buffer`](Session::receive_buffer) +
 ///   [`handle_received`](Session::handle_received)), [`handle_timeout`](Session::handle_timeout),
-///   [`handle_transport_closed`](Session::handle_transport_closed).
+///   [`handle_transport_closed`](Session::handle_transport_closed),
+///   [`set_input_paused`](Session::set_input_paused).
 /// * **commands** (`Err` only for local misuse or full resources, state unchanged on `Err`):
 ///   [`connect`](Session::connect), [`publish`](Session::publish),
 ///   [`subscribe`](Session::subscribe), [`unsubscribe`](Session::unsubscribe),
@@ -203,6 +204,10 @@ pub struct Session<S, B> {
     pub(crate) connack_deadline: Instant,
     pub(crate) last_sent: Instant,
     pub(crate) ping: Ping,
+    /// The driver withholds input ([`Session::set_input_paused`]).
+    pub(crate) input_paused: bool,
+    /// The PINGRESP wait was suspended while input was withheld.
+    pub(crate) ping_deferred: bool,
 
     // In flight: the first `sent` store entries have been queued for transmission on this
     // connection (a marker each), of which the first `written` have been written out by
@@ -255,6 +260,8 @@ impl<S: Store, B: Buffer> Session<S, B> {
             connack_deadline: Instant::ZERO,
             last_sent: Instant::ZERO,
             ping: Ping::Idle,
+            input_paused: false,
+            ping_deferred: false,
             sent: 0,
             written: 0,
             dup_until: held,
@@ -447,6 +454,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
         self.disconnect_queued = false;
         self.connect_unsent = false;
         self.ping = Ping::Idle;
+        self.ping_deferred = false;
         self.pending = [None; MAX_PENDING];
         self.pending_count = 0;
         if self.clean_session {

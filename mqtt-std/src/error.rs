@@ -173,6 +173,11 @@ pub enum Error {
     Refused(ConnectReturnCode),
     /// The connection ended before the operation completed.
     ConnectionLost(DisconnectReason),
+    /// The connection ended before this QoS 1/2 publish completed, and no automatic reconnect
+    /// follows (none configured, or it was cancelled). The message is kept in the session: the
+    /// next connect sends it again (with clean session off, as a resend; with clean session
+    /// on, as a new message), but this wait is over and its completion is not reported.
+    PublishInterrupted(DisconnectReason),
     /// A QoS 1/2 message was removed from the session because its session ended (clean session,
     /// or the broker had none) under
     /// [`SessionLostPolicy::Drop`](mqtt_session::SessionLostPolicy::Drop).
@@ -231,6 +236,11 @@ impl fmt::Display for Error {
                 code.as_u8()
             ),
             Error::ConnectionLost(r) => write!(f, "{r}"),
+            Error::PublishInterrupted(r) => write!(
+                f,
+                "{r} before the publish completed (the message is kept in the session for the \
+                 next connect)"
+            ),
             Error::PublishDropped => f.write_str("message dropped: its session ended"),
             Error::AcceptedSessionEnded => f.write_str(
                 "QoS 2 message accepted by the broker (PUBREC), but the session ended before \

@@ -193,6 +193,11 @@ impl Io {
                 st.cancel_reconnect = false;
                 st.reconnecting = false;
                 self.reconnect_at = None;
+                let reason = st
+                    .last_reason
+                    .clone()
+                    .unwrap_or(DisconnectReason::TransportClosed);
+                interrupt_publishes(&mut st, &reason, &mut fires);
                 shared.notify_app();
             }
             if let Some(req) = st.connect_req.take() {
@@ -297,6 +302,10 @@ impl Io {
             {
                 self.end_link(&mut st, DisconnectReason::Local, &mut fires);
             }
+            // A full receive queue stops input: back-pressure, not a dead broker (the PINGRESP
+            // may wait unread behind the messages).
+            let paused = st.messages.len() >= st.depth && !self.handshaking();
+            st.session.set_input_paused(now, paused);
             st.session.handle_timeout(now);
             if let Some(a) = &self.attempt {
                 if a.deadline <= Instant::now() && self.closing.is_none() {
@@ -775,6 +784,10 @@ impl Io {
         if !reason.is_local() && !st.shutdown {
             self.schedule_reconnect(st);
         }
+        if !st.reconnecting && !matches!(reason, DisconnectReason::ClientClosed) {
+            // No reconnect follows: nobody waits for ever.
+            interrupt_publishes(st, &reason, fires);
+        }
         self.shared.notify_app();
     }
 
@@ -964,6 +977,14 @@ fn reader(shared: Arc<Shared>, mut tcp: TcpStream, conn_gen: u64) {
                 return;
             }
         }
+    }
+}
+
+/// Completes every QoS 1/2 publish still waiting with [`Error::PublishInterrupted`]: the link is
+/// gone and no reconnect follows. The messages stay in the session.
+fn interrupt_publishes(st: &mut State, reason: &DisconnectReason, fires: &mut Fires) {
+    for (_, slot) in st.pubs.drain() {
+        fires.extend(slot.complete(Err(Error::PublishInterrupted(reason.clone()))));
     }
 }
 

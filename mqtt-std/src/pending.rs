@@ -118,8 +118,11 @@ impl<T: Clone + Send + 'static> Slot<T> {
 /// leave a callback ([`Pending::on_complete`]). Dropping it does not cancel the operation.
 ///
 /// A publish completes when its flow is done: QoS 0 once written to the socket, QoS 1 on
-/// PUBACK, QoS 2 on PUBCOMP. A QoS 1/2 publish stays pending across a disconnect with clean
-/// session off and completes on a later connection. When its session ends (see
+/// PUBACK, QoS 2 on PUBCOMP. When the connection ends first, a QoS 1/2 publish stays pending
+/// only while an automatic reconnect ([`ClientOptions::reconnect`](crate::ClientOptions::reconnect))
+/// will follow, and completes on a later connection; otherwise it completes at once with
+/// [`Error::PublishInterrupted`] (the message stays in the session and goes out again on the
+/// next connect), so that nobody waits for ever. When its session ends (see
 /// [`SessionLostPolicy`](mqtt_session::SessionLostPolicy)) it completes with
 /// [`Error::PublishDropped`] or [`Error::AcceptedSessionEnded`], or follows the message
 /// published again.

@@ -101,3 +101,72 @@ fn time_going_backwards_is_clamped() {
     h.s.handle_timeout(Instant::from_millis(59_999));
     assert_eq!(h.s.poll_transmit(Instant::ZERO, &mut buf), Ok(None));
 }
+
+/// Back-pressure is not a dead broker: while the driver withholds input, a missing PINGRESP
+/// (it may be unread in the socket) does not end the connection, and a PINGREQ still goes out
+/// every keep-alive interval. Once input flows again, the wait starts over: a broker that
+/// really stays silent is still detected.
+#[test]
+fn paused_input_suspends_the_pingresp_wait_not_the_pingreq() {
+    let mut h = Harness::new();
+    let mut opts = ConnectOptions::new("c");
+    opts.keep_alive = 2;
+    h.connect_with(&opts);
+    h.recv(&connack(false));
+    h.s.set_input_paused(h.now, true);
+    let before = h.sent.len();
+    h.advance(10_000);
+    assert_eq!(h.s.state(), State::Connected);
+    assert_eq!(h.sent_since(before), ["PINGREQ"; 5]);
+    h.s.set_input_paused(h.now, false);
+    h.advance(1_999);
+    assert_eq!(h.s.state(), State::Connected);
+    h.advance(1);
+    assert_eq!(h.s.state(), State::Closed);
+    assert_eq!(h.events.last().unwrap(), "Disconnected KeepAliveTimeout");
+}
+
+/// The same without the driver saying anything: input the session holds because the
+/// application does not poll its events is withheld too. Receive depth 1 in effect: the
+/// application takes nothing for 10 s with keep alive 2 s, and the connection stays up; once
+/// it polls, the PINGRESP waiting behind the messages is processed.
+#[test]
+fn unpolled_events_do_not_make_a_keep_alive_timeout() {
+    let mut h = Harness::new();
+    let mut opts = ConnectOptions::new("c");
+    opts.keep_alive = 2;
+    h.connect_with(&opts);
+    h.recv(&connack(false));
+    // Messages the application does not poll: more than the event queue holds.
+    let mut input = std::vec::Vec::new();
+    for i in 0..20u8 {
+        input.extend(publish("in", &[i], QosPid::AtMostOnce, false));
+    }
+    assert_eq!(h.s.handle_receive(h.now, &input), input.len());
+    let mut out = [0u8; 64];
+    let mut pingreqs = 0;
+    let mut pingresp_fed = false;
+    // A driver that goes on with timers and transmission, 10 s in steps of 1 s.
+    for _ in 0..10 {
+        h.now = Instant::from_millis(h.now.as_millis() + 1_000);
+        h.s.handle_timeout(h.now);
+        while let Ok(Some(n)) = h.s.poll_transmit(h.now, &mut out) {
+            if out[..n] == [0xC0, 0x00] {
+                pingreqs += 1;
+                if !pingresp_fed {
+                    // The broker answers; the answer waits behind the messages.
+                    h.s.handle_receive(h.now, &pingresp());
+                    pingresp_fed = true;
+                }
+            }
+        }
+        assert_eq!(h.s.state(), State::Connected, "at {:?}", h.now);
+    }
+    assert!(pingreqs >= 4, "{pingreqs} PINGREQ in 10 keep-alive steps");
+    // The application polls: every message, and the PINGRESP behind them.
+    h.pump();
+    let messages = h.events.iter().filter(|e| e.starts_with("Message")).count();
+    assert_eq!(messages, 20);
+    h.advance(1_000);
+    assert_eq!(h.s.state(), State::Connected);
+}

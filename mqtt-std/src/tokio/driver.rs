@@ -266,6 +266,14 @@ impl Driver {
                 st.reconnecting = false;
                 self.reconnect_at = None;
                 self.auto_gen = self.auto_gen.wrapping_add(1);
+                // No reconnect follows any more: nobody waits for ever.
+                let reason = st
+                    .last_reason
+                    .clone()
+                    .unwrap_or(DisconnectReason::TransportClosed);
+                for (_, done) in st.pubs.drain() {
+                    let _ = done.send(Err(Error::PublishInterrupted(reason.clone())));
+                }
             }
             if self.link.is_none()
                 && st.status == Status::Idle
@@ -301,6 +309,10 @@ impl Driver {
                 self.end_link(&mut st, DisconnectReason::ConnAckTimeout);
             }
             self.feed(&mut st);
+            // Held-back messages stop input: back-pressure, not a dead broker (the PINGRESP
+            // may wait unread behind them).
+            st.session
+                .set_input_paused(shared.now(), !self.backlog.is_empty());
             st.session.handle_timeout(shared.now());
             self.pump(&mut st);
             qos0_upto = st.qos0_seq;
@@ -557,6 +569,12 @@ impl Driver {
         self.auto_gen = self.auto_gen.wrapping_add(1);
         if !reason.is_local() && !st.shutdown {
             self.schedule_reconnect(st);
+        }
+        if !st.reconnecting && !matches!(reason, DisconnectReason::ClientClosed) {
+            // No reconnect follows: nobody waits for ever. The messages stay in the session.
+            for (_, done) in st.pubs.drain() {
+                let _ = done.send(Err(Error::PublishInterrupted(reason.clone())));
+            }
         }
         // Commands waiting for room find out that the connection is gone.
         self.shared.room.notify_waiters();
