@@ -18,7 +18,10 @@ pub struct ConnectOptions<'a> {
     /// Client identifier; empty asks the broker to assign one (clean session required
     /// [MQTT-3.1.3-7]).
     pub client_id: &'a str,
-    /// Clean session: start a new session on the broker (and drop ours) [MQTT-3.1.2-6].
+    /// Clean session: discard the previous session, here at [`Session::connect`] and on the
+    /// broker, and start a new one that lasts as long as this network connection
+    /// [MQTT-3.1.2-6]. See [`SessionLostPolicy`](crate::SessionLostPolicy) for what becomes of
+    /// held messages when a session ends.
     pub clean_session: bool,
     /// Keep alive in seconds; 0 turns keep-alive off [MQTT-3.1.2-23].
     pub keep_alive: u16,

@@ -309,9 +309,12 @@ impl ConnectOptions {
         self
     }
 
-    /// Clean session (default on). Off keeps the session on the broker and here: QoS 1/2
-    /// messages in flight are resent on the next connection, and the broker queues QoS 1/2
-    /// messages for the subscriptions while the client is away.
+    /// Clean session (default on). On, the previous session is discarded at `connect`, and the
+    /// new one lasts as long as the connection: QoS 1/2 messages still held when it ends are
+    /// published again as new messages on the next connection (or reported, see
+    /// [`SessionLostPolicy`](mqtt_session::SessionLostPolicy)). Off keeps the session on the
+    /// broker and here: QoS 1/2 messages in flight are resent on the next connection, and the
+    /// broker queues QoS 1/2 messages for the subscriptions while the client is away.
     pub fn clean_session(mut self, clean: bool) -> Self {
         self.clean_session = clean;
         self
