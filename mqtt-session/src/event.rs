@@ -73,7 +73,9 @@ pub enum Event<'a> {
         /// The identifier [`Session::unsubscribe`](crate::Session::unsubscribe) returned.
         packet_id: PacketId,
     },
-    /// The connection is over (reported once per connection): close the transport, then call
+    /// The connection is over (reported once per connection): close the transport (gracefully
+    /// after [`DisconnectReason::Local`]: half-close, then read until the broker closes or a
+    /// linger passes; see the crate docs), then call
     /// [`Session::handle_transport_closed`](crate::Session::handle_transport_closed). The
     /// session state (messages in flight, QoS 2 ids awaiting PUBREL) is kept for the next
     /// connection; SUBSCRIBE/UNSUBSCRIBE requests still pending are forgotten.
@@ -83,8 +85,8 @@ pub enum Event<'a> {
     },
 }
 
-/// An incoming application message, borrowed from the session's receive buffer (see
-/// [`Message::to_owned`] to keep it or to call the session while holding it).
+/// An incoming application message, borrowed from the session's receive buffer. To keep it, or
+/// to call the session in reaction to it, copy it first: `Message::to_owned` (feature `alloc`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Message<'a> {
     /// Topic name.
