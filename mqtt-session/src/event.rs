@@ -73,7 +73,9 @@ pub enum Event<'a> {
         /// The identifier [`Session::unsubscribe`](crate::Session::unsubscribe) returned.
         packet_id: PacketId,
     },
-    /// The connection is over (reported once per connection): close the transport, then call
+    /// The connection is over (reported once per connection): close the transport (gracefully
+    /// after [`DisconnectReason::Local`]: half-close, then read until the broker closes or a
+    /// linger passes; see the crate docs), then call
     /// [`Session::handle_transport_closed`](crate::Session::handle_transport_closed). The
     /// session state (messages in flight, QoS 2 ids awaiting PUBREL) is kept for the next
     /// connection; SUBSCRIBE/UNSUBSCRIBE requests still pending are forgotten.
@@ -83,7 +85,8 @@ pub enum Event<'a> {
     },
 }
 
-/// An incoming application message, borrowed from the session's receive buffer.
+/// An incoming application message, borrowed from the session's receive buffer. To keep it, or
+/// to call the session in reaction to it, copy it first: `Message::to_owned` (feature `alloc`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Message<'a> {
     /// Topic name.
@@ -98,6 +101,106 @@ pub struct Message<'a> {
     pub dup: bool,
     /// Packet identifier (QoS 1 and 2).
     pub packet_id: Option<PacketId>,
+}
+
+impl Message<'_> {
+    /// An owned copy (feature `alloc`), to keep the message past the next call on the session.
+    ///
+    /// A `Message` borrows the session's receive buffer, so the [`Event`] it came in keeps the
+    /// session borrowed (`poll_event` takes `&mut self`). Using `m.topic` or `m.payload` in a
+    /// call on the session, such as publishing in reaction to the message, is then a second
+    /// mutable borrow and does not compile (E0499):
+    ///
+    /// ```compile_fail,E0499
+    /// # use mqtt_session::{Config, Event, FixedStore, Instant, QoS, Session};
+    /// # let mut session = Session::new(Config::default(), FixedStore::<4, 256>::new(), [0u8; 256], [0u8; 256]);
+    /// # let now = Instant::ZERO;
+    /// if let Some(Event::Message(m)) = session.poll_event() {
+    ///     // error[E0499]: cannot borrow `session` as mutable more than once at a time
+    ///     session.publish(now, "echo", m.payload, QoS::AtMostOnce, false);
+    /// }
+    /// ```
+    ///
+    /// Copy what you need first; the borrow ends with the last use of `m`:
+    ///
+    /// ```
+    /// use mqtt_session::{Config, ConnectOptions, Event, FixedStore, Instant, QoS, Session};
+    ///
+    /// let mut session = Session::new(
+    ///     Config::default(),
+    ///     FixedStore::<4, 256>::new(),
+    ///     [0u8; 256],
+    ///     [0u8; 256],
+    /// );
+    /// let mut out = [0u8; 256];
+    /// let now = Instant::ZERO;
+    /// session.handle_transport_up(now);
+    /// session.connect(now, &ConnectOptions::new("echo")).unwrap();
+    /// session.poll_transmit(now, &mut out).unwrap(); // CONNECT
+    /// // CONNACK, then a QoS 0 PUBLISH of "hi" on "in".
+    /// session.handle_receive(now, b"\x20\x02\x00\x00\x30\x06\x00\x02inhi");
+    /// assert!(matches!(session.poll_event(), Some(Event::Connected { .. })));
+    ///
+    /// if let Some(Event::Message(m)) = session.poll_event() {
+    ///     let m = m.to_owned(); // the session is free again
+    ///     assert_eq!((m.topic.as_str(), m.payload.as_slice()), ("in", &b"hi"[..]));
+    ///     session.publish(now, "echo", &m.payload, QoS::AtMostOnce, false).unwrap();
+    /// }
+    /// let n = session.poll_transmit(now, &mut out).unwrap().unwrap();
+    /// assert_eq!(&out[..n], b"\x30\x08\x00\x04echohi");
+    /// ```
+    #[cfg(feature = "alloc")]
+    pub fn to_owned(&self) -> OwnedMessage {
+        OwnedMessage {
+            topic: alloc::string::String::from(self.topic),
+            payload: alloc::vec::Vec::from(self.payload),
+            qos: self.qos,
+            retain: self.retain,
+            dup: self.dup,
+            packet_id: self.packet_id,
+        }
+    }
+}
+
+/// An incoming application message that owns its topic and payload (feature `alloc`): made by
+/// [`Message::to_owned`], it does not borrow the session.
+#[cfg(feature = "alloc")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OwnedMessage {
+    /// Topic name.
+    pub topic: alloc::string::String,
+    /// Payload.
+    pub payload: alloc::vec::Vec<u8>,
+    /// QoS it was delivered with.
+    pub qos: QoS,
+    /// RETAIN flag.
+    pub retain: bool,
+    /// DUP flag as received.
+    pub dup: bool,
+    /// Packet identifier (QoS 1 and 2).
+    pub packet_id: Option<PacketId>,
+}
+
+#[cfg(feature = "alloc")]
+impl OwnedMessage {
+    /// The message borrowed again, as a [`Message`].
+    pub fn as_message(&self) -> Message<'_> {
+        Message {
+            topic: &self.topic,
+            payload: &self.payload,
+            qos: self.qos,
+            retain: self.retain,
+            dup: self.dup,
+            packet_id: self.packet_id,
+        }
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl From<Message<'_>> for OwnedMessage {
+    fn from(m: Message<'_>) -> Self {
+        m.to_owned()
+    }
 }
 
 /// The return codes of a SUBACK, one per requested filter (validated: 0x00, 0x01, 0x02, 0x80).

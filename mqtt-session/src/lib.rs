@@ -5,7 +5,7 @@
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
-#[cfg(test)]
+#[cfg(any(test, feature = "std"))]
 extern crate std;
 
 mod config;
@@ -19,6 +19,8 @@ mod publish;
 mod queue;
 mod receive;
 mod session;
+#[cfg(feature = "std")]
+mod std_clock;
 mod store;
 mod subscribe;
 mod time;
@@ -33,10 +35,14 @@ mod tests;
 pub use config::{Config, SessionLostPolicy};
 pub use connect::{ConnectOptions, LastWill};
 pub use error::{BufferTooSmall, CommandError, StoreError};
+#[cfg(feature = "alloc")]
+pub use event::OwnedMessage;
 pub use event::{DisconnectReason, Event, Message, SubscribeResults, Violation};
 pub use fixed_store::FixedStore;
 pub use publish::publish_len;
 pub use session::{Buffer, Session, State};
+#[cfg(feature = "std")]
+pub use std_clock::{StdClock, read_timeout};
 pub use store::{Outgoing, OutgoingInfo, OutgoingState, Store};
 pub use time::Instant;
 #[cfg(feature = "alloc")]
