@@ -12,7 +12,7 @@
 //! without it.
 
 use std::io::{self, Read as _};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 use std::thread::{self, JoinHandle};
@@ -650,13 +650,13 @@ impl Io {
         deadline: Instant,
     ) -> Result<(Link, TcpStream), Error> {
         let addr = format!("{}:{}", req.host, req.port);
-        let addrs: Vec<_> = (req.host.as_str(), req.port)
-            .to_socket_addrs()
-            .map_err(|e| Error::Resolve {
+        let addrs = resolve(&req.host, req.port, deadline).map_err(|e| match e {
+            Resolved::TimedOut => Error::Timeout,
+            Resolved::Failed(e) => Error::Resolve {
                 addr: addr.clone(),
                 source: Arc::new(e),
-            })?
-            .collect();
+            },
+        })?;
         let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
         let mut tcp = None;
         for a in &addrs {
@@ -681,13 +681,13 @@ impl Io {
             source: Arc::new(e),
         };
         tcp.set_nodelay(true).map_err(io_err)?;
-        tcp.set_write_timeout(Some(self.options.write_timeout))
-            .map_err(io_err)?;
         let reader = tcp.try_clone().map_err(io_err)?;
         let mut link = match &req.tls {
             None => Link::plain(tcp),
             Some(cfg) => Link::tls(tcp, cfg, &req.host)?,
         };
+        link.bound_writes(self.options.write_timeout)
+            .map_err(io_err)?;
         if let Some(ws) = &req.ws {
             let request = ws
                 .request(&req.host, req.port, req.tls.is_some())
@@ -977,6 +977,45 @@ fn reader(shared: Arc<Shared>, mut tcp: TcpStream, conn_gen: u64) {
                 return;
             }
         }
+    }
+}
+
+/// Why [`resolve`] found no address.
+enum Resolved {
+    /// The connect wait ran out first.
+    TimedOut,
+    /// The resolver's error.
+    Failed(io::Error),
+}
+
+/// The addresses of `host`, within the connect wait: an IP address at once; a name on a thread
+/// of its own, so that a resolver that hangs cannot hold the connect past its deadline (the
+/// thread ends when the resolver returns; its answer is then dropped).
+fn resolve(host: &str, port: u16, deadline: Instant) -> Result<Vec<SocketAddr>, Resolved> {
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let name = host.to_owned();
+    let spawned = std::thread::Builder::new()
+        .name("mqtt-resolve".into())
+        .spawn(move || {
+            let r = (name.as_str(), port)
+                .to_socket_addrs()
+                .map(|a| a.collect::<Vec<_>>());
+            let _ = tx.send(r);
+        });
+    if spawned.is_err() {
+        // No thread to spare: resolve here, without the bound.
+        return (host, port)
+            .to_socket_addrs()
+            .map(|a| a.collect())
+            .map_err(Resolved::Failed);
+    }
+    let left = deadline.saturating_duration_since(Instant::now());
+    match rx.recv_timeout(left) {
+        Ok(r) => r.map_err(Resolved::Failed),
+        Err(_) => Err(Resolved::TimedOut),
     }
 }
 

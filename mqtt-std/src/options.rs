@@ -223,7 +223,10 @@ impl ClientOptions {
         self
     }
 
-    /// How long a socket write may block before the connection is given up.
+    /// How long one write to the socket may take as a whole (default 30 s) before the
+    /// connection is given up: all the `send` calls of a packet batch together, so that a
+    /// broker reading a trickle cannot stretch it. The tokio client bounds its writes the same
+    /// way.
     pub fn write_timeout(mut self, d: Duration) -> Self {
         self.write_timeout = d;
         self

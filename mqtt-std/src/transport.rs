@@ -35,6 +35,54 @@ pub(crate) struct Link {
     ws: Option<WsLayer>,
     /// [`Link::finish`] sent the close frame and close_notify and shut the write side.
     finished: bool,
+    /// The bound of one whole [`Link::write`] (all its `send` calls together), if any.
+    write_timeout: Option<Duration>,
+    /// The socket's write timeout as last set by the writes here.
+    socket_write_timeout: Option<Duration>,
+}
+
+/// A write that would make progress within this much of the deadline does not lower the
+/// socket timeout first (saves a system call per `send` on the fast path); the bound of a
+/// whole write is its timeout plus at most this.
+const DEADLINE_SLACK: Duration = Duration::from_millis(50);
+
+/// The socket under a [`Link`], for one write bounded by `deadline` as a whole: each `send`
+/// gets what is left of it as its timeout, so that a peer reading a trickle cannot stretch
+/// the write to one timeout per `send`.
+struct Bounded<'a> {
+    tcp: &'a TcpStream,
+    deadline: Option<Instant>,
+    set: &'a mut Option<Duration>,
+}
+
+impl io::Write for Bounded<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(deadline) = self.deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "write timeout: the broker does not read fast enough",
+                ));
+            }
+            if self.set.is_none_or(|set| left + DEADLINE_SLACK < set) {
+                let t = left.max(Duration::from_millis(1));
+                self.tcp.set_write_timeout(Some(t))?;
+                *self.set = Some(t);
+            }
+        }
+        match (&mut &*self.tcp).write(buf) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "write timeout: the broker does not read fast enough",
+            )),
+            other => other,
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// How long the close frame and close_notify of an immediate close may take to write.
@@ -48,6 +96,8 @@ impl Link {
             tls: None,
             ws: None,
             finished: false,
+            write_timeout: None,
+            socket_write_timeout: None,
         }
     }
 
@@ -61,7 +111,27 @@ impl Link {
             tls: Some(Box::new(conn)),
             ws: None,
             finished: false,
+            write_timeout: None,
+            socket_write_timeout: None,
         })
+    }
+
+    /// Bounds each [`Link::write`] as a whole by `timeout` (not each `send` it makes).
+    pub(crate) fn bound_writes(&mut self, timeout: Duration) -> io::Result<()> {
+        self.tcp.set_write_timeout(Some(timeout))?;
+        self.write_timeout = Some(timeout);
+        self.socket_write_timeout = Some(timeout);
+        Ok(())
+    }
+
+    /// The deadline of a write starting now, resetting the socket's timeout if an earlier
+    /// write lowered it.
+    fn write_deadline(&mut self) -> Option<Instant> {
+        let t = self.write_timeout?;
+        if self.socket_write_timeout != Some(t) && self.tcp.set_write_timeout(Some(t)).is_ok() {
+            self.socket_write_timeout = Some(t);
+        }
+        Instant::now().checked_add(t)
     }
 
     /// Carries MQTT in WebSocket frames over this link; the WebSocket handshake starts once
@@ -87,18 +157,21 @@ impl Link {
 
     /// Sends application bytes (in a WebSocket binary frame when over WebSocket, encrypted
     /// under TLS).
+    ///
+    /// The whole write is bounded by the timeout of [`Link::bound_writes`].
     pub(crate) fn write(&mut self, data: &[u8]) -> Result<(), LinkError> {
+        let deadline = self.write_deadline();
         match &mut self.ws {
-            None => self.write_raw(data),
+            None => self.write_raw(data, deadline),
             Some(ws) => {
                 ws.send(data).map_err(LinkError::WebSocket)?;
-                self.write_ws_output()
+                self.write_ws_output(deadline)
             }
         }
     }
 
     /// Starts the WebSocket handshake once TLS is up, and writes what the layer has queued.
-    fn write_ws_output(&mut self) -> Result<(), LinkError> {
+    fn write_ws_output(&mut self, deadline: Option<Instant>) -> Result<(), LinkError> {
         if self.tls_handshaking() {
             return Ok(());
         }
@@ -110,20 +183,26 @@ impl Link {
         if out.is_empty() {
             return Ok(());
         }
-        self.write_raw(&out)
+        self.write_raw(&out, deadline)
     }
 
-    /// Sends bytes below the WebSocket layer (encrypting them under TLS).
-    fn write_raw(&mut self, data: &[u8]) -> Result<(), LinkError> {
+    /// Sends bytes below the WebSocket layer (encrypting them under TLS), all of them by
+    /// `deadline` (`None`: the socket's own timeout per `send`).
+    fn write_raw(&mut self, data: &[u8], deadline: Option<Instant>) -> Result<(), LinkError> {
+        let mut sock = Bounded {
+            tcp: &self.tcp,
+            deadline,
+            set: &mut self.socket_write_timeout,
+        };
         match &mut self.tls {
-            None => self.tcp.write_all(data)?,
+            None => sock.write_all(data)?,
             Some(conn) => {
                 // rustls buffers plaintext without limit once the handshake is done (the
                 // buffer limit is only for early data); push records out as we go.
                 for chunk in data.chunks(16 * 1024) {
                     conn.writer().write_all(chunk)?;
                     while conn.wants_write() {
-                        conn.write_tls(&mut self.tcp)?;
+                        conn.write_tls(&mut sock)?;
                     }
                 }
             }
@@ -139,7 +218,8 @@ impl Link {
                 conn.write_tls(&mut self.tcp)?;
             }
         }
-        self.write_ws_output()
+        let deadline = self.write_deadline();
+        self.write_ws_output(deadline)
     }
 
     /// Takes raw bytes read from the socket and appends the application bytes they carry to
@@ -154,13 +234,15 @@ impl Link {
             if !frames.is_empty() {
                 let r = ws.received(&frames, out);
                 // Answers (pong, close) go out even when the layer failed.
-                let flushed = self.write_ws_output();
+                let deadline = self.write_deadline();
+                let flushed = self.write_ws_output(deadline);
                 r.map_err(LinkError::WebSocket)?;
                 return flushed;
             }
         }
         // TLS may just have finished its handshake: send the upgrade request.
-        self.write_ws_output()
+        let deadline = self.write_deadline();
+        self.write_ws_output(deadline)
     }
 
     /// Decrypts (TLS) raw socket bytes into `out`.
@@ -239,6 +321,7 @@ impl Link {
         if self.tcp.set_write_timeout(Some(t)).is_err() {
             return;
         }
+        self.socket_write_timeout = Some(t);
         self.send_close();
         if self.tcp.shutdown(Shutdown::Write).is_err() {
             return;
@@ -265,7 +348,7 @@ impl Link {
             ws.close();
             let out = ws.take_output();
             if !out.is_empty() {
-                let _ = self.write_raw(&out);
+                let _ = self.write_raw(&out, None);
             }
         }
         if let Some(conn) = &mut self.tls {
@@ -283,6 +366,7 @@ impl Link {
     pub(crate) fn close(&mut self) {
         if !self.finished {
             let _ = self.tcp.set_write_timeout(Some(CLOSE_WRITE_TIMEOUT));
+            self.socket_write_timeout = Some(CLOSE_WRITE_TIMEOUT);
             self.send_close();
         }
         let _ = self.tcp.shutdown(Shutdown::Both);
