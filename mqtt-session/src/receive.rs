@@ -145,7 +145,15 @@ impl<S: Store, B: Buffer> Session<S, B> {
                     }
                     return;
                 }
-                Ok(Frame::Incomplete { needed: None }) => return,
+                Ok(Frame::Incomplete { needed: None }) => {
+                    // The fixed header alone already fills the limit: the packet cannot fit
+                    // (its length is only known at the length's last byte, which the buffer
+                    // has no room for).
+                    if buf.len() >= max {
+                        self.end_connection(DisconnectReason::IncomingPacketTooLarge);
+                    }
+                    return;
+                }
                 Err(DecodeError::PacketTooLarge) => {
                     self.end_connection(DisconnectReason::IncomingPacketTooLarge);
                     return;

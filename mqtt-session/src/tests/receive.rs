@@ -165,6 +165,25 @@ fn padded_remaining_length_is_a_protocol_violation_under_any_size_limit() {
     }
 }
 
+/// A fixed header that does not fit in the receive buffer is a packet too large for it: the
+/// connection ends instead of waiting for a length byte there is no room for.
+#[test]
+fn a_fixed_header_longer_than_the_receive_buffer_ends_the_connection() {
+    let mut h = Harness::new();
+    h.s = crate::Session::new(
+        Config::default(),
+        crate::VecStore::new(),
+        std::vec![0; 3],
+        std::vec![0; 256],
+    );
+    h.connect_with(&ConnectOptions::new("c"));
+    assert_eq!(h.s.handle_receive(h.now, &[0x20, 0xFF, 0xFF, 0x02]), 3);
+    assert_eq!(
+        disconnect_reason(&mut h),
+        DisconnectReason::IncomingPacketTooLarge
+    );
+}
+
 #[test]
 fn receive_buffer_bounds_incoming_packets() {
     let mut h = Harness::new();
