@@ -529,6 +529,13 @@ impl Client {
                     }
                     st.tx_waiters -= 1;
                 }
+                Err(CommandError::StoreFailed) => {
+                    // The durable store says why.
+                    let failure = st.session.store().file().and_then(FileStore::failure);
+                    return Err(
+                        failure.map_or(Error::Command(CommandError::StoreFailed), Error::Store)
+                    );
+                }
                 Err(e) => return Err(e.into()),
             }
         }
@@ -710,7 +717,7 @@ impl Client {
     pub fn sync_session_store(&self) -> Result<(), Error> {
         let st = self.shared().lock();
         match st.session.store().file().map(FileStore::sync) {
-            Some(Err(kind)) => Err(Error::ConnectionLost(DisconnectReason::Io(kind))),
+            Some(Err(e)) => Err(Error::Store(e)),
             _ => Ok(()),
         }
     }

@@ -47,6 +47,11 @@ pub enum DisconnectReason {
     WebSocket(WsError),
     /// A socket error.
     Io(io::ErrorKind),
+    /// The durable session store could not write or sync what the client was about to act
+    /// on, so nothing was sent. The store rewrites its log at the next attempt (the next
+    /// connect, publish or [`Client::sync_session_store`](crate::Client::sync_session_store))
+    /// and works again once the disk does.
+    Store(crate::store::StoreError),
     /// A reason the session reports that this version does not name.
     Other(mqtt_session::DisconnectReason),
 }
@@ -124,11 +129,14 @@ impl fmt::Display for DisconnectReason {
             Self::IncomingPacketTooLarge => {
                 f.write_str("incoming packet larger than the receive buffer")
             }
-            Self::StoreFull => f.write_str("session store full"),
+            Self::StoreFull => {
+                f.write_str("no room in the session store for an incoming QoS 2 packet id")
+            }
             Self::ProtocolViolation(v) => violation_text(f, v),
             Self::Tls(e) => write!(f, "tls: {e}"),
             Self::WebSocket(e) => write!(f, "{e}"),
             Self::Io(kind) => write!(f, "socket error: {kind}"),
+            Self::Store(e) => write!(f, "{e}"),
             Self::Other(r) => write!(f, "{r}"),
         }
     }
@@ -194,8 +202,11 @@ pub enum Error {
     ThreadSpawn(Arc<io::Error>),
     /// A feature this version does not support (the text names it).
     Unsupported(&'static str),
-    /// The durable session store could not be opened
-    /// ([`ClientOptions::session_store`](crate::ClientOptions::session_store)).
+    /// The durable session store
+    /// ([`ClientOptions::session_store`](crate::ClientOptions::session_store)) could not be
+    /// opened, or could not record a publish (a write failed: the OS error's kind and text
+    /// are in it). The store tries again at the next publish, so the client works again
+    /// once the disk does.
     Store(crate::store::StoreError),
 }
 

@@ -346,9 +346,9 @@ impl Io {
             self.notify_received(&st, &mut fires);
             // Nothing goes out before the durable store has what it reports on disk.
             if !self.out.is_empty() {
-                if let Some(Err(kind)) = st.session.store().file().map(FileStore::sync) {
+                if let Some(Err(e)) = st.session.store().file().map(FileStore::sync) {
                     self.out.clear();
-                    self.end_link(&mut st, DisconnectReason::Io(kind), &mut fires);
+                    self.end_link(&mut st, DisconnectReason::Store(e), &mut fires);
                 }
             }
             let qos0_upto = st.qos0_seq;

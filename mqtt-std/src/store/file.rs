@@ -2,8 +2,7 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, VecDeque};
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read as _, Seek as _, SeekFrom, Write as _};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use mqtt_proto::{PacketId, QoS};
@@ -11,13 +10,14 @@ use mqtt_session::VecStore;
 use mqtt_session::{Outgoing, OutgoingInfo, OutgoingState, Store, StoreError as SessionStoreError};
 
 use super::StoreError;
-use super::record::{self, Frame, MAGIC, Record};
+use super::crc::crc32;
+use super::record::{self, BATCH_HEADER, Batch, FILE_HEADER, MAGIC, MAGIC_V1, Record, SLOT_AT};
+use super::vfs::{OsFs, VFile, Vfs};
 
 /// The log's file name inside the store directory.
 pub const LOG_FILE: &str = "session.log";
-/// The lock file's name inside the store directory.
-pub const LOCK_FILE: &str = "lock";
-const TMP_FILE: &str = "session.log.tmp";
+/// The file a compaction writes before renaming it over the log.
+pub(crate) const TMP_FILE: &str = "session.log.tmp";
 
 /// Tuning of a [`FileStore`] ([`FileStore::open_with`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,15 +61,21 @@ pub struct ReceivedMessage {
 /// sync through the session's shared reference to its store.
 #[derive(Debug)]
 struct Writer {
-    file: File,
-    /// Records of the batch being built (no `Commit` yet), not written.
-    buf: Vec<u8>,
-    /// Length of the file (whole batches only).
+    /// The log, locked for as long as the store is open.
+    file: Box<dyn VFile>,
+    /// The batch being built, not written.
+    batch: Batch,
+    /// Length of the log (whole batches only).
     len: u64,
+    /// Length of the log known to be on disk (the last successful `fdatasync`).
+    synced: u64,
     /// Bytes written since the last `fsync`.
     unsynced: bool,
-    /// The first write or sync failure; the store refuses to go on after one.
-    failed: Option<io::ErrorKind>,
+    /// The first write or sync failure since the store last worked. The next write starts
+    /// by rewriting the log from the state in memory (the file may hold part of a batch, and
+    /// after a failed `fsync` the kernel may have dropped what it had): the store works
+    /// again once the disk does.
+    failed: Option<StoreError>,
     /// Received messages not done yet, oldest first.
     inbox: VecDeque<ReceivedMessage>,
     /// Highest `seq` handed out.
@@ -102,6 +108,7 @@ struct Writer {
 pub struct FileStore {
     dir: PathBuf,
     options: FileStoreOptions,
+    fs: Box<dyn Vfs>,
     /// Outgoing messages, in memory.
     outgoing: VecStore,
     /// Incoming QoS 2 ids awaiting PUBREL.
@@ -109,9 +116,16 @@ pub struct FileStore {
     /// QoS 1/2 publishes ever accepted.
     accepted: u64,
     w: RefCell<Writer>,
-    /// Held for the store's lifetime: the exclusive lock is released when it closes (or the
-    /// process dies).
-    _lock: File,
+}
+
+/// A failed file operation as a [`StoreError`].
+fn io_error<'a>(dir: &'a Path, what: &'static str) -> impl FnOnce(io::Error) -> StoreError + 'a {
+    move |e: io::Error| StoreError::Io {
+        what,
+        path: dir.to_path_buf(),
+        kind: e.kind(),
+        message: e.to_string(),
+    }
 }
 
 impl FileStore {
@@ -121,68 +135,71 @@ impl FileStore {
         Self::open_with(dir, FileStoreOptions::default())
     }
 
-    /// Opens (or creates) the store in `dir` (created if missing), takes its lock, and
-    /// replays the log: the outgoing messages, incoming QoS 2 ids and received messages it
-    /// holds are back, and a `Session` created over the store resends them.
+    /// Opens (or creates) the store in `dir` (created if missing, private to the user),
+    /// locks its log, and replays it: the outgoing messages, incoming QoS 2 ids and received
+    /// messages it holds are back, and a `Session` created over the store resends them.
     ///
     /// Fails with [`StoreError::Locked`] when another process (or another `FileStore` in this
-    /// one) has it open, and [`StoreError::Corrupt`] when the log is damaged anywhere but at
-    /// its very end. An incomplete last batch (a torn write: the process or the machine died
-    /// while writing it) is cut off; nothing in it had been acted on.
+    /// one) has it open, and [`StoreError::Corrupt`] when the log is damaged where it had
+    /// been synced to disk. The end of the log that was not synced (a torn last write, or
+    /// what a power cut left of the unsynced tail) is cut off: nothing in it had been acted
+    /// on. Reopening takes time linear in the log's length, whatever its damage.
     pub fn open_with(
         dir: impl AsRef<Path>,
         options: FileStoreOptions,
     ) -> Result<FileStore, StoreError> {
-        let dir = dir.as_ref().to_path_buf();
-        let io = |what: &'static str| {
-            let dir = dir.clone();
-            move |e: io::Error| StoreError::Io {
-                what,
-                path: dir,
-                kind: e.kind(),
-                message: e.to_string(),
-            }
-        };
-        fs::create_dir_all(&dir).map_err(io("create directory"))?;
-        let lock = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(dir.join(LOCK_FILE))
-            .map_err(io("open lock file"))?;
-        match fs4::fs_std::FileExt::try_lock_exclusive(&lock) {
-            Ok(true) => {}
-            Ok(false) => return Err(StoreError::Locked { path: dir }),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                return Err(StoreError::Locked { path: dir });
-            }
-            Err(e) => return Err(io("lock")(e)),
-        }
-        // A compaction that died before its rename leaves a stale copy: the log is intact.
-        let _ = fs::remove_file(dir.join(TMP_FILE));
+        Self::open_in(Box::new(OsFs), dir.as_ref(), options)
+    }
+
+    /// [`FileStore::open_with`] over the given file system.
+    pub(crate) fn open_in(
+        fs: Box<dyn Vfs>,
+        dir: &Path,
+        options: FileStoreOptions,
+    ) -> Result<FileStore, StoreError> {
+        fs.create_dir_all(dir)
+            .map_err(io_error(dir, "create directory"))?;
         let path = dir.join(LOG_FILE);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io("open log"))?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).map_err(io("read log"))?;
+        // A compaction in another process can rename a new log over the one opened here
+        // before it is locked: then the lock is on a file nobody uses, and the new one is
+        // opened again.
+        let mut file = None;
+        for _ in 0..16 {
+            let mut f = fs
+                .open_or_create(&path)
+                .map_err(io_error(dir, "open log"))?;
+            if !f.try_lock().map_err(io_error(dir, "lock log"))? {
+                return Err(StoreError::Locked {
+                    path: dir.to_path_buf(),
+                });
+            }
+            if f.is_at(&path).map_err(io_error(dir, "open log"))? {
+                file = Some(f);
+                break;
+            }
+        }
+        let Some(mut file) = file else {
+            return Err(StoreError::Locked {
+                path: dir.to_path_buf(),
+            });
+        };
+        // A compaction that died before its rename leaves a stale copy: the log is intact.
+        fs.remove_file(&dir.join(TMP_FILE))
+            .map_err(io_error(dir, "remove stale compaction file"))?;
+        let bytes = file.read_all().map_err(io_error(dir, "read log"))?;
 
         let mut store = FileStore {
-            dir: dir.clone(),
+            dir: dir.to_path_buf(),
             options,
+            fs,
             outgoing: VecStore::new(),
             incoming: BTreeSet::new(),
             accepted: 0,
             w: RefCell::new(Writer {
-                // Replaced below; `try_clone` keeps the struct simple to build.
-                file: file.try_clone().map_err(io("open log"))?,
-                buf: Vec::new(),
+                file,
+                batch: Batch::default(),
                 len: 0,
+                synced: 0,
                 unsynced: false,
                 failed: None,
                 inbox: VecDeque::new(),
@@ -192,80 +209,130 @@ impl FileStore {
                 taken: 0,
                 compact_next: options.compact_at,
             }),
-            _lock: lock,
         };
-
-        let good = if bytes.is_empty() {
-            file.write_all(MAGIC).map_err(io("write log"))?;
-            file.sync_all().map_err(io("sync log"))?;
-            sync_dir(&dir).map_err(io("sync directory"))?;
-            MAGIC.len()
-        } else {
+        let good = store
+            .replay(&bytes)
+            .map_err(|(offset, reason)| StoreError::Corrupt {
+                path: path.clone(),
+                offset,
+                reason,
+            })?;
+        let file_len = bytes.len();
+        drop(bytes);
+        let w = store.w.get_mut();
+        if good == 0 {
+            // New, or a crash before its header was on disk: write the header (again).
+            let f = &mut w.file;
+            f.truncate(0).map_err(io_error(dir, "truncate log"))?;
+            let header = record::file_header(FILE_HEADER as u64);
+            f.write_all(&header).map_err(io_error(dir, "write log"))?;
+            f.sync_all().map_err(io_error(dir, "sync log"))?;
             store
-                .replay(&bytes)
-                .map_err(|(offset, reason)| StoreError::Corrupt {
-                    path: path.clone(),
-                    offset,
-                    reason,
-                })?
-        };
-        if good < bytes.len() {
-            // Cut the torn tail so that new batches follow whole ones.
-            file.set_len(good as u64).map_err(io("truncate log"))?;
-            file.sync_all().map_err(io("sync log"))?;
-        }
-        file.seek(SeekFrom::Start(good as u64))
-            .map_err(io("seek log"))?;
-        {
-            let w = store.w.get_mut();
-            w.file = file;
+                .fs
+                .sync_dir(dir)
+                .map_err(io_error(dir, "sync directory"))?;
+            w.len = FILE_HEADER as u64;
+        } else {
+            // Cut the torn tail (or only put the position at the end), and say what is on
+            // disk now.
+            let f = &mut w.file;
+            f.truncate(good as u64)
+                .map_err(io_error(dir, "truncate log"))?;
+            if good < file_len {
+                f.sync_all().map_err(io_error(dir, "sync log"))?;
+            }
+            f.write_at(SLOT_AT, &record::slot(good as u64))
+                .map_err(io_error(dir, "write log"))?;
             w.len = good as u64;
-            w.done_logged = w.done;
         }
+        w.synced = w.len;
+        w.done_logged = w.done;
         Ok(store)
     }
 
-    /// Applies the log's whole batches; returns the length of the good prefix, or the offset
-    /// and reason of damage that is not a torn end.
+    /// Applies the log's whole batches; returns the length of the good prefix (0: no
+    /// header), or the offset and reason of damage where the log had been synced.
     fn replay(&mut self, bytes: &[u8]) -> Result<usize, (u64, &'static str)> {
-        if bytes.len() < MAGIC.len() {
+        let Some(magic) = bytes.get(..MAGIC.len()) else {
             return if MAGIC.starts_with(bytes) {
                 Ok(0)
             } else {
                 Err((0, "not a session store log (bad magic)"))
             };
+        };
+        if magic == MAGIC_V1 {
+            return Err((
+                0,
+                "a log in the first format (version 1), which this version does not read",
+            ));
         }
-        if bytes.get(..MAGIC.len()) != Some(MAGIC.as_slice()) {
+        if magic != MAGIC {
             return Err((0, "not a session store log (bad magic or version)"));
         }
-        let mut pos = MAGIC.len();
+        if bytes.len() < FILE_HEADER {
+            // A crash while the header was being written: nothing else was.
+            return Ok(0);
+        }
+        // The first damaged batch, and the furthest point known to have been on disk: the
+        // file header's slot (torn: nothing known), or a later batch header.
+        let mut on_disk = record::read_slot(bytes.get(SLOT_AT as usize..).unwrap_or_default())
+            .unwrap_or(0);
+        if on_disk > bytes.len() as u64 {
+            return Err((
+                bytes.len() as u64,
+                "the log is shorter than what had been synced to disk",
+            ));
+        }
+        let mut pos = FILE_HEADER;
         let mut good = pos;
-        let mut batch: Vec<Record<'_>> = Vec::new();
+        let mut damage: Option<usize> = None;
         while let Some(rest) = bytes.get(pos..).filter(|r| !r.is_empty()) {
-            match record::frame(rest) {
-                Frame::Whole(body, n) => {
-                    let rec = Record::decode(body).map_err(|e| (pos as u64, e.0))?;
-                    pos += n;
-                    if rec == Record::Commit {
-                        for r in batch.drain(..) {
-                            self.apply(r).map_err(|e| (pos as u64, e))?;
-                        }
-                        good = pos;
-                    } else {
-                        batch.push(rec);
+            let Some(h) = record::header(rest) else {
+                // A header cut short, zeros or garbage: the end of what can be read.
+                damage.get_or_insert(pos);
+                break;
+            };
+            if h.synced > pos as u64 {
+                return Err((
+                    pos as u64,
+                    "batch header claims more on disk than precedes it",
+                ));
+            }
+            on_disk = on_disk.max(h.synced);
+            let end = usize::try_from(h.body_len)
+                .ok()
+                .and_then(|n| n.checked_add(pos + BATCH_HEADER))
+                .filter(|&end| end <= bytes.len());
+            let Some(end) = end else {
+                // A valid header whose body runs past the end: a torn last write.
+                damage.get_or_insert(pos);
+                break;
+            };
+            let body = bytes.get(pos + BATCH_HEADER..end).unwrap_or_default();
+            if damage.is_none() {
+                if crc32(body) == h.body_crc {
+                    let batch = record::records(body)
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|e| (pos as u64, e.0))?;
+                    for r in batch {
+                        self.apply(r).map_err(|e| (pos as u64, e))?;
                     }
-                }
-                Frame::Torn | Frame::Bad => {
-                    // The end of a torn write, unless a whole record follows somewhere:
-                    // then the damage is in the middle, and guessing would misread.
-                    if whole_record_after(bytes, pos + 1) {
-                        return Err((pos as u64, "damaged record in the middle of the log"));
-                    }
-                    break;
+                    good = end;
+                } else {
+                    // Walk on by the headers' lengths (never searching inside bodies): a
+                    // later header may say this part had been on disk.
+                    damage = Some(pos);
                 }
             }
+            pos = end;
         }
-        Ok(good)
+        match damage {
+            Some(at) if (at as u64) < on_disk => Err((
+                at as u64,
+                "damaged batch in the part of the log that had been synced",
+            )),
+            _ => Ok(good),
+        }
     }
 
     fn apply(&mut self, rec: Record<'_>) -> Result<(), &'static str> {
@@ -374,7 +441,6 @@ impl FileStore {
                 let done = w.done;
                 w.inbox.retain(|m| m.seq > done);
             }
-            Record::Commit => {}
             Record::Counters {
                 accepted,
                 received,
@@ -424,10 +490,12 @@ impl FileStore {
         self.w.borrow().len
     }
 
-    /// The first write or sync failure, if any: the store then refuses new publishes and
-    /// [`FileStore::sync`] fails, so nothing is acted on without being recorded.
-    pub fn failure(&self) -> Option<io::ErrorKind> {
-        self.w.borrow().failed
+    /// The write or sync failure the store has not recovered from, if any. While there is
+    /// one, every write starts by rewriting the log from the state in memory; until that
+    /// works, new publishes are refused and [`FileStore::sync`] fails, so nothing is acted on
+    /// without being recorded.
+    pub fn failure(&self) -> Option<StoreError> {
+        self.w.borrow().failed.clone()
     }
 
     /// Records a received QoS 1/2 message (in the batch being built: written by the next
@@ -450,15 +518,14 @@ impl FileStore {
         // Replay refuses a log whose counter is at its end, so this always moves on.
         let seq = w.received.saturating_add(1);
         w.received = seq;
-        Record::Received {
+        w.batch.push(&Record::Received {
             seq,
             qos: q,
             retain,
             dup,
             topic,
             payload,
-        }
-        .encode(&mut w.buf);
+        });
         w.inbox.push_back(ReceivedMessage {
             seq,
             qos,
@@ -502,19 +569,26 @@ impl FileStore {
         self.mark_done(seq);
     }
 
-    /// Writes the batch being built (with its `Commit`) and `fsync`s the log if anything was
-    /// written since the last sync; compacts the log when it has grown enough. The client
-    /// calls it before every write to the socket. Fails (and keeps failing) after a write or
-    /// sync error.
-    pub fn sync(&self) -> Result<(), io::ErrorKind> {
+    /// Writes the batch being built and `fsync`s the log if anything was written since the
+    /// last sync; compacts the log when it has grown enough. The client calls it before every
+    /// write to the socket. After a failure, it first rewrites the log from the state in
+    /// memory, and fails until that works.
+    pub fn sync(&self) -> Result<(), StoreError> {
         let mut w = self.w.borrow_mut();
         self.write_batch(&mut w)?;
         if w.unsynced {
             if let Err(e) = w.file.sync_data() {
-                w.failed = Some(e.kind());
-                return Err(e.kind());
+                return Err(fail(&mut w, io_error(&self.dir, "sync log")(e)));
             }
             w.unsynced = false;
+            w.synced = w.len;
+            // Say so in the file header: damage before this point is then damage to synced
+            // data (an error), not what a power cut left of an unsynced tail. The slot needs
+            // no sync of its own: it rides on the next one.
+            let slot = record::slot(w.synced);
+            if let Err(e) = w.file.write_at(SLOT_AT, &slot) {
+                return Err(fail(&mut w, io_error(&self.dir, "write log")(e)));
+            }
         }
         if w.len > w.compact_next {
             self.compact(&mut w)?;
@@ -522,35 +596,47 @@ impl FileStore {
         Ok(())
     }
 
-    /// Writes the pending records and their `Commit` (no sync).
-    fn write_batch(&self, w: &mut Writer) -> Result<(), io::ErrorKind> {
-        if let Some(kind) = w.failed {
-            return Err(kind);
+    /// After a failure: the log rewritten from the state in memory, or the failure.
+    fn recover(&self, w: &mut Writer) -> Result<(), StoreError> {
+        if w.failed.is_some() {
+            self.rewrite(w)?;
+            w.failed = None;
         }
-        if w.done > w.done_logged {
-            let seq = w.done;
-            Record::Done { seq }.encode(&mut w.buf);
-            w.done_logged = seq;
-        }
-        if w.buf.is_empty() {
-            return Ok(());
-        }
-        Record::Commit.encode(&mut w.buf);
-        if let Err(e) = w.file.write_all(&w.buf) {
-            // A partial batch has no Commit: replay ignores it. Nothing more is written.
-            w.failed = Some(e.kind());
-            return Err(e.kind());
-        }
-        w.len += w.buf.len() as u64;
-        w.buf.clear();
-        w.unsynced = true;
         Ok(())
     }
 
-    /// The live state as one batch.
+    /// Writes the batch being built (no sync).
+    fn write_batch(&self, w: &mut Writer) -> Result<(), StoreError> {
+        self.recover(w)?;
+        if w.done > w.done_logged {
+            let seq = w.done;
+            w.batch.push(&Record::Done { seq });
+            w.done_logged = seq;
+        }
+        if w.batch.is_empty() {
+            return Ok(());
+        }
+        let synced = w.synced;
+        let n = {
+            let Writer { file, batch, .. } = &mut *w;
+            let bytes = batch.seal(synced);
+            file.write_all(bytes).map(|()| bytes.len())
+        };
+        match n {
+            Ok(n) => {
+                w.len += n as u64;
+                w.batch.clear();
+                w.unsynced = true;
+                Ok(())
+            }
+            // Part of the batch may be in the file: the recovery rewrites it.
+            Err(e) => Err(fail(w, io_error(&self.dir, "write log")(e))),
+        }
+    }
+
+    /// The live state as a log of one batch.
     fn snapshot(&self, w: &Writer) -> Vec<u8> {
-        let mut out = Vec::with_capacity(4096);
-        out.extend_from_slice(MAGIC);
+        let mut b = Batch::default();
         // The received messages below raise the counter back to `w.received`.
         let received = w
             .inbox
@@ -558,45 +644,46 @@ impl FileStore {
             .map_or(w.received, |m| m.seq.saturating_sub(1));
         // Likewise the outgoing messages below count as accepted again.
         let held = self.outgoing.outgoing_len() as u64;
-        Record::Counters {
+        b.push(&Record::Counters {
             accepted: self.accepted.saturating_sub(held),
             received,
             done: w.done.min(received),
-        }
-        .encode(&mut out);
+        });
         for i in 0..self.outgoing.outgoing_len() {
             let Some(m) = self.outgoing.outgoing(i) else {
                 continue;
             };
-            push_record(&m).encode(&mut out);
+            b.push(&push_record(&m));
             if m.state == OutgoingState::Released {
-                Record::Release {
+                b.push(&Record::Release {
                     packet_id: m.packet_id.0.get(),
-                }
-                .encode(&mut out);
+                });
             }
         }
         for &packet_id in &self.incoming {
-            Record::InInsert { packet_id }.encode(&mut out);
+            b.push(&Record::InInsert { packet_id });
         }
         for m in &w.inbox {
-            Record::Received {
+            b.push(&Record::Received {
                 seq: m.seq,
                 qos: qos_u8(m.qos),
                 retain: m.retain,
                 dup: m.dup,
                 topic: &m.topic,
                 payload: &m.payload,
-            }
-            .encode(&mut out);
+            });
         }
-        Record::Commit.encode(&mut out);
+        let body = b.seal(0);
+        let len = (FILE_HEADER + body.len()) as u64;
+        let mut out = Vec::with_capacity(FILE_HEADER + body.len());
+        // The whole file is synced before it is renamed over the log.
+        out.extend_from_slice(&record::file_header(len));
+        out.extend_from_slice(body);
         out
     }
 
-    /// Rewrites the log as a snapshot when it is much larger than the snapshot: write a new
-    /// file, `fsync` it, rename it over the log, `fsync` the directory.
-    fn compact(&self, w: &mut Writer) -> Result<(), io::ErrorKind> {
+    /// Compacts when the log is much larger than a snapshot of the live state.
+    fn compact(&self, w: &mut Writer) -> Result<(), StoreError> {
         let snap = self.snapshot(w);
         // Not worth it yet: look again once the log has grown past four snapshots.
         let next = (snap.len() as u64)
@@ -606,61 +693,84 @@ impl FileStore {
             w.compact_next = next;
             return Ok(());
         }
-        let tmp = self.dir.join(TMP_FILE);
-        let result = (|| -> io::Result<File> {
-            let mut f = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(&tmp)?;
-            f.write_all(&snap)?;
-            f.sync_all()?;
-            fs::rename(&tmp, self.dir.join(LOG_FILE))?;
-            sync_dir(&self.dir)?;
+        self.replace_log(w, &snap)?;
+        w.compact_next = next;
+        Ok(())
+    }
+
+    /// Rewrites the log from the state in memory.
+    fn rewrite(&self, w: &mut Writer) -> Result<(), StoreError> {
+        let snap = self.snapshot(w);
+        self.replace_log(w, &snap)
+    }
+
+    /// Replaces the log with `snap`: write a new file, `fsync` it, rename it over the log,
+    /// `fsync` the directory. The new file is locked before its rename, so that the file at
+    /// the log's path is locked at every moment.
+    fn replace_log(&self, w: &mut Writer, snap: &[u8]) -> Result<(), StoreError> {
+        let dir = &self.dir;
+        let tmp = dir.join(TMP_FILE);
+        let fs = &self.fs;
+        let result = (|| -> Result<Box<dyn VFile>, StoreError> {
+            fs.remove_file(&tmp)
+                .map_err(io_error(dir, "remove stale compaction file"))?;
+            let mut f = fs
+                .create_new(&tmp)
+                .map_err(io_error(dir, "create compaction file"))?;
+            let locked = f
+                .try_lock()
+                .map_err(io_error(dir, "lock compaction file"))?;
+            if !locked {
+                return Err(StoreError::Locked {
+                    path: dir.to_path_buf(),
+                });
+            }
+            f.write_all(snap)
+                .map_err(io_error(dir, "write compaction file"))?;
+            f.sync_all()
+                .map_err(io_error(dir, "sync compaction file"))?;
             Ok(f)
         })();
-        match result {
-            Ok(f) => {
-                w.file = f;
-                w.len = snap.len() as u64;
-                w.compact_next = next;
-                w.unsynced = false;
-                Ok(())
-            }
+        let f = match result {
+            Ok(f) => f,
             Err(e) => {
-                // The old log is intact unless the rename happened; either way stop here.
-                let _ = fs::remove_file(&tmp);
-                w.failed = Some(e.kind());
-                Err(e.kind())
+                // The old log is intact.
+                let _ = fs.remove_file(&tmp);
+                return Err(fail(w, e));
             }
+        };
+        if let Err(e) = fs.rename(&tmp, &dir.join(LOG_FILE)) {
+            let _ = fs.remove_file(&tmp);
+            return Err(fail(w, io_error(dir, "rename compaction file")(e)));
         }
+        // The new log is at the path now: write there whatever happens next.
+        w.file = f;
+        w.len = snap.len() as u64;
+        w.synced = w.len;
+        w.unsynced = false;
+        w.batch.clear();
+        w.done_logged = w.done;
+        if let Err(e) = fs.sync_dir(dir) {
+            return Err(fail(w, io_error(dir, "sync directory")(e)));
+        }
+        Ok(())
     }
 
     /// Compacts now, whatever the log's size (for tests and tools).
-    pub fn compact_now(&self) -> Result<(), io::ErrorKind> {
+    pub fn compact_now(&self) -> Result<(), StoreError> {
         let mut w = self.w.borrow_mut();
         self.write_batch(&mut w)?;
-        let len = w.len;
-        w.len = u64::MAX;
-        let r = self.compact(&mut w);
-        if w.len == u64::MAX {
-            w.len = len;
-        }
-        r
+        self.rewrite(&mut w)
     }
 
     fn log(&mut self, rec: Record<'_>) {
-        rec.encode(&mut self.w.get_mut().buf);
+        self.w.get_mut().batch.push(&rec);
     }
 }
 
-/// Whether a whole record with a valid body starts at any offset from `from` on.
-fn whole_record_after(bytes: &[u8], from: usize) -> bool {
-    (from..bytes.len()).any(|q| match bytes.get(q..).map(record::frame) {
-        Some(Frame::Whole(body, _)) => Record::decode(body).is_ok(),
-        _ => false,
-    })
+/// Keeps the first failure and returns it.
+fn fail(w: &mut Writer, e: StoreError) -> StoreError {
+    w.failed.get_or_insert(e).clone()
 }
 
 fn qos_u8(q: QoS) -> u8 {
@@ -678,19 +788,6 @@ fn push_record<'a>(m: &Outgoing<'a>) -> Record<'a> {
         retain: m.retain,
         topic: m.topic,
         payload: m.payload,
-    }
-}
-
-/// `fsync` a directory so that a file created or renamed in it survives a power cut.
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        File::open(dir)?.sync_all()
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        Ok(())
     }
 }
 
@@ -722,11 +819,15 @@ impl Store for FileStore {
     /// of the process cannot lose an accepted publish; `fsync`ed too with
     /// [`FileStoreOptions::sync_on_publish`], else by the next [`FileStore::sync`].
     fn push_outgoing(&mut self, message: &Outgoing<'_>) -> Result<(), SessionStoreError> {
-        if self.w.get_mut().failed.is_some() {
-            return Err(SessionStoreError::Backend);
+        {
+            // Recover first: the rewrite does not hold this message.
+            let mut w = self.w.borrow_mut();
+            if self.recover(&mut w).is_err() {
+                return Err(SessionStoreError::Backend);
+            }
         }
-        let mark = self.w.get_mut().buf.len();
-        push_record(message).encode(&mut self.w.get_mut().buf);
+        let mark = self.w.get_mut().batch.mark();
+        self.w.get_mut().batch.push(&push_record(message));
         let written = if self.options.sync_on_publish {
             self.sync()
         } else {
@@ -735,7 +836,7 @@ impl Store for FileStore {
         };
         if written.is_err() {
             let w = self.w.get_mut();
-            w.buf.truncate(mark);
+            w.batch.truncate(mark);
             return Err(SessionStoreError::Backend);
         }
         self.outgoing.push_outgoing(message)?;
@@ -783,10 +884,9 @@ impl Store for FileStore {
         self.incoming.contains(&packet_id.0.get())
     }
 
+    /// Recorded in the batch being built; a store that fails reports it from the
+    /// [`FileStore::sync`] the client runs before it sends the PUBREC.
     fn insert_incoming(&mut self, packet_id: PacketId) -> Result<(), SessionStoreError> {
-        if self.w.get_mut().failed.is_some() {
-            return Err(SessionStoreError::Backend);
-        }
         if self.incoming.insert(packet_id.0.get()) {
             self.log(Record::InInsert {
                 packet_id: packet_id.0.get(),

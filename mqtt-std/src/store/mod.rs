@@ -82,6 +82,7 @@
 mod crc;
 mod file;
 mod record;
+mod vfs;
 
 use std::fmt;
 use std::io;
@@ -90,7 +91,7 @@ use std::path::PathBuf;
 use mqtt_proto::PacketId;
 use mqtt_session::{Outgoing, OutgoingInfo, Store, StoreError as SessionStoreError, VecStore};
 
-pub use file::{FileStore, FileStoreOptions, LOCK_FILE, LOG_FILE, ReceivedMessage};
+pub use file::{FileStore, FileStoreOptions, LOG_FILE, ReceivedMessage};
 
 /// Why a [`FileStore`] could not be opened.
 #[derive(Debug, Clone, PartialEq, Eq)]

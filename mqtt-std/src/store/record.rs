@@ -1,25 +1,71 @@
-//! The log's records: framing (length, CRC-32, body) and the body of each kind.
+//! The log's framing and records.
 //!
 //! ```text
-//! record = len: u32 LE | crc: u32 LE (CRC-32 of body) | body (len bytes)
-//! body   = kind: u8 | fields
+//! log    = magic (8 bytes: "MQTTSES" and the format version) | synced: u64 | crc: u32
+//!          | zero: u32 | batch*
+//! batch  = body_len: u64 | synced: u64 | body_crc: u32 | head_crc: u32 | body
+//! body   = record*
+//! record = len: u32 | kind: u8 | fields (len bytes in all)
 //! ```
 //!
-//! Multi-byte fields are little-endian. Records are grouped in batches that end with a
-//! `Commit` record; replay applies a batch only when its `Commit` is there.
-
+//! Multi-byte fields are little-endian. The `synced` field of the file header (with the
+//! CRC-32 of its 8 bytes) is rewritten in place after every `fdatasync`: the length of the
+//! log then on disk. `head_crc` is the CRC-32 of the 20 bytes before it,
+//! `body_crc` the CRC-32 of the body. `synced` is the length of the log known to be on disk
+//! (`fdatasync`ed) when the batch was written: a power cut cannot have damaged anything
+//! before it. A batch is the unit of replay: it is applied whole or not at all.
+//!
+//! Replay walks from one batch header to the next by their lengths and never looks for a
+//! header inside a body, so no payload (which may hold any bytes, a valid batch among them)
+//! can be taken for a record. A valid header whose body runs past the end of the file is a
+//! torn end, recognised at once whatever its length.
 use std::fmt;
 
 use super::crc::crc32;
 
 /// The file starts with these 8 bytes (the last one is the format version).
-pub(crate) const MAGIC: &[u8; 8] = b"MQTTSES\x01";
+pub(crate) const MAGIC: &[u8; 8] = b"MQTTSES\x02";
 
-/// Length and CRC in front of every body.
-pub(crate) const HEADER: usize = 8;
+/// The magic of the first format (records framed one by one), refused with its own error.
+pub(crate) const MAGIC_V1: &[u8; 8] = b"MQTTSES\x01";
 
-/// The largest body: a PUBLISH can carry at most 268,435,455 bytes; a few more for the fields.
-pub(crate) const MAX_BODY: usize = 268_435_455 + 64;
+/// The file header: the magic and the synced slot.
+pub(crate) const FILE_HEADER: usize = 24;
+
+/// Where the synced slot is in the file.
+pub(crate) const SLOT_AT: u64 = 8;
+
+/// The synced slot's bytes for `synced`.
+pub(crate) fn slot(synced: u64) -> [u8; 16] {
+    let mut s = [0u8; 16];
+    s[..8].copy_from_slice(&synced.to_le_bytes());
+    let crc = crc32(&s[..8]);
+    s[8..12].copy_from_slice(&crc.to_le_bytes());
+    s
+}
+
+/// The synced slot's value, or `None` when it is torn or was never written.
+pub(crate) fn read_slot(s: &[u8]) -> Option<u64> {
+    let s = s.get(..12)?;
+    let mut v = [0u8; 8];
+    v.copy_from_slice(&s[..8]);
+    let crc = u32::from_le_bytes([s[8], s[9], s[10], s[11]]);
+    (crc32(&v) == crc).then(|| u64::from_le_bytes(v))
+}
+
+/// A file header whose slot says `synced`.
+pub(crate) fn file_header(synced: u64) -> [u8; FILE_HEADER] {
+    let mut h = [0u8; FILE_HEADER];
+    h[..8].copy_from_slice(MAGIC);
+    h[8..].copy_from_slice(&slot(synced));
+    h
+}
+
+/// The header in front of every batch.
+pub(crate) const BATCH_HEADER: usize = 24;
+
+/// The length in front of every record.
+const RECORD_LEN: usize = 4;
 
 const PUSH: u8 = 1;
 const RELEASE: u8 = 2;
@@ -29,7 +75,7 @@ const IN_REMOVE: u8 = 5;
 const IN_CLEAR: u8 = 6;
 const RECEIVED: u8 = 7;
 const DONE: u8 = 8;
-const COMMIT: u8 = 9;
+// 9 was the commit record of the first format; batches replaced it.
 const COUNTERS: u8 = 10;
 const RENUMBER: u8 = 11;
 
@@ -67,8 +113,6 @@ pub(crate) enum Record<'a> {
     },
     /// The application is done with every received message up to `seq`.
     Done { seq: u64 },
-    /// The batch before this record is whole.
-    Commit,
     /// Counters carried over by compaction.
     Counters {
         accepted: u64,
@@ -91,7 +135,7 @@ impl Record<'_> {
     /// Appends the framed record to `out`.
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         let start = out.len();
-        out.extend_from_slice(&[0; HEADER]);
+        out.extend_from_slice(&[0; RECORD_LEN]);
         match *self {
             Record::Push {
                 packet_id,
@@ -133,7 +177,6 @@ impl Record<'_> {
                 out.push(DONE);
                 out.extend_from_slice(&seq.to_le_bytes());
             }
-            Record::Commit => out.push(COMMIT),
             Record::Counters {
                 accepted,
                 received,
@@ -145,17 +188,14 @@ impl Record<'_> {
                 out.extend_from_slice(&done.to_le_bytes());
             }
         }
-        let body_start = start + HEADER;
-        let body = out.get(body_start..).unwrap_or_default();
-        let len = u32::try_from(body.len()).unwrap_or(u32::MAX);
-        let crc = crc32(body);
-        if let Some(h) = out.get_mut(start..body_start) {
-            h[..4].copy_from_slice(&len.to_le_bytes());
-            h[4..].copy_from_slice(&crc.to_le_bytes());
+        let len = out.len() - start - RECORD_LEN;
+        let len = u32::try_from(len).unwrap_or(u32::MAX);
+        if let Some(h) = out.get_mut(start..start + RECORD_LEN) {
+            h.copy_from_slice(&len.to_le_bytes());
         }
     }
 
-    /// Decodes a body whose CRC was checked.
+    /// Decodes a record's body (kind and fields) from a batch whose CRC was checked.
     pub(crate) fn decode(body: &[u8]) -> Result<Record<'_>, BadBody> {
         let mut r = Reader(body);
         let kind = r.u8()?;
@@ -208,7 +248,6 @@ impl Record<'_> {
                 });
             }
             DONE => Record::Done { seq: r.u64()? },
-            COMMIT => Record::Commit,
             COUNTERS => Record::Counters {
                 accepted: r.u64()?,
                 received: r.u64()?,
@@ -276,32 +315,118 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// What the next bytes of a log hold.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Frame<'a> {
-    /// A whole record with a good CRC: its body and its total length.
-    Whole(&'a [u8], usize),
-    /// The bytes end inside the record (a torn write at the end of the file).
-    Torn,
-    /// The CRC does not match (or the length is impossible).
-    Bad,
+/// A batch being built: records after room for the header, sealed when written.
+#[derive(Debug)]
+pub(crate) struct Batch {
+    buf: Vec<u8>,
 }
 
-/// Frames the record at the start of `buf` (which is not empty).
-pub(crate) fn frame(buf: &[u8]) -> Frame<'_> {
-    let Some(h) = buf.get(..HEADER) else {
-        return Frame::Torn;
+impl Default for Batch {
+    fn default() -> Self {
+        Batch {
+            buf: vec![0; BATCH_HEADER],
+        }
+    }
+}
+
+impl Batch {
+    /// Whether it holds no record.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.buf.len() <= BATCH_HEADER
+    }
+
+    /// Appends a record.
+    pub(crate) fn push(&mut self, rec: &Record<'_>) {
+        rec.encode(&mut self.buf);
+    }
+
+    /// Where the records end now, to take back what follows with [`Batch::truncate`].
+    pub(crate) fn mark(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Drops the records appended after `mark`.
+    pub(crate) fn truncate(&mut self, mark: usize) {
+        self.buf.truncate(mark.max(BATCH_HEADER));
+    }
+
+    /// Drops every record.
+    pub(crate) fn clear(&mut self) {
+        self.buf.truncate(BATCH_HEADER);
+    }
+
+    /// The batch with its header, `synced` being the length of the log known to be on disk.
+    pub(crate) fn seal(&mut self, synced: u64) -> &[u8] {
+        let (head, body) = self.buf.split_at_mut(BATCH_HEADER);
+        head[..8].copy_from_slice(&(body.len() as u64).to_le_bytes());
+        head[8..16].copy_from_slice(&synced.to_le_bytes());
+        head[16..20].copy_from_slice(&crc32(body).to_le_bytes());
+        let head_crc = crc32(&head[..20]);
+        head[20..].copy_from_slice(&head_crc.to_le_bytes());
+        &self.buf
+    }
+}
+
+/// A batch header whose own CRC is right.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Header {
+    /// Length of the body.
+    pub(crate) body_len: u64,
+    /// Length of the log on disk when the batch was written.
+    pub(crate) synced: u64,
+    /// CRC-32 of the body.
+    pub(crate) body_crc: u32,
+}
+
+/// The header at the start of `buf`: `None` if fewer than [`BATCH_HEADER`] bytes are there
+/// or its CRC is wrong (zeros, garbage, a torn header).
+pub(crate) fn header(buf: &[u8]) -> Option<Header> {
+    let h = buf.get(..BATCH_HEADER)?;
+    let word = |i: usize| {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(&h[i..i + 8]);
+        u64::from_le_bytes(a)
     };
-    let len = u32::from_le_bytes([h[0], h[1], h[2], h[3]]) as usize;
-    let crc = u32::from_le_bytes([h[4], h[5], h[6], h[7]]);
-    if len == 0 || len > MAX_BODY {
-        return Frame::Bad;
+    let half = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+    if crc32(&h[..20]) != half(20) {
+        return None;
     }
-    match buf.get(HEADER..HEADER + len) {
-        None => Frame::Torn,
-        Some(body) if crc32(body) == crc => Frame::Whole(body, HEADER + len),
-        Some(_) => Frame::Bad,
+    Some(Header {
+        body_len: word(0),
+        synced: word(8),
+        body_crc: half(16),
+    })
+}
+
+/// The records of a batch body whose CRC was checked.
+pub(crate) fn records(body: &[u8]) -> impl Iterator<Item = Result<Record<'_>, BadBody>> {
+    let mut rest = body;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let Some(len) = rest.get(..RECORD_LEN) else {
+            rest = &[];
+            return Some(Err(BadBody("record length cut short")));
+        };
+        let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+        let Some(rec) = rest.get(RECORD_LEN..RECORD_LEN.saturating_add(len)) else {
+            rest = &[];
+            return Some(Err(BadBody("record longer than its batch")));
+        };
+        rest = rest.get(RECORD_LEN + len..).unwrap_or_default();
+        Some(Record::decode(rec))
+    })
+}
+
+/// Tests build logs by hand with this.
+#[cfg(test)]
+pub(crate) fn batch(synced: u64, records: &[Record<'_>]) -> Vec<u8> {
+    let mut b = Batch::default();
+    for r in records {
+        b.push(r);
     }
+    b.seal(synced).to_vec()
 }
 
 #[cfg(test)]
@@ -332,7 +457,6 @@ mod tests {
                 payload: b"",
             },
             Record::Done { seq: 5 },
-            Record::Commit,
             Record::Counters {
                 accepted: 1,
                 received: 2,
@@ -342,36 +466,40 @@ mod tests {
     }
 
     #[test]
-    fn every_record_round_trips() {
-        for rec in all() {
-            let mut buf = Vec::new();
-            rec.encode(&mut buf);
-            match frame(&buf) {
-                Frame::Whole(body, n) => {
-                    assert_eq!(n, buf.len());
-                    assert_eq!(Record::decode(body), Ok(rec));
-                }
-                other => panic!("{rec:?}: {other:?}"),
-            }
+    fn every_record_round_trips_in_a_batch() {
+        let recs = all();
+        let b = batch(77, &recs);
+        let h = header(&b).expect("a sealed header");
+        assert_eq!(h.body_len as usize, b.len() - BATCH_HEADER);
+        assert_eq!(h.synced, 77);
+        let body = &b[BATCH_HEADER..];
+        assert_eq!(crc32(body), h.body_crc);
+        let back: Vec<_> = records(body).map(Result::unwrap).collect();
+        assert_eq!(back, recs);
+    }
+
+    #[test]
+    fn every_flipped_header_bit_is_caught_and_zeros_are_no_header() {
+        let b = batch(5, &all());
+        for i in 0..BATCH_HEADER * 8 {
+            let mut x = b.clone();
+            x[i / 8] ^= 1 << (i % 8);
+            assert_eq!(header(&x), None, "bit {i}");
+        }
+        assert_eq!(header(&[0; BATCH_HEADER]), None);
+        for cut in 0..BATCH_HEADER {
+            assert_eq!(header(&b[..cut]), None);
         }
     }
 
     #[test]
-    fn every_prefix_is_torn_and_every_flipped_bit_is_caught() {
-        for rec in all() {
-            let mut buf = Vec::new();
-            rec.encode(&mut buf);
-            for cut in 0..buf.len() {
-                assert_eq!(frame(&buf[..cut.max(1)]), Frame::Torn, "{rec:?} cut {cut}");
-            }
-            for i in 0..buf.len() * 8 {
-                let mut b = buf.clone();
-                b[i / 8] ^= 1 << (i % 8);
-                match frame(&b) {
-                    Frame::Whole(body, _) => panic!("{rec:?} bit {i}: accepted {body:?}"),
-                    Frame::Torn | Frame::Bad => {}
-                }
-            }
+    fn a_body_cut_or_padded_inside_is_an_error_not_a_panic() {
+        let b = batch(0, &all());
+        let body = &b[BATCH_HEADER..];
+        for cut in 1..body.len() {
+            // Every prefix decodes as whole records then an error, or whole records only.
+            let n = records(&body[..cut]).filter(Result::is_err).count();
+            assert!(n <= 1, "cut {cut}");
         }
     }
 }

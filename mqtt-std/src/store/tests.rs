@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use mqtt_proto::{PacketId, QoS};
 use mqtt_session::{Config, ConnectOptions, Instant, Outgoing, OutgoingState, Session, Store};
 
-use super::record::{MAGIC, Record};
+use super::record::{BATCH_HEADER, FILE_HEADER, Record, SLOT_AT, batch, file_header, slot};
 use super::{FileStore, FileStoreOptions, LOG_FILE, StoreError};
 
 /// A fresh directory for one test.
@@ -169,11 +169,13 @@ fn torn_last_batch_at_every_byte_offset_recovers_the_previous_state() {
         populate(&mut s);
         let before = snapshot(&s);
         let len = s.log_len() as usize;
-        // The last batch: one publish (a record and its commit).
+        // The last batch: one publish, written and not synced (the process dies before its
+        // sync: the file header's slot still says `len`).
         push(&mut s, 10, QoS::ExactlyOnce, b"the last one");
         (before, len, snapshot(&s))
     };
-    let whole = fs::read(d.join(LOG_FILE)).unwrap();
+    let mut whole = fs::read(d.join(LOG_FILE)).unwrap();
+    whole[SLOT_AT as usize..FILE_HEADER].copy_from_slice(&slot(full as u64));
     assert!(whole.len() > full);
     for cut in full..=whole.len() {
         fs::write(d.join(LOG_FILE), &whole[..cut]).unwrap();
@@ -190,7 +192,7 @@ fn torn_last_batch_at_every_byte_offset_recovers_the_previous_state() {
         assert_eq!(s.outgoing(s.outgoing_len() - 1).unwrap().payload, b"after");
     }
     // A header cut short is an empty store, not an error.
-    for cut in 0..MAGIC.len() {
+    for cut in 0..FILE_HEADER {
         fs::write(d.join(LOG_FILE), &whole[..cut]).unwrap();
         assert_eq!(FileStore::open(&d).unwrap().outgoing_len(), 0);
     }
@@ -198,19 +200,49 @@ fn torn_last_batch_at_every_byte_offset_recovers_the_previous_state() {
 }
 
 #[test]
-fn records_without_their_commit_are_ignored() {
-    let d = dir("nocommit");
+fn a_batch_whose_body_missed_the_disk_is_cut_with_what_follows() {
+    let d = dir("nobody");
     let before = {
         let mut s = FileStore::open(&d).unwrap();
         populate(&mut s);
         snapshot(&s)
     };
-    // A batch whose commit never made it: whole records, no commit.
-    let mut log = fs::read(d.join(LOG_FILE)).unwrap();
-    Record::Remove { packet_id: 3 }.encode(&mut log);
-    Record::InInsert { packet_id: 44 }.encode(&mut log);
-    fs::write(d.join(LOG_FILE), &log).unwrap();
+    let log = fs::read(d.join(LOG_FILE)).unwrap();
+    let synced = log.len() as u64;
+    // Unsynced batches after the last sync: the first one's body is zeros (its blocks never
+    // reached the disk), the next one whole (a power cut wrote later blocks first).
+    let mut b1 = batch(synced, &[Record::Remove { packet_id: 4 }]);
+    for x in &mut b1[BATCH_HEADER..] {
+        *x = 0;
+    }
+    let b2 = batch(synced, &[Record::InInsert { packet_id: 44 }]);
+    let mut torn = log.clone();
+    torn.extend_from_slice(&b1);
+    torn.extend_from_slice(&b2);
+    fs::write(d.join(LOG_FILE), &torn).unwrap();
     assert_eq!(snapshot(&FileStore::open(&d).unwrap()), before);
+    assert_eq!(fs::metadata(d.join(LOG_FILE)).unwrap().len(), synced);
+
+    // Whole records with no batch header in front: not a batch, cut.
+    let mut loose = log.clone();
+    let mut rec = Vec::new();
+    Record::Remove { packet_id: 4 }.encode(&mut rec);
+    loose.extend_from_slice(&rec);
+    fs::write(d.join(LOG_FILE), &loose).unwrap();
+    assert_eq!(snapshot(&FileStore::open(&d).unwrap()), before);
+
+    // The same damage where a later header says it had been synced: an error.
+    let mut bad = log.clone();
+    bad.extend_from_slice(&b1);
+    bad.extend_from_slice(&batch(
+        synced + b1.len() as u64,
+        &[Record::InInsert { packet_id: 44 }],
+    ));
+    fs::write(d.join(LOG_FILE), &bad).unwrap();
+    match FileStore::open(&d) {
+        Err(StoreError::Corrupt { offset, .. }) => assert_eq!(offset, synced),
+        other => panic!("{other:?}"),
+    }
     fs::remove_dir_all(&d).unwrap();
 }
 
@@ -237,7 +269,7 @@ fn zeros_or_garbage_at_the_end_are_cut_damage_in_the_middle_is_an_error() {
     assert_eq!(snapshot(&FileStore::open(&d).unwrap()), before);
 
     // One flipped bit in the middle, whole records after it: an error naming the offset.
-    for at in [MAGIC.len() + 3, MAGIC.len() + 12, log.len() / 2] {
+    for at in [FILE_HEADER + 3, FILE_HEADER + 12, FILE_HEADER + 30, log.len() / 2] {
         let mut bad = log.clone();
         bad[at] ^= 0x10;
         fs::write(d.join(LOG_FILE), &bad).unwrap();
@@ -323,11 +355,8 @@ fn records_that_contradict_the_state_are_an_error() {
         }],
     ];
     for records in cases {
-        let mut log = MAGIC.to_vec();
-        for r in &records {
-            r.encode(&mut log);
-        }
-        Record::Commit.encode(&mut log);
+        let mut log = file_header(0).to_vec();
+        log.extend_from_slice(&batch(0, &records));
         fs::write(d.join(LOG_FILE), &log).unwrap();
         assert!(
             matches!(FileStore::open(&d), Err(StoreError::Corrupt { .. })),
@@ -341,22 +370,24 @@ fn records_that_contradict_the_state_are_an_error() {
 fn accepted_counter_at_its_end_saturates() {
     let d = dir("accepted-max");
     drop(FileStore::open(&d).unwrap());
-    let mut log = MAGIC.to_vec();
-    Record::Counters {
-        accepted: u64::MAX,
-        received: 0,
-        done: 0,
-    }
-    .encode(&mut log);
-    Record::Push {
-        packet_id: 1,
-        qos: 1,
-        retain: false,
-        topic: "t",
-        payload: b"",
-    }
-    .encode(&mut log);
-    Record::Commit.encode(&mut log);
+    let mut log = file_header(0).to_vec();
+    log.extend_from_slice(&batch(
+        0,
+        &[
+            Record::Counters {
+                accepted: u64::MAX,
+                received: 0,
+                done: 0,
+            },
+            Record::Push {
+                packet_id: 1,
+                qos: 1,
+                retain: false,
+                topic: "t",
+                payload: b"",
+            },
+        ],
+    ));
     fs::write(d.join(LOG_FILE), &log).unwrap();
     let mut s = FileStore::open(&d).unwrap();
     assert_eq!(s.accepted_publishes(), u64::MAX);
