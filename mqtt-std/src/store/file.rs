@@ -480,6 +480,11 @@ impl FileStore {
         self.w.borrow().inbox.iter().cloned().collect()
     }
 
+    /// The incoming QoS 2 ids awaiting PUBREL, in order.
+    pub fn incoming_ids(&self) -> impl Iterator<Item = PacketId> + '_ {
+        self.incoming.iter().filter_map(|&id| PacketId::new(id))
+    }
+
     /// Incoming QoS 2 ids awaiting PUBREL.
     pub fn incoming_len(&self) -> usize {
         self.incoming.len()
@@ -576,9 +581,18 @@ impl FileStore {
     pub fn sync(&self) -> Result<(), StoreError> {
         let mut w = self.w.borrow_mut();
         self.write_batch(&mut w)?;
+        self.sync_file(&mut w)?;
+        if w.len > w.compact_next {
+            self.compact(&mut w)?;
+        }
+        Ok(())
+    }
+
+    /// `fdatasync`s what was written since the last time, and says so in the slot.
+    fn sync_file(&self, w: &mut Writer) -> Result<(), StoreError> {
         if w.unsynced {
             if let Err(e) = w.file.sync_data() {
-                return Err(fail(&mut w, io_error(&self.dir, "sync log")(e)));
+                return Err(fail(w, io_error(&self.dir, "sync log")(e)));
             }
             w.unsynced = false;
             w.synced = w.len;
@@ -587,11 +601,8 @@ impl FileStore {
             // no sync of its own: it rides on the next one.
             let slot = record::slot(w.synced);
             if let Err(e) = w.file.write_at(SLOT_AT, &slot) {
-                return Err(fail(&mut w, io_error(&self.dir, "write log")(e)));
+                return Err(fail(w, io_error(&self.dir, "write log")(e)));
             }
-        }
-        if w.len > w.compact_next {
-            self.compact(&mut w)?;
         }
         Ok(())
     }
@@ -826,21 +837,28 @@ impl Store for FileStore {
                 return Err(SessionStoreError::Backend);
             }
         }
+        // In memory first: a compaction while it is written keeps it.
+        self.outgoing.push_outgoing(message)?;
+        let accepted = self.accepted;
+        self.accepted = self.accepted.saturating_add(1);
         let mark = self.w.get_mut().batch.mark();
         self.w.get_mut().batch.push(&push_record(message));
-        let written = if self.options.sync_on_publish {
-            self.sync()
-        } else {
+        let written = {
             let mut w = self.w.borrow_mut();
-            self.write_batch(&mut w)
+            self.write_batch(&mut w).and_then(|()| {
+                if self.options.sync_on_publish {
+                    self.sync_file(&mut w)
+                } else {
+                    Ok(())
+                }
+            })
         };
         if written.is_err() {
-            let w = self.w.get_mut();
-            w.batch.truncate(mark);
+            self.w.get_mut().batch.truncate(mark);
+            self.outgoing.remove_outgoing(message.packet_id);
+            self.accepted = accepted;
             return Err(SessionStoreError::Backend);
         }
-        self.outgoing.push_outgoing(message)?;
-        self.accepted = self.accepted.saturating_add(1);
         Ok(())
     }
 

@@ -233,4 +233,8 @@ impl Store for SessionStore {
 }
 
 #[cfg(test)]
+mod power_cut;
+#[cfg(test)]
+mod sim;
+#[cfg(test)]
 mod tests;

@@ -36,15 +36,15 @@ fn push(s: &mut FileStore, n: u16, qos: QoS, payload: &[u8]) {
 
 /// Everything a store holds, for comparisons.
 #[derive(Debug, PartialEq, Eq)]
-struct Snapshot {
-    outgoing: Vec<(u16, QoS, bool, OutgoingState, String, Vec<u8>)>,
-    incoming: Vec<u16>,
-    received: Vec<(u64, Vec<u8>)>,
-    accepted: u64,
-    last_received: u64,
+pub(super) struct Snapshot {
+    pub(super) outgoing: Vec<(u16, QoS, bool, OutgoingState, String, Vec<u8>)>,
+    pub(super) incoming: Vec<u16>,
+    pub(super) received: Vec<(u64, Vec<u8>)>,
+    pub(super) accepted: u64,
+    pub(super) last_received: u64,
 }
 
-fn snapshot(s: &FileStore) -> Snapshot {
+pub(super) fn snapshot(s: &FileStore) -> Snapshot {
     Snapshot {
         outgoing: (0..s.outgoing_len())
             .map(|i| {
@@ -59,9 +59,7 @@ fn snapshot(s: &FileStore) -> Snapshot {
                 )
             })
             .collect(),
-        incoming: (1..=u16::MAX)
-            .filter(|&n| s.contains_incoming(id(n)))
-            .collect(),
+        incoming: s.incoming_ids().map(|id| id.0.get()).collect(),
         received: s
             .pending_received()
             .into_iter()
