@@ -67,12 +67,68 @@ pub enum DecodeError {
     /// CONNECT with an empty client identifier and clean session off [MQTT-3.1.3-7].
     /// Only checked when encoding: a server answers such a CONNECT with a CONNACK code.
     EmptyClientIdWithoutCleanSession,
+
+    // MQTT 5.0 only (feature `v5`). The variants exist with or without the feature, so that
+    // the enum has one shape.
+    /// MQTT 5.0: CONNECT protocol version is not 5 [MQTT-3.1.2-2 in 5.0].
+    ProtocolVersionNot5,
+    /// MQTT 5.0: a property identifier that section 2.2.2.2 does not define.
+    UnknownProperty,
+    /// MQTT 5.0: a property that may not appear in this packet (section 2.2.2.2).
+    PropertyNotAllowed,
+    /// MQTT 5.0: a property repeated that may appear at most once (only User Property, and
+    /// Subscription Identifier in PUBLISH, may repeat).
+    DuplicateProperty,
+    /// MQTT 5.0: Topic Alias 0 [MQTT-3.3.2-8].
+    ZeroTopicAlias,
+    /// MQTT 5.0: Subscription Identifier 0 (sections 3.3.2.3.8 and 3.8.2.1.2).
+    ZeroSubscriptionIdentifier,
+    /// MQTT 5.0: Receive Maximum 0 (sections 3.1.2.11.3 and 3.2.2.3.3).
+    ZeroReceiveMaximum,
+    /// MQTT 5.0: Maximum Packet Size 0 (sections 3.1.2.11.4 and 3.2.2.3.6).
+    ZeroMaximumPacketSize,
+    /// MQTT 5.0: a byte property other than 0 or 1 (Payload Format Indicator, Request Problem
+    /// Information, Request Response Information, Maximum QoS, Retain Available, Wildcard /
+    /// Subscription Identifier / Shared Subscription Available).
+    InvalidPropertyByte,
+    /// MQTT 5.0: a Variable Byte Integer not in its shortest form [MQTT-1.5.5-1].
+    NonMinimalVariableByteInteger,
+    /// MQTT 5.0: a Variable Byte Integer with a fifth byte, or (when encoding) a value above
+    /// 268,435,455 (section 1.5.5).
+    VariableByteIntegerTooLong,
+    /// MQTT 5.0: PUBLISH with a zero-length topic name and no Topic Alias (section 3.3.2.3.4).
+    EmptyTopicWithoutAlias,
+    /// MQTT 5.0: a CONNACK reason code not in section 3.2.2.2 [MQTT-3.2.2-8].
+    InvalidConnAckReasonCode,
+    /// MQTT 5.0: a PUBACK reason code not in section 3.4.2.1 [MQTT-3.4.2-1].
+    InvalidPubAckReasonCode,
+    /// MQTT 5.0: a PUBREC reason code not in section 3.5.2.1 [MQTT-3.5.2-1].
+    InvalidPubRecReasonCode,
+    /// MQTT 5.0: a PUBREL reason code not in section 3.6.2.1 [MQTT-3.6.2-1].
+    InvalidPubRelReasonCode,
+    /// MQTT 5.0: a PUBCOMP reason code not in section 3.7.2.1 [MQTT-3.7.2-1].
+    InvalidPubCompReasonCode,
+    /// MQTT 5.0: UNSUBACK with no reason code, or one not in section 3.11.3 [MQTT-3.11.3-2].
+    /// (SUBACK uses [`DecodeError::InvalidSubAckCode`], [MQTT-3.9.3-2] in both versions.)
+    InvalidUnsubAckReasonCode,
+    /// MQTT 5.0: a DISCONNECT reason code not in section 3.14.2.1 [MQTT-3.14.2-1].
+    InvalidDisconnectReasonCode,
+    /// MQTT 5.0: an AUTH reason code not in section 3.15.2.1 [MQTT-3.15.2-1].
+    InvalidAuthReasonCode,
+    /// MQTT 5.0: SUBSCRIBE Retain Handling 3 (section 3.8.3.1).
+    InvalidRetainHandling,
+    /// MQTT 5.0: No Local set on a Shared Subscription [MQTT-3.8.3-4].
+    NoLocalOnSharedSubscription,
+    /// MQTT 5.0: a `$share/` filter without a valid ShareName and topic filter
+    /// [MQTT-4.8.2-1, MQTT-4.8.2-2].
+    InvalidSharedSubscription,
 }
 
 impl DecodeError {
     /// The normative statement ID of the broken rule (e.g. `"MQTT-3.3.1-4"`), when the spec
     /// numbers one; `None` for rules the spec states without a number (such as the remaining
-    /// length format).
+    /// length format). The IDs are those of MQTT 3.1.1, except for the variants that only
+    /// MQTT 5.0 has, which give their 5.0 IDs; see [`DecodeError::rule_v5`].
     pub const fn rule(&self) -> Option<&'static str> {
         Some(match self {
             DecodeError::InvalidFlags => "MQTT-2.2.2-1",
@@ -95,6 +151,29 @@ impl DecodeError {
             DecodeError::PasswordWithoutUsername => "MQTT-3.1.2-22",
             DecodeError::StringTooLong => "MQTT-4.7.3-3",
             DecodeError::EmptyClientIdWithoutCleanSession => "MQTT-3.1.3-7",
+            DecodeError::ProtocolVersionNot5 => "MQTT-3.1.2-2",
+            DecodeError::ZeroTopicAlias => "MQTT-3.3.2-8",
+            DecodeError::NonMinimalVariableByteInteger => "MQTT-1.5.5-1",
+            DecodeError::InvalidConnAckReasonCode => "MQTT-3.2.2-8",
+            DecodeError::InvalidPubAckReasonCode => "MQTT-3.4.2-1",
+            DecodeError::InvalidPubRecReasonCode => "MQTT-3.5.2-1",
+            DecodeError::InvalidPubRelReasonCode => "MQTT-3.6.2-1",
+            DecodeError::InvalidPubCompReasonCode => "MQTT-3.7.2-1",
+            DecodeError::InvalidUnsubAckReasonCode => "MQTT-3.11.3-2",
+            DecodeError::InvalidDisconnectReasonCode => "MQTT-3.14.2-1",
+            DecodeError::InvalidAuthReasonCode => "MQTT-3.15.2-1",
+            DecodeError::NoLocalOnSharedSubscription => "MQTT-3.8.3-4",
+            DecodeError::InvalidSharedSubscription => "MQTT-4.8.2-2",
+            DecodeError::UnknownProperty
+            | DecodeError::PropertyNotAllowed
+            | DecodeError::DuplicateProperty
+            | DecodeError::ZeroSubscriptionIdentifier
+            | DecodeError::ZeroReceiveMaximum
+            | DecodeError::ZeroMaximumPacketSize
+            | DecodeError::InvalidPropertyByte
+            | DecodeError::VariableByteIntegerTooLong
+            | DecodeError::EmptyTopicWithoutAlias
+            | DecodeError::InvalidRetainHandling => return None,
             DecodeError::ReservedPacketType
             | DecodeError::RemainingLengthTooLong
             | DecodeError::PacketTooLarge
@@ -137,7 +216,64 @@ impl DecodeError {
             DecodeError::EmptyClientIdWithoutCleanSession => {
                 "empty client identifier with clean session off"
             }
+            DecodeError::ProtocolVersionNot5 => "CONNECT protocol version is not 5",
+            DecodeError::UnknownProperty => "unknown property identifier",
+            DecodeError::PropertyNotAllowed => "property not allowed in this packet",
+            DecodeError::DuplicateProperty => "property included more than once",
+            DecodeError::ZeroTopicAlias => "Topic Alias 0",
+            DecodeError::ZeroSubscriptionIdentifier => "Subscription Identifier 0",
+            DecodeError::ZeroReceiveMaximum => "Receive Maximum 0",
+            DecodeError::ZeroMaximumPacketSize => "Maximum Packet Size 0",
+            DecodeError::InvalidPropertyByte => "byte property other than 0 or 1",
+            DecodeError::NonMinimalVariableByteInteger => {
+                "variable byte integer not in its shortest form"
+            }
+            DecodeError::VariableByteIntegerTooLong => "variable byte integer too long",
+            DecodeError::EmptyTopicWithoutAlias => "PUBLISH with an empty topic and no Topic Alias",
+            DecodeError::InvalidConnAckReasonCode => "reason code not allowed in CONNACK",
+            DecodeError::InvalidPubAckReasonCode => "reason code not allowed in PUBACK",
+            DecodeError::InvalidPubRecReasonCode => "reason code not allowed in PUBREC",
+            DecodeError::InvalidPubRelReasonCode => "reason code not allowed in PUBREL",
+            DecodeError::InvalidPubCompReasonCode => "reason code not allowed in PUBCOMP",
+            DecodeError::InvalidUnsubAckReasonCode => "UNSUBACK reason code missing or not allowed",
+            DecodeError::InvalidDisconnectReasonCode => "reason code not allowed in DISCONNECT",
+            DecodeError::InvalidAuthReasonCode => "reason code not allowed in AUTH",
+            DecodeError::InvalidRetainHandling => "SUBSCRIBE Retain Handling 3",
+            DecodeError::NoLocalOnSharedSubscription => "No Local on a Shared Subscription",
+            DecodeError::InvalidSharedSubscription => "invalid Shared Subscription topic filter",
         }
+    }
+
+    /// The MQTT 5.0 normative statement ID of the broken rule, when the 5.0 standard numbers
+    /// one. The two standards number some shared rules differently (UTF-8 strings are
+    /// [MQTT-1.5.3-1] in 3.1.1 and [MQTT-1.5.4-1] in 5.0); [`DecodeError::rule`] gives the
+    /// 3.1.1 IDs, this the 5.0 ones. 3.1.1-only rules give `None`.
+    pub const fn rule_v5(&self) -> Option<&'static str> {
+        Some(match self {
+            DecodeError::InvalidFlags => "MQTT-2.1.3-1",
+            DecodeError::InvalidQoS => "MQTT-3.3.1-4",
+            DecodeError::DupWithQoS0 => "MQTT-3.3.1-2",
+            DecodeError::ZeroPacketId => "MQTT-2.2.1-3",
+            DecodeError::InvalidUtf8 => "MQTT-1.5.4-1",
+            DecodeError::NullCharacter => "MQTT-1.5.4-2",
+            DecodeError::InvalidTopicName => "MQTT-4.7.0-1",
+            DecodeError::InvalidTopicFilter => "MQTT-4.7.1-1",
+            DecodeError::EmptySubscribe => "MQTT-3.8.3-2",
+            DecodeError::EmptyUnsubscribe => "MQTT-3.10.3-2",
+            DecodeError::SubscribeReservedBits => "MQTT-3.8.3-5",
+            DecodeError::InvalidSubAckCode => "MQTT-3.9.3-2",
+            DecodeError::ConnAckReservedBits => "MQTT-3.2.2-1",
+            DecodeError::ConnAckSessionPresentWithError => "MQTT-3.2.2-6",
+            DecodeError::InvalidProtocolName => "MQTT-3.1.2-1",
+            DecodeError::ConnectReservedFlag => "MQTT-3.1.2-3",
+            DecodeError::InvalidWillFlags => "MQTT-3.1.2-11",
+            DecodeError::StringTooLong => "MQTT-4.7.3-3",
+            DecodeError::UnsupportedProtocolLevel
+            | DecodeError::PasswordWithoutUsername
+            | DecodeError::EmptyClientIdWithoutCleanSession
+            | DecodeError::InvalidConnectReturnCode => return None,
+            _ => return self.rule(),
+        })
     }
 }
 

@@ -15,6 +15,8 @@ mod read;
 mod subscribe;
 mod topic;
 mod types;
+#[cfg(feature = "v5")]
+pub mod v5;
 
 pub use decode::{Decoder, FixedHeader, Frame, MAX_REMAINING_LENGTH};
 pub use error::{DecodeError, EncodeError};
