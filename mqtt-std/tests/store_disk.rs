@@ -91,7 +91,10 @@ fn the_lock_is_on_the_log_and_moves_with_a_compaction() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(names, [LOG_FILE]);
-    assert!(matches!(FileStore::open(&d), Err(StoreError::Locked { .. })));
+    assert!(matches!(
+        FileStore::open(&d),
+        Err(StoreError::Locked { .. })
+    ));
     for round in 0..5u16 {
         push(&mut s, round + 1, b"x");
         s.compact_now().unwrap();
@@ -184,7 +187,10 @@ fn a_full_disk_fails_the_publish_with_its_cause_and_the_client_recovers_with_roo
     }
     // The message says what happened, not "in-flight store failed".
     let text = err.to_string();
-    assert!(text.contains("write log") && text.contains("space"), "{text}");
+    assert!(
+        text.contains("write log") && text.contains("space"),
+        "{text}"
+    );
     // Still full: still refused, with the same cause.
     assert!(matches!(
         c.publish("full/3", b"x", QoS::AtLeastOnce, false),
@@ -198,7 +204,10 @@ fn a_full_disk_fails_the_publish_with_its_cause_and_the_client_recovers_with_roo
         .wait()
         .unwrap();
     let m = recv(&sub);
-    assert_eq!((m.topic.as_str(), &m.payload[..]), ("full/4", &b"after"[..]));
+    assert_eq!(
+        (m.topic.as_str(), &m.payload[..]),
+        ("full/4", &b"after"[..])
+    );
     assert!(c.is_connected());
     c.disconnect().unwrap();
     drop(c);

@@ -275,8 +275,8 @@ impl FileStore {
         }
         // The first damaged batch, and the furthest point known to have been on disk: the
         // file header's slot (torn: nothing known), or a later batch header.
-        let mut on_disk = record::read_slot(bytes.get(SLOT_AT as usize..).unwrap_or_default())
-            .unwrap_or(0);
+        let mut on_disk =
+            record::read_slot(bytes.get(SLOT_AT as usize..).unwrap_or_default()).unwrap_or(0);
         if on_disk > bytes.len() as u64 {
             return Err((
                 bytes.len() as u64,

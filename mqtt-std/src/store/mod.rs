@@ -10,13 +10,22 @@
 //!
 //! # The log
 //!
-//! One append-only file, `DIR/session.log`: an 8-byte header (`MQTTSES` and a version byte),
-//! then records `length (u32) | CRC-32 of the body (u32) | body`. Records come in batches
-//! closed by a `Commit` record; reopening applies whole batches only. A second file,
-//! `DIR/lock`, carries an exclusive advisory lock (`flock`) for as long as the store is open:
-//! a second process (or a second client in the same one) gets [`StoreError::Locked`]. The
-//! operating system releases the lock when the process dies, so a killed process can be
-//! restarted at once.
+//! One append-only file, `DIR/session.log`: a 24-byte header (`MQTTSES`, the format version,
+//! and a *synced slot*: the length of the log known to be on disk, with its CRC-32,
+//! rewritten in place after every `fdatasync`), then batches: `body length (u64) | synced
+//! mark (u64) | CRC-32 of the body | CRC-32 of the header | body`, the body being the
+//! batch's records. Reopening applies whole batches only, walking from one header to the
+//! next by their lengths: it never looks for a record inside data, so no payload can pass
+//! for one, and a torn end (a valid header whose body runs past the end of the file) is
+//! found at once whatever its size. Reopening is linear in the log's length.
+//!
+//! The directory is created 0700 and the log 0600 (a log readable by others is made
+//! private on open); the compaction file is created new (`O_EXCL`, `O_NOFOLLOW`), so a
+//! symbolic link planted at its name is never followed. The log itself carries an exclusive
+//! advisory lock (`flock`) for as long as the store is open, moved to the new file before a
+//! compaction renames it over the log: a second process (or a second client in the same
+//! one) gets [`StoreError::Locked`]. The operating system releases the lock when the
+//! process dies, so a killed process can be restarted at once.
 //!
 //! # What is written and synced when
 //!
@@ -44,22 +53,30 @@
 //! # What a crash costs
 //!
 //! * **The process is killed** (SIGKILL, panic, OOM): nothing. Every write reaches the
-//!   operating system before the client acts on it. A batch cut short by the kill has no
-//!   `Commit` and is ignored on reopen; nothing in it had been sent or acknowledged.
+//!   operating system before the client acts on it. A batch cut short by the kill is cut
+//!   off on reopen; nothing in it had been sent or acknowledged.
 //! * **The machine loses power**: the batch since the last `fsync`, which the client had not
 //!   acted on yet: received messages that were not acknowledged (the broker sends them again),
 //!   acknowledgements that were not passed on. The one exception: with
 //!   `sync_on_publish` off (the default), publishes accepted by `publish` but not yet sent
 //!   when the power went are lost (the application was told "accepted", not "sent"); turn it
 //!   on to pay one `fsync` per publish instead.
-//! * **A damaged log** (a torn last write, zeroed blocks at the end) is cut back to the last
-//!   whole batch. Damage anywhere else (a bad checksum with whole records after it, a record
-//!   that contradicts the ones before it) is [`StoreError::Corrupt`] with the offset: the
-//!   store never guesses. A file system that, after a power cut, keeps later blocks of the
-//!   unsynced tail but loses earlier ones (a hole followed by whole records; ext4's default
-//!   `data=ordered` mode does not do this for appends) gets that error too, although only
-//!   unsynced records are involved: the store cannot tell such a hole from damage to synced
-//!   records, and refuses rather than drop them.
+//! * **A damaged log**: what follows the synced point (the slot, or a later batch header's
+//!   mark) is what a crash can leave half written: a torn last batch, zeroed blocks, or a
+//!   hole followed by later batches (a power cut that wrote later blocks first). Reopening
+//!   cuts the log back to the last whole batch before such damage and keeps everything that
+//!   had been synced. Damage *before* the synced point, a record that contradicts the ones
+//!   before it, or a log shorter than what had been synced is [`StoreError::Corrupt`] with
+//!   the offset: the store never guesses. A header cut short (a crash while the log was
+//!   being created) is written again.
+//! * **A failed write or sync** (a full disk, an IO error): [`StoreError::Io`] with the
+//!   operating system's error kind and text. The publish that met it fails with
+//!   [`Error::Store`](crate::Error::Store); the IO thread, which syncs before every socket
+//!   write, ends the connection with [`DisconnectReason::Store`](crate::DisconnectReason::Store)
+//!   and sends nothing the store did not record. The next write rewrites the log from the
+//!   state in memory (a failed `fsync` is not trusted again: the kernel may have dropped the
+//!   data), so the store, and the client, work again once the disk does. A publish that
+//!   failed may still be in the log if the process dies before that rewrite.
 //!
 //! # Received messages: at least once, and exactly once for an application that dedups by
 //! number

@@ -123,8 +123,7 @@ impl Run {
             }
             6 => {
                 // The session ended: published again under a new id.
-                if let (Some((old, ..)), Some(new)) = (self.some_outgoing(rng), self.free_id(rng))
-                {
+                if let (Some((old, ..)), Some(new)) = (self.some_outgoing(rng), self.free_id(rng)) {
                     self.store.renumber_outgoing(old, new);
                 }
             }
@@ -220,9 +219,11 @@ fn compare(since_sync: &[Snapshot], after: &Snapshot) -> (u64, u64) {
             .iter()
             .any(|m| m.3 == OutgoingState::Released && m.0 == a.0 && m.1 == QoS::ExactlyOnce);
         // Unless the id was used again by a message published after the sync.
-        let new_message = since_sync
-            .iter()
-            .any(|s| s.outgoing.iter().any(|m| m.3 == OutgoingState::Publish && key(m) == key(a)));
+        let new_message = since_sync.iter().any(|s| {
+            s.outgoing
+                .iter()
+                .any(|m| m.3 == OutgoingState::Publish && key(m) == key(a))
+        });
         if a.3 == OutgoingState::Publish && was_released && !new_message {
             dup += 1;
         }
@@ -339,7 +340,9 @@ fn one(seed: u64, cut: Option<u64>) -> Result<Outcome, String> {
     let last = FileStore::open_in(Box::new(killed), &dir(), options)
         .map_err(|e| format!("second reopen: {e}"))?;
     if snapshot(&last) != expected {
-        return Err(format!("cut at {cut}: the recovered store lost what it synced"));
+        return Err(format!(
+            "cut at {cut}: the recovered store lost what it synced"
+        ));
     }
     Ok(outcome)
 }
@@ -440,7 +443,11 @@ fn a_full_disk_is_a_typed_error_and_the_store_works_again_once_there_is_room() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(s.failure().unwrap().to_string().contains("write log"), "{:?}", s.failure());
+    assert!(
+        s.failure().unwrap().to_string().contains("write log"),
+        "{:?}",
+        s.failure()
+    );
     // Changes of the IO thread are kept in memory; their sync fails while the disk is full.
     assert!(s.remove_outgoing(PacketId::new(1).unwrap()));
     s.insert_incoming(PacketId::new(5).unwrap()).unwrap();
@@ -453,11 +460,7 @@ fn a_full_disk_is_a_typed_error_and_the_store_works_again_once_there_is_room() {
     assert!(s.failure().is_none());
     let expected = snapshot(&s);
     assert_eq!(
-        expected
-            .outgoing
-            .iter()
-            .map(|m| m.0)
-            .collect::<Vec<_>>(),
+        expected.outgoing.iter().map(|m| m.0).collect::<Vec<_>>(),
         vec![4]
     );
     assert_eq!(expected.incoming, vec![5]);
@@ -485,7 +488,13 @@ fn a_failed_fsync_is_not_trusted_the_log_is_rewritten() {
     fs.fail_next_sync();
     let err = s.sync().unwrap_err();
     assert!(
-        matches!(err, StoreError::Io { what: "sync log", .. }),
+        matches!(
+            err,
+            StoreError::Io {
+                what: "sync log",
+                ..
+            }
+        ),
         "{err}"
     );
     // The kernel forgot the dirty pages: syncing the same file again would "succeed"
@@ -569,4 +578,3 @@ fn a_payload_holding_a_forged_batch_is_never_read_as_one() {
     let s = FileStore::open_in(Box::new(fs.clone()), &dir(), options).unwrap();
     assert_eq!(snapshot(&s), expected);
 }
-

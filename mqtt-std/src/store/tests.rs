@@ -267,7 +267,12 @@ fn zeros_or_garbage_at_the_end_are_cut_damage_in_the_middle_is_an_error() {
     assert_eq!(snapshot(&FileStore::open(&d).unwrap()), before);
 
     // One flipped bit in the middle, whole records after it: an error naming the offset.
-    for at in [FILE_HEADER + 3, FILE_HEADER + 12, FILE_HEADER + 30, log.len() / 2] {
+    for at in [
+        FILE_HEADER + 3,
+        FILE_HEADER + 12,
+        FILE_HEADER + 30,
+        log.len() / 2,
+    ] {
         let mut bad = log.clone();
         bad[at] ^= 0x10;
         fs::write(d.join(LOG_FILE), &bad).unwrap();
