@@ -222,7 +222,9 @@ impl Drop for Inner {
 /// thread. They may call any non-blocking method, and [`Client::disconnect`],
 /// [`Client::drop_connection`] and [`Client::close`], which then return without waiting; they
 /// must not wait for the client ([`Pending::wait`], [`Client::recv`], [`Client::connect`]):
-/// that would wait for the very thread running them.
+/// that would wait for the very thread running them. A callback should capture a
+/// [`WeakClient`] ([`Client::downgrade`]), not a `Client`: a `Client` it holds keeps the
+/// client and its connection alive after the application dropped its own handles.
 ///
 /// ```no_run
 /// use mqtt_std::{Client, ClientOptions, ConnectOptions, QoS};
@@ -241,6 +243,44 @@ impl Drop for Inner {
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
+}
+
+/// A handle to a [`Client`] that does not keep it alive ([`Client::downgrade`]): what a
+/// callback should capture. Once the application dropped its last [`Client`], the IO thread
+/// ends, the connection closes, and [`WeakClient::upgrade`] returns `None`.
+///
+/// ```no_run
+/// use mqtt_std::{Client, ClientOptions};
+///
+/// # fn main() -> Result<(), mqtt_std::Error> {
+/// let client = Client::new(ClientOptions::new("sensor-3"))?;
+/// let weak = client.downgrade();
+/// client.set_receive_notify(move |_queued| {
+///     if let Some(c) = weak.upgrade() {
+///         while let Some(m) = c.try_recv() {
+///             println!("{}: {} bytes", m.topic, m.payload.len());
+///         }
+///     }
+/// });
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct WeakClient {
+    inner: std::sync::Weak<Inner>,
+}
+
+impl WeakClient {
+    /// The client, if a [`Client`] handle still exists.
+    pub fn upgrade(&self) -> Option<Client> {
+        self.inner.upgrade().map(|inner| Client { inner })
+    }
+}
+
+impl std::fmt::Debug for WeakClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WeakClient").finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for Client {
@@ -350,6 +390,16 @@ impl Client {
 
     fn shared(&self) -> &Shared {
         &self.inner.shared
+    }
+
+    /// A handle that does not keep the client alive, for callbacks: a callback that captures
+    /// a [`Client`] keeps the client, its threads and its connection alive after the
+    /// application dropped its own handles (until [`Client::close`]); one that captures a
+    /// [`WeakClient`] does not.
+    pub fn downgrade(&self) -> WeakClient {
+        WeakClient {
+            inner: Arc::downgrade(&self.inner),
+        }
     }
 
     /// The client id given at creation.

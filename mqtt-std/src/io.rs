@@ -842,8 +842,11 @@ impl Io {
             ));
         }
         // Callbacks may hold client handles: drop them to break the cycle.
-        st.receive_notify = None;
-        st.disconnect_notify = None;
+        // Callbacks may hold client handles, the last one among them: they are dropped with
+        // the other fires, once the state lock is released (dropping the last handle closes
+        // the client, which takes the lock).
+        let callbacks = (st.receive_notify.take(), st.disconnect_notify.take());
+        fires.push(fire(move || drop(callbacks)));
         self.shared.notify_app();
         self.shared.reader_cv.notify_all();
     }

@@ -19,7 +19,7 @@ mod trace;
 mod transport;
 pub mod ws;
 
-pub use client::{Client, Messages};
+pub use client::{Client, Messages, WeakClient};
 pub use error::{DisconnectReason, Error, MessageGetError};
 pub use options::{
     ClientOptions, ConnectOptions, Connected, Direction, Message, MessageInfo, Reconnect, Will,
