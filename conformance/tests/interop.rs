@@ -18,7 +18,7 @@ use mqtt_session::{
     Config, ConnectOptions, ConnectReturnCode, DisconnectReason, Instant, QoS, Session, State,
     SubAckReturnCode, VecStore,
 };
-use mqtt_std::test_broker::Broker;
+use mqtt_test_broker::Broker;
 
 const PATIENCE: Duration = Duration::from_secs(10);
 

@@ -15,7 +15,7 @@ use mqtt_embedded::{
     Clock, Config, ConnectOptions, Error, FixedStore, Memory, QoS, Store, SubAckReturnCode, asynch,
     blocking,
 };
-use mqtt_std::test_broker::Broker;
+use mqtt_test_broker::Broker;
 
 /// Upper bound on how long a test waits for something the broker should do at once; a test
 /// that needs it has failed.

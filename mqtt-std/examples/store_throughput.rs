@@ -1,5 +1,5 @@
 //! Publish throughput with and without the durable session store, against a private Mosquitto
-//! (the `test-broker` harness, so Mosquitto must be installed).
+//! (the `mqtt-test-broker` harness, so Mosquitto must be installed).
 //!
 //! ```text
 //! cargo run --release -p mqtt-std --example store_throughput -- [MESSAGES] [ROUNDS]
@@ -18,8 +18,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use mqtt_std::store::FileStoreOptions;
-use mqtt_std::test_broker::Broker;
 use mqtt_std::{Client, ClientOptions, ConnectOptions, Error, Pending, QoS};
+use mqtt_test_broker::Broker;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Mode {

@@ -8,10 +8,6 @@ mod io;
 mod options;
 mod pending;
 pub mod store;
-#[cfg(feature = "test-broker")]
-pub mod test_broker;
-#[cfg(feature = "test-broker")]
-pub mod test_ws_broker;
 pub mod tls;
 #[cfg(feature = "tokio")]
 pub mod tokio;

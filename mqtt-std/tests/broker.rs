@@ -1,4 +1,4 @@
-//! The client against a real Mosquitto (started by the test-broker harness).
+//! The client against a real Mosquitto (started by the `mqtt-test-broker` harness).
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -8,11 +8,11 @@ use std::thread;
 use std::time::Duration;
 
 use common::*;
-use mqtt_std::test_broker::{Broker, TestPki};
 use mqtt_std::{
     Client, ClientOptions, ConnectOptions, ConnectReturnCode, DisconnectReason, Error,
     MessageGetError, QoS, Reconnect, SubAckReturnCode, TlsConfig, TlsError, Will,
 };
+use mqtt_test_broker::{Broker, TestPki};
 
 #[test]
 fn connect_and_disconnect() {

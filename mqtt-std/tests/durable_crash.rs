@@ -28,8 +28,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use mqtt_std::store::FileStoreOptions;
-use mqtt_std::test_broker::Broker;
 use mqtt_std::{Client, ClientOptions, ConnectOptions, Error, QoS};
+use mqtt_test_broker::Broker;
 
 /// Messages the publisher sends in all.
 const TOTAL: u64 = 400;

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use futures_util::FutureExt as _;
-use mqtt_std::test_broker::Broker;
 use mqtt_std::{Client, ClientOptions, ConnectOptions, Message, QoS, TlsConfig, Will};
+use mqtt_test_broker::Broker;
 
 const MQTTC: &str = env!("CARGO_BIN_EXE_mqttc");
 const ROUNDS: usize = 50;
@@ -525,14 +525,14 @@ fn mqttc_pub_qos0_then_qos1_arrive_in_order_over_a_slow_link() {
 /// drop).
 struct Pki {
     dir: std::path::PathBuf,
-    pki: mqtt_std::test_broker::TestPki,
+    pki: mqtt_test_broker::TestPki,
 }
 
 impl Pki {
     fn new() -> Self {
         let dir = std::env::temp_dir().join(id("graceful-pki"));
         std::fs::create_dir_all(&dir).unwrap();
-        let pki = mqtt_std::test_broker::TestPki::generate(&dir).unwrap();
+        let pki = mqtt_test_broker::TestPki::generate(&dir).unwrap();
         Pki { dir, pki }
     }
 

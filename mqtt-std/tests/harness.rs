@@ -1,7 +1,7 @@
 //! The test-broker harness itself.
 #![allow(clippy::unwrap_used)]
 
-use mqtt_std::test_broker::Broker;
+use mqtt_test_broker::Broker;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
@@ -59,6 +59,6 @@ fn brokers_are_independent_and_clean_up() {
 
 #[test]
 fn missing_mosquitto_message_says_how_to_install() {
-    let msg = mqtt_std::test_broker::HarnessError::MosquittoNotFound.to_string();
+    let msg = mqtt_test_broker::HarnessError::MosquittoNotFound.to_string();
     assert!(msg.contains("apt-get install -y mosquitto"), "{msg}");
 }

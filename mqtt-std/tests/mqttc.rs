@@ -10,7 +10,7 @@ use std::sync::mpsc;
 use std::thread;
 
 use common::*;
-use mqtt_std::test_broker::Broker;
+use mqtt_test_broker::Broker;
 use serde_json::{Value, json};
 
 const MQTTC: &str = env!("CARGO_BIN_EXE_mqttc");

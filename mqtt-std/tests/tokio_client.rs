@@ -1,8 +1,8 @@
-//! The async (tokio) client against a private Mosquitto (`mqtt_std::test_broker`): the
+//! The async (tokio) client against a private Mosquitto (`mqtt_test_broker`): the
 //! blocking client's interop scenarios (connect, login, TLS, QoS 0/1/2, retained, will,
 //! persistent session, keep alive), 100 concurrent publishers on one runtime; a scripted
 //! broker for an in-flight QoS 1 resent on resume; and MQTT over WebSocket against Aedes
-//! (`mqtt_std::test_ws_broker`) and a scripted WebSocket peer.
+//! (`mqtt_test_broker::ws`) and a scripted WebSocket peer.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -13,13 +13,13 @@ use std::net::TcpListener;
 
 use common::{WAIT, id};
 use futures_util::StreamExt as _;
-use mqtt_std::test_broker::Broker;
-use mqtt_std::test_ws_broker::WsBroker;
 use mqtt_std::tokio::{Client, Messages};
 use mqtt_std::{
     ClientOptions, ConnectOptions, Direction, DisconnectReason, Error, Message, QoS,
     SubAckReturnCode, TlsConfig, Will, WsConfig, WsError,
 };
+use mqtt_test_broker::Broker;
+use mqtt_test_broker::ws::WsBroker;
 use tokio::time::timeout;
 
 fn broker() -> Broker {

@@ -1,5 +1,5 @@
 //! MQTT over WebSocket against a real broker (Aedes behind `ws`, started by
-//! `mqtt_std::test_ws_broker`): QoS 0/1/2 round trips over `ws://` and `wss://`, the path, a
+//! `mqtt_test_broker::ws`): QoS 0/1/2 round trips over `ws://` and `wss://`, the path, a
 //! bearer-token header, login, and a cross-transport check (TCP subscriber, WebSocket
 //! publisher).
 #![allow(clippy::unwrap_used)]
@@ -7,12 +7,12 @@
 mod common;
 
 use common::{WAIT, id};
-use mqtt_std::test_ws_broker::WsBroker;
 use mqtt_std::{
     Client, ClientOptions, ConnectOptions, Error, QoS, TlsConfig, Will, WsConfig, WsError,
 };
+use mqtt_test_broker::ws::WsBroker;
 
-fn ws_broker(b: mqtt_std::test_ws_broker::WsBrokerBuilder) -> WsBroker {
+fn ws_broker(b: mqtt_test_broker::ws::WsBrokerBuilder) -> WsBroker {
     b.start().unwrap_or_else(|e| panic!("{e}"))
 }
 

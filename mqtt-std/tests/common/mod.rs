@@ -4,8 +4,8 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
-use mqtt_std::test_broker::Broker;
 use mqtt_std::{Client, ClientOptions, ConnectOptions, Message, TlsConfig};
+use mqtt_test_broker::Broker;
 
 /// Generous limit for any single wait: tests wait for events, never sleep.
 pub const WAIT: Duration = Duration::from_secs(20);

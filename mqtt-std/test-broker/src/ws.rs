@@ -3,7 +3,7 @@
 //! Mosquitto 2.0's `protocol websockets` listener depends on how it was built, so the
 //! WebSocket tests run [Aedes](https://github.com/moscajs/aedes) (an MQTT 3.1.1 broker for
 //! Node.js) behind a [`ws`](https://github.com/websockets/ws) server, with the small script
-//! `test-support/aedes-ws-broker.js` of this crate. [`WsBroker::start`] runs `node` on it with
+//! `mqtt-std/test-support/aedes-ws-broker.js`. [`WsBroker::start`] runs `node` on it with
 //! loopback listeners on ports the system picks: plain MQTT over TCP, `ws://`, and with
 //! [`WsBrokerBuilder::tls`] `wss://` with a certificate from a fresh [`TestPki`].
 //!
@@ -28,10 +28,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use crate::test_broker::{HarnessError, TestPki};
+use crate::mosquitto::{HarnessError, TestPki};
 
 /// The broker script, written next to the installed packages at start.
-const SCRIPT: &str = include_str!("../test-support/aedes-ws-broker.js");
+const SCRIPT: &str = include_str!("../../test-support/aedes-ws-broker.js");
 
 /// The npm packages the script needs, pinned.
 pub const NPM_PACKAGES: [&str; 2] = ["aedes@1.2.0", "ws@8"];
@@ -93,7 +93,7 @@ fn find_on_path(tool: &str) -> Option<PathBuf> {
 pub fn node_dir() -> PathBuf {
     match std::env::var_os("MQTT_TEST_NODE_DIR") {
         Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-node"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-node"),
     }
 }
 
@@ -368,7 +368,7 @@ impl Drop for WsBroker {
 mod tests {
     #[test]
     fn the_ci_install_script_installs_the_same_packages() {
-        let script = include_str!("../test-support/install-node-deps");
+        let script = include_str!("../../test-support/install-node-deps");
         for p in super::NPM_PACKAGES {
             assert!(script.contains(p), "install-node-deps lacks {p}");
         }

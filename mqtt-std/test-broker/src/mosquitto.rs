@@ -1,4 +1,4 @@
-//! A private Mosquitto broker for tests (feature `test-broker`).
+//! A private Mosquitto broker for tests.
 //!
 //! [`Broker::start`] writes a fresh configuration and throwaway certificates into a temporary
 //! directory, starts `mosquitto -c CONF` on free loopback ports, waits until every listener
@@ -28,7 +28,7 @@
 //! 0644 in a 0755 directory): these are throwaway test keys.
 //!
 //! ```no_run
-//! use mqtt_std::test_broker::Broker;
+//! use mqtt_test_broker::Broker;
 //!
 //! let broker = Broker::builder().max_inflight_messages(100).start().expect("mosquitto starts");
 //! let addr = ("127.0.0.1", broker.port());
