@@ -18,6 +18,7 @@ use super::{CloseKind, Done, NewLink, Shared, State, Status, Target};
 use crate::error::{DisconnectReason, Error};
 use crate::io::Outgoing;
 use crate::options::{ClientOptions, Connected, Message};
+use crate::store::{FileStore, SessionStore};
 use crate::trace::Tracer;
 
 /// How long closing a link may take (close frame, close_notify) before it is just dropped.
@@ -89,6 +90,7 @@ pub(super) async fn run(
     links_tx: mpsc::UnboundedSender<NewLink>,
     mut links: mpsc::UnboundedReceiver<NewLink>,
     messages: mpsc::Sender<Message>,
+    restored: Vec<Message>,
     options: ClientOptions,
 ) {
     let tracer = options.trace.clone().map(Tracer::new);
@@ -107,12 +109,14 @@ pub(super) async fn run(
         attempt: None,
         input: Vec::new(),
         out: Outgoing::new(),
-        backlog: VecDeque::new(),
+        // Messages a durable store kept from the last run come first.
+        backlog: restored.into(),
         messages,
         closing: None,
         ending: false,
         stalled: false,
     };
+    d.deliver();
     loop {
         let (deadline, shutdown) = {
             let st = d.shared.lock();
@@ -315,6 +319,13 @@ impl Driver {
                 .set_input_paused(shared.now(), !self.backlog.is_empty());
             st.session.handle_timeout(shared.now());
             self.pump(&mut st);
+            // Nothing goes out before the durable store has what it reports on disk.
+            if !self.out.is_empty() {
+                if let Some(Err(e)) = st.session.store().file().map(FileStore::sync) {
+                    self.out.clear();
+                    self.end_link(&mut st, DisconnectReason::Store(e));
+                }
+            }
             qos0_upto = st.qos0_seq;
         }
         self.deliver();
@@ -453,8 +464,21 @@ impl Driver {
                         a.refused = Some(code);
                     }
                 }
-                // No durable store in the async client: no message number.
-                Event::Message(m) => self.backlog.push_back(Message::received(&m, None)),
+                Event::Message(m) => {
+                    // Recorded in the durable store's batch, written before the PUBACK or
+                    // PUBREC goes out.
+                    let mut message = Message::received(&m, None);
+                    message.seq = session.store().file().and_then(|f| {
+                        f.record_received(
+                            message.qos,
+                            message.retain,
+                            message.dup,
+                            &message.topic,
+                            &message.payload,
+                        )
+                    });
+                    self.backlog.push_back(message);
+                }
                 Event::PublishAcknowledged { packet_id }
                 | Event::PublishCompleted { packet_id } => {
                     room = true;
@@ -633,9 +657,15 @@ impl Driver {
         {
             let mut st = shared.lock();
             // Still connected (the last handle was dropped): say goodbye properly.
+            if let Some(f) = st.session.store().file() {
+                f.finish_taken();
+            }
             if st.session.is_connected() && st.session.disconnect(shared.now()).is_ok() {
                 self.out.clear();
                 self.collect_transmit(&mut st);
+                if let Some(Err(_)) = st.session.store().file().map(FileStore::sync) {
+                    self.out.clear();
+                }
             }
         }
         if let Some(link) = &mut self.link {
@@ -659,6 +689,16 @@ impl Driver {
             }
             for w in st.end_waiters.drain(..) {
                 let _ = w.send(DisconnectReason::ClientClosed);
+            }
+            if st.session.store().file().is_some() {
+                // Release the durable store now (it syncs and unlocks as it closes), so that
+                // a new client can open it while handles of this one live on.
+                let config = *st.session.config();
+                let memory = SessionStore::Memory(mqtt_session::VecStore::new());
+                drop(std::mem::replace(
+                    &mut st.session,
+                    mqtt_session::Session::new(config, memory, Vec::new(), Vec::new()),
+                ));
             }
         }
         self.shared.room.notify_waiters();

@@ -40,9 +40,9 @@
 //! DISCONNECT, the session-lost policy and the packet
 //! [`trace`](ClientOptions::trace) hook (called on the driver task), and automatic
 //! [`reconnect`](ClientOptions::reconnect) with backoff (with clean session off the session
-//! resumes, and `publish` futures pending across the gap complete). Not (yet): a durable
-//! session store: [`Client::new`] refuses options that name one with [`Error::Unsupported`]
-//! (the session lives in memory for the life of the [`Client`]).
+//! resumes, and `publish` futures pending across the gap complete), and the durable
+//! [`session_store`](ClientOptions::session_store) (see [`crate::store`]; a message from
+//! [`Messages`] carries its number, [`Message::seq`](crate::Message::seq)).
 //!
 //! Flow control: `publish` waits (asynchronously) for room in the in-flight window instead of
 //! failing with [`Error::WindowFull`]; when the application does not take messages from
@@ -62,12 +62,14 @@ use ::tokio::sync::{Notify, mpsc, oneshot};
 use mqtt_proto::{PacketId, QoS, SubAckReturnCode, TopicName};
 use mqtt_session::{CommandError, Session, VecStore};
 
+use crate::store::{FileStore, SessionStore};
+
 use crate::error::{DisconnectReason, Error};
 use crate::options::{ClientOptions, ConnectOptions, Connected, Message, Will};
 use crate::tls::TlsConfig;
 use crate::ws::WsConfig;
 
-type Sess = Session<VecStore, Vec<u8>>;
+type Sess = Session<SessionStore, Vec<u8>>;
 type Done<T> = oneshot::Sender<Result<T, Error>>;
 
 /// Where the connection stands, as the application sees it.
@@ -182,20 +184,40 @@ impl std::fmt::Debug for Client {
 /// Ends when the client is closed (or every [`Client`] handle dropped). While it is full the
 /// driver stops reading the socket; once it is dropped, later messages are still acknowledged
 /// but discarded.
-#[derive(Debug)]
 pub struct Messages {
     rx: mpsc::Receiver<Message>,
+    /// For the durable store: taking message `n` finishes message `n - 1`.
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Messages {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Messages")
+            .field("client_id", &self.shared.client_id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Messages {
     /// The next message; `None` once the client is closed.
     pub async fn recv(&mut self) -> Option<Message> {
-        self.rx.recv().await
+        let m = self.rx.recv().await;
+        self.took(m)
     }
 
     /// The next message if one is waiting.
     pub fn try_recv(&mut self) -> Option<Message> {
-        self.rx.try_recv().ok()
+        let m = self.rx.try_recv().ok();
+        self.took(m)
+    }
+
+    fn took(&self, m: Option<Message>) -> Option<Message> {
+        if let Some(seq) = m.as_ref().and_then(|m| m.seq) {
+            if let Some(f) = self.shared.lock().session.store().file() {
+                f.taken(seq);
+            }
+        }
+        m
     }
 }
 
@@ -203,7 +225,8 @@ impl futures_util::Stream for Messages {
     type Item = Message;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Message>> {
-        self.rx.poll_recv(cx)
+        let m = std::task::ready!(self.rx.poll_recv(cx));
+        Poll::Ready(self.took(m))
     }
 }
 
@@ -228,15 +251,23 @@ impl Client {
     /// Creates the client and spawns its driver task on the current tokio runtime; nothing is
     /// sent until [`Client::connect`]. Returns the handle and the stream of received messages.
     ///
-    /// Fails with [`Error::ThreadSpawn`] outside a tokio runtime, and with
-    /// [`Error::Unsupported`] when the options ask for a durable session store, which only the
-    /// blocking client has so far (refused rather than silently kept in memory).
+    /// With a durable session store ([`ClientOptions::session_store`]) the store is opened
+    /// here (its messages left unfinished by the last run come first from [`Messages`]), and
+    /// it works as with the blocking client (see [`crate::store`]): the driver writes and
+    /// `fdatasync`s what the broker's packets changed before it writes to the socket. That
+    /// sync runs on the driver task, so a slow disk holds up that task for its duration.
+    ///
+    /// Fails with [`Error::ThreadSpawn`] outside a tokio runtime, and [`Error::Store`] when
+    /// the store cannot be opened.
     pub fn new(options: ClientOptions) -> Result<(Client, Messages), Error> {
-        if options.session_store.is_some() {
-            return Err(Error::Unsupported(
-                "a durable session store with the tokio client (use the blocking client)",
-            ));
-        }
+        let (store, restored) = match &options.session_store {
+            None => (SessionStore::Memory(VecStore::new()), Vec::new()),
+            Some((dir, store_options)) => {
+                let f = FileStore::open_with(dir, *store_options).map_err(Error::Store)?;
+                let restored = crate::store::restored_messages(&f);
+                (SessionStore::File(Box::new(f)), restored)
+            }
+        };
         let runtime = ::tokio::runtime::Handle::try_current().map_err(|e| {
             Error::ThreadSpawn(Arc::new(std::io::Error::other(format!(
                 "mqtt_std::tokio::Client::new needs a tokio runtime: {e}"
@@ -244,7 +275,7 @@ impl Client {
         })?;
         let session = Session::new(
             options.session_config(),
-            VecStore::new(),
+            store,
             vec![0u8; options.max_packet_size],
             vec![0u8; options.transmit_buffer_size],
         );
@@ -279,18 +310,22 @@ impl Client {
             links_tx.clone(),
             links_rx,
             messages_tx,
+            restored,
             options.clone(),
         ));
         Ok((
             Client {
                 inner: Arc::new(Inner {
-                    shared,
+                    shared: shared.clone(),
                     links: links_tx,
                     options,
                     driver: Mutex::new(Some(handle)),
                 }),
             },
-            Messages { rx: messages_rx },
+            Messages {
+                rx: messages_rx,
+                shared,
+            },
         ))
     }
 
@@ -454,6 +489,13 @@ impl Client {
                     ) => {
                         drop(st);
                         shared.wake.notify_one();
+                    }
+                    Err(CommandError::StoreFailed) => {
+                        // The durable store says why.
+                        let failure = st.session.store().file().and_then(FileStore::failure);
+                        return Err(
+                            failure.map_or(Error::Command(CommandError::StoreFailed), Error::Store)
+                        );
                     }
                     Err(e) => return Err(e.into()),
                 }
