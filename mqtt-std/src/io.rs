@@ -485,19 +485,8 @@ impl Io {
                     }
                 }
                 Event::Message(m) => {
-                    // Recorded in the durable store's batch, written before the PUBACK or
-                    // PUBREC goes out.
-                    let mut message = Message::received(&m, None);
-                    message.seq = session.store().file().and_then(|f| {
-                        f.record_received(
-                            message.qos,
-                            message.retain,
-                            message.dup,
-                            &message.topic,
-                            &message.payload,
-                        )
-                    });
-                    messages.push_back(message);
+                    let message = Message::received(&m, None);
+                    messages.push_back(session.store().record(message));
                     self.received_any = true;
                 }
                 Event::PublishAcknowledged { packet_id }

@@ -7,7 +7,7 @@ mod common;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::mpsc;
-use std::thread::{self, JoinHandle};
+use std::thread::{self};
 use std::time::Duration;
 
 use common::*;
@@ -16,38 +16,6 @@ use mqtt_std::{
     Client, ClientOptions, ConnectOptions, ConnectReturnCode, DisconnectReason, Error, QoS,
     SubAckReturnCode, Violation,
 };
-
-/// Runs `script` on the first connection to a fresh loopback listener.
-fn scripted(script: impl FnOnce(TcpStream) + Send + 'static) -> (u16, JoinHandle<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let handle = thread::spawn(move || {
-        let (s, _) = listener.accept().unwrap();
-        s.set_read_timeout(Some(WAIT)).unwrap();
-        script(s);
-    });
-    (port, handle)
-}
-
-/// Reads one packet: first byte and body.
-fn read_packet(s: &mut TcpStream) -> (u8, Vec<u8>) {
-    let mut first = [0u8; 1];
-    s.read_exact(&mut first).unwrap();
-    let mut len = 0usize;
-    let mut shift = 0;
-    loop {
-        let mut b = [0u8; 1];
-        s.read_exact(&mut b).unwrap();
-        len |= usize::from(b[0] & 0x7f) << shift;
-        shift += 7;
-        if b[0] & 0x80 == 0 {
-            break;
-        }
-    }
-    let mut body = vec![0u8; len];
-    s.read_exact(&mut body).unwrap();
-    (first[0], body)
-}
 
 /// Reads CONNECT and accepts it.
 fn accept_connect(s: &mut TcpStream) {

@@ -7,50 +7,17 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::sync::mpsc;
-use std::thread::{self, JoinHandle};
+use std::thread::{self};
 use std::time::{Duration, Instant};
 
 use common::*;
 use mqtt_std::{Client, ClientOptions, ConnectOptions, QoS};
 
-fn scripted(script: impl FnOnce(TcpStream) + Send + 'static) -> (u16, JoinHandle<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let handle = thread::spawn(move || {
-        let (s, _) = listener.accept().unwrap();
-        s.set_read_timeout(Some(WAIT)).unwrap();
-        script(s);
-    });
-    (port, handle)
-}
-
-/// One whole packet, fixed header included.
-fn read_packet(s: &mut TcpStream) -> Vec<u8> {
-    let mut packet = vec![0u8; 1];
-    s.read_exact(&mut packet).unwrap();
-    let mut len = 0usize;
-    let mut shift = 0;
-    loop {
-        let mut b = [0u8; 1];
-        s.read_exact(&mut b).unwrap();
-        packet.push(b[0]);
-        len |= usize::from(b[0] & 0x7f) << shift;
-        shift += 7;
-        if b[0] & 0x80 == 0 {
-            break;
-        }
-    }
-    let start = packet.len();
-    packet.resize(start + len, 0);
-    s.read_exact(&mut packet[start..]).unwrap();
-    packet
-}
-
 /// Reads CONNECT (clean session must be off) and answers CONNACK with `session_present`.
 fn accept_persistent(s: &mut TcpStream, session_present: bool) {
-    let connect = read_packet(s);
+    let connect = read_whole_packet(s);
     assert_eq!(connect[0], 0x10);
     // Fixed header (2 bytes), protocol name (6), level (1), then the flags.
     assert_eq!(connect[9] & 0x02, 0, "clean session must be off");
@@ -87,13 +54,13 @@ fn a_restarted_client_resumes_from_its_store() {
     let (done_tx, done_rx) = mpsc::channel();
     let (port, first) = scripted(move |mut s| {
         accept_persistent(&mut s, false);
-        let sent: Vec<Vec<u8>> = (0..3).map(|_| read_packet(&mut s)).collect();
+        let sent: Vec<Vec<u8>> = (0..3).map(|_| read_whole_packet(&mut s)).collect();
         assert_eq!(sent[0], publish(0x32, "d/1", 1, b"one"));
         assert_eq!(sent[1], publish(0x34, "d/2", 2, b"two"));
         assert_eq!(sent[2], publish(0x34, "d/3", 3, b"three"));
         s.write_all(&[0x50, 2, 0, 2]).unwrap();
         s.write_all(&publish(0x34, "i/n", 7, b"hi")).unwrap();
-        let answers = [read_packet(&mut s), read_packet(&mut s)];
+        let answers = [read_whole_packet(&mut s), read_whole_packet(&mut s)];
         assert_eq!(answers, [vec![0x62, 2, 0, 2], vec![0x50, 2, 0, 7]]);
         done_tx.send(()).unwrap();
         let mut rest = Vec::new();
@@ -120,7 +87,7 @@ fn a_restarted_client_resumes_from_its_store() {
     let (port, second) = scripted(move |mut s| {
         accept_persistent(&mut s, true);
         // The resend, in the original order: PUBLISH 1 (DUP), PUBREL 2, PUBLISH 3 (DUP).
-        let resent: Vec<Vec<u8>> = (0..3).map(|_| read_packet(&mut s)).collect();
+        let resent: Vec<Vec<u8>> = (0..3).map(|_| read_whole_packet(&mut s)).collect();
         assert_eq!(
             resent,
             [
@@ -134,7 +101,7 @@ fn a_restarted_client_resumes_from_its_store() {
         let mut burst = publish(0x3c, "i/n", 7, b"hi");
         burst.extend_from_slice(&[0x62, 2, 0, 7, 0x40, 2, 0, 1, 0x70, 2, 0, 2, 0x50, 2, 0, 3]);
         s.write_all(&burst).unwrap();
-        let answers: Vec<Vec<u8>> = (0..3).map(|_| read_packet(&mut s)).collect();
+        let answers: Vec<Vec<u8>> = (0..3).map(|_| read_whole_packet(&mut s)).collect();
         assert_eq!(
             answers,
             [

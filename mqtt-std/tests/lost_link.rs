@@ -9,7 +9,7 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -31,25 +31,6 @@ enum End {
 }
 
 const ENDS: [End; 3] = [End::Close, End::BadPubAckFlags, End::LongPubRec];
-
-fn read_packet(s: &mut TcpStream) -> (u8, Vec<u8>) {
-    let mut first = [0u8; 1];
-    s.read_exact(&mut first).unwrap();
-    let mut len = 0usize;
-    let mut shift = 0;
-    loop {
-        let mut b = [0u8; 1];
-        s.read_exact(&mut b).unwrap();
-        len |= usize::from(b[0] & 0x7f) << shift;
-        shift += 7;
-        if b[0] & 0x80 == 0 {
-            break;
-        }
-    }
-    let mut body = vec![0u8; len];
-    s.read_exact(&mut body).unwrap();
-    (first[0], body)
-}
 
 /// Accepts one client: CONNACK, reads its QoS 1 or 2 PUBLISH, then ends as `end` says and
 /// waits for the client to close its side.

@@ -8,32 +8,12 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use common::*;
 use mqtt_std::{Client, ClientOptions, ConnectOptions, Error, QoS, Reconnect};
-
-/// Reads one packet: first byte and body.
-fn read_packet(s: &mut TcpStream) -> (u8, Vec<u8>) {
-    let mut first = [0u8; 1];
-    s.read_exact(&mut first).unwrap();
-    let mut len = 0usize;
-    let mut shift = 0;
-    loop {
-        let mut b = [0u8; 1];
-        s.read_exact(&mut b).unwrap();
-        len |= usize::from(b[0] & 0x7f) << shift;
-        shift += 7;
-        if b[0] & 0x80 == 0 {
-            break;
-        }
-    }
-    let mut body = vec![0u8; len];
-    s.read_exact(&mut body).unwrap();
-    (first[0], body)
-}
 
 /// The packet id of a QoS 1/2 PUBLISH body.
 fn publish_id(body: &[u8]) -> u16 {

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::io::{Read as _, Write as _};
 use std::net::TcpListener;
 
-use common::{WAIT, id};
+use common::{WAIT, id, read_whole_packet, scripted};
 use futures_util::StreamExt as _;
 use mqtt_std::tokio::{Client, Messages};
 use mqtt_std::{
@@ -63,43 +63,6 @@ async fn outside_a_runtime_new_fails_cleanly() {
     assert!(matches!(outside, Err(Error::ThreadSpawn(_))));
 }
 
-/// One whole packet from a scripted broker's socket.
-fn read_packet(s: &mut std::net::TcpStream) -> Vec<u8> {
-    use std::io::Read as _;
-    let mut packet = vec![0u8; 1];
-    s.read_exact(&mut packet).unwrap();
-    let mut len = 0usize;
-    let mut shift = 0;
-    loop {
-        let mut b = [0u8; 1];
-        s.read_exact(&mut b).unwrap();
-        packet.push(b[0]);
-        len |= usize::from(b[0] & 0x7f) << shift;
-        shift += 7;
-        if b[0] & 0x80 == 0 {
-            break;
-        }
-    }
-    let start = packet.len();
-    packet.resize(start + len, 0);
-    s.read_exact(&mut packet[start..]).unwrap();
-    packet
-}
-
-/// A scripted broker for one connection, on a thread.
-fn scripted(
-    script: impl FnOnce(std::net::TcpStream) + Send + 'static,
-) -> (u16, std::thread::JoinHandle<()>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let handle = std::thread::spawn(move || {
-        let (s, _) = listener.accept().unwrap();
-        s.set_read_timeout(Some(WAIT)).unwrap();
-        script(s);
-    });
-    (port, handle)
-}
-
 #[tokio::test]
 async fn a_durable_store_carries_the_session_across_a_restart() {
     use std::io::Write as _;
@@ -111,12 +74,12 @@ async fn a_durable_store_carries_the_session_across_a_restart() {
     // First life: a QoS 1 publish the broker never acknowledges, and a QoS 1 message received
     // (and acknowledged) that the application never takes.
     let (port, broker) = scripted(|mut s| {
-        assert_eq!(read_packet(&mut s)[0], 0x10);
+        assert_eq!(read_whole_packet(&mut s)[0], 0x10);
         s.write_all(&[0x20, 2, 0, 0]).unwrap();
-        assert_eq!(read_packet(&mut s), b"\x32\x09\x00\x03d/1\x00\x01hi");
+        assert_eq!(read_whole_packet(&mut s), b"\x32\x09\x00\x03d/1\x00\x01hi");
         s.write_all(b"\x32\x09\x00\x03d/9\x00\x07in").unwrap();
         // The PUBACK follows the store's sync.
-        assert_eq!(read_packet(&mut s), [0x40, 2, 0, 7]);
+        assert_eq!(read_whole_packet(&mut s), [0x40, 2, 0, 7]);
     });
     let (c, _messages) = Client::new(options()).unwrap();
     c.connect("127.0.0.1", port, &persistent).await.unwrap();
@@ -134,9 +97,9 @@ async fn a_durable_store_carries_the_session_across_a_restart() {
     // Second life over the same store: the message not taken comes first, with its number,
     // before any connection; then the publish is resent (DUP, same id) on connect.
     let (port, broker) = scripted(|mut s| {
-        assert_eq!(read_packet(&mut s)[0], 0x10);
+        assert_eq!(read_whole_packet(&mut s)[0], 0x10);
         s.write_all(&[0x20, 2, 1, 0]).unwrap();
-        assert_eq!(read_packet(&mut s), b"\x3a\x09\x00\x03d/1\x00\x01hi");
+        assert_eq!(read_whole_packet(&mut s), b"\x3a\x09\x00\x03d/1\x00\x01hi");
         s.write_all(&[0x40, 2, 0, 1]).unwrap();
         let mut rest = Vec::new();
         let _ = std::io::Read::read_to_end(&mut s, &mut rest);

@@ -199,6 +199,21 @@ impl SessionStore {
             SessionStore::File(f) => Some(f),
         }
     }
+
+    /// A received message, with a durable store recorded (in the batch written before the
+    /// PUBACK or PUBREC goes out) and numbered.
+    pub(crate) fn record(&self, mut message: crate::Message) -> crate::Message {
+        message.seq = self.file().and_then(|f| {
+            f.record_received(
+                message.qos,
+                message.retain,
+                message.dup,
+                &message.topic,
+                &message.payload,
+            )
+        });
+        message
+    }
 }
 
 macro_rules! each {

@@ -465,19 +465,8 @@ impl Driver {
                     }
                 }
                 Event::Message(m) => {
-                    // Recorded in the durable store's batch, written before the PUBACK or
-                    // PUBREC goes out.
-                    let mut message = Message::received(&m, None);
-                    message.seq = session.store().file().and_then(|f| {
-                        f.record_received(
-                            message.qos,
-                            message.retain,
-                            message.dup,
-                            &message.topic,
-                            &message.payload,
-                        )
-                    });
-                    self.backlog.push_back(message);
+                    let message = Message::received(&m, None);
+                    self.backlog.push_back(session.store().record(message));
                 }
                 Event::PublishAcknowledged { packet_id }
                 | Event::PublishCompleted { packet_id } => {

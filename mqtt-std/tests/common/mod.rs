@@ -1,7 +1,10 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code, clippy::unwrap_used)]
 
+use std::io::Read as _;
+use std::net::{TcpListener, TcpStream};
 use std::sync::mpsc;
+use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use mqtt_std::{Client, ClientOptions, ConnectOptions, Message, TlsConfig};
@@ -51,4 +54,53 @@ pub fn recv(c: &Client) -> Message {
 /// Waits for a value sent from a callback.
 pub fn wait_for<T>(rx: &mpsc::Receiver<T>) -> T {
     rx.recv_timeout(WAIT).expect("event did not come in time")
+}
+
+/// Runs `script` on the first connection to a fresh loopback listener (a scripted broker).
+pub fn scripted(script: impl FnOnce(TcpStream) + Send + 'static) -> (u16, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = thread::spawn(move || {
+        let (s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(WAIT)).unwrap();
+        script(s);
+    });
+    (port, handle)
+}
+
+/// Reads one packet: first byte and body.
+pub fn read_packet(s: &mut TcpStream) -> (u8, Vec<u8>) {
+    let mut first = [0u8; 1];
+    s.read_exact(&mut first).unwrap();
+    let mut len = 0usize;
+    let mut shift = 0;
+    loop {
+        let mut b = [0u8; 1];
+        s.read_exact(&mut b).unwrap();
+        len |= usize::from(b[0] & 0x7f) << shift;
+        shift += 7;
+        if b[0] & 0x80 == 0 {
+            break;
+        }
+    }
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body).unwrap();
+    (first[0], body)
+}
+
+/// Reads one whole packet, its fixed header included (the remaining length re-encoded).
+pub fn read_whole_packet(s: &mut TcpStream) -> Vec<u8> {
+    let (first, body) = read_packet(s);
+    let mut packet = vec![first];
+    let mut n = body.len();
+    loop {
+        let b = (n % 128) as u8;
+        n /= 128;
+        packet.push(if n > 0 { b | 0x80 } else { b });
+        if n == 0 {
+            break;
+        }
+    }
+    packet.extend_from_slice(&body);
+    packet
 }
