@@ -36,8 +36,9 @@ pub enum Packet<'a> {
     Disconnect,
 }
 
-/// CONNECT (protocol name "MQTT", level 4 implied).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// CONNECT (protocol name "MQTT", level 4 implied). Its `Debug` output shows the password's
+/// length only.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Connect<'a> {
     /// Clean session flag.
     pub clean_session: bool,
@@ -51,6 +52,31 @@ pub struct Connect<'a> {
     pub username: Option<&'a str>,
     /// Password (binary).
     pub password: Option<&'a [u8]>,
+}
+
+impl fmt::Debug for Connect<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connect")
+            .field("clean_session", &self.clean_session)
+            .field("keep_alive", &self.keep_alive)
+            .field("client_id", &self.client_id)
+            .field("will", &self.will)
+            .field("username", &self.username)
+            .field("password", &Redacted(self.password))
+            .finish()
+    }
+}
+
+/// A secret in `Debug` output: its length, not its bytes.
+pub(crate) struct Redacted<'a>(pub(crate) Option<&'a [u8]>);
+
+impl fmt::Debug for Redacted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            None => f.write_str("None"),
+            Some(p) => write!(f, "Some(<{} bytes redacted>)", p.len()),
+        }
+    }
 }
 
 /// A will message carried in CONNECT.

@@ -38,11 +38,48 @@ pub const SUB_PROTOCOL: &str = "mqtt";
 /// let ws = WsConfig::new("/mqtt").header("Authorization", "Bearer eyJhbGciOi...");
 /// assert_eq!(ws.path(), "/mqtt");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct WsConfig {
     path: String,
     host: Option<String>,
     headers: Vec<(String, String)>,
+}
+
+/// Headers that carry credentials: their values never appear in `Debug` output.
+fn is_secret_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    matches!(
+        name.as_str(),
+        "authorization" | "proxy-authorization" | "cookie"
+    ) || ["token", "secret", "password", "key", "auth"]
+        .iter()
+        .any(|w| name.contains(w))
+}
+
+impl std::fmt::Debug for WsConfig {
+    /// Shows the path, host and header names; the values of headers that carry credentials
+    /// (`Authorization`, `Cookie`, names with "token", "key", ...) are redacted.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        struct Headers<'a>(&'a [(String, String)]);
+        impl std::fmt::Debug for Headers<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                let mut list = f.debug_list();
+                for (name, value) in self.0 {
+                    if is_secret_header(name) {
+                        list.entry(&(name, format_args!("<{} bytes redacted>", value.len())));
+                    } else {
+                        list.entry(&(name, value));
+                    }
+                }
+                list.finish()
+            }
+        }
+        f.debug_struct("WsConfig")
+            .field("path", &self.path)
+            .field("host", &self.host)
+            .field("headers", &Headers(&self.headers))
+            .finish()
+    }
 }
 
 impl Default for WsConfig {
@@ -502,6 +539,24 @@ impl BrokerUrl {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn debug_redacts_credential_headers() {
+        let ws = WsConfig::new("/mqtt")
+            .header("Authorization", "Bearer s3cr3t-t0ken")
+            .header("X-Api-Key", "k-123456")
+            .header("Cookie", "session=abcdef")
+            .header("X-Device", "thermostat-7");
+        let d = format!("{ws:?}");
+        for secret in ["s3cr3t-t0ken", "k-123456", "abcdef"] {
+            assert!(!d.contains(secret), "{d}");
+        }
+        assert!(
+            d.contains("thermostat-7") && d.contains("Authorization"),
+            "{d}"
+        );
+        assert!(d.contains("<19 bytes redacted>"), "{d}");
+    }
 
     #[test]
     fn urls() {

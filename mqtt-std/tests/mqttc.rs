@@ -167,6 +167,51 @@ fn retained_publish_and_login() {
     assert_fails_with(&o, 1, "connection refused: not authorised (5)");
 }
 
+/// The password kept off the command line (where `ps` shows it): from a file, or from the
+/// environment; -P wins over both, --pw-file over the environment.
+#[test]
+fn password_from_a_file_or_the_environment() {
+    let broker = broker();
+    let port = broker.auth_port().to_string();
+    let dir = std::env::temp_dir().join(format!("mqttc-pw-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good");
+    std::fs::write(&good, format!("{}\n", Broker::PASSWORD)).unwrap();
+    let bad = dir.join("bad");
+    std::fs::write(&bad, "wrong\n").unwrap();
+    let run = |extra: &[&str], env: Option<&str>| {
+        let mut c = Command::new(MQTTC);
+        c.args(["pub", "-p", &port, "-t", "pw/t", "-m", "x", "-q", "1"]);
+        c.stdin(Stdio::null());
+        c.args(["-u", Broker::USERNAME]).args(extra);
+        c.env_remove("MQTTC_PASSWORD");
+        if let Some(p) = env {
+            c.env("MQTTC_PASSWORD", p);
+        }
+        c.output().unwrap()
+    };
+    let good = good.to_str().unwrap();
+    let bad = bad.to_str().unwrap();
+    let refused = "connection refused: not authorised (5)";
+    // From a file (its trailing newline is not part of it).
+    let o = run(&["--pw-file", good], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_fails_with(&run(&["--pw-file", bad], None), 1, refused);
+    // From the environment.
+    let o = run(&[], Some(Broker::PASSWORD));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_fails_with(&run(&[], Some("wrong")), 1, refused);
+    // -P and --pw-file win over the environment.
+    let o = run(&["-P", Broker::PASSWORD], Some("wrong"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["--pw-file", good], Some("wrong"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    // A file that cannot be read is a usage error naming it.
+    let o = run(&["--pw-file", "/nonexistent/pw"], None);
+    assert_fails_with(&o, 2, "--pw-file /nonexistent/pw");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn tls_options() {
     let broker = broker();

@@ -153,8 +153,9 @@ pub enum Packet<'a> {
     Auth(Auth<'a>),
 }
 
-/// CONNECT (section 3.1): protocol name "MQTT", version 5 implied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// CONNECT (section 3.1): protocol name "MQTT", version 5 implied. Its `Debug` output shows
+/// the password's length only.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Connect<'a> {
     /// Clean Start flag (section 3.1.2.4).
     pub clean_start: bool,
@@ -170,6 +171,20 @@ pub struct Connect<'a> {
     pub username: Option<&'a str>,
     /// Password (binary; allowed without a user name in 5.0).
     pub password: Option<&'a [u8]>,
+}
+
+impl core::fmt::Debug for Connect<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Connect")
+            .field("clean_start", &self.clean_start)
+            .field("keep_alive", &self.keep_alive)
+            .field("properties", &self.properties)
+            .field("client_id", &self.client_id)
+            .field("will", &self.will)
+            .field("username", &self.username)
+            .field("password", &crate::packet::Redacted(self.password))
+            .finish()
+    }
 }
 
 /// A will message carried in CONNECT (section 3.1.3.2 to 3.1.3.4).

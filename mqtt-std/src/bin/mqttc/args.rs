@@ -239,6 +239,15 @@ pub fn parse(mode: Mode, argv: &[String]) -> Result<Args, Usage> {
             }
             "-u" | "--username" => username = Some(value()?),
             "-P" | "--pw" => password = Some(value()?),
+            "--pw-file" => {
+                let path = value()?;
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| Usage(format!("--pw-file {path}: {e}")))?;
+                // The first line; a trailing newline (as editors and `echo` leave) is not
+                // part of the password.
+                let line = text.lines().next().unwrap_or_default();
+                password = Some(line.to_owned());
+            }
             "--will-topic" => will_topic = Some(value()?),
             "--will-payload" => will_payload = Some(value()?.into_bytes()),
             "--will-qos" => {
@@ -297,6 +306,15 @@ pub fn parse(mode: Mode, argv: &[String]) -> Result<Args, Usage> {
 
     if !clean_session && client_id.is_none() {
         return usage("-c (persistent session) needs a client id: give -i ID");
+    }
+    if password.is_none() {
+        // Kept off the command line, where every user of the machine sees it (`ps`).
+        password = std::env::var("MQTTC_PASSWORD")
+            .ok()
+            .filter(|p| !p.is_empty());
+        if password.is_some() && username.is_none() {
+            return usage("MQTTC_PASSWORD is set: it needs -u");
+        }
     }
     if password.is_some() && username.is_none() {
         return usage("-P needs -u (a password without a user name is not allowed)");

@@ -30,7 +30,10 @@ connection:
   -i ID                client id (default: generated, 17 characters of [0-9a-zA-Z])
   -k SECS              keep alive in seconds (default 60; 0 = off)
   -c                   clean session off (persistent session; needs -i)
-  -u USER, -P PASS     user name and password (-P needs -u)
+  -u USER, -P PASS     user name and password (-P needs -u); a password on the command
+                       line is visible to every user of the machine (ps), so prefer:
+  --pw-file FILE       the password: the first line of FILE
+  MQTTC_PASSWORD       (environment) the password, when neither -P nor --pw-file is given
   --will-topic TOPIC, --will-payload TEXT, --will-qos 0|1|2, --will-retain
                        the will message, published by the broker if the connection is lost
   -W SECS              give up after SECS seconds (exit 1)
