@@ -440,19 +440,24 @@ impl WsLayer {
     }
 }
 
-/// A broker address given as a URL, as `mqttc -L` takes it: `mqtt://HOST[:PORT]`,
-/// `mqtts://HOST[:PORT]`, `ws://HOST[:PORT][/PATH]` or `wss://HOST[:PORT][/PATH]`. Default
-/// ports: 1883, 8883, 80 and 443; default WebSocket path `/mqtt`. An IPv6 host goes in
-/// brackets (`ws://[::1]:8080/mqtt`).
+/// A broker given as a URL, as mosquitto_pub/sub take it:
+/// `mqtt(s)://[USER[:PASSWORD]@]HOST[:PORT][/TOPIC]` or `ws(s)://[USER[:PASSWORD]@]HOST[:PORT][/PATH]`
+/// (`tcp://` and `ssl://` are taken for `mqtt://` and `mqtts://`). Parsed with the `url` crate;
+/// user, password and topic are percent-decoded, and a topic filter ending in `#` may be
+/// written as it is (`mqtt://broker/sensors/#`).
 ///
 /// ```
 /// use mqtt_std::ws::BrokerUrl;
 ///
-/// let url = BrokerUrl::parse("wss://broker.example:8443/gw/mqtt").unwrap();
-/// assert_eq!((url.host.as_str(), url.port, url.tls), ("broker.example", 8443, true));
-/// assert_eq!(url.websocket.unwrap().path(), "/gw/mqtt");
+/// let u = BrokerUrl::parse("mqtts://meter:s%40fe@broker.example/meters/12").unwrap();
+/// assert_eq!((u.host.as_str(), u.port, u.tls), ("broker.example", 8883, true));
+/// assert_eq!(u.username.as_deref(), Some("meter"));
+/// assert_eq!(u.password.as_deref(), Some("s@fe"));
+/// assert_eq!(u.topic.as_deref(), Some("meters/12"));
+/// let w = BrokerUrl::parse("wss://gw.example/mqtt").unwrap();
+/// assert_eq!((w.port, w.websocket.unwrap().path()), (443, "/mqtt"));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct BrokerUrl {
     /// Host name or address (without brackets).
     pub host: String,
@@ -460,79 +465,121 @@ pub struct BrokerUrl {
     pub port: u16,
     /// TLS (`mqtts`, `wss`).
     pub tls: bool,
-    /// WebSocket settings (`ws`, `wss`).
+    /// WebSocket settings (`ws`, `wss`): the path.
     pub websocket: Option<WsConfig>,
+    /// The user name in the URL.
+    pub username: Option<String>,
+    /// The password in the URL (redacted in `Debug`).
+    pub password: Option<String>,
+    /// `mqtt(s)://`: the topic (or topic filter) in the path.
+    pub topic: Option<String>,
+}
+
+impl std::fmt::Debug for BrokerUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BrokerUrl")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("websocket", &self.websocket)
+            .field("username", &self.username)
+            .field(
+                "password",
+                &self
+                    .password
+                    .as_ref()
+                    .map(|p| format!("<{} bytes redacted>", p.len())),
+            )
+            .field("topic", &self.topic)
+            .finish()
+    }
 }
 
 impl BrokerUrl {
     /// Parses `url`; the error says what is wrong with it.
     pub fn parse(url: &str) -> Result<Self, WsError> {
         let bad = |why: &str| WsError::InvalidRequest(format!("{url:?}: {why}"));
-        let (scheme, rest) = url
-            .split_once("://")
-            .ok_or_else(|| bad("expected SCHEME://HOST[:PORT][/PATH]"))?;
-        let (tls, ws, default_port) = match scheme.to_ascii_lowercase().as_str() {
+        let u = url::Url::parse(url)
+            .map_err(|e| bad(&format!("{e} (expected SCHEME://HOST[:PORT][/PATH])")))?;
+        let (tls, ws, default_port) = match u.scheme() {
             "mqtt" | "tcp" => (false, false, 1883),
             "mqtts" | "ssl" => (true, false, 8883),
             "ws" => (false, true, 80),
             "wss" => (true, true, 443),
             _ => return Err(bad("the scheme must be mqtt, mqtts, ws or wss")),
         };
-        let (authority, path) = match rest.find('/') {
-            Some(i) => rest.split_at(i),
-            None => (rest, ""),
-        };
-        if authority.contains('@') {
-            return Err(bad("give the login with -u/-P, not in the URL"));
-        }
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let (host, after) = v6
-                .split_once(']')
-                .ok_or_else(|| bad("unclosed [ in the host"))?;
-            match after {
-                "" => (host, None),
-                p => (
-                    host,
-                    Some(
-                        p.strip_prefix(':')
-                            .ok_or_else(|| bad("expected :PORT after ]"))?,
-                    ),
-                ),
+        let host = match u.host() {
+            Some(url::Host::Ipv6(a)) => a.to_string(),
+            Some(url::Host::Ipv4(a)) => a.to_string(),
+            Some(url::Host::Domain(d)) if !d.is_empty() => {
+                decode(d).map_err(|()| bad("the host is not UTF-8"))?
             }
-        } else {
-            match authority.rsplit_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (authority, None),
-            }
+            _ => return Err(bad("no host")),
         };
-        if host.is_empty() {
-            return Err(bad("no host"));
+        if host.contains(['[', ']']) {
+            return Err(bad("bad brackets in the host"));
         }
-        let port = match port {
+        let port = match u.port() {
             None => default_port,
-            Some(p) => p
-                .parse::<u16>()
-                .ok()
-                .filter(|&p| p != 0)
-                .ok_or_else(|| bad("the port must be a number from 1 to 65535"))?,
+            Some(0) => return Err(bad("the port must be a number from 1 to 65535")),
+            Some(p) => p,
         };
-        if !ws && !path.is_empty() && path != "/" {
-            return Err(bad("a path needs ws:// or wss://"));
+        let username = match u.username() {
+            "" => None,
+            name => Some(decode(name).map_err(|()| bad("the user name is not UTF-8"))?),
+        };
+        let password = u
+            .password()
+            .map(decode)
+            .transpose()
+            .map_err(|()| bad("the password is not UTF-8"))?;
+        if password.is_some() && username.is_none() {
+            return Err(bad("a password needs a user name (USER:PASSWORD@HOST)"));
         }
-        let websocket = ws.then(|| {
-            if path.is_empty() {
+        let (websocket, topic) = if ws {
+            let mut path = u.path().to_owned();
+            if let Some(q) = u.query() {
+                path.push('?');
+                path.push_str(q);
+            }
+            let ws = if path.is_empty() || path == "/" {
                 WsConfig::default()
             } else {
-                WsConfig::new(path)
+                WsConfig::new(&path)
+            };
+            (Some(ws), None)
+        } else {
+            if u.query().is_some() {
+                return Err(bad("a query (?...) has no meaning in an mqtt:// URL"));
             }
-        });
+            let mut topic = decode(u.path().strip_prefix('/').unwrap_or(u.path()))
+                .map_err(|()| bad("the topic is not UTF-8"))?;
+            // `#` starts a URL's fragment: `mqtt://h/a/#` is the filter `a/#`.
+            match u.fragment() {
+                None => {}
+                Some("") => topic.push('#'),
+                Some(_) => return Err(bad("a # in the topic must be its last character")),
+            }
+            (None, (!topic.is_empty()).then_some(topic))
+        };
         Ok(BrokerUrl {
-            host: host.to_owned(),
+            host,
             port,
             tls,
             websocket,
+            username,
+            password,
+            topic,
         })
     }
+}
+
+/// Percent-decodes a URL component.
+fn decode(s: &str) -> Result<String, ()> {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .map(|c| c.into_owned())
+        .map_err(|_| ())
 }
 
 #[cfg(test)]
@@ -576,13 +623,41 @@ mod tests {
             "ws://:80/",
             "ws://h:0/",
             "ws://h:99999/",
-            "ws://u:p@h/",
-            "mqtt://h/path",
             "ws://[::1/",
             "ws://[::1]x/",
+            "mqtt://:pw@h/t",
+            "mqtt://h/a#b",
+            "mqtt://h/t?x=1",
         ] {
             assert!(BrokerUrl::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn urls_with_login_and_topic() {
+        let u = BrokerUrl::parse("mqtt://alice:p%3Ass%40w0rd@10.0.0.5:1884/home/+/temp").unwrap();
+        assert_eq!((u.host.as_str(), u.port, u.tls), ("10.0.0.5", 1884, false));
+        assert_eq!(u.username.as_deref(), Some("alice"));
+        assert_eq!(u.password.as_deref(), Some("p:ss@w0rd"));
+        assert_eq!(u.topic.as_deref(), Some("home/+/temp"));
+        assert!(!format!("{u:?}").contains("w0rd"));
+        let u = BrokerUrl::parse("mqtt://h/sensors/#").unwrap();
+        assert_eq!(u.topic.as_deref(), Some("sensors/#"));
+        let u = BrokerUrl::parse("mqtt://h/#").unwrap();
+        assert_eq!(u.topic.as_deref(), Some("#"));
+        let u = BrokerUrl::parse("mqtt://bob@h").unwrap();
+        assert_eq!(
+            (u.username.as_deref(), u.password, u.topic),
+            (Some("bob"), None, None)
+        );
+        let u = BrokerUrl::parse("ws://u:p@h:8080/mqtt").unwrap();
+        assert_eq!(
+            (u.username.as_deref(), u.password.as_deref()),
+            (Some("u"), Some("p"))
+        );
+        assert_eq!(u.websocket.unwrap().path(), "/mqtt");
+        let u = BrokerUrl::parse("tcp://h/%C3%A9t%C3%A9").unwrap();
+        assert_eq!(u.topic.as_deref(), Some("été"));
     }
 
     #[test]

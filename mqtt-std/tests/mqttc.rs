@@ -167,6 +167,51 @@ fn retained_publish_and_login() {
     assert_fails_with(&o, 1, "connection refused: not authorised (5)");
 }
 
+/// `-L mqtt://USER:PASS@HOST:PORT/TOPIC`, as mosquitto_pub/sub take it: the login and the
+/// topic (a filter with `#` for sub) come from the URL.
+#[test]
+fn broker_url_with_login_and_topic() {
+    let broker = broker();
+    let port = broker.auth_port();
+    let url = |topic: &str| {
+        format!(
+            "mqtt://{}:{}@127.0.0.1:{port}/{topic}",
+            Broker::USERNAME,
+            Broker::PASSWORD
+        )
+    };
+    let sub = url("url/#");
+    let mut sub = Command::new(MQTTC)
+        .args(["sub", "-L", &sub, "-C", "1", "-W", "20", "-v", "-d"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the SUBACK in its -d trace before publishing.
+    let mut err = std::io::BufReader::new(sub.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("SUBACK") {
+        line.clear();
+        assert!(
+            std::io::BufRead::read_line(&mut err, &mut line).unwrap() > 0,
+            "no SUBACK"
+        );
+    }
+    let o = mqttc(&["pub", "-L", &url("url/t"), "-m", "from a url", "-q", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = sub.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "url/t from a url\n");
+    // A wrong password in the URL is refused by the broker; -u beside a URL login is a
+    // usage error.
+    let bad = format!("mqtt://{}:nope@127.0.0.1:{port}/t", Broker::USERNAME);
+    assert_fails_with(&mqttc(&["pub", "-L", &bad, "-m", "x"]), 1, "not authorised");
+    let o = mqttc(&["pub", "-L", &url("t"), "-u", "x", "-m", "x"]);
+    assert_fails_with(&o, 2, "leave out -u");
+    let o = mqttc(&["pub", "-L", &url("t"), "-t", "t", "-m", "x"]);
+    assert_fails_with(&o, 2, "leave out -t");
+}
+
 /// The password kept off the command line (where `ps` shows it): from a file, or from the
 /// environment; -P wins over both, --pw-file over the environment.
 #[test]

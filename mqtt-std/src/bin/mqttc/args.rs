@@ -307,6 +307,27 @@ pub fn parse(mode: Mode, argv: &[String]) -> Result<Args, Usage> {
     if !clean_session && client_id.is_none() {
         return usage("-c (persistent session) needs a client id: give -i ID");
     }
+    // Login and topic given in the URL (mqtt://USER:PASS@HOST/TOPIC, as mosquitto takes it).
+    if let Some(u) = url.as_mut() {
+        if let Some(user) = u.username.take() {
+            if username.is_some() {
+                return usage("-L gives the user name: leave out -u");
+            }
+            username = Some(user);
+        }
+        if let Some(pw) = u.password.take() {
+            if password.is_some() {
+                return usage("-L gives the password: leave out -P and --pw-file");
+            }
+            password = Some(pw);
+        }
+        if let Some(topic) = u.topic.take() {
+            if !topics.is_empty() {
+                return usage("-L gives the topic: leave out -t");
+            }
+            topics.push(topic);
+        }
+    }
     if password.is_none() {
         // Kept off the command line, where every user of the machine sees it (`ps`).
         password = std::env::var("MQTTC_PASSWORD")

@@ -22,8 +22,10 @@ usage:
 connection:
   -h HOST              broker host (default localhost)
   -p PORT              broker port (default 1883; 8883 with TLS; 80/443 over WebSocket)
-  -L URL               the broker as a URL instead of -h/-p: mqtt://HOST[:PORT],
-                       mqtts://.., ws://HOST[:PORT][/PATH], wss://.. (TLS needs --cafile)
+  -L URL               the broker as a URL instead of -h/-p:
+                       mqtt://[USER[:PASS]@]HOST[:PORT][/TOPIC], mqtts://..,
+                       ws://[USER[:PASS]@]HOST[:PORT][/PATH], wss://.. (TLS needs --cafile);
+                       user, password and topic percent-encoded (%40 for @)
   --ws-path PATH       MQTT over WebSocket at PATH (sub-protocol mqtt) with -h/-p
   --ws-header 'NAME: VALUE'
                        an extra WebSocket handshake header (repeat for more), e.g. a token
