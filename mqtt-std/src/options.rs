@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mqtt_proto::{Packet, QoS};
+use mqtt_proto::{Packet, PacketId, QoS};
 use mqtt_session::{ConnectOptions as SessionConnect, LastWill, SessionLostPolicy};
 
 /// Which way a traced packet went.
@@ -392,6 +392,9 @@ pub struct Message {
     pub retain: bool,
     /// DUP flag as received.
     pub dup: bool,
+    /// Its packet identifier (QoS 1 and 2; `None` for QoS 0, and for a message a durable
+    /// store hands out again after a restart).
+    pub packet_id: Option<PacketId>,
     /// With a durable session store, the message's number in it (1, 2, 3, ... in the order
     /// received, never reused; QoS 1/2 only). A message handed out again after a restart keeps
     /// its number: an application that records the numbers it has handled can skip it. See
@@ -409,6 +412,7 @@ impl Message {
             qos: m.qos,
             retain: m.retain,
             dup: m.dup,
+            packet_id: m.packet_id,
             seq,
         }
     }

@@ -722,3 +722,123 @@ fn sub_exits_1_when_the_broker_closes_the_connection() {
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
 }
+
+/// mosquitto_sub's habits: `-F` formats, `-N`, `-T`, `-R`, `--retained-only`,
+/// `--remove-retained`, `-E`, `-U`; and `pub --repeat`.
+#[test]
+fn sub_output_and_selection_options() {
+    let broker = broker();
+    let port = broker.port().to_string();
+    let p = port.as_str();
+    let publish = |args: &[&str]| {
+        let mut all = vec!["pub", "-p", p];
+        all.extend_from_slice(args);
+        let o = mqttc(&all);
+        assert!(o.status.success(), "{}", stderr(&o));
+    };
+
+    // -F with most specifiers; the message id of a QoS 1 message is its packet id (1 here).
+    let sub = Sub::start(&[
+        "-p",
+        p,
+        "-t",
+        "fmt/#",
+        "-q",
+        "1",
+        "-C",
+        "1",
+        "-F",
+        r"%t|%q|%r|%l|%x|%m\n",
+    ]);
+    publish(&["-t", "fmt/a", "-m", "Hi", "-q", "1"]);
+    assert_eq!(sub.output(), (Some(0), "fmt/a|1|0|2|4869|1\n".to_owned()));
+
+    // %j: one JSON object per message.
+    let sub = Sub::start(&["-p", p, "-t", "json/t", "-C", "1", "-F", r"%j\n"]);
+    publish(&["-t", "json/t", "-m", "x y"]);
+    let (code, out) = sub.output();
+    assert_eq!(code, Some(0));
+    let v: serde_json::Value = serde_json::from_str(out.trim_end()).unwrap();
+    assert_eq!(
+        (
+            v["topic"].as_str(),
+            v["payload"].as_str(),
+            v["qos"].as_u64()
+        ),
+        (Some("json/t"), Some("x y"), Some(0))
+    );
+
+    // -N, -T, and pub --repeat.
+    let sub = Sub::start(&["-p", p, "-t", "rep/#", "-T", "rep/skip", "-N", "-C", "3"]);
+    publish(&["-t", "rep/skip", "-m", "hidden"]);
+    publish(&[
+        "-t",
+        "rep/a",
+        "-m",
+        "ab",
+        "--repeat",
+        "3",
+        "--repeat-delay",
+        "0.01",
+        "-q",
+        "1",
+    ]);
+    assert_eq!(sub.output(), (Some(0), "ababab".to_owned()));
+
+    // -R skips the retained message sent on subscribing; --retained-only prints it and stops
+    // at the first message that is not retained; --remove-retained clears it.
+    publish(&["-t", "ret/a", "-m", "old", "-r", "-q", "1"]);
+    let sub = Sub::start(&["-p", p, "-t", "ret/#", "-R", "-C", "1"]);
+    publish(&["-t", "ret/a", "-m", "new"]);
+    assert_eq!(sub.output(), (Some(0), "new\n".to_owned()));
+    let sub = Sub::start(&[
+        "-p",
+        p,
+        "-t",
+        "ret/#",
+        "--retained-only",
+        "--remove-retained",
+    ]);
+    publish(&["-t", "ret/b", "-m", "live"]);
+    assert_eq!(sub.output(), (Some(0), "old\n".to_owned()));
+    let sub = Sub::start(&["-p", p, "-t", "ret/#", "--retained-only"]);
+    publish(&["-t", "ret/b", "-m", "live"]);
+    assert_eq!(
+        sub.output(),
+        (Some(0), String::new()),
+        "the retained message is gone"
+    );
+
+    // -E exits once subscribed; -U ends a persistent subscription.
+    let id = format!("mqttc-u-{}", std::process::id());
+    let persistent = ["-p", p, "-c", "-i", id.as_str(), "-q", "1"];
+    let mut args = vec!["sub"];
+    args.extend_from_slice(&persistent);
+    args.extend_from_slice(&["-t", "uns/t", "-E"]);
+    let o = mqttc(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut args = vec!["sub"];
+    args.extend_from_slice(&persistent);
+    args.extend_from_slice(&["-U", "uns/t", "-E"]);
+    let o = mqttc(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Offline now: a message on the old filter is not queued for the session any more, so
+    // the first message after reconnecting is the marker on another topic.
+    publish(&["-t", "uns/t", "-m", "not for us", "-q", "1"]);
+    let mut args = vec!["-t", "uns/marker", "-C", "1"];
+    args.extend_from_slice(&persistent);
+    let sub = Sub::start(&args);
+    publish(&["-t", "uns/marker", "-m", "marker", "-q", "1"]);
+    assert_eq!(sub.output(), (Some(0), "marker\n".to_owned()));
+
+    // Usage errors.
+    for bad in [
+        &["sub", "-t", "a", "-F", "%z"][..],
+        &["sub", "-t", "a", "-R", "--retained-only"],
+        &["sub", "-t", "a", "--pretty"],
+        &["pub", "-t", "a", "-m", "x", "--repeat", "0"],
+        &["sub", "-t", "a", "-T", "a/#/b"],
+    ] {
+        assert_fails_with(&mqttc(bad), 2, "");
+    }
+}

@@ -180,6 +180,7 @@ pub(crate) fn restored_messages(f: &FileStore) -> Vec<crate::Message> {
             qos: m.qos,
             retain: m.retain,
             dup: m.dup,
+            packet_id: None,
             seq: Some(m.seq),
         })
         .collect()

@@ -94,6 +94,32 @@ pub struct Args {
     pub verbose: bool,
     pub debug: bool,
     pub session_store: Option<PathBuf>,
+    /// sub: how messages are printed and which.
+    pub sub: SubArgs,
+    /// pub: `--repeat N` (1 without it) and `--repeat-delay SECS`.
+    pub repeat: u64,
+    pub repeat_delay: std::time::Duration,
+}
+
+/// mosquitto_sub's output and selection options.
+#[derive(Debug, Clone, Default)]
+pub struct SubArgs {
+    /// `-F FORMAT` (with `--pretty`).
+    pub format: Option<crate::format::Format>,
+    /// `-N`: no newline after the payload.
+    pub no_newline: bool,
+    /// `-R`: skip retained messages (stale ones sent on subscription).
+    pub no_retained: bool,
+    /// `--retained-only`: print retained messages, stop at the first that is not.
+    pub retained_only: bool,
+    /// `--remove-retained`: clear each retained message received (an empty retained publish).
+    pub remove_retained: bool,
+    /// `-T FILTER`: do not print messages on topics matching these.
+    pub filter_out: Vec<String>,
+    /// `-U FILTER`: unsubscribe from these.
+    pub unsubscribe: Vec<String>,
+    /// `-E`: exit once subscribed (and unsubscribed).
+    pub exit_subscribed: bool,
 }
 
 fn parse_num<T: std::str::FromStr>(opt: &str, v: &str, what: &str) -> Result<T, Usage> {
@@ -162,6 +188,11 @@ pub fn parse(mode: Mode, argv: &[String]) -> Result<Args, Usage> {
     let mut count = None;
     let mut timeout_secs = None;
     let mut verbose = false;
+    let mut sub = SubArgs::default();
+    let mut format: Option<String> = None;
+    let mut pretty = false;
+    let mut repeat = 1u64;
+    let mut repeat_delay = std::time::Duration::ZERO;
     let mut debug = false;
     let mut session_store = None;
     let mut url: Option<mqtt_std::ws::BrokerUrl> = None;
@@ -294,6 +325,64 @@ pub fn parse(mode: Mode, argv: &[String]) -> Result<Args, Usage> {
                 verbose = true;
             }
             "-d" | "--debug" => debug = true,
+            "-F" => {
+                sub_only(opt)?;
+                format = Some(value()?);
+            }
+            "--pretty" => {
+                sub_only(opt)?;
+                pretty = true;
+            }
+            "-N" => {
+                sub_only(opt)?;
+                sub.no_newline = true;
+            }
+            "-R" => {
+                sub_only(opt)?;
+                sub.no_retained = true;
+            }
+            "--retained-only" => {
+                sub_only(opt)?;
+                sub.retained_only = true;
+            }
+            "--remove-retained" => {
+                sub_only(opt)?;
+                sub.remove_retained = true;
+            }
+            "-T" | "--filter-out" => {
+                sub_only(opt)?;
+                let f = value()?;
+                if let Err(e) = TopicFilter::new(&f) {
+                    return usage(format!("-T {f:?}: {e}"));
+                }
+                sub.filter_out.push(f);
+            }
+            "-U" | "--unsubscribe" => {
+                sub_only(opt)?;
+                let f = value()?;
+                if let Err(e) = TopicFilter::new(&f) {
+                    return usage(format!("-U {f:?}: {e}"));
+                }
+                sub.unsubscribe.push(f);
+            }
+            "-E" => {
+                sub_only(opt)?;
+                sub.exit_subscribed = true;
+            }
+            "--repeat" => {
+                pub_only(opt)?;
+                repeat = parse_num(opt, &value()?, "a count of at least 1")?;
+                if repeat == 0 {
+                    return usage("--repeat needs a count of at least 1");
+                }
+            }
+            "--repeat-delay" => {
+                pub_only(opt)?;
+                let v = value()?;
+                let secs: f64 = parse_num(opt, &v, "seconds")?;
+                repeat_delay = std::time::Duration::try_from_secs_f64(secs)
+                    .map_err(|_| Usage(format!("--repeat-delay needs seconds, not {v:?}")))?;
+            }
             "--session-store" => session_store = Some(PathBuf::from(value()?)),
             other => {
                 return usage(format!(
@@ -355,8 +444,16 @@ pub fn parse(mode: Mode, argv: &[String]) -> Result<Args, Usage> {
             }
         }
         Mode::Sub => {
-            if topics.is_empty() {
-                return usage("mqttc sub needs at least one -t FILTER");
+            if topics.is_empty() && sub.unsubscribe.is_empty() {
+                return usage("mqttc sub needs at least one -t FILTER (or -U FILTER)");
+            }
+            if sub.no_retained && sub.retained_only {
+                return usage("-R and --retained-only exclude each other");
+            }
+            if let Some(f) = &format {
+                sub.format = Some(crate::format::Format::parse(f, pretty).map_err(Usage)?);
+            } else if pretty {
+                return usage("--pretty needs -F with %j or %J");
             }
             for t in &topics {
                 if let Err(e) = TopicFilter::new(t) {
@@ -468,6 +565,9 @@ pub fn parse(mode: Mode, argv: &[String]) -> Result<Args, Usage> {
         timeout_secs,
         verbose,
         debug,
+        sub,
+        repeat,
+        repeat_delay,
         session_store,
     })
 }

@@ -4,6 +4,7 @@
 //! stderr.
 
 mod args;
+mod format;
 mod run;
 mod script;
 mod trace;
@@ -57,6 +58,8 @@ pub:
   -r                   retain
   -m MSG | -f FILE | -n | -l | -s
                        payload: text, a file, empty, one message per stdin line, all of stdin
+  --repeat N           publish the message N times
+  --repeat-delay SECS  wait SECS (fractions allowed) between repeats
   pub waits until every QoS 1/2 flow is complete, then sends DISCONNECT.
 
 sub:
@@ -64,6 +67,18 @@ sub:
   -q 0|1|2             requested QoS (default 0)
   -C N                 exit after N messages
   -v                   print `topic payload` instead of the payload
+  -F FORMAT            print each message as FORMAT (no newline added): %t topic, %p payload,
+                       %l length, %q QoS, %r retain, %m message id, %c client id, %x/%X hex,
+                       %j JSON, %J JSON with a JSON payload embedded, %I ISO 8601 time (UTC),
+                       %U Unix time, %P properties (5.0), %% a %; escapes \\n \\t \\r \\a \\e \\v \\0 \\\\
+  --pretty             JSON (%j, %J) over several lines
+  -N                   no newline after the payload
+  -R                   do not print retained messages (stale ones sent on subscribing)
+  --retained-only      print only retained messages; exit at the first that is not
+  --remove-retained    clear each retained message received (publish an empty retained one)
+  -T FILTER            do not print messages on topics matching FILTER (repeat for more)
+  -U FILTER            unsubscribe from FILTER (with -c: end a persistent subscription)
+  -E                   exit once subscribed (and unsubscribed)
 
 exit status: 0 success, 1 failure at run time, 2 bad usage.
 ";

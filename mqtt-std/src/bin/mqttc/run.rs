@@ -4,7 +4,10 @@ use std::fmt;
 use std::io::{self, BufRead as _, Read as _, Write as _};
 use std::time::{Duration, Instant};
 
-use mqtt_std::{Client, ClientOptions, ConnectOptions, Error, SubAckReturnCode, TlsConfig, Will};
+use mqtt_proto::{TopicFilter, TopicName};
+use mqtt_std::{
+    Client, ClientOptions, ConnectOptions, Error, QoS, SubAckReturnCode, TlsConfig, Will,
+};
 
 use crate::args::{Args, Mode, Payload};
 
@@ -203,7 +206,15 @@ fn publish(
         }
     };
     match payload {
-        Some(body) => send(&body, &mut pending)?,
+        Some(body) => {
+            for i in 0..a.repeat {
+                if i > 0 && !a.repeat_delay.is_zero() {
+                    std::thread::sleep(a.repeat_delay);
+                    deadline.left()?;
+                }
+                send(&body, &mut pending)?;
+            }
+        }
         None => {
             // -l: one message per line of stdin (without the line end).
             let stdin = io::stdin();
@@ -243,28 +254,35 @@ fn publish(
 fn subscribe(client: &Client, a: &Args, deadline: &Deadline) -> Result<(), Failure> {
     let filters: Vec<(&str, mqtt_std::QoS)> =
         a.topics.iter().map(|t| (t.as_str(), a.qos)).collect();
-    let suback = client.subscribe(&filters)?;
-    let codes = match deadline.left()? {
-        Some(left) => suback.wait_timeout(left),
-        None => suback.wait(),
-    };
-    let codes = match codes {
-        Ok(c) => c,
-        Err(Error::Timeout) => return Err(deadline.timed_out()),
-        Err(e) => return Err(e.into()),
-    };
-    for (filter, code) in a.topics.iter().zip(&codes) {
-        if *code == SubAckReturnCode::Failure {
-            return fail(format!(
-                "subscription to {filter:?} refused by the broker (0x80)"
-            ));
+    if !filters.is_empty() {
+        let codes = wait_for(client.subscribe(&filters)?, deadline)?;
+        for (filter, code) in a.topics.iter().zip(&codes) {
+            if *code == SubAckReturnCode::Failure {
+                return fail(format!(
+                    "subscription to {filter:?} refused by the broker (0x80)"
+                ));
+            }
         }
     }
+    if !a.sub.unsubscribe.is_empty() {
+        let filters: Vec<&str> = a.sub.unsubscribe.iter().map(String::as_str).collect();
+        wait_for(client.unsubscribe(&filters)?, deadline)?;
+    }
+    if a.sub.exit_subscribed || a.topics.is_empty() {
+        return Ok(());
+    }
+    let filter_out: Vec<TopicFilter<'_>> = a
+        .sub
+        .filter_out
+        .iter()
+        .filter_map(|f| TopicFilter::new(f).ok())
+        .collect();
+    let mut clearing = Vec::new();
     let stdout = io::stdout();
     let mut received = 0u64;
     loop {
         if a.count.is_some_and(|n| received >= n) {
-            return Ok(());
+            break;
         }
         let msg = match deadline.left()? {
             Some(left) => client.recv_timeout(left),
@@ -275,23 +293,60 @@ fn subscribe(client: &Client, a: &Args, deadline: &Deadline) -> Result<(), Failu
             Err(Error::Timeout) => return Err(deadline.timed_out()),
             Err(e) => return Err(e.into()),
         };
-        let mut out = stdout.lock();
-        let written = if a.verbose {
-            out.write_all(msg.topic.as_bytes())
-                .and_then(|()| out.write_all(b" "))
-                .and_then(|()| out.write_all(&msg.payload))
-        } else {
-            out.write_all(&msg.payload)
+        if a.sub.retained_only && !msg.retain {
+            break;
+        }
+        if a.sub.remove_retained && msg.retain && !msg.payload.is_empty() {
+            // An empty retained message clears the topic's retained one.
+            clearing.push(client.publish(&msg.topic, b"", QoS::AtLeastOnce, true)?);
+        }
+        if a.sub.no_retained && msg.retain {
+            continue;
+        }
+        let hidden =
+            TopicName::new(&msg.topic).is_ok_and(|t| filter_out.iter().any(|f| f.matches(t)));
+        if hidden {
+            continue;
+        }
+        let bytes = match &a.sub.format {
+            Some(f) => f.render(&msg, &a.client_id, std::time::SystemTime::now()),
+            None => {
+                let mut b = Vec::with_capacity(msg.topic.len() + msg.payload.len() + 2);
+                if a.verbose {
+                    b.extend_from_slice(msg.topic.as_bytes());
+                    b.push(b' ');
+                }
+                b.extend_from_slice(&msg.payload);
+                if !a.sub.no_newline {
+                    b.push(b'\n');
+                }
+                b
+            }
         };
-        match written
-            .and_then(|()| out.write_all(b"\n"))
-            .and_then(|()| out.flush())
-        {
+        let mut out = stdout.lock();
+        match out.write_all(&bytes).and_then(|()| out.flush()) {
             Ok(()) => {}
             // stdout closed (e.g. `| head`): stop quietly.
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => break,
             Err(e) => return fail(format!("cannot write to stdout: {e}")),
         }
         received += 1;
+    }
+    wait_all(&mut clearing, deadline)
+}
+
+/// Waits for a pending subscribe or unsubscribe within the deadline.
+fn wait_for<T: Clone + Send + 'static>(
+    p: mqtt_std::Pending<T>,
+    deadline: &Deadline,
+) -> Result<T, Failure> {
+    let r = match deadline.left()? {
+        Some(left) => p.wait_timeout(left),
+        None => p.wait(),
+    };
+    match r {
+        Ok(t) => Ok(t),
+        Err(Error::Timeout) => Err(deadline.timed_out()),
+        Err(e) => Err(e.into()),
     }
 }
