@@ -127,13 +127,6 @@ impl<'a> From<&ConnectOptionsV5<'a>> for ConnectRequest<'a> {
     }
 }
 
-#[cfg(feature = "v5")]
-impl<'a> From<ConnectOptionsV5<'a>> for ConnectRequest<'a> {
-    fn from(options: ConnectOptionsV5<'a>) -> Self {
-        ConnectRequest::from(&options)
-    }
-}
-
 /// The will message of [`ConnectOptions`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LastWill<'a> {

@@ -200,6 +200,10 @@ impl<S: Store, B: Buffer> Session<S, B> {
     /// The reason code a 5.0 DISCONNECT gives for a broker's violation (section 4.13).
     pub(crate) fn violation_code(v: &Violation) -> DisconnectReasonCode {
         match v {
+            // Topic Alias 0 is a Topic Alias invalid [MQTT-3.3.2-8].
+            Violation::Malformed(mqtt_proto::DecodeError::ZeroTopicAlias) => {
+                DisconnectReasonCode::TopicAliasInvalid
+            }
             Violation::Malformed(_) => DisconnectReasonCode::MalformedPacket,
             Violation::ReceiveMaximumExceeded => DisconnectReasonCode::ReceiveMaximumExceeded,
             Violation::TopicAliasInvalid(_) => DisconnectReasonCode::TopicAliasInvalid,
