@@ -82,6 +82,10 @@ pub enum CommandError {
     /// 5.0: a property the client may not send here (a Subscription Identifier in PUBLISH
     /// [MQTT-3.3.4-6]) or that the session sets itself (Topic Alias).
     PropertyNotAllowed,
+    /// 5.0: the broker's CONNACK said it does not offer this: wildcard subscriptions,
+    /// shared subscriptions or subscription identifiers (Wildcard / Shared Subscription /
+    /// Subscription Identifiers Available 0).
+    NotAvailableOnServer,
     /// 5.0: PUBLISH properties on a QoS 1/2 message: the store keeps topic and payload only,
     /// so a resend could not carry them (not offered yet; QoS 0 may carry properties).
     StoredPropertiesUnsupported,
@@ -144,6 +148,9 @@ impl fmt::Display for CommandError {
                 f.write_str("enhanced authentication is not supported")
             }
             CommandError::PropertyNotAllowed => f.write_str("property not allowed here"),
+            CommandError::NotAvailableOnServer => {
+                f.write_str("the broker does not offer this feature")
+            }
             CommandError::StoredPropertiesUnsupported => {
                 f.write_str("properties on QoS 1/2 messages are not supported")
             }

@@ -259,6 +259,8 @@ pub struct Session<S, B> {
     /// What a 5.0 connection adds.
     #[cfg(feature = "v5")]
     pub(crate) v5: crate::v5::State,
+    /// The request being written brings its own 5.0 properties.
+    pub(crate) request_properties: bool,
 }
 
 impl<S: Store, B: Buffer> Session<S, B> {
@@ -310,6 +312,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
             next_id: 1,
             #[cfg(feature = "v5")]
             v5: crate::v5::State::new(),
+            request_properties: false,
         }
     }
 
@@ -355,12 +358,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
     /// 5.0 CONNACK accepted the connection, until the next `connect`.
     #[cfg(feature = "v5")]
     pub fn server_limits(&self) -> Option<crate::ServerLimits> {
-        (self.v5.on
-            && matches!(
-                self.state,
-                State::Connected | State::Disconnecting | State::Closed
-            ))
-        .then_some(self.v5.server)
+        (self.v5.on && self.v5.accepted).then_some(self.v5.server)
     }
 
     /// Outgoing QoS 1/2 messages accepted and waiting for room in the window.

@@ -78,7 +78,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
 
     /// Everything a SUBSCRIBE/UNSUBSCRIBE command checks before changing anything; returns the
     /// free pending-request slot.
-    fn check_request<'f>(
+    pub(crate) fn check_request<'f>(
         &mut self,
         filters: impl Iterator<Item = &'f str> + Clone,
         body: usize,
@@ -109,7 +109,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
             .ok_or(CommandError::TooManyPendingRequests)
     }
 
-    fn write_request(
+    pub(crate) fn write_request(
         &mut self,
         first: u8,
         packet_id: PacketId,
@@ -119,7 +119,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
         let Some(total) = wire::total_len(body) else {
             return;
         };
-        let empty_properties = self.request_header() == 3;
+        let empty_properties = self.request_header() == 3 && !self.request_properties;
         let Some(dst) = self.tx_reserve(total) else {
             return;
         };
@@ -137,7 +137,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
 
     /// Bytes of a SUBSCRIBE/UNSUBSCRIBE variable header: the packet identifier, and on a 5.0
     /// connection an empty property list.
-    fn request_header(&self) -> usize {
+    pub(crate) fn request_header(&self) -> usize {
         #[cfg(feature = "v5")]
         if self.v5.on {
             return 3;
@@ -145,7 +145,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
         2
     }
 
-    fn set_pending(&mut self, slot: usize, request: Request) {
+    pub(crate) fn set_pending(&mut self, slot: usize, request: Request) {
         if let Some(s) = self.pending.get_mut(slot) {
             if s.is_none() {
                 self.pending_count += 1;

@@ -962,3 +962,87 @@ fn v5_commands_on_a_311_connection_are_refused() {
     s.publish(T0, "t", b"a", QoS::AtMostOnce, false).unwrap();
     assert_eq!(out(&mut s, T0), [0x30, 0x04, 0x00, 0x01, b't', b'a']);
 }
+
+#[test]
+fn subscribe_with_options_and_subscription_identifier() {
+    use mqtt_proto::v5::{RetainHandling, SubscriptionOptions};
+    let mut s = plain();
+    let options = SubscriptionOptions {
+        qos: QoS::AtLeastOnce,
+        no_local: true,
+        retain_as_published: true,
+        retain_handling: RetainHandling::DoNotSend,
+    };
+    let id = [Property::SubscriptionIdentifier(5)];
+    s.subscribe_with(T0, &[("a", options)], &Properties::new(&id))
+        .unwrap();
+    // Options byte: QoS 1, No Local (bit 2), Retain As Published (bit 3), Retain Handling 2
+    // (bits 4-5) = 0x2D; properties: Subscription Identifier 5.
+    assert_eq!(
+        out(&mut s, T0),
+        [
+            0x82, 0x09, 0x00, 0x01, 0x02, 0x0B, 0x05, 0x00, 0x01, b'a', 0x2D
+        ]
+    );
+    s.handle_receive(T0, &[0x90, 0x04, 0x00, 0x01, 0x00, 0x01]);
+    assert_eq!(
+        events(&mut s),
+        ["Subscribed { packet_id: PacketId(1), results: [Success(AtLeastOnce)] }"]
+    );
+    // A matching message carries the identifier.
+    s.handle_receive(T0, &[0x30, 0x07, 0x00, 0x01, b't', 0x02, 0x0B, 0x05, b'x']);
+    assert_eq!(
+        events(&mut s),
+        ["Message \"t\" \"x\" qos=0 SubscriptionIdentifier(5)"]
+    );
+}
+
+#[test]
+fn mqtt_3_8_3_4_no_local_on_a_shared_subscription_is_refused() {
+    use mqtt_proto::v5::SubscriptionOptions;
+    let mut s = plain();
+    let mut o = SubscriptionOptions::new(QoS::AtMostOnce);
+    o.no_local = true;
+    assert_eq!(
+        s.subscribe_with(T0, &[("$share/g/t", o)], &Properties::EMPTY),
+        Err(CommandError::Invalid(
+            mqtt_proto::DecodeError::NoLocalOnSharedSubscription
+        ))
+    );
+    s.subscribe_with(
+        T0,
+        &[("$share/g/t", SubscriptionOptions::new(QoS::AtMostOnce))],
+        &Properties::EMPTY,
+    )
+    .unwrap();
+    assert_eq!(
+        out(&mut s, T0),
+        [
+            0x82, 0x10, 0x00, 0x01, 0x00, 0x00, 0x0A, b'$', b's', b'h', b'a', b'r', b'e', b'/',
+            b'g', b'/', b't', 0x00
+        ]
+    );
+}
+
+#[test]
+fn subscribe_with_what_the_broker_does_not_offer_is_refused() {
+    use mqtt_proto::v5::SubscriptionOptions;
+    // CONNACK: Wildcard, Subscription Identifier and Shared Subscription Available all 0.
+    let connack = [
+        0x20, 0x09, 0x00, 0x00, 0x06, 0x28, 0x00, 0x29, 0x00, 0x2A, 0x00,
+    ];
+    let mut s = connected(Config::default(), &ConnectOptionsV5::new("c"), &connack);
+    let q0 = SubscriptionOptions::new(QoS::AtMostOnce);
+    let id = [Property::SubscriptionIdentifier(1)];
+    for (filter, props) in [
+        ("a/+", Properties::EMPTY),
+        ("$share/g/t", Properties::EMPTY),
+        ("a", Properties::new(&id)),
+    ] {
+        assert_eq!(
+            s.subscribe_with(T0, &[(filter, q0)], &props),
+            Err(CommandError::NotAvailableOnServer)
+        );
+    }
+    assert!(out(&mut s, T0).is_empty());
+}

@@ -93,6 +93,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
         v.topic_alias_maximum = topic_alias_maximum;
         v.connect_session_expiry = expiry;
         v.auth_method = false;
+        v.accepted = false;
         v.server = ServerLimits::defaults(options.keep_alive, expiry);
         v.closing = None;
         v.disconnect_written = false;
@@ -236,6 +237,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
             return;
         }
         self.v5.server = limits;
+        self.v5.accepted = true;
         self.keep_alive = core::time::Duration::from_secs(u64::from(limits.keep_alive));
         self.state = State::Connected;
         self.push_packet_event(EventRepr::Connected { session_present });

@@ -28,6 +28,7 @@ mod alias;
 mod connect;
 mod publish;
 mod receive;
+mod subscribe;
 
 use mqtt_proto::QoS;
 use mqtt_proto::v5::{PacketType, PropertyContext};
@@ -224,6 +225,8 @@ pub(crate) struct State {
     pub(crate) topic_alias_maximum: u16,
     /// The Session Expiry Interval we sent in CONNECT.
     pub(crate) connect_session_expiry: u32,
+    /// A CONNACK accepted the current (or last) connection.
+    pub(crate) accepted: bool,
     /// The CONNECT carried an Authentication Method.
     pub(crate) auth_method: bool,
     /// Incoming QoS 2 messages whose PUBREL has not arrived (counted since connect).
@@ -247,6 +250,7 @@ impl State {
             receive_maximum: u16::MAX,
             topic_alias_maximum: 0,
             connect_session_expiry: 0,
+            accepted: false,
             auth_method: false,
             incoming_qos2: 0,
             closing: None,
