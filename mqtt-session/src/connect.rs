@@ -59,7 +59,7 @@ impl<'a> ConnectOptions<'a> {
 }
 
 /// What [`Session::connect`] takes: [`ConnectOptions`] for an MQTT 3.1.1 connection, or
-/// (feature `v5`) [`ConnectOptionsV5`] for a 5.0 one; made with `From`/`Into` from a
+/// (feature `v5`) `ConnectOptionsV5` for a 5.0 one; made with `From`/`Into` from a
 /// reference to either.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectRequest<'a> {
@@ -182,7 +182,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
     /// long as this network connection.
     ///
     /// `options` is a `&ConnectOptions` (MQTT 3.1.1) or, with the `v5` feature, a
-    /// [`ConnectOptionsV5`] (MQTT 5.0): the version of the connection is the options'.
+    /// `ConnectOptionsV5` (MQTT 5.0): the version of the connection is the options'.
     pub fn connect<'o>(
         &mut self,
         now: Instant,

@@ -46,7 +46,7 @@ pub enum CommandError {
     /// A zero-length client id with clean session off [MQTT-3.1.3-7].
     EmptyClientIdWithoutCleanSession,
     /// 5.0 only: PUBLISH properties or
-    /// [`Session::disconnect_with`](crate::Session::disconnect_with) on a 3.1.1 connection.
+    /// `Session::disconnect_with` on a 3.1.1 connection.
     RequiresV5,
     /// 5.0: the broker's Maximum QoS is below the QoS asked for [MQTT-3.2.2-11].
     QoSNotSupported {
