@@ -63,6 +63,15 @@ pub struct Config {
     pub max_incoming_packet: usize,
     /// What happens to held outgoing messages when the broker has no session for us.
     pub session_lost: SessionLostPolicy,
+    /// 5.0 (feature `v5`): how many outgoing topic aliases the session may set on a connection
+    /// (at most 8, and never more than the broker's Topic Alias Maximum [MQTT-3.2.2-17]);
+    /// default 0, none [MQTT-3.2.2-18]. With aliases on, the first QoS 0 PUBLISH to a topic (of
+    /// at most 64 bytes) sets an alias and later ones carry the alias instead of the topic. An
+    /// alias is never changed on its connection and never reused on the next one
+    /// [MQTT-3.3.2-7]. QoS 1/2 messages, encoded from the store when written (and resent after
+    /// a reconnect), always carry their topic.
+    #[cfg(feature = "v5")]
+    pub outgoing_topic_aliases: u16,
 }
 
 impl Config {
@@ -107,6 +116,13 @@ impl Config {
         self
     }
 
+    /// Set [`Config::outgoing_topic_aliases`] (feature `v5`).
+    #[cfg(feature = "v5")]
+    pub const fn with_outgoing_topic_aliases(mut self, n: u16) -> Self {
+        self.outgoing_topic_aliases = n;
+        self
+    }
+
     /// In-flight window actually used.
     #[inline]
     pub(crate) fn window(&self) -> usize {
@@ -131,6 +147,8 @@ impl Config {
             ping_timeout: Duration::from_secs(10),
             max_incoming_packet: usize::MAX,
             session_lost: SessionLostPolicy::Resend,
+            #[cfg(feature = "v5")]
+            outgoing_topic_aliases: 0,
         }
     }
 }

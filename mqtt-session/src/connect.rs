@@ -45,6 +45,86 @@ impl<'a> ConnectOptions<'a> {
             will: None,
         }
     }
+
+    /// These options for an MQTT 5.0 connection (feature `v5`), without properties: see
+    /// [`ConnectOptionsV5`]. [`ConnectOptions::clean_session`] is then the Clean Start flag.
+    #[cfg(feature = "v5")]
+    pub const fn v5(self) -> ConnectOptionsV5<'a> {
+        ConnectOptionsV5 {
+            options: self,
+            properties: mqtt_proto::v5::Properties::EMPTY,
+            will_properties: mqtt_proto::v5::Properties::EMPTY,
+        }
+    }
+}
+
+/// What [`Session::connect`] takes: [`ConnectOptions`] for an MQTT 3.1.1 connection, or
+/// (feature `v5`) `ConnectOptionsV5` for a 5.0 one; made with `From`/`Into` from a
+/// reference to either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectRequest<'a> {
+    pub(crate) options: ConnectOptions<'a>,
+    #[cfg(feature = "v5")]
+    pub(crate) v5: Option<ConnectOptionsV5<'a>>,
+}
+
+impl<'a> From<&ConnectOptions<'a>> for ConnectRequest<'a> {
+    fn from(options: &ConnectOptions<'a>) -> Self {
+        ConnectRequest {
+            options: *options,
+            #[cfg(feature = "v5")]
+            v5: None,
+        }
+    }
+}
+
+/// The options of an MQTT 5.0 connection (feature `v5`): [`ConnectOptions`] and the 5.0
+/// properties. In 5.0, [`ConnectOptions::clean_session`] is the Clean Start flag, and whether
+/// the session outlives the connection is the Session Expiry Interval's business.
+///
+/// ```
+/// use mqtt_session::ConnectOptionsV5;
+/// use mqtt_session::v5::{Properties, Property};
+///
+/// let props = [Property::SessionExpiryInterval(3600), Property::ReceiveMaximum(10)];
+/// let mut options = ConnectOptionsV5::new("sensor-1");
+/// options.options.keep_alive = 30;
+/// options.properties = Properties::new(&props);
+/// ```
+#[cfg(feature = "v5")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectOptionsV5<'a> {
+    /// Client id, Clean Start, keep alive, credentials (in 5.0 a password needs no user name),
+    /// will.
+    pub options: ConnectOptions<'a>,
+    /// CONNECT properties (section 3.1.2.11): Session Expiry Interval, Receive Maximum,
+    /// Maximum Packet Size, Topic Alias Maximum, Request Response/Problem Information, User
+    /// Properties. The session honours what it sends: see [`crate::v5`]. An Authentication
+    /// Method or Data is refused for now ([`CommandError::EnhancedAuthUnsupported`]).
+    pub properties: mqtt_proto::v5::Properties<'a>,
+    /// Will Properties (section 3.1.3.2): Will Delay Interval, Payload Format Indicator,
+    /// Message Expiry Interval, Content Type, Response Topic, Correlation Data, User
+    /// Properties. Must be empty without a will ([`CommandError::WillPropertiesWithoutWill`]).
+    pub will_properties: mqtt_proto::v5::Properties<'a>,
+}
+
+#[cfg(feature = "v5")]
+impl<'a> ConnectOptionsV5<'a> {
+    /// 5.0 options with this client id, Clean Start on, keep alive 60 s, no credentials, no
+    /// will, no properties.
+    pub const fn new(client_id: &'a str) -> Self {
+        ConnectOptions::new(client_id).v5()
+    }
+}
+
+#[cfg(feature = "v5")]
+impl<'a> From<&ConnectOptionsV5<'a>> for ConnectRequest<'a> {
+    fn from(options: &ConnectOptionsV5<'a>) -> Self {
+        ConnectRequest {
+            options: options.options,
+            v5: Some(*options),
+        }
+    }
 }
 
 /// The will message of [`ConnectOptions`].
@@ -67,6 +147,10 @@ impl<S: Store, B: Buffer> Session<S, B> {
     pub fn handle_transport_up(&mut self, now: Instant) {
         self.settle();
         self.clamp(now);
+        #[cfg(feature = "v5")]
+        if let Some(reason) = self.v5.closing.take() {
+            self.end_connection(reason);
+        }
         self.end_connection(DisconnectReason::TransportClosed);
         self.state = State::TransportUp;
         self.rx_end = self.rx_pos;
@@ -80,6 +164,11 @@ impl<S: Store, B: Buffer> Session<S, B> {
     pub fn handle_transport_closed(&mut self, now: Instant) {
         self.settle();
         self.clamp(now);
+        #[cfg(feature = "v5")]
+        if let Some(reason) = self.v5.closing.take() {
+            // The transport closed before our DISCONNECT went out: the reason stands.
+            self.end_connection(reason);
+        }
         self.end_connection(DisconnectReason::TransportClosed);
         self.state = State::TransportDown;
     }
@@ -91,11 +180,16 @@ impl<S: Store, B: Buffer> Session<S, B> {
     /// [`Config::session_lost`](crate::Config::session_lost) (handed back through
     /// [`Session::poll_event`] before anything of the store is sent). The new session lasts as
     /// long as this network connection.
-    pub fn connect(
+    ///
+    /// `options` is a `&ConnectOptions` (MQTT 3.1.1) or, with the `v5` feature, a
+    /// `ConnectOptionsV5` (MQTT 5.0): the version of the connection is the options'.
+    pub fn connect<'o>(
         &mut self,
         now: Instant,
-        options: &ConnectOptions<'_>,
+        options: impl Into<ConnectRequest<'o>>,
     ) -> Result<(), CommandError> {
+        let request = options.into();
+        let options = &request.options;
         self.settle();
         let now = self.clamp(now);
         match self.state {
@@ -107,6 +201,15 @@ impl<S: Store, B: Buffer> Session<S, B> {
         }
         if self.events.free() < crate::receive::EVENTS_PER_PACKET {
             return Err(CommandError::EventsPending);
+        }
+        #[cfg(feature = "v5")]
+        {
+            if let Some(v5) = &request.v5 {
+                self.connect_v5(v5)?;
+                self.start_connecting(now, options);
+                return Ok(());
+            }
+            self.v5.on = false;
         }
         if options.client_id.is_empty() && !options.clean_session {
             return Err(CommandError::EmptyClientIdWithoutCleanSession);
@@ -147,6 +250,12 @@ impl<S: Store, B: Buffer> Session<S, B> {
             Err(_) => return Err(CommandError::PacketTooLarge { required }),
         };
         self.tx_tail += written;
+        self.start_connecting(now, options);
+        Ok(())
+    }
+
+    /// CONNECT is queued: the connection's state from here to CONNACK.
+    pub(crate) fn start_connecting(&mut self, now: Instant, options: &ConnectOptions<'_>) {
         self.connect_unsent = true;
         self.clean_session = options.clean_session;
         self.keep_alive = Duration::from_secs(u64::from(options.keep_alive));
@@ -160,7 +269,6 @@ impl<S: Store, B: Buffer> Session<S, B> {
         if options.clean_session {
             self.end_session();
         }
-        Ok(())
     }
 
     /// Command: queue DISCONNECT after everything already queued. Once `poll_transmit` has

@@ -45,6 +45,50 @@ pub enum CommandError {
     EventsPending,
     /// A zero-length client id with clean session off [MQTT-3.1.3-7].
     EmptyClientIdWithoutCleanSession,
+    /// 5.0 only: PUBLISH properties or
+    /// `Session::disconnect_with` on a 3.1.1 connection.
+    RequiresV5,
+    /// 5.0: the broker's Maximum QoS is below the QoS asked for [MQTT-3.2.2-11].
+    QoSNotSupported {
+        /// The broker's Maximum QoS.
+        maximum: mqtt_proto::QoS,
+    },
+    /// 5.0: RETAIN set but the broker's Retain Available is 0 [MQTT-3.2.2-14].
+    RetainNotSupported,
+    /// 5.0: the packet exceeds the broker's Maximum Packet Size [MQTT-3.2.2-15].
+    PacketTooLargeForServer {
+        /// Bytes the packet needs.
+        required: usize,
+        /// The broker's Maximum Packet Size.
+        maximum: u32,
+    },
+    /// 5.0: a non-zero Session Expiry Interval in DISCONNECT after a CONNECT whose was 0
+    /// (a protocol error, section 3.14.2.2.2).
+    SessionExpiryAfterZero,
+    /// 5.0: a Topic Alias Maximum above 0 in CONNECT, but the session cannot hold incoming
+    /// aliases (built without the `alloc` feature).
+    TopicAliasesUnavailable,
+    /// 5.0: a Maximum Packet Size in CONNECT above what the session accepts
+    /// ([`Session::max_incoming_packet`](crate::Session::max_incoming_packet)).
+    MaximumPacketSizeTooLarge {
+        /// The largest value allowed.
+        limit: usize,
+    },
+    /// 5.0: Will Properties without a will.
+    WillPropertiesWithoutWill,
+    /// 5.0: enhanced authentication (an Authentication Method or Data in CONNECT, AUTH) is not
+    /// offered by this session yet.
+    EnhancedAuthUnsupported,
+    /// 5.0: a property the client may not send here (a Subscription Identifier in PUBLISH
+    /// [MQTT-3.3.4-6]) or that the session sets itself (Topic Alias).
+    PropertyNotAllowed,
+    /// 5.0: the broker's CONNACK said it does not offer this: wildcard subscriptions,
+    /// shared subscriptions or subscription identifiers (Wildcard / Shared Subscription /
+    /// Subscription Identifiers Available 0).
+    NotAvailableOnServer,
+    /// 5.0: PUBLISH properties on a QoS 1/2 message: the store keeps topic and payload only,
+    /// so a resend could not carry them (not offered yet; QoS 0 may carry properties).
+    StoredPropertiesUnsupported,
 }
 
 impl fmt::Display for CommandError {
@@ -70,6 +114,45 @@ impl fmt::Display for CommandError {
             CommandError::EventsPending => f.write_str("events pending: poll them first"),
             CommandError::EmptyClientIdWithoutCleanSession => {
                 f.write_str("empty client id requires clean session [MQTT-3.1.3-7]")
+            }
+            CommandError::RequiresV5 => f.write_str("needs an MQTT 5.0 connection"),
+            CommandError::QoSNotSupported { maximum } => write!(
+                f,
+                "QoS above the broker's Maximum QoS {} [MQTT-3.2.2-11]",
+                maximum.as_u8()
+            ),
+            CommandError::RetainNotSupported => {
+                f.write_str("the broker does not support retain [MQTT-3.2.2-14]")
+            }
+            CommandError::PacketTooLargeForServer { required, maximum } => write!(
+                f,
+                "packet of {required} bytes above the broker's Maximum Packet Size {maximum} \
+                 [MQTT-3.2.2-15]"
+            ),
+            CommandError::SessionExpiryAfterZero => {
+                f.write_str("non-zero Session Expiry Interval after a CONNECT with 0")
+            }
+            CommandError::TopicAliasesUnavailable => {
+                f.write_str("incoming topic aliases need the alloc feature")
+            }
+            CommandError::MaximumPacketSizeTooLarge { limit } => {
+                write!(
+                    f,
+                    "Maximum Packet Size above the session's limit of {limit}"
+                )
+            }
+            CommandError::WillPropertiesWithoutWill => {
+                f.write_str("will properties without a will")
+            }
+            CommandError::EnhancedAuthUnsupported => {
+                f.write_str("enhanced authentication is not supported")
+            }
+            CommandError::PropertyNotAllowed => f.write_str("property not allowed here"),
+            CommandError::NotAvailableOnServer => {
+                f.write_str("the broker does not offer this feature")
+            }
+            CommandError::StoredPropertiesUnsupported => {
+                f.write_str("properties on QoS 1/2 messages are not supported")
             }
         }
     }

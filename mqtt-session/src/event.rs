@@ -83,6 +83,25 @@ pub enum Event<'a> {
         /// Why.
         reason: DisconnectReason,
     },
+    /// 5.0 (feature `v5`): an acknowledgement or DISCONNECT from the broker with its reason
+    /// code(s) and properties, reported just before the event of its outcome (`Connected`,
+    /// `Disconnected`, `PublishAcknowledged`, `PublishRejected`, `PublishCompleted`,
+    /// `Subscribed`, `Unsubscribed`). Always for CONNACK, UNSUBACK and DISCONNECT; for SUBACK
+    /// when it has properties; for PUBACK, PUBREC and PUBCOMP when the code is not 0x00 or it
+    /// has properties. See [`crate::v5`].
+    #[cfg(feature = "v5")]
+    Response(crate::v5::Response<'a>),
+    /// 5.0 (feature `v5`): the broker answered a QoS 1/2 publish with a PUBACK or PUBREC code
+    /// of 0x80 or more: the message was not accepted, the flow is over (no PUBREL follows) and
+    /// its packet identifier is free again [MQTT-3.3.4-7]. The preceding
+    /// [`Event::Response`] carries the Reason String, if any.
+    #[cfg(feature = "v5")]
+    PublishRejected {
+        /// The identifier [`Session::publish`](crate::Session::publish) returned.
+        packet_id: PacketId,
+        /// The reason code (PUBREC's codes are PUBACK's).
+        reason_code: mqtt_proto::v5::PubAckReasonCode,
+    },
 }
 
 /// An incoming application message, borrowed from the session's receive buffer. To keep it, or
@@ -101,6 +120,11 @@ pub struct Message<'a> {
     pub dup: bool,
     /// Packet identifier (QoS 1 and 2).
     pub packet_id: Option<PacketId>,
+    /// 5.0 PUBLISH properties (feature `v5`; empty on a 3.1.1 connection). A Topic Alias has
+    /// been resolved already: [`Message::topic`] is the topic name.
+    /// [`Message::to_owned`] does not keep them.
+    #[cfg(feature = "v5")]
+    pub properties: mqtt_proto::v5::Properties<'a>,
 }
 
 impl Message<'_> {
@@ -192,6 +216,8 @@ impl OwnedMessage {
             retain: self.retain,
             dup: self.dup,
             packet_id: self.packet_id,
+            #[cfg(feature = "v5")]
+            properties: mqtt_proto::v5::Properties::EMPTY,
         }
     }
 }
@@ -270,8 +296,18 @@ pub enum DisconnectReason {
     /// The store could not record an incoming QoS 2 packet id, so it could not be acknowledged
     /// safely.
     StoreFull,
-    /// The broker broke the protocol [MQTT-4.8.0-1].
+    /// The broker broke the protocol [MQTT-4.8.0-1]. On a 5.0 connection a DISCONNECT with the
+    /// reason code that names the error went out first (when it could).
     ProtocolViolation(Violation),
+    /// 5.0 (feature `v5`): CONNACK refused the connection with this reason code (0x80 or
+    /// more; 0x9C Use another server and 0x9D Server moved come with a Server Reference in
+    /// the preceding [`Event::Response`]).
+    #[cfg(feature = "v5")]
+    RefusedV5(mqtt_proto::v5::ConnectReasonCode),
+    /// 5.0 (feature `v5`): the broker sent DISCONNECT with this reason code; its Reason String
+    /// and Server Reference are in the preceding [`Event::Response`].
+    #[cfg(feature = "v5")]
+    Server(mqtt_proto::v5::DisconnectReasonCode),
 }
 
 impl fmt::Display for DisconnectReason {
@@ -287,6 +323,10 @@ impl fmt::Display for DisconnectReason {
             DisconnectReason::ProtocolViolation(v) => {
                 write!(f, "protocol violation by the broker: {v} [{}]", v.rule())
             }
+            #[cfg(feature = "v5")]
+            DisconnectReason::RefusedV5(code) => write!(f, "connection refused: {code}"),
+            #[cfg(feature = "v5")]
+            DisconnectReason::Server(code) => write!(f, "disconnected by the broker: {code}"),
         }
     }
 }
@@ -317,6 +357,27 @@ pub enum Violation {
     },
     /// UNSUBACK for a packet identifier with no UNSUBSCRIBE pending [MQTT-3.10.4-4].
     UnexpectedUnsubAck(PacketId),
+    /// 5.0: AUTH, although the CONNECT had no Authentication Method (section 4.12).
+    UnexpectedAuth,
+    /// 5.0: more unacknowledged QoS 1/2 PUBLISH packets than our Receive Maximum
+    /// [MQTT-3.3.4-9]; DISCONNECT 0x93.
+    ReceiveMaximumExceeded,
+    /// 5.0: a Topic Alias above the Topic Alias Maximum we sent [MQTT-3.3.2-11]; DISCONNECT
+    /// 0x94.
+    TopicAliasInvalid(u16),
+    /// 5.0: a PUBLISH with an empty topic and a Topic Alias the broker never set on this
+    /// connection (section 3.3.2.3.4); DISCONNECT 0x82.
+    UnknownTopicAlias(u16),
+    /// 5.0: UNSUBACK with a reason-code count different from the UNSUBSCRIBE's filter count
+    /// [MQTT-3.11.3-1].
+    UnsubAckCountMismatch {
+        /// Filters in the UNSUBSCRIBE.
+        expected: usize,
+        /// Reason codes in the UNSUBACK.
+        received: usize,
+    },
+    /// 5.0: DISCONNECT from the broker with a Session Expiry Interval [MQTT-3.14.2-2].
+    SessionExpiryInServerDisconnect,
 }
 
 impl Violation {
@@ -330,6 +391,11 @@ impl Violation {
             Violation::UnexpectedSubAck(_) => "MQTT-3.8.4-2",
             Violation::SubAckCountMismatch { .. } => "MQTT-3.8.4-5",
             Violation::UnexpectedUnsubAck(_) => "MQTT-3.10.4-4",
+            Violation::UnexpectedAuth => "MQTT-4.12.0-6",
+            Violation::ReceiveMaximumExceeded => "MQTT-3.3.4-9",
+            Violation::TopicAliasInvalid(_) | Violation::UnknownTopicAlias(_) => "MQTT-3.3.2-11",
+            Violation::UnsubAckCountMismatch { .. } => "MQTT-3.11.3-1",
+            Violation::SessionExpiryInServerDisconnect => "MQTT-3.14.2-2",
         }
     }
 }
@@ -350,6 +416,17 @@ impl fmt::Display for Violation {
                 "SUBACK with {received} return codes for {expected} filters"
             ),
             Violation::UnexpectedUnsubAck(id) => write!(f, "UNSUBACK for unknown id {}", id.0),
+            Violation::UnexpectedAuth => f.write_str("AUTH without an Authentication Method"),
+            Violation::ReceiveMaximumExceeded => f.write_str("Receive Maximum exceeded"),
+            Violation::TopicAliasInvalid(a) => write!(f, "Topic Alias {a} above our maximum"),
+            Violation::UnknownTopicAlias(a) => write!(f, "Topic Alias {a} never set"),
+            Violation::UnsubAckCountMismatch { expected, received } => write!(
+                f,
+                "UNSUBACK with {received} reason codes for {expected} filters"
+            ),
+            Violation::SessionExpiryInServerDisconnect => {
+                f.write_str("Session Expiry Interval in the broker's DISCONNECT")
+            }
         }
     }
 }

@@ -48,7 +48,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
         if self.state != State::Connected || self.orphans > 0 {
             return;
         }
-        let limit = self.store.outgoing_len().min(self.config.window());
+        let limit = self.store.outgoing_len().min(self.window());
         while self.sent < limit {
             let Some(m) = self.store.outgoing_info(self.sent) else {
                 break;
@@ -104,6 +104,10 @@ impl<S: Store, B: Buffer> Session<S, B> {
     /// [`Config::session_lost`](crate::Config::session_lost) says.
     pub(crate) fn end_session(&mut self) {
         self.store.clear_incoming();
+        #[cfg(feature = "v5")]
+        {
+            self.v5.incoming_qos2 = 0;
+        }
         self.dup_until = 0;
         if self.session_fresh {
             // Nothing was written since the last end: the held messages are new already.

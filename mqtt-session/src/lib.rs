@@ -25,6 +25,8 @@ mod store;
 mod subscribe;
 mod time;
 mod transmit;
+#[cfg(feature = "v5")]
+pub mod v5;
 #[cfg(feature = "alloc")]
 mod vec_store;
 mod wire;
@@ -33,7 +35,9 @@ mod wire;
 mod tests;
 
 pub use config::{Config, SessionLostPolicy};
-pub use connect::{ConnectOptions, LastWill};
+#[cfg(feature = "v5")]
+pub use connect::ConnectOptionsV5;
+pub use connect::{ConnectOptions, ConnectRequest, LastWill};
 pub use error::{BufferTooSmall, CommandError, StoreError};
 #[cfg(feature = "alloc")]
 pub use event::OwnedMessage;
@@ -45,6 +49,8 @@ pub use session::{Buffer, Session, State};
 pub use std_clock::{StdClock, read_timeout};
 pub use store::{Outgoing, OutgoingInfo, OutgoingState, Store};
 pub use time::Instant;
+#[cfg(feature = "v5")]
+pub use v5::{DisconnectOptions, ProtocolVersion, Response, ServerLimits};
 #[cfg(feature = "alloc")]
 pub use vec_store::VecStore;
 

@@ -8,6 +8,8 @@ use crate::session::{Buffer, EventRepr, Session, State};
 use crate::store::{Outgoing, OutgoingState, Store};
 use crate::time::Instant;
 use crate::wire;
+#[cfg(feature = "v5")]
+use mqtt_proto::v5::Properties;
 
 /// Bytes of the PUBLISH packet that [`Session::publish`] queues for this message, fixed header
 /// included (the same for any packet identifier, DUP and RETAIN); `None` when the remaining
@@ -45,6 +47,10 @@ impl<S: Store, B: Buffer> Session<S, B> {
             return Err(CommandError::NotConnected);
         }
         TopicName::new(topic).map_err(CommandError::Invalid)?;
+        #[cfg(feature = "v5")]
+        if self.v5.on {
+            return self.publish_v5(topic, payload, qos, retain, &Properties::EMPTY);
+        }
         let body = wire::publish_body_len(topic, payload, qos);
         let required = wire::total_len(body).ok_or(CommandError::PacketTooLarge {
             required: body.saturating_add(5),
@@ -63,8 +69,20 @@ impl<S: Store, B: Buffer> Session<S, B> {
             self.tx_tail += n;
             return Ok(None);
         }
+        self.hold(topic, payload, qos, retain)
+    }
+
+    /// Record a QoS 1/2 message in the store under a fresh packet identifier (the checks of
+    /// the command other than the window's are done).
+    pub(crate) fn hold(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+    ) -> Result<Option<PacketId>, CommandError> {
         let held = self.store.outgoing_len();
-        let window = self.config.window();
+        let window = self.window();
         if held >= window + usize::from(self.config.max_queued) {
             return Err(CommandError::WindowFull);
         }

@@ -90,7 +90,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
     }
 
     /// Whether incoming bytes are processed: CONNECT sent and the connection not ending.
-    fn receiving(&self) -> bool {
+    pub(crate) fn receiving(&self) -> bool {
         matches!(self.state, State::Connecting | State::Connected)
     }
 
@@ -123,11 +123,19 @@ impl<S: Store, B: Buffer> Session<S, B> {
             .as_ref()
             .get(self.rx_pos..self.rx_end)
             .unwrap_or(&[]);
+        #[cfg(feature = "v5")]
+        if self.v5.on {
+            return self.input_ready_v5(buf);
+        }
         !matches!(self.decoder().frame(buf), Ok(Frame::Incomplete { .. }))
     }
 
     /// Process buffered packets while there is room for what they produce.
     pub(crate) fn process(&mut self) {
+        #[cfg(feature = "v5")]
+        if self.v5.on {
+            return self.process_v5();
+        }
         let decoder = self.decoder();
         let max = self.max_incoming_packet();
         while self.receiving()
@@ -183,6 +191,12 @@ impl<S: Store, B: Buffer> Session<S, B> {
 
     /// The broker broke the protocol: end the connection [MQTT-4.8.0-1].
     pub(crate) fn violation(&mut self, v: Violation) {
+        #[cfg(feature = "v5")]
+        if self.v5.on {
+            // 5.0: say why before closing [MQTT-4.13.1-1].
+            let code = Self::violation_code(&v);
+            return self.close_with(code, DisconnectReason::ProtocolViolation(v));
+        }
         self.end_connection(DisconnectReason::ProtocolViolation(v));
     }
 

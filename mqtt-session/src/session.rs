@@ -67,6 +67,31 @@ pub(crate) enum EventRepr {
     },
     Unsubscribed(PacketId),
     Disconnected(DisconnectReason),
+    /// 5.0: an acknowledgement or DISCONNECT, whole.
+    #[cfg(feature = "v5")]
+    Response {
+        packet_type: mqtt_proto::v5::PacketType,
+        packet_id: Option<PacketId>,
+        codes: crate::v5::Codes,
+        props: (usize, usize),
+    },
+    /// 5.0: PUBACK or PUBREC with a code of 0x80 or more ended this publish.
+    #[cfg(feature = "v5")]
+    PublishRejected {
+        packet_id: PacketId,
+        code: u8,
+    },
+    /// 5.0: an application message with properties, its topic maybe from an alias.
+    #[cfg(feature = "v5")]
+    MessageV5 {
+        topic: crate::v5::TopicAt,
+        payload: (usize, usize),
+        qos: QoS,
+        retain: bool,
+        dup: bool,
+        packet_id: Option<PacketId>,
+        props: (usize, usize),
+    },
 }
 
 impl EventRepr {
@@ -80,11 +105,20 @@ impl EventRepr {
             | EventRepr::Republished { old: id, .. }
             | EventRepr::Unsubscribed(id)
             | EventRepr::Subscribed { packet_id: id, .. } => Some(id),
+            #[cfg(feature = "v5")]
+            EventRepr::PublishRejected { packet_id: id, .. } => Some(id),
             _ => None,
         }
     }
 
     pub(crate) fn borrows_rx(&self) -> bool {
+        #[cfg(feature = "v5")]
+        if matches!(
+            self,
+            EventRepr::Response { .. } | EventRepr::MessageV5 { .. }
+        ) {
+            return true;
+        }
         matches!(
             self,
             EventRepr::Message { .. } | EventRepr::Subscribed { .. }
@@ -96,13 +130,15 @@ impl EventRepr {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Request {
     Subscribe { packet_id: PacketId, filters: usize },
-    Unsubscribe { packet_id: PacketId },
+    Unsubscribe { packet_id: PacketId, filters: usize },
 }
 
 impl Request {
     pub(crate) fn packet_id(&self) -> PacketId {
         match *self {
-            Request::Subscribe { packet_id, .. } | Request::Unsubscribe { packet_id } => packet_id,
+            Request::Subscribe { packet_id, .. } | Request::Unsubscribe { packet_id, .. } => {
+                packet_id
+            }
         }
     }
 }
@@ -220,6 +256,11 @@ pub struct Session<S, B> {
     pub(crate) pending: [Option<Request>; MAX_PENDING],
     pub(crate) pending_count: usize,
     pub(crate) next_id: u16,
+    /// What a 5.0 connection adds.
+    #[cfg(feature = "v5")]
+    pub(crate) v5: crate::v5::State,
+    /// The request being written brings its own 5.0 properties.
+    pub(crate) request_properties: bool,
 }
 
 impl<S: Store, B: Buffer> Session<S, B> {
@@ -269,6 +310,9 @@ impl<S: Store, B: Buffer> Session<S, B> {
             pending: [None; MAX_PENDING],
             pending_count: 0,
             next_id: 1,
+            #[cfg(feature = "v5")]
+            v5: crate::v5::State::new(),
+            request_properties: false,
         }
     }
 
@@ -284,21 +328,49 @@ impl<S: Store, B: Buffer> Session<S, B> {
 
     /// Outgoing QoS 1/2 messages in flight (at most the configured window).
     pub fn inflight(&self) -> usize {
-        self.store.outgoing_len().min(self.config.window())
+        self.store.outgoing_len().min(self.window())
+    }
+
+    /// The in-flight window in force: [`Config::max_inflight`], and on a 5.0 connection at
+    /// most the broker's Receive Maximum [MQTT-3.3.4-7].
+    pub(crate) fn window(&self) -> usize {
+        #[cfg(feature = "v5")]
+        if self.v5.on {
+            return self
+                .config
+                .window()
+                .min(usize::from(self.v5.server.receive_maximum.max(1)));
+        }
+        self.config.window()
+    }
+
+    /// The protocol version of the current (or last) connection (feature `v5`).
+    #[cfg(feature = "v5")]
+    pub fn protocol(&self) -> crate::ProtocolVersion {
+        if self.v5.on {
+            crate::ProtocolVersion::V5
+        } else {
+            crate::ProtocolVersion::V311
+        }
+    }
+
+    /// What the broker's CONNACK allows on this 5.0 connection (feature `v5`): `Some` once a
+    /// 5.0 CONNACK accepted the connection, until the next `connect`.
+    #[cfg(feature = "v5")]
+    pub fn server_limits(&self) -> Option<crate::ServerLimits> {
+        (self.v5.on && self.v5.accepted).then_some(self.v5.server)
     }
 
     /// Outgoing QoS 1/2 messages accepted and waiting for room in the window.
     pub fn queued(&self) -> usize {
-        self.store
-            .outgoing_len()
-            .saturating_sub(self.config.window())
+        self.store.outgoing_len().saturating_sub(self.window())
     }
 
     /// How many more QoS 1/2 publishes the window and queue would accept now (the store's own
     /// capacity aside). Zero means [`Session::publish`] returns
     /// [`CommandError::WindowFull`](crate::CommandError::WindowFull) for QoS 1/2.
     pub fn publish_capacity(&self) -> usize {
-        (self.config.window() + usize::from(self.config.max_queued))
+        (self.window() + usize::from(self.config.max_queued))
             .saturating_sub(self.store.outgoing_len())
     }
 
@@ -374,6 +446,8 @@ impl<S: Store, B: Buffer> Session<S, B> {
                 retain,
                 dup,
                 packet_id,
+                #[cfg(feature = "v5")]
+                properties: mqtt_proto::v5::Properties::EMPTY,
             }),
             EventRepr::PubAck(packet_id) => Event::PublishAcknowledged { packet_id },
             EventRepr::PubComp(packet_id) => Event::PublishCompleted { packet_id },
@@ -387,6 +461,47 @@ impl<S: Store, B: Buffer> Session<S, B> {
             },
             EventRepr::Unsubscribed(packet_id) => Event::Unsubscribed { packet_id },
             EventRepr::Disconnected(reason) => Event::Disconnected { reason },
+            #[cfg(feature = "v5")]
+            EventRepr::Response {
+                packet_type,
+                packet_id,
+                codes,
+                props,
+            } => Event::Response(crate::v5::Response {
+                packet_type,
+                packet_id,
+                reason_codes: codes.slice(rx),
+                properties: crate::v5::props_at(rx, props, packet_type),
+            }),
+            #[cfg(feature = "v5")]
+            EventRepr::PublishRejected { packet_id, code } => Event::PublishRejected {
+                packet_id,
+                reason_code: mqtt_proto::v5::PubAckReasonCode::from_u8(code)
+                    .unwrap_or(mqtt_proto::v5::PubAckReasonCode::UnspecifiedError),
+            },
+            #[cfg(feature = "v5")]
+            EventRepr::MessageV5 {
+                topic,
+                payload,
+                qos,
+                retain,
+                dup,
+                packet_id,
+                props,
+            } => Event::Message(Message {
+                topic: match topic {
+                    crate::v5::TopicAt::Rx(a, b) => {
+                        core::str::from_utf8(slice((a, b))).unwrap_or("")
+                    }
+                    crate::v5::TopicAt::Alias(a) => self.v5.aliases_in.get(a).unwrap_or(""),
+                },
+                payload: slice(payload),
+                qos,
+                retain,
+                dup,
+                packet_id,
+                properties: crate::v5::props_at(rx, props, mqtt_proto::v5::PacketType::Publish),
+            }),
         }
     }
 
@@ -457,6 +572,19 @@ impl<S: Store, B: Buffer> Session<S, B> {
         self.ping_deferred = false;
         self.pending = [None; MAX_PENDING];
         self.pending_count = 0;
+        #[cfg(feature = "v5")]
+        {
+            self.v5.closing = None;
+            self.v5.disconnect_written = false;
+            if self.v5.on {
+                // The session outlives the connection only with a Session Expiry Interval
+                // above 0 [MQTT-3.1.2-23].
+                if self.v5.server.session_expiry_interval == 0 {
+                    self.end_session();
+                }
+                return;
+            }
+        }
         if self.clean_session {
             // A clean session lasts as long as its network connection [MQTT-3.1.2-6].
             self.end_session();

@@ -21,7 +21,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
         self.settle();
         self.clamp(now);
         // Saturating (a filter may be repeated): past `usize::MAX` is past the format's limit.
-        let body = filters.iter().fold(2usize, |n, (f, _)| {
+        let body = filters.iter().fold(self.request_header(), |n, (f, _)| {
             n.saturating_add(f.len()).saturating_add(3)
         });
         let slot = self.check_request(filters.iter().map(|(f, _)| *f), body)?;
@@ -54,9 +54,9 @@ impl<S: Store, B: Buffer> Session<S, B> {
     ) -> Result<PacketId, CommandError> {
         self.settle();
         self.clamp(now);
-        let body = filters
-            .iter()
-            .fold(2usize, |n, f| n.saturating_add(f.len()).saturating_add(2));
+        let body = filters.iter().fold(self.request_header(), |n, f| {
+            n.saturating_add(f.len()).saturating_add(2)
+        });
         let slot = self.check_request(filters.iter().copied(), body)?;
         let packet_id = self
             .allocate_id()
@@ -66,13 +66,19 @@ impl<S: Store, B: Buffer> Session<S, B> {
                 w.string(f);
             }
         });
-        self.set_pending(slot, Request::Unsubscribe { packet_id });
+        self.set_pending(
+            slot,
+            Request::Unsubscribe {
+                packet_id,
+                filters: filters.len(),
+            },
+        );
         Ok(packet_id)
     }
 
     /// Everything a SUBSCRIBE/UNSUBSCRIBE command checks before changing anything; returns the
     /// free pending-request slot.
-    fn check_request<'f>(
+    pub(crate) fn check_request<'f>(
         &mut self,
         filters: impl Iterator<Item = &'f str> + Clone,
         body: usize,
@@ -92,6 +98,8 @@ impl<S: Store, B: Buffer> Session<S, B> {
         if required > self.tx_capacity() {
             return Err(CommandError::PacketTooLarge { required });
         }
+        #[cfg(feature = "v5")]
+        self.check_server_size(required)?;
         if !self.may_send_new() || self.tx_free() < required {
             return Err(CommandError::TransmitBufferFull { required });
         }
@@ -101,7 +109,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
             .ok_or(CommandError::TooManyPendingRequests)
     }
 
-    fn write_request(
+    pub(crate) fn write_request(
         &mut self,
         first: u8,
         packet_id: PacketId,
@@ -111,6 +119,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
         let Some(total) = wire::total_len(body) else {
             return;
         };
+        let empty_properties = self.request_header() == 3 && !self.request_properties;
         let Some(dst) = self.tx_reserve(total) else {
             return;
         };
@@ -118,11 +127,25 @@ impl<S: Store, B: Buffer> Session<S, B> {
         w.u8(first);
         w.remaining_length(body);
         w.u16(packet_id.get());
+        if empty_properties {
+            // 5.0: Property Length 0, no SUBSCRIBE/UNSUBSCRIBE properties.
+            w.u8(0);
+        }
         payload(&mut w);
         self.tx_tail += total;
     }
 
-    fn set_pending(&mut self, slot: usize, request: Request) {
+    /// Bytes of a SUBSCRIBE/UNSUBSCRIBE variable header: the packet identifier, and on a 5.0
+    /// connection an empty property list.
+    pub(crate) fn request_header(&self) -> usize {
+        #[cfg(feature = "v5")]
+        if self.v5.on {
+            return 3;
+        }
+        2
+    }
+
+    pub(crate) fn set_pending(&mut self, slot: usize, request: Request) {
         if let Some(s) = self.pending.get_mut(slot) {
             if s.is_none() {
                 self.pending_count += 1;
@@ -157,7 +180,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
     /// UNSUBACK: must match a pending UNSUBSCRIBE.
     pub(crate) fn on_unsuback(&mut self, id: PacketId) {
         let found = self.pending.iter().position(
-            |r| matches!(r, Some(Request::Unsubscribe { packet_id }) if *packet_id == id),
+            |r| matches!(r, Some(Request::Unsubscribe { packet_id, .. }) if *packet_id == id),
         );
         match found {
             Some(slot) => {

@@ -52,7 +52,14 @@ impl<S: Store, B: Buffer> Session<S, B> {
             let out = buf.get_mut(n..).unwrap_or(&mut []);
             let step = self.next_packet(out, now);
             match step {
-                Step::Wrote(k) => n += k,
+                Step::Wrote(k) => {
+                    n += k;
+                    #[cfg(feature = "v5")]
+                    if self.v5.disconnect_written {
+                        // Nothing goes out after DISCONNECT [MQTT-3.14.4-1].
+                        break;
+                    }
+                }
                 Step::Skipped => {}
                 Step::Empty => {
                     if self.disconnect_queued {
@@ -83,6 +90,11 @@ impl<S: Store, B: Buffer> Session<S, B> {
             return Ok(None);
         }
         self.last_sent = now;
+        #[cfg(feature = "v5")]
+        if self.v5.disconnect_written {
+            let reason = self.v5.closing.take().unwrap_or(DisconnectReason::Local);
+            self.end_connection(reason);
+        }
         if disconnected {
             self.end_connection(DisconnectReason::Local);
         }
@@ -149,6 +161,11 @@ impl<S: Store, B: Buffer> Session<S, B> {
                 match (queued.get(..len), out.get_mut(..len)) {
                     (Some(src), Some(dst)) => {
                         dst.copy_from_slice(src);
+                        #[cfg(feature = "v5")]
+                        if src.first() == Some(&0xE0) && self.v5.closing.is_some() {
+                            // The 5.0 DISCONNECT queued last (a close or `disconnect_with`).
+                            self.v5.disconnect_written = true;
+                        }
                         self.tx_head += len;
                         self.connect_unsent = false;
                         Step::Wrote(len)
@@ -193,6 +210,29 @@ impl<S: Store, B: Buffer> Session<S, B> {
         } else {
             m.qos
         };
+        #[cfg(feature = "v5")]
+        if self.v5.on {
+            let body = crate::v5::publish_body_len(m.topic.len(), m.payload, qos, 0);
+            let Some(total) = wire::total_len(body) else {
+                return Step::Skipped;
+            };
+            let Some(dst) = out.get_mut(..total) else {
+                return Step::Full(total);
+            };
+            let k = crate::v5::write_publish(
+                dst,
+                m.topic,
+                m.payload,
+                qos,
+                Some(id),
+                dup,
+                m.retain,
+                &mqtt_proto::v5::Properties::EMPTY,
+                None,
+            );
+            self.mark_written(i);
+            return Step::Wrote(k);
+        }
         let body = wire::publish_body_len(m.topic, m.payload, qos);
         let Some(total) = wire::total_len(body) else {
             return Step::Skipped;

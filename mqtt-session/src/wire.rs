@@ -84,6 +84,24 @@ impl<'a> Out<'a> {
         self.pos += 1;
     }
 
+    /// Bytes written (or skipped) so far.
+    #[cfg(feature = "v5")]
+    pub(crate) fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// The whole buffer, to write a part through another encoder.
+    #[cfg(feature = "v5")]
+    pub(crate) fn buffer(&mut self) -> &mut [u8] {
+        self.buf
+    }
+
+    /// Move past `n` bytes written through [`Out::buffer`].
+    #[cfg(feature = "v5")]
+    pub(crate) fn skip(&mut self, n: usize) {
+        self.pos += n;
+    }
+
     #[inline]
     pub(crate) fn u16(&mut self, v: u16) {
         self.bytes(&v.to_be_bytes());

@@ -228,6 +228,13 @@ pub(crate) fn describe_event(e: &Event<'_>) -> String {
         ),
         Event::Unsubscribed { packet_id } => std::format!("Unsubscribed id={}", packet_id.get()),
         Event::Disconnected { reason } => std::format!("Disconnected {reason:?}"),
+        #[cfg(feature = "v5")]
+        Event::Response(r) => std::format!("Response {r:?}"),
+        #[cfg(feature = "v5")]
+        Event::PublishRejected {
+            packet_id,
+            reason_code,
+        } => std::format!("PublishRejected id={} {reason_code}", packet_id.get()),
     }
 }
 

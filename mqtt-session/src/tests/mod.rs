@@ -10,5 +10,8 @@ mod receive;
 mod resume;
 mod subscribe;
 
+#[cfg(feature = "v5")]
+mod v5;
+
 mod chaos;
 mod model;
