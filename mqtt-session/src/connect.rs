@@ -12,8 +12,9 @@ use crate::session::{Buffer, EventRepr, Ping, Session, State};
 use crate::store::Store;
 use crate::time::Instant;
 
-/// What goes into CONNECT. Borrowed: the session encodes it at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What goes into CONNECT. Borrowed: the session encodes it at once. Its `Debug` output shows
+/// the password's length only.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct ConnectOptions<'a> {
     /// Client identifier; empty asks the broker to assign one (clean session required
     /// [MQTT-3.1.3-7]).
@@ -31,6 +32,28 @@ pub struct ConnectOptions<'a> {
     pub password: Option<&'a [u8]>,
     /// Will message.
     pub will: Option<LastWill<'a>>,
+}
+
+impl core::fmt::Debug for ConnectOptions<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        struct Redacted(Option<usize>);
+        impl core::fmt::Debug for Redacted {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                match self.0 {
+                    None => f.write_str("None"),
+                    Some(n) => write!(f, "Some(<{n} bytes redacted>)"),
+                }
+            }
+        }
+        f.debug_struct("ConnectOptions")
+            .field("client_id", &self.client_id)
+            .field("clean_session", &self.clean_session)
+            .field("keep_alive", &self.keep_alive)
+            .field("username", &self.username)
+            .field("password", &Redacted(self.password.map(<[u8]>::len)))
+            .field("will", &self.will)
+            .finish()
+    }
 }
 
 impl<'a> ConnectOptions<'a> {

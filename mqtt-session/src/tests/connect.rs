@@ -206,3 +206,16 @@ fn mqtt_3_1_0_1_connect_goes_first_even_if_the_broker_answers_early() {
         ]
     );
 }
+
+#[test]
+fn debug_output_redacts_the_password() {
+    let mut o = crate::ConnectOptions::new("dev-1");
+    o.username = Some("alice");
+    o.password = Some(b"hunter2");
+    let d = std::format!("{o:?}");
+    assert!(!d.contains("hunter2") && !d.contains("104, 117"), "{d}");
+    assert!(
+        d.contains("Some(<7 bytes redacted>)") && d.contains("alice"),
+        "{d}"
+    );
+}
