@@ -194,6 +194,9 @@ pub enum Error {
     /// PUBCOMP. The broker owns its delivery; it is not published again, which could deliver it
     /// twice ([`SessionLostPolicy::Resend`](mqtt_session::SessionLostPolicy::Resend)).
     AcceptedSessionEnded,
+    /// MQTT 5.0: the broker rejected the publish (PUBACK or PUBREC with this reason code,
+    /// 0x80 or more); the message was not accepted and is not sent again.
+    PublishRejected(mqtt_proto::v5::PubAckReasonCode),
     /// The wait time ran out.
     Timeout,
     /// The client was closed.
@@ -257,6 +260,9 @@ impl fmt::Display for Error {
                 "QoS 2 message accepted by the broker (PUBREC), but the session ended before \
                  PUBCOMP; not published again",
             ),
+            Error::PublishRejected(code) => {
+                write!(f, "publish refused by the broker: {code}")
+            }
             Error::Timeout => f.write_str("timed out"),
             Error::Closed => f.write_str("client closed"),
             Error::ThreadSpawn(e) => write!(f, "cannot start the IO thread: {e}"),

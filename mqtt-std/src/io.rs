@@ -90,7 +90,7 @@ fn fire(f: impl FnOnce() + Send + 'static) -> Fire {
 }
 
 pub(crate) fn run(shared: Arc<Shared>, options: ClientOptions) {
-    let tracer = options.trace.clone().map(Tracer::new);
+    let tracer = Tracer::of(&options);
     let mut io = Io {
         shared,
         options,
@@ -505,6 +505,14 @@ impl Io {
                         fires.extend(slot.complete(Err(Error::AcceptedSessionEnded)));
                     }
                 }
+                Event::PublishRejected {
+                    packet_id,
+                    reason_code,
+                } => {
+                    if let Some(slot) = pubs.remove(&packet_id) {
+                        fires.extend(slot.complete(Err(Error::PublishRejected(reason_code))));
+                    }
+                }
                 Event::Republished { old, new } => {
                     // Its session ended: the message goes out again under a new id.
                     if let Some(slot) = pubs.remove(&old) {
@@ -576,7 +584,7 @@ impl Io {
                 let conn_gen = st.conn_gen;
                 self.link = Some(link);
                 if let Some(t) = &mut self.tracer {
-                    t.reset();
+                    t.reset(req.options.protocol_version());
                 }
                 self.plain.clear();
                 self.closing = None;
@@ -705,7 +713,7 @@ impl Io {
         let c = a
             .options
             .session_connect(&self.shared.client_id, login.as_ref(), will.as_ref());
-        if let Err(e) = st.session.connect(now, &c) {
+        if let Err(e) = st.session.connect(now, c) {
             if let Some(slot) = a.slot.take() {
                 fires.extend(slot.complete(Err(e.into())));
             }

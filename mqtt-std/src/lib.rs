@@ -25,4 +25,4 @@ pub use tls::{TlsConfig, TlsConfigBuilder, TlsError};
 pub use ws::{WsConfig, WsError};
 
 pub use mqtt_proto::{ConnectReturnCode, PacketId, QoS, SubAckReturnCode};
-pub use mqtt_session::{SessionLostPolicy, Violation};
+pub use mqtt_session::{ProtocolVersion, SessionLostPolicy, Violation};

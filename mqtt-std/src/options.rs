@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mqtt_proto::{Packet, PacketId, QoS};
-use mqtt_session::{ConnectOptions as SessionConnect, LastWill, SessionLostPolicy};
+use mqtt_session::{
+    ConnectOptions as SessionConnect, LastWill, ProtocolVersion, SessionLostPolicy,
+};
 
 /// Which way a traced packet went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -19,6 +21,9 @@ pub enum Direction {
 
 /// A packet trace hook (see [`ClientOptions::trace`]).
 pub(crate) type TraceFn = Arc<dyn Fn(Direction, &Packet<'_>) + Send + Sync>;
+
+/// A packet trace hook of MQTT 5.0 connections (see [`ClientOptions::trace_v5`]).
+pub(crate) type TraceV5Fn = Arc<dyn Fn(Direction, &mqtt_proto::v5::Packet<'_>) + Send + Sync>;
 
 /// Automatic reconnection: after a connection ends for any reason other than the
 /// application's own (disconnect, drop, close), the IO thread connects again to the same
@@ -71,6 +76,7 @@ pub struct ClientOptions {
     pub(crate) session_lost: SessionLostPolicy,
     pub(crate) reconnect: Option<Reconnect>,
     pub(crate) trace: Option<TraceFn>,
+    pub(crate) trace_v5: Option<TraceV5Fn>,
     pub(crate) session_store: Option<(PathBuf, crate::store::FileStoreOptions)>,
 }
 
@@ -90,6 +96,7 @@ impl fmt::Debug for ClientOptions {
             .field("session_lost", &self.session_lost)
             .field("reconnect", &self.reconnect)
             .field("trace", &self.trace.is_some())
+            .field("trace_v5", &self.trace_v5.is_some())
             .field("session_store", &self.session_store)
             .finish()
     }
@@ -145,6 +152,7 @@ impl ClientOptions {
             session_lost: SessionLostPolicy::Resend,
             reconnect: None,
             trace: None,
+            trace_v5: None,
             session_store: None,
         }
     }
@@ -272,6 +280,16 @@ impl ClientOptions {
         self.trace = Some(Arc::new(f));
         self
     }
+
+    /// As [`ClientOptions::trace`], for the connections made with MQTT 5.0
+    /// ([`ConnectOptions::protocol`]): their packets decoded as 5.0.
+    pub fn trace_v5(
+        mut self,
+        f: impl Fn(Direction, &mqtt_proto::v5::Packet<'_>) + Send + Sync + 'static,
+    ) -> Self {
+        self.trace_v5 = Some(Arc::new(f));
+        self
+    }
 }
 
 /// Options of one connection (`nxd_mqtt_client_connect`): keep alive, clean session, and how
@@ -292,6 +310,7 @@ pub struct ConnectOptions {
     pub(crate) keep_alive: u16,
     pub(crate) clean_session: bool,
     pub(crate) wait: Duration,
+    pub(crate) protocol: ProtocolVersion,
 }
 
 impl Default for ConnectOptions {
@@ -301,6 +320,7 @@ impl Default for ConnectOptions {
             keep_alive: 60,
             clean_session: true,
             wait: Duration::from_secs(10),
+            protocol: ProtocolVersion::V311,
         }
     }
 }
@@ -334,9 +354,45 @@ impl ConnectOptions {
         self.wait
     }
 
+    /// The protocol version (default MQTT 3.1.1). With [`ProtocolVersion::V5`] the client
+    /// speaks MQTT 5.0: CONNECT without properties for now, the broker's limits from CONNACK
+    /// honoured (Receive Maximum, Maximum QoS, Retain Available, Maximum Packet Size, Server
+    /// Keep Alive), a publish the broker rejects (PUBACK or PUBREC code 0x80 or more) fails
+    /// with [`Error::PublishRejected`](crate::Error::PublishRejected), and a refusal or a
+    /// DISCONNECT from the broker names its 5.0 reason code.
+    ///
+    /// ```
+    /// use mqtt_std::{ConnectOptions, ProtocolVersion};
+    ///
+    /// let options = ConnectOptions::default().protocol(ProtocolVersion::V5);
+    /// assert_eq!(options.protocol_version(), ProtocolVersion::V5);
+    /// ```
+    pub fn protocol(mut self, version: ProtocolVersion) -> Self {
+        self.protocol = version;
+        self
+    }
+
+    /// The configured protocol version.
+    pub fn protocol_version(&self) -> ProtocolVersion {
+        self.protocol
+    }
+
     /// The session's CONNECT for these options, the client id, and the login and will set on
     /// the client (both clients use it).
     pub(crate) fn session_connect<'a>(
+        &self,
+        client_id: &'a str,
+        login: Option<&'a (String, Option<Vec<u8>>)>,
+        will: Option<&'a Will>,
+    ) -> mqtt_session::ConnectRequest<'a> {
+        let c = self.session_connect_311(client_id, login, will);
+        match self.protocol {
+            ProtocolVersion::V311 => (&c).into(),
+            ProtocolVersion::V5 => (&c.v5()).into(),
+        }
+    }
+
+    fn session_connect_311<'a>(
         &self,
         client_id: &'a str,
         login: Option<&'a (String, Option<Vec<u8>>)>,

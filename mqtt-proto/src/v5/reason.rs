@@ -81,11 +81,90 @@ macro_rules! reason_codes {
         }
 
         impl fmt::Display for $name {
+            /// The standard's name in lower case, then the code: "bad user name or password
+            /// (0x86)".
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "0x{:02X} {:?}", self.as_u8(), self)
+                words(f, self)?;
+                write!(f, " (0x{:02x})", self.as_u8())
             }
         }
     };
+}
+
+/// Writes a variant's name (`BadUserNameOrPassword`) as words (`bad user name or password`),
+/// without allocating.
+fn words(f: &mut fmt::Formatter<'_>, name: &dyn fmt::Debug) -> fmt::Result {
+    struct Words<'a, 'b> {
+        f: &'a mut fmt::Formatter<'b>,
+        first: bool,
+        after_letter: bool,
+    }
+    impl fmt::Write for Words<'_, '_> {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            let mut rest = s;
+            while let Some(c) = rest.chars().next() {
+                // "QoS" is a name of its own ("GrantedQoS0": "granted QoS 0").
+                let (word, len) = if rest.starts_with("QoS") {
+                    ("QoS", 3)
+                } else {
+                    ("", c.len_utf8())
+                };
+                let starts_word =
+                    c.is_ascii_uppercase() || (c.is_ascii_digit() && self.after_letter);
+                if starts_word && !self.first {
+                    self.f.write_char(' ')?;
+                }
+                if word.is_empty() {
+                    self.f.write_char(c.to_ascii_lowercase())?;
+                } else {
+                    self.f.write_str(word)?;
+                }
+                self.after_letter = !c.is_ascii_digit();
+                self.first = false;
+                rest = rest.get(len..).unwrap_or_default();
+            }
+            Ok(())
+        }
+    }
+    fmt::write(
+        &mut Words {
+            f,
+            first: true,
+            after_letter: false,
+        },
+        format_args!("{name:?}"),
+    )
+}
+
+#[cfg(test)]
+mod display_tests {
+    use super::*;
+    extern crate std;
+    use std::string::ToString as _;
+
+    #[test]
+    fn reason_codes_read_as_the_standard_names_them() {
+        assert_eq!(
+            ConnectReasonCode::BadUserNameOrPassword.to_string(),
+            "bad user name or password (0x86)"
+        );
+        assert_eq!(
+            DisconnectReasonCode::SessionTakenOver.to_string(),
+            "session taken over (0x8e)"
+        );
+        assert_eq!(
+            PubAckReasonCode::NotAuthorized.to_string(),
+            "not authorized (0x87)"
+        );
+        assert_eq!(
+            DisconnectReasonCode::QoSNotSupported.to_string(),
+            "QoS not supported (0x9b)"
+        );
+        assert_eq!(
+            SubAckReasonCode::GrantedQoS2.to_string(),
+            "granted QoS 2 (0x02)"
+        );
+    }
 }
 
 reason_codes! {

@@ -93,7 +93,7 @@ pub(super) async fn run(
     restored: Vec<Message>,
     options: ClientOptions,
 ) {
-    let tracer = options.trace.clone().map(Tracer::new);
+    let tracer = Tracer::of(&options);
     let mut d = Driver {
         tracer,
         links: links_tx,
@@ -230,21 +230,21 @@ impl Driver {
         self.pending_target = Some(new.target);
         self.link = Some(link);
         self.input.clear();
-        if let Some(t) = &mut self.tracer {
-            t.reset();
-        }
         self.closing = None;
         let options = self
             .pending_target
             .as_ref()
             .map(|t| t.options)
             .unwrap_or_default();
+        if let Some(t) = &mut self.tracer {
+            t.reset(options.protocol_version());
+        }
         let now = shared.now();
         st.session.handle_transport_up(now);
         let login = st.login.clone();
         let will = st.will.clone();
         let c = options.session_connect(&shared.client_id, login.as_ref(), will.as_ref());
-        let result = st.session.connect(now, &c);
+        let result = st.session.connect(now, c);
         self.attempt = Some(Attempt {
             done: new.done,
             deadline: new.deadline,
@@ -485,6 +485,15 @@ impl Driver {
                     room = true;
                     if let Some(done) = pubs.remove(&packet_id) {
                         let _ = done.send(Err(Error::AcceptedSessionEnded));
+                    }
+                }
+                Event::PublishRejected {
+                    packet_id,
+                    reason_code,
+                } => {
+                    room = true;
+                    if let Some(done) = pubs.remove(&packet_id) {
+                        let _ = done.send(Err(Error::PublishRejected(reason_code)));
                     }
                 }
                 Event::Republished { old, new } => {

@@ -94,6 +94,8 @@ pub struct Args {
     pub verbose: bool,
     pub debug: bool,
     pub session_store: Option<PathBuf>,
+    /// `-V 5` / `-V 311`.
+    pub protocol: mqtt_std::ProtocolVersion,
     /// sub: how messages are printed and which.
     pub sub: SubArgs,
     /// pub: `--repeat N` (1 without it) and `--repeat-delay SECS`.
@@ -189,6 +191,7 @@ pub fn parse(mode: Mode, argv: &[String]) -> Result<Args, Usage> {
     let mut timeout_secs = None;
     let mut verbose = false;
     let mut sub = SubArgs::default();
+    let mut protocol = mqtt_std::ProtocolVersion::V311;
     let mut format: Option<String> = None;
     let mut pretty = false;
     let mut repeat = 1u64;
@@ -325,6 +328,17 @@ pub fn parse(mode: Mode, argv: &[String]) -> Result<Args, Usage> {
                 verbose = true;
             }
             "-d" | "--debug" => debug = true,
+            "-V" | "--protocol-version" => {
+                let v = value()?;
+                protocol = match v.as_str() {
+                    "5" | "mqttv5" => mqtt_std::ProtocolVersion::V5,
+                    "311" | "mqttv311" => mqtt_std::ProtocolVersion::V311,
+                    "31" | "mqttv31" => {
+                        return usage("MQTT 3.1 (-V 31) is not supported: use 311 or 5");
+                    }
+                    _ => return usage(format!("-V must be 5, mqttv5, 311 or mqttv311, not {v:?}")),
+                };
+            }
             "-F" => {
                 sub_only(opt)?;
                 format = Some(value()?);
@@ -565,6 +579,7 @@ pub fn parse(mode: Mode, argv: &[String]) -> Result<Args, Usage> {
         timeout_secs,
         verbose,
         debug,
+        protocol,
         sub,
         repeat,
         repeat_delay,

@@ -30,6 +30,8 @@ connection:
   --ws-path PATH       MQTT over WebSocket at PATH (sub-protocol mqtt) with -h/-p
   --ws-header 'NAME: VALUE'
                        an extra WebSocket handshake header (repeat for more), e.g. a token
+  -V 5|mqttv5|311|mqttv311
+                       protocol version (default 311: MQTT 3.1.1; 5: MQTT 5.0)
   -i ID                client id (default: generated, 17 characters of [0-9a-zA-Z])
   -k SECS              keep alive in seconds (default 60; 0 = off)
   -c                   clean session off (persistent session; needs -i)

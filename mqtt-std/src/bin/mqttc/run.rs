@@ -97,7 +97,9 @@ pub fn run(a: &Args) -> Result<(), Failure> {
     let payload_len = payload.as_ref().map_or(0, Vec::len);
     let mut options = cli_options(&a.client_id, payload_len);
     if a.debug {
-        options = options.trace(crate::trace::to_stderr);
+        options = options
+            .trace(crate::trace::to_stderr)
+            .trace_v5(crate::trace::to_stderr_v5);
     }
     if let Some(dir) = &a.session_store {
         options = options.session_store(dir);
@@ -117,7 +119,8 @@ pub fn run(a: &Args) -> Result<(), Failure> {
     }
     let mut connect = ConnectOptions::default()
         .keep_alive(a.keep_alive)
-        .clean_session(a.clean_session);
+        .clean_session(a.clean_session)
+        .protocol(a.protocol);
     if let Some(left) = deadline.left()? {
         connect = connect.wait(left.min(connect.wait_time()));
     }
