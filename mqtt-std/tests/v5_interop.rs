@@ -142,3 +142,77 @@ fn mqttc_v5_pub_and_sub_at_each_qos() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// A DISCONNECT from the server with a reason code reaches the disconnect notify. Mosquitto
+/// 2.0.11 closes a taken-over connection without a DISCONNECT, so a scripted server sends
+/// the exact bytes: CONNACK (5.0, success), then DISCONNECT 0x8E (session taken over).
+#[test]
+fn a_server_disconnect_is_reported_with_its_reason_code() {
+    use std::io::Write as _;
+    let (port, server) = scripted(|mut s| {
+        let (first, body) = read_packet(&mut s);
+        assert_eq!(first, 0x10);
+        assert_eq!(body[6], 5, "protocol version 5");
+        s.write_all(&[0x20, 3, 0, 0, 0]).unwrap();
+        s.write_all(&[0xe0, 2, 0x8e, 0]).unwrap();
+    });
+    let c = Client::new(ClientOptions::new(id("v5-server-disconnect"))).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    c.set_disconnect_notify(move |reason| {
+        let _ = tx.send(reason.to_string());
+    });
+    c.connect("127.0.0.1", port, &v5()).unwrap();
+    assert_eq!(
+        wait_for(&rx),
+        "disconnected by the broker: session taken over (0x8e)"
+    );
+    server.join().unwrap();
+}
+
+#[test]
+fn the_brokers_receive_maximum_bounds_the_publishes_in_flight() {
+    use std::sync::{Arc, Mutex};
+    // Mosquitto announces max_inflight_messages as its Receive Maximum in a 5.0 CONNACK.
+    let b = mqtt_test_broker::Broker::builder()
+        .max_inflight_messages(3)
+        .start()
+        .unwrap();
+    // (in flight now, most seen): PUBLISH sent adds one, PUBACK received takes one.
+    let window = Arc::new(Mutex::new((0i32, 0i32)));
+    let w = window.clone();
+    let options = ClientOptions::new(id("v5-window")).trace_v5(move |dir, p| {
+        use mqtt_proto::v5::Packet;
+        let mut w = w.lock().unwrap();
+        match (dir, p) {
+            (mqtt_std::Direction::Sent, Packet::Publish(_)) => {
+                w.0 += 1;
+                w.1 = w.1.max(w.0);
+            }
+            (mqtt_std::Direction::Received, Packet::PubAck(_)) => w.0 -= 1,
+            _ => {}
+        }
+    });
+    let c = Client::new(options).unwrap();
+    c.connect("127.0.0.1", b.port(), &v5()).unwrap();
+    let pending: Vec<_> = (0..40)
+        .map(|i| {
+            loop {
+                match c.publish("win/t", format!("{i}").as_bytes(), QoS::AtLeastOnce, false) {
+                    Ok(p) => break p,
+                    Err(mqtt_std::Error::WindowFull) => {
+                        std::thread::sleep(std::time::Duration::from_millis(1))
+                    }
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        })
+        .collect();
+    for p in pending {
+        p.wait().unwrap();
+    }
+    let (now, most) = *window.lock().unwrap();
+    assert_eq!(now, 0);
+    assert!(most <= 3, "{most} publishes in flight, the broker allows 3");
+    assert!(most >= 1);
+    c.disconnect().unwrap();
+}
