@@ -151,6 +151,7 @@ impl TlsConfig {
     pub fn builder() -> TlsConfigBuilder {
         TlsConfigBuilder {
             roots: RootCertStore::empty(),
+            alpn: Vec::new(),
             client_auth: None,
             server_name: None,
             skip_name_check: false,
@@ -182,6 +183,7 @@ pub struct TlsConfigBuilder {
     client_auth: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
     server_name: Option<String>,
     skip_name_check: bool,
+    alpn: Vec<Vec<u8>>,
 }
 
 impl fmt::Debug for TlsConfigBuilder {
@@ -191,6 +193,14 @@ impl fmt::Debug for TlsConfigBuilder {
             .field("client_auth", &self.client_auth.is_some())
             .field("server_name", &self.server_name)
             .field("skip_name_check", &self.skip_name_check)
+            .field(
+                "alpn",
+                &self
+                    .alpn
+                    .iter()
+                    .map(|p| String::from_utf8_lossy(p))
+                    .collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -236,6 +246,63 @@ impl TlsConfigBuilder {
     pub fn ca_file(self, path: impl AsRef<Path>) -> Result<Self, TlsError> {
         let pem = read_file(path.as_ref())?;
         self.ca_pem(&pem)
+    }
+
+    /// Trusts the operating system's CA certificates (its trust store, as `openssl` and
+    /// `curl` use it: on Linux the distribution's bundle, `SSL_CERT_FILE`/`SSL_CERT_DIR`
+    /// where set), the way to connect to a broker with a certificate from a public CA.
+    /// Fails with [`TlsError::NoTrustedCa`] when the store holds none.
+    ///
+    /// ```no_run
+    /// let tls = mqtt_std::TlsConfig::builder().os_roots()?.build()?;
+    /// # Ok::<(), mqtt_std::TlsError>(())
+    /// ```
+    pub fn os_roots(mut self) -> Result<Self, TlsError> {
+        let found = rustls_native_certs::load_native_certs();
+        let (added, _ignored) = self.roots.add_parsable_certificates(found.certs);
+        if added == 0 {
+            return Err(TlsError::NoTrustedCa);
+        }
+        Ok(self)
+    }
+
+    /// Trusts the CA certificates (PEM) of every file in a directory (`mosquitto --capath`);
+    /// files that hold no certificate are skipped. Fails when none holds one.
+    pub fn ca_dir(mut self, dir: impl AsRef<Path>) -> Result<Self, TlsError> {
+        let dir = dir.as_ref();
+        let entries = std::fs::read_dir(dir).map_err(|error| TlsError::File {
+            path: dir.to_owned(),
+            error: Arc::new(error),
+        })?;
+        let mut added = 0usize;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if !path.is_file() {
+                continue;
+            }
+            let Ok(pem) = std::fs::read(&path) else {
+                continue;
+            };
+            for cert in CertificateDer::pem_slice_iter(&pem).flatten() {
+                if self.roots.add(cert).is_ok() {
+                    added += 1;
+                }
+            }
+        }
+        if added == 0 {
+            return Err(pem_error(
+                "CA certificate",
+                format!("none in {}", dir.display()),
+            ));
+        }
+        Ok(self)
+    }
+
+    /// Offers these application protocols in the handshake (ALPN), in order of preference:
+    /// AWS IoT Core takes MQTT on port 443 with `x-amzn-mqtt-ca`.
+    pub fn alpn(mut self, protocols: &[&str]) -> Self {
+        self.alpn = protocols.iter().map(|p| p.as_bytes().to_vec()).collect();
+        self
     }
 
     /// Presents a client certificate (chain, PEM) and its private key (PEM: PKCS#8, PKCS#1
@@ -306,12 +373,13 @@ impl TlsConfigBuilder {
         } else {
             builder.with_webpki_verifier(verifier)
         };
-        let config = match self.client_auth {
+        let mut config = match self.client_auth {
             Some((chain, key)) => builder
                 .with_client_auth_cert(chain, key)
                 .map_err(TlsError::BadClientCertificate)?,
             None => builder.with_no_client_auth(),
         };
+        config.alpn_protocols = self.alpn;
         let server_name = match self.server_name {
             Some(n) => {
                 Some(ServerName::try_from(n.clone()).map_err(|_| TlsError::InvalidServerName(n))?)

@@ -54,7 +54,12 @@ pub enum Payload {
 /// TLS options; present when `--cafile` was given.
 #[derive(Debug, Clone, Default)]
 pub struct TlsArgs {
-    pub cafile: PathBuf,
+    /// `--cafile`; with neither it nor `capath`, the operating system's trust store.
+    pub cafile: Option<PathBuf>,
+    /// `--capath DIR`.
+    pub capath: Option<PathBuf>,
+    /// `--tls-alpn PROTO` (repeatable).
+    pub alpn: Vec<String>,
     pub cert: Option<PathBuf>,
     pub key: Option<PathBuf>,
     pub insecure: bool,
@@ -183,6 +188,9 @@ pub fn parse(mode: Mode, argv: &[String]) -> Result<Args, Usage> {
     let mut will_retain = false;
     let mut will_qos_given = false;
     let mut cafile = None;
+    let mut capath = None;
+    let mut use_os_certs = false;
+    let mut alpn: Vec<String> = Vec::new();
     let mut cert = None;
     let mut key = None;
     let mut insecure = false;
@@ -290,6 +298,9 @@ pub fn parse(mode: Mode, argv: &[String]) -> Result<Args, Usage> {
             }
             "--will-retain" => will_retain = true,
             "--cafile" => cafile = Some(PathBuf::from(value()?)),
+            "--capath" => capath = Some(PathBuf::from(value()?)),
+            "--tls-use-os-certs" => use_os_certs = true,
+            "--tls-alpn" => alpn.push(value()?),
             "--cert" => cert = Some(PathBuf::from(value()?)),
             "--key" => key = Some(PathBuf::from(value()?)),
             "--insecure" => insecure = true,
@@ -496,27 +507,36 @@ pub fn parse(mode: Mode, argv: &[String]) -> Result<Args, Usage> {
             None
         }
     };
-    let tls = match cafile {
-        Some(cafile) => {
-            if cert.is_some() != key.is_some() {
-                return usage("--cert and --key go together");
-            }
-            Some(TlsArgs {
-                cafile,
-                cert,
-                key,
-                insecure,
-                server_name,
-            })
+    // TLS is on with a CA option, an mqtts:// or wss:// URL, or port 8883 (as with
+    // mosquitto_pub/sub); without --cafile and --capath the system's trust store is used.
+    let url_tls = url.as_ref().is_some_and(|u| u.tls);
+    let tls_on = cafile.is_some()
+        || capath.is_some()
+        || use_os_certs
+        || url_tls
+        || (port == Some(8883) && url.is_none());
+    let tls = if tls_on {
+        if cert.is_some() != key.is_some() {
+            return usage("--cert and --key go together");
         }
-        None => {
-            if cert.is_some() || key.is_some() || insecure || server_name.is_some() {
-                return usage(
-                    "--cert, --key, --insecure and --tls-server-name need --cafile (which turns TLS on)",
-                );
-            }
-            None
+        Some(TlsArgs {
+            cafile,
+            capath,
+            alpn,
+            cert,
+            key,
+            insecure,
+            server_name,
+        })
+    } else {
+        if cert.is_some() || key.is_some() || insecure || server_name.is_some() || !alpn.is_empty()
+        {
+            return usage(
+                "--cert, --key, --insecure, --tls-server-name and --tls-alpn need TLS: \
+                 --cafile, --capath, --tls-use-os-certs, an mqtts:// URL or -p 8883",
+            );
         }
+        None
     };
     let mut websocket = ws_path.as_deref().map(mqtt_std::WsConfig::new);
     let (host, port) = match url {
@@ -527,13 +547,8 @@ pub fn parse(mode: Mode, argv: &[String]) -> Result<Args, Usage> {
             if ws_path.is_some() {
                 return usage("-L gives the WebSocket path: leave out --ws-path");
             }
-            if u.tls && tls.is_none() {
-                return usage(
-                    "a wss:// or mqtts:// URL needs --cafile (the CA of the broker's certificate)",
-                );
-            }
             if !u.tls && tls.is_some() {
-                return usage("--cafile turns TLS on: use a wss:// or mqtts:// URL");
+                return usage("a TLS option turns TLS on: use a wss:// or mqtts:// URL");
             }
             websocket = u.websocket;
             (Some(u.host), u.port)
@@ -633,8 +648,15 @@ mod tests {
         assert_eq!((a.port, a.websocket.unwrap().path()), (8080, "/mqtt"));
         let a = parse(Mode::Sub, &args("-t a --ws-path /mqtt")).unwrap();
         assert_eq!(a.port, 80);
+        // wss:// without a CA option: TLS with the system's trust store.
+        let a = parse(Mode::Sub, &args("-t a -L wss://h/m")).unwrap();
+        let tls = a.tls.unwrap();
+        assert!(tls.cafile.is_none() && tls.capath.is_none());
+        // -p 8883 turns TLS on too, as with mosquitto_sub; ALPN needs TLS.
+        let a = parse(Mode::Sub, &args("-t a -p 8883 --tls-alpn x-amzn-mqtt-ca")).unwrap();
+        assert_eq!(a.tls.unwrap().alpn, ["x-amzn-mqtt-ca"]);
+        assert!(parse(Mode::Sub, &args("-t a --tls-alpn mqtt")).is_err());
         for bad in [
-            "-t a -L wss://h/m",
             "-t a -L ws://h/m --cafile ca.pem",
             "-t a -L ws://h/m -p 1",
             "-t a -L ws://h/m --ws-path /x",

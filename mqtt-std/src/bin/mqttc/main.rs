@@ -25,7 +25,7 @@ connection:
   -p PORT              broker port (default 1883; 8883 with TLS; 80/443 over WebSocket)
   -L URL               the broker as a URL instead of -h/-p:
                        mqtt://[USER[:PASS]@]HOST[:PORT][/TOPIC], mqtts://..,
-                       ws://[USER[:PASS]@]HOST[:PORT][/PATH], wss://.. (TLS needs --cafile);
+                       ws://[USER[:PASS]@]HOST[:PORT][/PATH], wss://..;
                        user, password and topic percent-encoded (%40 for @)
   --ws-path PATH       MQTT over WebSocket at PATH (sub-protocol mqtt) with -h/-p
   --ws-header 'NAME: VALUE'
@@ -48,7 +48,12 @@ connection:
                        use with -c and -i (one process per DIR at a time)
 
 TLS (rustls; the server certificate chain and name are always verified):
-  --cafile FILE        trusted CA certificates (PEM); turns TLS on
+  TLS is on with any of --cafile, --capath, --tls-use-os-certs, an mqtts:// or wss:// URL,
+  or -p 8883; without --cafile and --capath the operating system's trust store is used.
+  --cafile FILE        trusted CA certificates (PEM)
+  --capath DIR         trusted CA certificates: every PEM file in DIR
+  --tls-use-os-certs   TLS with the operating system's trust store
+  --tls-alpn PROTO     offer PROTO in ALPN (repeat for more; AWS IoT on 443: x-amzn-mqtt-ca)
   --cert FILE, --key FILE
                        client certificate and key (PEM) for mutual TLS
   --tls-server-name N  check the certificate against N instead of HOST

@@ -127,9 +127,21 @@ pub fn run(a: &Args) -> Result<(), Failure> {
     let connected = match &a.tls {
         None => client.connect(&a.host, a.port, &connect),
         Some(t) => {
-            let mut b = TlsConfig::builder()
-                .ca_file(&t.cafile)
-                .map_err(|e| Failure(format!("tls: {e}")))?;
+            let tls_err = |e: mqtt_std::TlsError| Failure(format!("tls: {e}"));
+            let mut b = TlsConfig::builder();
+            if let Some(f) = &t.cafile {
+                b = b.ca_file(f).map_err(tls_err)?;
+            }
+            if let Some(d) = &t.capath {
+                b = b.ca_dir(d).map_err(tls_err)?;
+            }
+            if t.cafile.is_none() && t.capath.is_none() {
+                b = b.os_roots().map_err(tls_err)?;
+            }
+            if !t.alpn.is_empty() {
+                let protocols: Vec<&str> = t.alpn.iter().map(String::as_str).collect();
+                b = b.alpn(&protocols);
+            }
             if let (Some(cert), Some(key)) = (&t.cert, &t.key) {
                 b = b
                     .client_cert_files(cert, key)
