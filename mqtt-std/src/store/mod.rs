@@ -24,7 +24,8 @@
 //! symbolic link planted at its name is never followed. The log itself carries an exclusive
 //! advisory lock (`flock`) for as long as the store is open, moved to the new file before a
 //! compaction renames it over the log: a second process (or a second client in the same
-//! one) gets [`StoreError::Locked`]. The operating system releases the lock when the
+//! one) gets [`StoreError::Locked`] (after 0.3 s of trying again: a lock can linger for a
+//! moment in a child process forked just before its store closed). The operating system releases the lock when the
 //! process dies, so a killed process can be restarted at once.
 //!
 //! # What is written and synced when

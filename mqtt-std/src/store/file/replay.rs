@@ -16,6 +16,9 @@ use super::super::record::{
 use super::super::vfs::Vfs;
 use super::{FileStore, FileStoreOptions, LOG_FILE, ReceivedMessage, TMP_FILE, Writer, io_error};
 
+/// How long a refused lock is tried again before the store is reported as in use.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_millis(300);
+
 impl FileStore {
     /// [`FileStore::open_with`] over the given file system.
     pub(crate) fn open_in(
@@ -30,15 +33,26 @@ impl FileStore {
         // before it is locked: then the lock is on a file nobody uses, and the new one is
         // opened again.
         let mut file = None;
-        for _ in 0..16 {
+        //
+        // A lock held by a closed store can also linger for a moment: a child process forked
+        // by another thread shares the open file until it calls exec. So a refused lock is
+        // tried again for a short while before the store is reported as in use.
+        let give_up = std::time::Instant::now() + LOCK_PATIENCE;
+        let mut attempts = 0;
+        while attempts < 16 {
             let mut f = fs
                 .open_or_create(&path)
                 .map_err(io_error(dir, "open log"))?;
             if !f.try_lock().map_err(io_error(dir, "lock log"))? {
+                if std::time::Instant::now() < give_up {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                    continue;
+                }
                 return Err(StoreError::Locked {
                     path: dir.to_path_buf(),
                 });
             }
+            attempts += 1;
             if f.is_at(&path).map_err(io_error(dir, "open log"))? {
                 file = Some(f);
                 break;
