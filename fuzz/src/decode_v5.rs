@@ -153,8 +153,12 @@ fn shortened_tail(packet: &Packet<'_>, original: &[u8], encoded: &[u8]) -> bool 
     };
     // These packets are short enough for a one-byte remaining length.
     let (Some((&o_first, o_body)), Some((&e_first, e_body))) = (
-        original.split_first().and_then(|(f, r)| r.split_first().map(|(_, b)| (f, b))),
-        encoded.split_first().and_then(|(f, r)| r.split_first().map(|(_, b)| (f, b))),
+        original
+            .split_first()
+            .and_then(|(f, r)| r.split_first().map(|(_, b)| (f, b))),
+        encoded
+            .split_first()
+            .and_then(|(f, r)| r.split_first().map(|(_, b)| (f, b))),
     ) else {
         return false;
     };

@@ -17,6 +17,7 @@
 //! every proper prefix incomplete, `frame` + `decode_body`, `encode_to_bytes`).
 
 use arbitrary::Unstructured;
+use mqtt_proto::TopicName;
 use mqtt_proto::v5::{
     Auth, AuthReasonCode, ConnAck, Connect, ConnectReasonCode, Decoder, Disconnect,
     DisconnectReasonCode, Frame, MAX_VARIABLE_BYTE_INTEGER, Packet, Properties, Property,
@@ -26,7 +27,6 @@ use mqtt_proto::v5::{
     UnsubAckReasonCode, Unsubscribe, Will, shared_subscription,
 };
 use mqtt_proto::{DecodeError, EncodeError, PacketId, QoS, QosPid, TopicFilter, TopicFilters};
-use mqtt_proto::TopicName;
 
 use crate::input::In;
 #[cfg(test)]
@@ -45,6 +45,9 @@ pub enum Value {
 /// One property: an identifier (any of the 27) and its value.
 pub type Prop = (PropertyId, Value);
 
+/// A will: its properties, topic, payload, QoS and retain flag.
+pub type WillSpec = (Vec<Prop>, String, Vec<u8>, QoS, bool);
+
 /// One 5.0 packet, with owned data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Spec {
@@ -53,7 +56,7 @@ pub enum Spec {
         keep_alive: u16,
         properties: Vec<Prop>,
         client_id: String,
-        will: Option<(Vec<Prop>, String, Vec<u8>, QoS, bool)>,
+        will: Option<WillSpec>,
         username: Option<String>,
         password: Option<Vec<u8>>,
     },
@@ -174,11 +177,7 @@ fn read_value(r: &mut In<'_, '_>, id: PropertyId, raw: bool) -> Value {
         }
         PropertyType::Utf8String if id == PropertyId::ResponseTopic => {
             let t = r.str();
-            Value::Str(if raw {
-                t.to_owned()
-            } else {
-                fix_topic_name(t)
-            })
+            Value::Str(if raw { t.to_owned() } else { fix_topic_name(t) })
         }
         PropertyType::Utf8String => Value::Str(s(r)),
         PropertyType::Utf8StringPair => {
@@ -301,11 +300,7 @@ pub fn read(r: &mut In<'_, '_>, tag: u8) -> Spec {
         2 => {
             let flags = r.u8();
             let qos = qos(flags >> 2);
-            let packet_id = if qos == QoS::AtMostOnce {
-                0
-            } else {
-                id(r)
-            };
+            let packet_id = if qos == QoS::AtMostOnce { 0 } else { id(r) };
             let properties = read_props(r, PropertyContext::Publish, raw);
             let topic = r.str();
             let alias = properties.iter().any(|(p, _)| *p == PropertyId::TopicAlias);

@@ -184,7 +184,11 @@ fn decode_v5_seeds_are_the_samples() {
                 break Ok(());
             }
         };
-        assert_eq!(result.is_err(), name.starts_with("seed-v5-bad-"), "{name}: {result:?}");
+        assert_eq!(
+            result.is_err(),
+            name.starts_with("seed-v5-bad-"),
+            "{name}: {result:?}"
+        );
     }
     check_or_write("decode", "seed-v5-", &seeds);
 }
