@@ -279,7 +279,10 @@ fn coverage_of_client_statements_5_0() {
         covered.len(),
         client.len()
     );
-    out!("not applicable ({}):", not_applicable.len());
+    out!(
+        "not applicable to the 5.0 client ({}):",
+        not_applicable.len()
+    );
     for (id, reason) in &not_applicable {
         out!("  {id}: {reason}");
     }
