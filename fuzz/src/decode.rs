@@ -1,5 +1,8 @@
 //! The `decode` target: arbitrary bytes into the incremental decoder.
 //!
+//! An input whose first byte is [`V5`] (0xF5) is a 5.0 stream after that byte (see
+//! `decode_v5.rs`); every other input is a 3.1.1 stream, checked as follows.
+//!
 //! The input is a stream of bytes as a broker (or anyone) might send. It is decoded three ways,
 //! which must agree:
 //!
@@ -205,8 +208,18 @@ fn check_reencode(packet: &Packet<'_>, original: &[u8]) {
     assert_eq!(Decoder::new().decode(&buf), Ok(Some((*packet, len))));
 }
 
+/// The first byte that selects MQTT 5.0: the rest of the input goes to the 5.0 decoder
+/// (`decode_v5.rs`). Any other input is a 3.1.1 stream as it is; 0xF5 is a reserved packet type
+/// in 3.1.1, which the decoder refuses at the first byte like every other 0xF_ byte, so the
+/// 3.1.1 half loses no path.
+pub const V5: u8 = 0xF5;
+
 /// The `decode` target. Never panics for any input unless the decoder breaks a property.
 pub fn decode(data: &[u8]) {
+    if let Some((&V5, rest)) = data.split_first() {
+        crate::decode_v5::decode_v5(rest);
+        return;
+    }
     let decoder = Decoder::new();
     let whole = decode_whole(&decoder, data);
 

@@ -1,5 +1,10 @@
 //! The `roundtrip` target: an arbitrary packet is encoded, then decoded.
 //!
+//! A first byte with bit 6 set ([`V5`]) makes the input a 5.0 packet (`roundtrip_v5.rs`);
+//! otherwise it is a 3.1.1 packet as described here. (The 3.1.1 packet type is the first
+//! byte's low seven bits modulo 14, so the tags 0x00 to 0x3F, and 0x80 to 0xBF in raw mode,
+//! still reach every type.)
+//!
 //! The input describes one packet ([`Spec`]). In the default mode every field is fixed up to
 //! satisfy the rules the types cannot carry (no U+0000 in strings, a user name with a password,
 //! a client id with clean session off, no DUP on QoS 0, a non-empty filter list, ...), so the
@@ -75,7 +80,7 @@ pub struct Input {
     pub spec: Spec,
 }
 
-fn qos(b: u8) -> QoS {
+pub(crate) fn qos(b: u8) -> QoS {
     match b % 3 {
         0 => QoS::AtMostOnce,
         1 => QoS::AtLeastOnce,
@@ -84,7 +89,7 @@ fn qos(b: u8) -> QoS {
 }
 
 /// Keep what a topic name may hold: no U+0000, `+`, `#`; never empty.
-fn fix_topic_name(s: &str) -> String {
+pub(crate) fn fix_topic_name(s: &str) -> String {
     if TopicName::new(s).is_ok() {
         return s.to_owned();
     }
@@ -96,14 +101,14 @@ fn fix_topic_name(s: &str) -> String {
 }
 
 /// Keep a valid filter as it is; otherwise drop wildcards and U+0000; never empty.
-fn fix_topic_filter(s: &str) -> String {
+pub(crate) fn fix_topic_filter(s: &str) -> String {
     if TopicFilter::new(s).is_ok() {
         return s.to_owned();
     }
     fix_topic_name(s)
 }
 
-fn fix_string(s: &str) -> String {
+pub(crate) fn fix_string(s: &str) -> String {
     s.chars().filter(|&c| c != '\0').collect()
 }
 
@@ -529,8 +534,17 @@ fn check_refused(packet: &Packet<'_>, e: DecodeError) {
     );
 }
 
+/// Bit 6 of the first byte selects MQTT 5.0 (`roundtrip_v5.rs`); bit 7 is the raw mode in both.
+pub const V5: u8 = 0x40;
+
 /// The `roundtrip` target.
 pub fn roundtrip(data: &[u8]) {
+    if let Some((&tag, rest)) = data.split_first()
+        && tag & V5 != 0
+    {
+        crate::roundtrip_v5::roundtrip_v5(&mut Unstructured::new(rest), tag);
+        return;
+    }
     let mut u = Unstructured::new(data);
     let Ok(input) = Input::arbitrary(&mut u) else {
         return;

@@ -3,7 +3,9 @@
 //! `corpus/decode/seed-vec-*` are the exact-byte vectors of `mqtt-proto/tests/vectors.rs`
 //! (and `seed-bad-*` its malformed vectors from `tests/malformed.rs`). The `roundtrip` seeds are
 //! the same packets in that target's input form, and the `session` seeds are scripted
-//! scenarios (see `session::scripts`). This test checks that the committed seeds are exactly
+//! scenarios (see `session::scripts`). The 5.0 seeds (`seed-v5-*` in `decode` and `roundtrip`)
+//! are the samples of `roundtrip_v5::samples`: encoded after the selector byte for `decode`
+//! (alone, all in one stream, and a few malformed streams), in the input form for `roundtrip`. This test checks that the committed seeds are exactly
 //! what these generators produce; run it with `MQTT_FUZZ_WRITE_SEEDS=1` to rewrite them after
 //! changing an input format.
 
@@ -56,17 +58,79 @@ fn roundtrip_seeds() -> BTreeMap<String, Vec<u8>> {
             rest = &rest[used..];
         }
     }
+    for (name, spec) in crate::roundtrip_v5::samples() {
+        let seed = crate::roundtrip_v5::write(&spec);
+        // The seed reads back as the same spec, in the default mode of the 5.0 half.
+        let (&tag, rest) = seed.split_first().expect("a tag byte");
+        assert_eq!(tag & (crate::roundtrip::V5 | 0x80), crate::roundtrip::V5);
+        let mut u = arbitrary::Unstructured::new(rest);
+        let again = crate::roundtrip_v5::read(&mut crate::input::In::new(&mut u), tag);
+        assert_eq!(again, spec, "{name}");
+        seeds.insert(format!("seed-v5-{name}"), seed);
+    }
     seeds
 }
 
-fn check_or_write(target: &str, seeds: &BTreeMap<String, Vec<u8>>) {
+/// Malformed 5.0 streams for the `decode` seeds: each breaks one rule of the 5.0 format.
+const V5_MALFORMED: &[(&str, &[u8])] = &[
+    // A Topic Alias twice in one PUBLISH (section 2.2.2.2: a Protocol Error).
+    (
+        "bad-duplicate-topic-alias",
+        &[
+            0x30, 0x0A, 0x00, 0x01, b'a', 0x06, 0x23, 0x00, 0x01, 0x23, 0x00, 0x01,
+        ],
+    ),
+    // A Topic Alias in a PUBACK, where it is not allowed.
+    (
+        "bad-property-not-allowed",
+        &[0x40, 0x07, 0x00, 0x07, 0x00, 0x03, 0x23, 0x00, 0x01],
+    ),
+    // A Property Length not in its shortest form [MQTT-1.5.5-1].
+    (
+        "bad-property-length-not-shortest",
+        &[0x30, 0x05, 0x00, 0x01, b'a', 0x80, 0x00],
+    ),
+    // An unknown property identifier.
+    (
+        "bad-unknown-property",
+        &[0x30, 0x06, 0x00, 0x01, b'a', 0x02, 0x7F, 0x00],
+    ),
+    // A PUBACK with reason code 0x00 written out and an empty property list: valid, and
+    // re-encoded two bytes shorter.
+    ("puback-long-form", &[0x40, 0x04, 0x00, 0x01, 0x00, 0x00]),
+];
+
+/// `corpus/decode/seed-v5-*`: the 5.0 samples encoded (each alone, and all in one stream) and
+/// a few malformed streams, each after the selector byte.
+fn decode_v5_seeds() -> BTreeMap<String, Vec<u8>> {
+    let sel = crate::decode::V5;
+    let mut seeds = BTreeMap::new();
+    let mut stream = vec![sel];
+    for (name, spec) in crate::roundtrip_v5::samples() {
+        let bytes = crate::roundtrip_v5::encode(&spec);
+        stream.extend_from_slice(&bytes);
+        let mut seed = vec![sel];
+        seed.extend_from_slice(&bytes);
+        seeds.insert(format!("seed-v5-{name}"), seed);
+    }
+    seeds.insert("seed-v5-stream-of-all".to_owned(), stream);
+    for (name, bytes) in V5_MALFORMED {
+        let mut seed = vec![sel];
+        seed.extend_from_slice(bytes);
+        seeds.insert(format!("seed-v5-{name}"), seed);
+    }
+    seeds
+}
+
+/// Check (or rewrite) the files of `corpus/<target>/` whose names start with `prefix`.
+fn check_or_write(target: &str, prefix: &str, seeds: &BTreeMap<String, Vec<u8>>) {
     let dir = root().join("corpus").join(target);
     let write = std::env::var_os("MQTT_FUZZ_WRITE_SEEDS").is_some();
     let existing: Vec<String> = fs::read_dir(&dir)
         .map(|d| {
             d.flatten()
                 .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.starts_with("seed-"))
+                .filter(|n| n.starts_with(prefix))
                 .collect()
         })
         .unwrap_or_default();
@@ -100,7 +164,33 @@ fn check_or_write(target: &str, seeds: &BTreeMap<String, Vec<u8>>) {
 
 #[test]
 fn roundtrip_seeds_are_the_vectors() {
-    check_or_write("roundtrip", &roundtrip_seeds());
+    check_or_write("roundtrip", "seed-", &roundtrip_seeds());
+}
+
+#[test]
+fn decode_v5_seeds_are_the_samples() {
+    let seeds = decode_v5_seeds();
+    // The malformed ones are refused, the others decode whole.
+    for (name, seed) in &seeds {
+        let body = seed.get(1..).unwrap_or_default();
+        let mut rest = body;
+        let decoder = mqtt_proto::v5::Decoder::new();
+        let result = loop {
+            match decoder.decode(rest) {
+                Ok(Some((_, used))) => rest = &rest[used..],
+                other => break other.map(|_| ()),
+            }
+            if rest.is_empty() {
+                break Ok(());
+            }
+        };
+        assert_eq!(
+            result.is_err(),
+            name.starts_with("seed-v5-bad-"),
+            "{name}: {result:?}"
+        );
+    }
+    check_or_write("decode", "seed-v5-", &seeds);
 }
 
 #[test]
@@ -109,5 +199,5 @@ fn session_seeds_are_the_scripts() {
         .into_iter()
         .map(|(name, bytes)| (format!("seed-{name}"), bytes))
         .collect();
-    check_or_write("session", &seeds);
+    check_or_write("session", "seed-", &seeds);
 }
