@@ -193,13 +193,14 @@ pub fn scan_source(file: &str, source: &str) -> Result<Vec<CheckSite>, String> {
 }
 
 /// Whether a source file holds MQTT 5.0 tests: its name starts with `v5_` (as
-/// `mqtt-proto/tests/v5_malformed.rs`) or it lies in a `v5` directory (as
-/// `mqtt-proto/src/v5/`). Statement numbers of 5.0 and 3.1.1 overlap with different meanings,
+/// `mqtt-proto/tests/v5_malformed.rs`), it is a `v5.rs` (as mqtt-session's
+/// `src/tests/v5.rs`), or it lies in a `v5` directory (as `mqtt-proto/src/v5/`). Statement numbers of 5.0 and 3.1.1 overlap with different meanings,
 /// so 5.0 tags are only read from these files.
 pub fn is_v5_source(path: &str) -> bool {
     let path = path.replace('\\', "/");
     let name = path.rsplit('/').next().unwrap_or_default();
     name.starts_with("v5_") && name.ends_with(".rs")
+        || name == "v5.rs"
         || path.split('/').any(|d| d == "v5") && name.ends_with(".rs")
 }
 
