@@ -266,6 +266,16 @@ impl TlsConfigBuilder {
         Ok(self)
     }
 
+    /// Trusts Mozilla's CA certificates as compiled into this program (feature
+    /// `webpki-roots`): for static builds and machines without a trust store. They are as
+    /// fresh as the `webpki-roots` release the program was built with.
+    #[cfg(feature = "webpki-roots")]
+    pub fn webpki_roots(mut self) -> Self {
+        self.roots
+            .extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        self
+    }
+
     /// Trusts the CA certificates (PEM) of every file in a directory (`mosquitto --capath`);
     /// files that hold no certificate are skipped. Fails when none holds one.
     pub fn ca_dir(mut self, dir: impl AsRef<Path>) -> Result<Self, TlsError> {
@@ -444,6 +454,16 @@ impl ServerCertVerifier for SkipNameCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "webpki-roots")]
+    #[test]
+    fn the_compiled_in_roots_are_a_full_trust_store() {
+        let b = TlsConfig::builder().webpki_roots();
+        // Mozilla's program holds well over a hundred roots.
+        assert!(b.roots.len() > 100, "{}", b.roots.len());
+        let tls = b.alpn(&["mqtt"]).build().expect("a configuration");
+        assert_eq!(tls.config.alpn_protocols, [b"mqtt".to_vec()]);
+    }
 
     #[test]
     fn a_configuration_needs_a_trusted_ca() {
