@@ -828,16 +828,7 @@ impl Io {
             }
         }
         st.messages.clear();
-        if st.session.store().file().is_some() {
-            // Release the durable store now (it syncs and unlocks as it closes), so that a
-            // new client can open it while handles of this one live on.
-            let config = *st.session.config();
-            let memory = SessionStore::Memory(mqtt_session::VecStore::new());
-            drop(std::mem::replace(
-                &mut st.session,
-                mqtt_session::Session::new(config, memory, Vec::new(), Vec::new()),
-            ));
-        }
+        SessionStore::release(&mut st.session);
         // Callbacks may hold client handles: drop them to break the cycle.
         // Callbacks may hold client handles, the last one among them: they are dropped with
         // the other fires, once the state lock is released (dropping the last handle closes

@@ -113,8 +113,8 @@ fn the_lock_is_on_the_log_and_moves_with_a_compaction() {
 struct Tmpfs(PathBuf);
 
 impl Tmpfs {
-    fn mount(size: &str) -> Option<Tmpfs> {
-        let d = dir("tmpfs");
+    fn mount(name: &str, size: &str) -> Option<Tmpfs> {
+        let d = dir(name);
         fs::create_dir_all(&d).unwrap();
         let ok = Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
@@ -150,7 +150,7 @@ fn fill(dir: &Path) -> PathBuf {
 
 #[test]
 fn a_full_disk_fails_the_publish_with_its_cause_and_the_client_recovers_with_room() {
-    let Some(tmpfs) = Tmpfs::mount("1m") else {
+    let Some(tmpfs) = Tmpfs::mount("tmpfs", "1m") else {
         // The simulated disk's full-disk test (in the store's unit tests) covers the store
         // itself; this one needs a real file system that can fill up.
         eprintln!("cannot mount a tmpfs here: the real full-disk test does not run");
@@ -215,4 +215,43 @@ fn a_full_disk_fails_the_publish_with_its_cause_and_the_client_recovers_with_roo
     let s = FileStore::open(&store).unwrap();
     assert_eq!(s.outgoing_len(), 0);
     assert_eq!(s.accepted_publishes(), 2);
+}
+
+/// The same with the tokio client: the full disk's cause reaches the publish, and the next
+/// publish with room goes through.
+#[tokio::test]
+async fn tokio_client_full_disk_fails_the_publish_with_its_cause_and_recovers() {
+    let Some(tmpfs) = Tmpfs::mount("tmpfs-tokio", "1m") else {
+        eprintln!("cannot mount a tmpfs here: the real full-disk test does not run");
+        return;
+    };
+    let b = broker();
+    let sub = connected(&b, "tk-full-sub");
+    sub.subscribe(&[("tkfull/#", QoS::AtLeastOnce)])
+        .unwrap()
+        .wait()
+        .unwrap();
+    let store = tmpfs.0.join("store");
+    let (c, _messages) =
+        mqtt_std::tokio::Client::new(ClientOptions::new(id("tk-full-pub")).session_store(&store))
+            .unwrap();
+    let persistent = ConnectOptions::default().clean_session(false);
+    c.connect("127.0.0.1", b.port(), &persistent).await.unwrap();
+    let filler = fill(&tmpfs.0);
+    let err = c
+        .publish("tkfull/1", &[7u8; 8192], QoS::AtLeastOnce, false)
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Store(StoreError::Io { kind, .. }) => {
+            assert_eq!(*kind, std::io::ErrorKind::StorageFull, "{err}");
+        }
+        other => panic!("{other:?}"),
+    }
+    fs::remove_file(&filler).unwrap();
+    c.publish("tkfull/2", b"after", QoS::AtLeastOnce, false)
+        .await
+        .unwrap();
+    assert_eq!(recv(&sub).payload, b"after");
+    c.close().await;
 }

@@ -202,6 +202,31 @@ impl SessionStore {
         }
     }
 
+    /// The error for a command the session refused: with a durable store that failed, what
+    /// failed (the OS error), else the session's refusal.
+    pub(crate) fn command_error(&self, e: mqtt_session::CommandError) -> crate::Error {
+        match (e, self.file().and_then(FileStore::failure)) {
+            (mqtt_session::CommandError::StoreFailed, Some(failure)) => {
+                crate::Error::Store(failure)
+            }
+            (e, _) => e.into(),
+        }
+    }
+
+    /// Releases a durable store now (it syncs and unlocks as it closes), so that a new client
+    /// can open it while handles of a closed one live on: the session is replaced by an empty
+    /// one in memory.
+    pub(crate) fn release(session: &mut mqtt_session::Session<SessionStore, Vec<u8>>) {
+        if session.store().file().is_some() {
+            let config = *session.config();
+            let memory = SessionStore::Memory(VecStore::new());
+            drop(std::mem::replace(
+                session,
+                mqtt_session::Session::new(config, memory, Vec::new(), Vec::new()),
+            ));
+        }
+    }
+
     /// A received message, with a durable store recorded (in the batch written before the
     /// PUBACK or PUBREC goes out) and numbered.
     pub(crate) fn record(&self, mut message: crate::Message) -> crate::Message {

@@ -688,16 +688,7 @@ impl Driver {
             for w in st.end_waiters.drain(..) {
                 let _ = w.send(DisconnectReason::ClientClosed);
             }
-            if st.session.store().file().is_some() {
-                // Release the durable store now (it syncs and unlocks as it closes), so that
-                // a new client can open it while handles of this one live on.
-                let config = *st.session.config();
-                let memory = SessionStore::Memory(mqtt_session::VecStore::new());
-                drop(std::mem::replace(
-                    &mut st.session,
-                    mqtt_session::Session::new(config, memory, Vec::new(), Vec::new()),
-                ));
-            }
+            SessionStore::release(&mut st.session);
         }
         self.shared.room.notify_waiters();
         self.close_links().await;

@@ -490,14 +490,7 @@ impl Client {
                         drop(st);
                         shared.wake.notify_one();
                     }
-                    Err(CommandError::StoreFailed) => {
-                        // The durable store says why.
-                        let failure = st.session.store().file().and_then(FileStore::failure);
-                        return Err(
-                            failure.map_or(Error::Command(CommandError::StoreFailed), Error::Store)
-                        );
-                    }
-                    Err(e) => return Err(e.into()),
+                    Err(e) => return Err(st.session.store().command_error(e)),
                 }
             }
             room.await;
