@@ -2,11 +2,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod client;
+mod blocking;
+mod core;
 mod error;
-mod io;
 mod options;
-mod pending;
 pub mod store;
 pub mod tls;
 #[cfg(feature = "tokio")]
@@ -15,12 +14,11 @@ mod trace;
 mod transport;
 pub mod ws;
 
-pub use client::{Client, Messages, WeakClient};
+pub use blocking::{Client, Messages, Pending, WeakClient};
 pub use error::{DisconnectReason, Error, MessageGetError};
 pub use options::{
     ClientOptions, ConnectOptions, Connected, Direction, Message, MessageInfo, Reconnect, Will,
 };
-pub use pending::Pending;
 pub use tls::{TlsConfig, TlsConfigBuilder, TlsError};
 pub use ws::{WsConfig, WsError};
 

@@ -52,64 +52,39 @@
 mod driver;
 mod link;
 
-use std::collections::{HashMap, VecDeque};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use ::tokio::sync::{Notify, mpsc, oneshot};
-use mqtt_proto::{PacketId, QoS, SubAckReturnCode, TopicName};
-use mqtt_session::{CommandError, Session, VecStore};
+use mqtt_proto::{QoS, SubAckReturnCode};
+use mqtt_session::CommandError;
 
-use crate::store::{FileStore, SessionStore};
-
+use crate::core::{Clock, CloseKind, Common, Family, Fire, Status, Target};
 use crate::error::{DisconnectReason, Error};
 use crate::options::{ClientOptions, ConnectOptions, Connected, Message, Will};
 use crate::tls::TlsConfig;
 use crate::ws::WsConfig;
 
-type Sess = Session<SessionStore, Vec<u8>>;
+/// The tokio client's completions: oneshot channels.
+struct Oneshots;
+
+impl Family for Oneshots {
+    type Done<T: Clone + Send + 'static> = oneshot::Sender<Result<T, Error>>;
+
+    fn complete<T: Clone + Send + 'static>(
+        done: Self::Done<T>,
+        r: Result<T, Error>,
+    ) -> Option<Fire> {
+        let _ = done.send(r);
+        None
+    }
+}
+
 type Done<T> = oneshot::Sender<Result<T, Error>>;
 
-/// Where the connection stands, as the application sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Status {
-    Idle,
-    Connecting,
-    Connected,
-    Closed,
-}
-
-/// How the application asked to end the connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CloseKind {
-    Disconnect,
-    Drop,
-}
-
 /// State shared by the handles and the driver, under one short-held lock.
-struct State {
-    session: Sess,
-    status: Status,
-    login: Option<(String, Option<Vec<u8>>)>,
-    will: Option<Will>,
-    websocket: Option<WsConfig>,
-    pubs: HashMap<PacketId, Done<()>>,
-    subs: HashMap<PacketId, Done<Vec<SubAckReturnCode>>>,
-    unsubs: HashMap<PacketId, Done<()>>,
-    qos0: VecDeque<(u64, Done<()>)>,
-    qos0_seq: u64,
-    close_req: Option<CloseKind>,
-    /// Waiting for the current connection to end.
-    end_waiters: Vec<oneshot::Sender<DisconnectReason>>,
-    last_reason: Option<DisconnectReason>,
-    shutdown: bool,
-    /// An automatic reconnect is scheduled or under way.
-    reconnecting: bool,
-    /// The application cancelled a scheduled reconnect (disconnect while idle).
-    cancel_reconnect: bool,
-}
+type State = Common<Oneshots>;
 
 struct Shared {
     st: Mutex<State>,
@@ -117,7 +92,7 @@ struct Shared {
     wake: Notify,
     /// Wakes commands waiting for room (window, transmit buffer, pending requests).
     room: Notify,
-    epoch: Instant,
+    clock: Clock,
     client_id: String,
 }
 
@@ -128,13 +103,9 @@ impl Shared {
 
     /// The session's clock: milliseconds since the client was created.
     fn now(&self) -> mqtt_session::Instant {
-        mqtt_session::Instant::from_millis(
-            u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX),
-        )
+        self.clock.now()
     }
 }
-
-use crate::io::Target;
 
 /// A connection opened by `connect` (or by an automatic reconnect), handed to the driver.
 struct NewLink {
@@ -213,9 +184,7 @@ impl Messages {
 
     fn took(&self, m: Option<Message>) -> Option<Message> {
         if let Some(seq) = m.as_ref().and_then(|m| m.seq) {
-            if let Some(f) = self.shared.lock().session.store().file() {
-                f.taken(seq);
-            }
+            self.shared.lock().took(Some(seq));
         }
         m
     }
@@ -260,47 +229,17 @@ impl Client {
     /// Fails with [`Error::ThreadSpawn`] outside a tokio runtime, and [`Error::Store`] when
     /// the store cannot be opened.
     pub fn new(options: ClientOptions) -> Result<(Client, Messages), Error> {
-        let (store, restored) = match &options.session_store {
-            None => (SessionStore::Memory(VecStore::new()), Vec::new()),
-            Some((dir, store_options)) => {
-                let f = FileStore::open_with(dir, *store_options).map_err(Error::Store)?;
-                let restored = crate::store::restored_messages(&f);
-                (SessionStore::File(Box::new(f)), restored)
-            }
-        };
         let runtime = ::tokio::runtime::Handle::try_current().map_err(|e| {
             Error::ThreadSpawn(Arc::new(std::io::Error::other(format!(
                 "mqtt_std::tokio::Client::new needs a tokio runtime: {e}"
             ))))
         })?;
-        let session = Session::new(
-            options.session_config(),
-            store,
-            vec![0u8; options.max_packet_size],
-            vec![0u8; options.transmit_buffer_size],
-        );
+        let (common, restored) = Common::open(&options)?;
         let shared = Arc::new(Shared {
-            st: Mutex::new(State {
-                session,
-                status: Status::Idle,
-                login: None,
-                will: None,
-                websocket: None,
-                pubs: HashMap::new(),
-                subs: HashMap::new(),
-                unsubs: HashMap::new(),
-                qos0: VecDeque::new(),
-                qos0_seq: 0,
-                close_req: None,
-                end_waiters: Vec::new(),
-                last_reason: None,
-                shutdown: false,
-                reconnecting: false,
-                cancel_reconnect: false,
-            }),
+            st: Mutex::new(common),
             wake: Notify::new(),
             room: Notify::new(),
-            epoch: Instant::now(),
+            clock: Clock::new(),
             client_id: options.client_id.clone(),
         });
         let (links_tx, links_rx) = mpsc::unbounded_channel();
@@ -346,7 +285,7 @@ impl Client {
     /// Sets the user name and optional password sent in every later CONNECT; kept across
     /// connections until changed.
     pub fn set_login(&self, username: &str, password: Option<&[u8]>) {
-        self.shared().lock().login = Some((username.to_owned(), password.map(<[u8]>::to_vec)));
+        self.shared().lock().set_login(username, password);
     }
 
     /// Removes the user name and password.
@@ -357,11 +296,7 @@ impl Client {
     /// Sets (or with `None` removes) the will message sent in every later CONNECT. The topic
     /// is checked here.
     pub fn set_will(&self, will: Option<Will>) -> Result<(), Error> {
-        if let Some(w) = &will {
-            TopicName::new(&w.topic).map_err(Error::Invalid)?;
-        }
-        self.shared().lock().will = will;
-        Ok(())
+        self.shared().lock().set_will(will)
     }
 
     /// Carries MQTT over WebSocket in every later connect (or with `None` over plain TCP
@@ -490,7 +425,7 @@ impl Client {
                         drop(st);
                         shared.wake.notify_one();
                     }
-                    Err(e) => return Err(st.session.store().command_error(e)),
+                    Err(e) => return Err(st.command_error(e)),
                 }
             }
             room.await;
@@ -515,16 +450,7 @@ impl Client {
                 |st, now| st.session.publish(now, topic, payload, qos, retain),
                 |st, id| {
                     let (tx, rx) = oneshot::channel();
-                    match id {
-                        Some(id) => {
-                            st.pubs.insert(id, tx);
-                        }
-                        None => {
-                            st.qos0_seq += 1;
-                            let seq = st.qos0_seq;
-                            st.qos0.push_back((seq, tx));
-                        }
-                    }
+                    st.register_publish(id, tx);
                     rx
                 },
             )
@@ -565,8 +491,7 @@ impl Client {
 
     /// QoS 1/2 publishes not yet complete (in flight or queued), kept across connections.
     pub fn publishes_in_flight(&self) -> usize {
-        let st = self.shared().lock();
-        st.session.inflight() + st.session.queued()
+        self.shared().lock().publishes_in_flight()
     }
 
     /// Resolves with the reason when the current connection (or connection attempt) ends; at
@@ -582,7 +507,7 @@ impl Client {
             st.end_waiters.push(tx);
             rx
         };
-        rx.await.ok()
+        rx.await.ok().and_then(Result::ok)
     }
 
     async fn close_connection(&self, kind: CloseKind) -> Result<(), Error> {

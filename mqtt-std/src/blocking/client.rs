@@ -1,71 +1,49 @@
 //! The blocking client: a cloneable handle over state shared with the IO thread.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use mqtt_proto::{PacketId, QoS, SubAckReturnCode, TopicName};
-use mqtt_session::{CommandError, Session, VecStore};
+use mqtt_proto::{QoS, SubAckReturnCode};
+use mqtt_session::CommandError;
 
-use crate::store::{FileStore, SessionStore};
-
+use super::pending::{Pending, Slot};
+use crate::core::{Clock, CloseKind, Common, Family, Fire, Status, Target, deadline_after};
 use crate::error::{DisconnectReason, Error, MessageGetError};
 use crate::options::{ClientOptions, ConnectOptions, Connected, Message, MessageInfo, Will};
-use crate::pending::{Pending, Slot, deadline_after};
+use crate::store::FileStore;
 use crate::tls::TlsConfig;
 use crate::ws::WsConfig;
 
-pub(crate) type Sess = Session<SessionStore, Vec<u8>>;
 pub(crate) type ReceiveNotify = Arc<dyn Fn(usize) + Send + Sync>;
-pub(crate) type DisconnectNotify = Arc<dyn Fn(&DisconnectReason) + Send + Sync>;
 
-/// Where the connection stands, as the application sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Status {
-    /// No connection (a reconnect may be scheduled: see `State::reconnecting`).
-    Idle,
-    /// TCP, TLS or CONNACK under way.
-    Connecting,
-    /// CONNACK accepted.
-    Connected,
-    /// The client was closed; the IO thread has ended or is ending.
-    Closed,
+/// The blocking client's completions: a [`Slot`] to wait on, with an optional callback.
+pub(crate) struct Slots;
+
+impl Family for Slots {
+    type Done<T: Clone + Send + 'static> = Arc<Slot<T>>;
+
+    fn complete<T: Clone + Send + 'static>(
+        done: Arc<Slot<T>>,
+        r: Result<T, Error>,
+    ) -> Option<Fire> {
+        done.complete(r)
+    }
 }
 
 /// A connect request handed to the IO thread.
 pub(crate) struct ConnectRequest {
-    pub(crate) host: String,
-    pub(crate) port: u16,
-    pub(crate) tls: Option<TlsConfig>,
-    pub(crate) ws: Option<WsConfig>,
-    pub(crate) options: ConnectOptions,
+    pub(crate) target: Target,
     pub(crate) slot: Option<Arc<Slot<Connected>>>,
-}
-
-/// How the application asked to end the connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum CloseKind {
-    /// Send DISCONNECT, then close.
-    Disconnect,
-    /// Close without DISCONNECT.
-    Drop,
 }
 
 /// Everything the application threads and the IO thread share, under one mutex.
 pub(crate) struct State {
-    pub(crate) session: Sess,
-    pub(crate) status: Status,
-    /// A reconnect is scheduled by the IO thread.
-    pub(crate) reconnecting: bool,
-    /// The application cancelled a scheduled reconnect (disconnect while idle).
-    pub(crate) cancel_reconnect: bool,
-    pub(crate) last_reason: Option<DisconnectReason>,
-    pub(crate) login: Option<(String, Option<Vec<u8>>)>,
-    pub(crate) will: Option<Will>,
-    pub(crate) websocket: Option<WsConfig>,
+    /// What both clients share with their drivers.
+    pub(crate) c: Common<Slots>,
 
     // The reader thread's inbox: raw socket bytes of connection `conn_gen`.
     pub(crate) conn_gen: u64,
@@ -75,22 +53,15 @@ pub(crate) struct State {
 
     // Requests to the IO thread.
     pub(crate) connect_req: Option<ConnectRequest>,
-    pub(crate) close_req: Option<CloseKind>,
-    pub(crate) shutdown: bool,
     pub(crate) wake: bool,
 
     // The application side.
     pub(crate) messages: VecDeque<Message>,
     pub(crate) depth: usize,
-    pub(crate) pubs: HashMap<PacketId, Arc<Slot<()>>>,
-    pub(crate) subs: HashMap<PacketId, Arc<Slot<Vec<SubAckReturnCode>>>>,
-    pub(crate) unsubs: HashMap<PacketId, Arc<Slot<()>>>,
-    pub(crate) qos0: VecDeque<(u64, Arc<Slot<()>>)>,
-    pub(crate) qos0_seq: u64,
+    /// Bumped whenever the transmit buffer drained (commands waiting for room go on).
     pub(crate) tx_drained: u64,
     pub(crate) tx_waiters: usize,
     pub(crate) receive_notify: Option<ReceiveNotify>,
-    pub(crate) disconnect_notify: Option<DisconnectNotify>,
 }
 
 pub(crate) struct Shared {
@@ -106,7 +77,7 @@ pub(crate) struct Shared {
     pub(crate) io_sleeping: AtomicBool,
     /// Application threads waiting on `app_cv` (changed and read under the `st` lock).
     pub(crate) app_waiters: AtomicUsize,
-    pub(crate) epoch: Instant,
+    pub(crate) clock: Clock,
     pub(crate) client_id: String,
 }
 
@@ -119,9 +90,7 @@ impl Shared {
 
     /// The session's clock: milliseconds since the client was created.
     pub(crate) fn now(&self) -> mqtt_session::Instant {
-        mqtt_session::Instant::from_millis(
-            u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX),
-        )
+        self.clock.now()
     }
 
     pub(crate) fn wake_io(&self, st: &mut State) {
@@ -186,10 +155,10 @@ impl Inner {
     fn close(&self) {
         {
             let mut st = self.shared.lock();
-            if st.status == Status::Closed && st.shutdown {
+            if st.c.status == Status::Closed && st.c.shutdown {
                 return;
             }
-            st.shutdown = true;
+            st.c.shutdown = true;
             self.shared.wake_io(&mut st);
         }
         let handle = self
@@ -309,57 +278,28 @@ impl Client {
     /// Creates the client and starts its IO thread (`nxd_mqtt_client_create`). Nothing is
     /// sent until [`Client::connect`].
     pub fn new(options: ClientOptions) -> Result<Self, Error> {
-        let config = options.session_config();
-        let (store, restored) = match &options.session_store {
-            None => (SessionStore::Memory(VecStore::new()), Vec::new()),
-            Some((dir, store_options)) => {
-                let f = FileStore::open_with(dir, *store_options).map_err(Error::Store)?;
-                let restored = crate::store::restored_messages(&f);
-                (SessionStore::File(Box::new(f)), restored)
-            }
-        };
-        let session = Session::new(
-            config,
-            store,
-            vec![0u8; options.max_packet_size],
-            vec![0u8; options.transmit_buffer_size],
-        );
+        let (common, restored) = Common::open(&options)?;
         let shared = Arc::new(Shared {
             st: Mutex::new(State {
-                session,
-                status: Status::Idle,
-                reconnecting: false,
-                cancel_reconnect: false,
-                last_reason: None,
-                login: None,
-                will: None,
-                websocket: None,
+                c: common,
                 conn_gen: 0,
                 inbox: VecDeque::new(),
                 inbox_bytes: 0,
                 inbox_end: None,
                 connect_req: None,
-                close_req: None,
-                shutdown: false,
                 wake: false,
                 messages: restored.into(),
                 depth: options.receive_queue_depth,
-                pubs: HashMap::new(),
-                subs: HashMap::new(),
-                unsubs: HashMap::new(),
-                qos0: VecDeque::new(),
-                qos0_seq: 0,
                 tx_drained: 0,
                 tx_waiters: 0,
                 receive_notify: None,
-                disconnect_notify: None,
             }),
             io_cv: Condvar::new(),
             app_cv: Condvar::new(),
             reader_cv: Condvar::new(),
             io_sleeping: AtomicBool::new(false),
             app_waiters: AtomicUsize::new(0),
-            epoch: Instant::now(),
+            clock: Clock::new(),
             client_id: options.client_id.clone(),
         });
         let write_timeout = options.write_timeout;
@@ -367,7 +307,7 @@ impl Client {
         let io_shared = shared.clone();
         let handle = thread::Builder::new()
             .name(format!("mqtt-io {}", options.client_id))
-            .spawn(move || crate::io::run(io_shared, options))
+            .spawn(move || super::driver::run(io_shared, options))
             .map_err(|e| Error::ThreadSpawn(Arc::new(e)))?;
         Ok(Client {
             inner: Arc::new(Inner {
@@ -409,7 +349,7 @@ impl Client {
 
     /// Whether CONNACK accepted the current connection and it has not ended.
     pub fn is_connected(&self) -> bool {
-        self.shared().lock().status == Status::Connected
+        self.shared().lock().c.status == Status::Connected
     }
 
     /// Blocks until a connection is up (made by [`Client::connect_nonblocking`] or an automatic
@@ -420,10 +360,10 @@ impl Client {
         let deadline = deadline_after(timeout);
         let mut st = sh.lock();
         loop {
-            match st.status {
+            match st.c.status {
                 Status::Connected => return Ok(()),
                 Status::Closed => return Err(Error::Closed),
-                Status::Idle if !st.reconnecting && st.connect_req.is_none() => {
+                Status::Idle if !st.c.reconnecting && st.connect_req.is_none() => {
                     return Err(Error::NotConnected);
                 }
                 _ => {}
@@ -437,22 +377,18 @@ impl Client {
     /// Sets the user name and optional password sent in every later CONNECT
     /// (`nxd_mqtt_client_login_set`). They stay across reconnects until changed.
     pub fn set_login(&self, username: &str, password: Option<&[u8]>) {
-        self.shared().lock().login = Some((username.to_owned(), password.map(<[u8]>::to_vec)));
+        self.shared().lock().c.set_login(username, password);
     }
 
     /// Removes the user name and password.
     pub fn clear_login(&self) {
-        self.shared().lock().login = None;
+        self.shared().lock().c.login = None;
     }
 
     /// Sets (or with `None` removes) the will message sent in every later CONNECT
     /// (`nxd_mqtt_client_will_message_set`). The topic is checked here.
     pub fn set_will(&self, will: Option<Will>) -> Result<(), Error> {
-        if let Some(w) = &will {
-            TopicName::new(&w.topic).map_err(Error::Invalid)?;
-        }
-        self.shared().lock().will = will;
-        Ok(())
+        self.shared().lock().c.set_will(will)
     }
 
     /// Carries MQTT over WebSocket in every later connect (`nxd_mqtt_client_websocket_set`),
@@ -460,7 +396,7 @@ impl Client {
     /// [`Client::secure_connect`] `wss://`, to the [`WsConfig`]'s path with its headers and the
     /// sub-protocol `mqtt` [MQTT-6.0.0-3].
     pub fn set_websocket(&self, websocket: Option<WsConfig>) {
-        self.shared().lock().websocket = websocket;
+        self.shared().lock().c.websocket = websocket;
     }
 
     fn start_connect(
@@ -472,7 +408,7 @@ impl Client {
     ) -> Result<Arc<Slot<Connected>>, Error> {
         let sh = self.shared();
         let mut st = sh.lock();
-        match st.status {
+        match st.c.status {
             Status::Closed => return Err(Error::Closed),
             Status::Connecting | Status::Connected => return Err(Error::AlreadyConnected),
             Status::Idle => {}
@@ -481,13 +417,15 @@ impl Client {
             return Err(Error::AlreadyConnected);
         }
         let slot = Slot::new();
-        st.status = Status::Connecting;
+        st.c.status = Status::Connecting;
         st.connect_req = Some(ConnectRequest {
-            host: host.to_owned(),
-            port,
-            tls: tls.cloned(),
-            ws: st.websocket.clone(),
-            options: *options,
+            target: Target {
+                host: host.to_owned(),
+                port,
+                tls: tls.cloned(),
+                ws: st.c.websocket.clone(),
+                options: *options,
+            },
             slot: Some(slot.clone()),
         });
         sh.wake_io(&mut st);
@@ -555,7 +493,7 @@ impl Client {
         let deadline = deadline_after(self.inner.write_timeout);
         let mut st = sh.lock();
         loop {
-            if st.status == Status::Closed {
+            if st.c.status == Status::Closed {
                 return Err(Error::Closed);
             }
             let now = sh.now();
@@ -568,7 +506,7 @@ impl Client {
                     let seen = st.tx_drained;
                     sh.wake_io(&mut st);
                     st.tx_waiters += 1;
-                    while st.tx_drained == seen && st.status != Status::Closed {
+                    while st.tx_drained == seen && st.c.status != Status::Closed {
                         match sh.wait_app(st, Some(deadline)) {
                             Ok(g) => st = g,
                             Err(mut g) => {
@@ -579,7 +517,7 @@ impl Client {
                     }
                     st.tx_waiters -= 1;
                 }
-                Err(e) => return Err(st.session.store().command_error(e)),
+                Err(e) => return Err(st.c.command_error(e)),
             }
         }
     }
@@ -598,18 +536,9 @@ impl Client {
         retain: bool,
     ) -> Result<Pending<()>, Error> {
         let (id, mut st) =
-            self.command(|st, now| st.session.publish(now, topic, payload, qos, retain))?;
+            self.command(|st, now| st.c.session.publish(now, topic, payload, qos, retain))?;
         let slot = Slot::new();
-        match id {
-            Some(id) => {
-                st.pubs.insert(id, slot.clone());
-            }
-            None => {
-                st.qos0_seq += 1;
-                let seq = st.qos0_seq;
-                st.qos0.push_back((seq, slot.clone()));
-            }
-        }
+        st.c.register_publish(id, slot.clone());
         Ok(Pending::new(slot, id))
     }
 
@@ -620,25 +549,23 @@ impl Client {
         &self,
         filters: &[(&str, QoS)],
     ) -> Result<Pending<Vec<SubAckReturnCode>>, Error> {
-        let (id, mut st) = self.command(|st, now| st.session.subscribe(now, filters))?;
+        let (id, mut st) = self.command(|st, now| st.c.session.subscribe(now, filters))?;
         let slot = Slot::new();
-        st.subs.insert(id, slot.clone());
+        st.c.subs.insert(id, slot.clone());
         Ok(Pending::new(slot, Some(id)))
     }
 
     /// Unsubscribes from one or more filters in one UNSUBSCRIBE
     /// (`nxd_mqtt_client_unsubscribe`); the [`Pending`] completes on UNSUBACK.
     pub fn unsubscribe(&self, filters: &[&str]) -> Result<Pending<()>, Error> {
-        let (id, mut st) = self.command(|st, now| st.session.unsubscribe(now, filters))?;
+        let (id, mut st) = self.command(|st, now| st.c.session.unsubscribe(now, filters))?;
         let slot = Slot::new();
-        st.unsubs.insert(id, slot.clone());
+        st.c.unsubs.insert(id, slot.clone());
         Ok(Pending::new(slot, Some(id)))
     }
 
     fn took_message(&self, st: &mut State, seq: Option<u64>) {
-        if let (Some(seq), Some(f)) = (seq, st.session.store().file()) {
-            f.taken(seq);
-        }
+        st.c.took(seq);
         // Reading pauses while the queue is full: a free slot lets it go on.
         if !st.inbox.is_empty() {
             self.shared().wake_io(st);
@@ -701,10 +628,10 @@ impl Client {
                 self.took_message(&mut st, m.seq);
                 return Ok(m);
             }
-            match st.status {
+            match st.c.status {
                 Status::Closed => return Err(Error::Closed),
-                Status::Idle if !st.reconnecting && st.connect_req.is_none() => {
-                    return Err(match &st.last_reason {
+                Status::Idle if !st.c.reconnecting && st.connect_req.is_none() => {
+                    return Err(match &st.c.last_reason {
                         Some(r) => Error::ConnectionLost(r.clone()),
                         None => Error::NotConnected,
                     });
@@ -742,7 +669,7 @@ impl Client {
     /// disconnects.
     pub fn publishes_in_flight(&self) -> usize {
         let st = self.shared().lock();
-        st.session.inflight() + st.session.queued()
+        st.c.publishes_in_flight()
     }
 
     /// With a durable session store
@@ -752,17 +679,16 @@ impl Client {
     /// can tell where to go on from. `None` without a durable store.
     pub fn accepted_publishes(&self) -> Option<u64> {
         let st = self.shared().lock();
-        st.session.store().file().map(FileStore::accepted_publishes)
+        st.c.session
+            .store()
+            .file()
+            .map(FileStore::accepted_publishes)
     }
 
     /// With a durable session store: writes and `fsync`s everything recorded so far (the
     /// client does it before every write to the socket anyway). A no-op without one.
     pub fn sync_session_store(&self) -> Result<(), Error> {
-        let st = self.shared().lock();
-        match st.session.store().file().map(FileStore::sync) {
-            Some(Err(e)) => Err(Error::Store(e)),
-            _ => Ok(()),
-        }
+        self.shared().lock().c.sync_store()
     }
 
     /// Calls `f` with the number of queued messages each time messages are added to the
@@ -781,22 +707,22 @@ impl Client {
     /// (`nxd_mqtt_client_disconnect_notify_set`), including [`Client::disconnect`]. It runs on
     /// the IO thread.
     pub fn set_disconnect_notify(&self, f: impl Fn(&DisconnectReason) + Send + Sync + 'static) {
-        self.shared().lock().disconnect_notify = Some(Arc::new(f));
+        self.shared().lock().c.disconnect_notify = Some(Arc::new(f));
     }
 
     /// Removes the disconnect notification.
     pub fn clear_disconnect_notify(&self) {
-        self.shared().lock().disconnect_notify = None;
+        self.shared().lock().c.disconnect_notify = None;
     }
 
     fn close_connection(&self, kind: CloseKind) -> Result<(), Error> {
         let sh = self.shared();
         let mut st = sh.lock();
-        match st.status {
+        match st.c.status {
             Status::Closed => return Err(Error::Closed),
             Status::Idle => {
-                if st.reconnecting {
-                    st.cancel_reconnect = true;
+                if st.c.reconnecting {
+                    st.c.cancel_reconnect = true;
                     sh.wake_io(&mut st);
                     return Ok(());
                 }
@@ -804,7 +730,7 @@ impl Client {
             }
             Status::Connecting | Status::Connected => {}
         }
-        st.close_req = Some(kind);
+        st.c.close_req = Some(kind);
         sh.wake_io(&mut st);
         if self.on_io_thread() {
             // Called from a callback: the IO thread closes once the callback returns.
@@ -817,7 +743,7 @@ impl Client {
                 .saturating_add(self.inner.linger)
                 .saturating_add(Duration::from_secs(1)),
         );
-        while matches!(st.status, Status::Connecting | Status::Connected) {
+        while matches!(st.c.status, Status::Connecting | Status::Connected) {
             st = sh
                 .wait_app(st, Some(deadline))
                 .map_err(|_| Error::Timeout)?;
@@ -848,7 +774,7 @@ impl Client {
     /// [`Error::Closed`], and pending operations complete with [`Error::Closed`]. Dropping the
     /// last handle does the same.
     pub fn close(&self) {
-        if let Some(f) = self.shared().lock().session.store().file() {
+        if let Some(f) = self.shared().lock().c.session.store().file() {
             f.finish_taken();
         }
         if self.is_connected() && !self.on_io_thread() {

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use mqtt_proto::PacketId;
 
+use crate::core::{Fire, deadline_after};
 use crate::error::Error;
 
 type Callback<T> = Box<dyn FnOnce(Result<T, Error>) + Send>;
@@ -22,28 +23,6 @@ struct SlotState<T> {
 pub(crate) struct Slot<T> {
     state: Mutex<SlotState<T>>,
     cv: Condvar,
-}
-
-/// A callback to run (outside every lock) with the operation's result.
-pub(crate) struct Fire(Box<dyn FnOnce() + Send>);
-
-impl Fire {
-    pub(crate) fn new(f: impl FnOnce() + Send + 'static) -> Self {
-        Fire(Box::new(f))
-    }
-
-    pub(crate) fn run(self) {
-        (self.0)();
-    }
-}
-
-/// `now + d`, saturating far in the future instead of panicking on overflow (a caller may
-/// pass `Duration::MAX` for "no limit").
-pub(crate) fn deadline_after(d: Duration) -> Instant {
-    let now = Instant::now();
-    now.checked_add(d)
-        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
-        .unwrap_or(now)
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -71,7 +50,7 @@ impl<T: Clone + Send + 'static> Slot<T> {
         }
         let fire = s.callback.take().map(|cb| {
             let r2 = r.clone();
-            Fire(Box::new(move || cb(r2)))
+            Fire::new(move || cb(r2))
         });
         s.result = Some(r);
         if s.waiters > 0 {

@@ -1,0 +1,483 @@
+//! The IO thread: moves bytes and time between the socket and the session, and nothing else.
+//!
+//! One IO thread per client owns the socket's write side, the TLS state and the timers; the
+//! protocol work is the driver core's ([`crate::core`]). Per connection, a reader thread
+//! blocks in `read` on a clone of the socket and hands raw bytes to the IO thread's inbox.
+//! The IO thread sleeps on a condition variable until one of: bytes or end-of-stream in the
+//! inbox, a command from the application (`wake`), or the next deadline (the core's). No
+//! polling interval, no spinning. Closing the socket (`shutdown`) ends the reader's `read`.
+//!
+//! Each round: take the inputs under the lock; decrypt (TLS) without it; step the core under
+//! the lock; write to the socket and run callbacks without it.
+
+use std::io::{self, Read as _};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, MutexGuard, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::Instant;
+
+use super::client::{Shared, Slots, State};
+use super::pending::Slot;
+use crate::core::driver::{Core, LinkState};
+use crate::core::{Fire, Target, deadline_after};
+use crate::error::{DisconnectReason, Error};
+use crate::options::{ClientOptions, Connected};
+use crate::transport::{Link, LinkError};
+use crate::ws::WsLayer;
+
+/// Raw bytes buffered from a reader thread before it waits for the IO thread.
+const INBOX_LIMIT: usize = 256 * 1024;
+/// Size of one socket read.
+const READ_CHUNK: usize = 64 * 1024;
+
+impl LinkState for Link {
+    fn handshaking(&self) -> bool {
+        Link::handshaking(self)
+    }
+}
+
+impl LinkError {
+    /// The end of a link this error is.
+    fn reason(self) -> DisconnectReason {
+        match self {
+            LinkError::Tls(t) => DisconnectReason::Tls(t),
+            LinkError::WebSocket(w) => DisconnectReason::WebSocket(w),
+            LinkError::Io(e) => DisconnectReason::Io(e.kind()),
+        }
+    }
+}
+
+struct Io {
+    shared: Arc<Shared>,
+    core: Core<Slots, Link>,
+    readers: Vec<JoinHandle<()>>,
+}
+
+pub(crate) fn run(shared: Arc<Shared>, options: ClientOptions) {
+    let clock = shared.clock;
+    let mut io = Io {
+        shared,
+        core: Core::new(options, clock, Vec::new()),
+        readers: Vec::new(),
+    };
+    io.main();
+    for r in io.readers.drain(..) {
+        let _ = r.join();
+    }
+}
+
+impl Io {
+    fn has_work(&self, st: &State) -> bool {
+        // Input waits while the receive queue is full (end of stream too: the messages
+        // before it are delivered first).
+        st.c.shutdown
+            || st.wake
+            || st.connect_req.is_some()
+            || st.c.close_req.is_some()
+            || st.c.cancel_reconnect
+            || (self.can_take(st) && (!st.inbox.is_empty() || st.inbox_end.is_some()))
+            || self.core.more_input()
+    }
+
+    fn can_take(&self, st: &State) -> bool {
+        st.messages.len() < st.depth || self.core.handshaking()
+    }
+
+    /// Sleeps until there is something to do.
+    fn wait<'a>(&self, mut st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        let shared = &self.shared;
+        while !self.has_work(&st) {
+            let sleep = self
+                .core
+                .deadline(&st.c)
+                .map(|at| at.saturating_duration_since(Instant::now()));
+            if sleep.is_some_and(|d| d.is_zero()) {
+                break;
+            }
+            shared.io_sleeping.store(true, Ordering::Relaxed);
+            st = match sleep {
+                Some(d) => {
+                    shared
+                        .io_cv
+                        .wait_timeout(st, d)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+                None => shared
+                    .io_cv
+                    .wait(st)
+                    .unwrap_or_else(PoisonError::into_inner),
+            };
+            shared.io_sleeping.store(false, Ordering::Relaxed);
+        }
+        st
+    }
+
+    fn main(&mut self) {
+        loop {
+            let shared = self.shared.clone();
+            let mut st = self.wait(shared.lock());
+            st.wake = false;
+            if st.c.shutdown {
+                drop(st);
+                self.shutdown();
+                return;
+            }
+            self.core.cancel_reconnect(&mut st.c);
+            if let Some(req) = st.connect_req.take() {
+                drop(st);
+                self.begin_connect(req.target, req.slot, false);
+                continue;
+            }
+            if let Some(target) = self.core.due_reconnect(&mut st.c) {
+                drop(st);
+                self.begin_connect(target, None, true);
+                continue;
+            }
+
+            // Inputs from the reader thread (paused while the receive queue is full). Every
+            // chunk waiting, up to one read's worth of bytes (at least one chunk), so that a
+            // full queue overshoots by one read at most.
+            let mut raw = Vec::new();
+            let can_take = self.can_take(&st);
+            if can_take {
+                let was_full = st.inbox_bytes >= INBOX_LIMIT;
+                let mut taken = 0usize;
+                while let Some(len) = st.inbox.front().map(Vec::len) {
+                    if taken > 0 && taken.saturating_add(len) > READ_CHUNK {
+                        break;
+                    }
+                    let Some(chunk) = st.inbox.pop_front() else {
+                        break;
+                    };
+                    taken = taken.saturating_add(len);
+                    st.inbox_bytes = st.inbox_bytes.saturating_sub(len);
+                    raw.push(chunk);
+                }
+                // The reader waits for room only once the inbox is full.
+                if was_full && st.inbox_bytes < INBOX_LIMIT {
+                    shared.reader_cv.notify_all();
+                }
+            }
+            let end = if st.inbox.is_empty() && can_take {
+                st.inbox_end.take()
+            } else {
+                None
+            };
+            drop(st);
+
+            // Decrypt (TLS) and trace without the lock.
+            let mut link_err = None;
+            if let Some(link) = &mut self.core.link {
+                let start = self.core.input.len();
+                if link.is_plain() && self.core.input.is_empty() && !raw.is_empty() {
+                    // Plain TCP: the first chunk becomes the input as it is (no copy).
+                    self.core.input = raw.remove(0);
+                }
+                for chunk in &raw {
+                    if let Err(e) = link.received(chunk, &mut self.core.input) {
+                        link_err = Some(e);
+                        break;
+                    }
+                }
+                self.core.trace_received(start);
+            }
+
+            let mut st = shared.lock();
+            let (queued, depth) = (st.messages.len(), st.depth);
+            self.core.step(&mut st.c, queued, depth);
+            if let Some(e) = link_err {
+                // Before CONNACK (the handshake failed): the connect fails with it.
+                let attempt = match &e {
+                    LinkError::Tls(t) => Some(Error::Tls(t.clone())),
+                    LinkError::WebSocket(w) => Some(Error::WebSocket(w.clone())),
+                    LinkError::Io(_) => None,
+                };
+                self.core.link_lost(&mut st.c, e.reason(), attempt);
+            } else if let Some(end) = end {
+                let reason = match end {
+                    None => DisconnectReason::TransportClosed,
+                    Some(kind) => DisconnectReason::Io(kind),
+                };
+                let attempt = self
+                    .core
+                    .handshaking()
+                    .then(|| Error::ConnectionLost(reason.clone()));
+                self.core.link_lost(&mut st.c, reason, attempt);
+            }
+            let upto = self.core.before_write(&mut st.c);
+            self.settle(&mut st);
+            drop(st);
+
+            // Write without the lock.
+            let mut written = Ok(());
+            if !self.core.out.is_empty() {
+                if let Some(link) = &mut self.core.link {
+                    written = link.write(self.core.out.bytes()).map_err(LinkError::reason);
+                }
+            }
+            let mut st = shared.lock();
+            self.core.after_write(&mut st.c, written, upto);
+            if let Some(linger) = self.core.closing_linger() {
+                if !linger.is_zero() {
+                    // DISCONNECT is out: half-close and drain without the lock.
+                    drop(st);
+                    if let Some(link) = &mut self.core.link {
+                        link.finish(linger);
+                    }
+                    st = shared.lock();
+                }
+                self.core.finish_closing(&mut st.c);
+            }
+            self.settle(&mut st);
+            drop(st);
+            self.run_fires();
+        }
+    }
+
+    /// Before the lock is released: received messages to the application's queue, the
+    /// receive notification, wake-ups, and links the core let go of closed.
+    fn settle(&mut self, st: &mut State) {
+        let shared = &self.shared;
+        st.messages.append(&mut self.core.received);
+        let wake = self.core.take_wake();
+        if wake.received {
+            if let Some(f) = st.receive_notify.clone() {
+                let n = st.messages.len();
+                self.core.fires.push(Fire::new(move || f(n)));
+            }
+        }
+        if wake.room {
+            st.tx_drained = st.tx_drained.wrapping_add(1);
+        }
+        if wake.room || wake.status || wake.received {
+            shared.notify_app();
+        }
+        if !self.core.closed.is_empty() {
+            for mut link in self.core.closed.drain(..) {
+                link.close();
+            }
+            // Stale bytes of that connection are ignored from now on; its reader exits.
+            st.conn_gen = st.conn_gen.wrapping_add(1);
+            st.inbox.clear();
+            st.inbox_bytes = 0;
+            st.inbox_end = None;
+            shared.reader_cv.notify_all();
+            self.readers.retain(|h| !h.is_finished());
+        }
+    }
+
+    fn run_fires(&mut self) {
+        for f in std::mem::take(&mut self.core.fires) {
+            f.run();
+        }
+    }
+
+    /// Opens the TCP (and TLS) connection to `target`; CONNECT goes out once the transport
+    /// is up.
+    fn begin_connect(&mut self, target: Target, slot: Option<Arc<Slot<Connected>>>, auto: bool) {
+        let deadline = deadline_after(target.options.wait_time());
+        let result = self.open(&target, deadline);
+        let shared = self.shared.clone();
+        let mut st = shared.lock();
+        match result {
+            Ok((link, reader_stream)) => {
+                st.conn_gen = st.conn_gen.wrapping_add(1);
+                st.inbox.clear();
+                st.inbox_bytes = 0;
+                st.inbox_end = None;
+                let conn_gen = st.conn_gen;
+                let reader_shared = self.shared.clone();
+                match thread::Builder::new()
+                    .name("mqtt-reader".into())
+                    .spawn(move || reader(reader_shared, reader_stream, conn_gen))
+                {
+                    Ok(h) => {
+                        self.readers.push(h);
+                        self.core.begin(&mut st.c, link, target, slot, deadline);
+                    }
+                    Err(e) => {
+                        self.core.closed.push(link);
+                        let e = Error::ThreadSpawn(Arc::new(e));
+                        self.core.open_failed(&mut st.c, e, slot, auto);
+                    }
+                }
+            }
+            Err(e) => self.core.open_failed(&mut st.c, e, slot, auto),
+        }
+        // The CONNECT (or ClientHello) goes out in the main loop's write step.
+        st.wake = true;
+        self.settle(&mut st);
+        drop(st);
+        self.run_fires();
+    }
+
+    /// TCP connect, TLS set-up and ClientHello, without the lock.
+    fn open(&self, req: &Target, deadline: Instant) -> Result<(Link, TcpStream), Error> {
+        let addr = format!("{}:{}", req.host, req.port);
+        let addrs = resolve(&req.host, req.port, deadline).map_err(|e| match e {
+            Resolved::TimedOut => Error::Timeout,
+            Resolved::Failed(e) => Error::Resolve {
+                addr: addr.clone(),
+                source: Arc::new(e),
+            },
+        })?;
+        let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
+        let mut tcp = None;
+        for a in &addrs {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Error::Timeout);
+            }
+            match TcpStream::connect_timeout(a, left) {
+                Ok(s) => {
+                    tcp = Some(s);
+                    break;
+                }
+                Err(e) => last = e,
+            }
+        }
+        let tcp = tcp.ok_or_else(|| Error::Connect {
+            addr: addr.clone(),
+            source: Arc::new(last),
+        })?;
+        let io_err = |e: io::Error| Error::Connect {
+            addr: addr.clone(),
+            source: Arc::new(e),
+        };
+        tcp.set_nodelay(true).map_err(io_err)?;
+        let reader = tcp.try_clone().map_err(io_err)?;
+        let mut link = match &req.tls {
+            None => Link::plain(tcp),
+            Some(cfg) => Link::tls(tcp, cfg, &req.host)?,
+        };
+        link.bound_writes(self.core.options().write_timeout)
+            .map_err(io_err)?;
+        if let Some(ws) = &req.ws {
+            let request = ws
+                .request(&req.host, req.port, req.tls.is_some())
+                .map_err(Error::WebSocket)?;
+            let config = crate::ws::tungstenite_config(self.core.options().max_packet_size);
+            link = link.websocket(WsLayer::new(request, config));
+        }
+        link.flush().map_err(|e| match e {
+            LinkError::Io(e) => io_err(e),
+            LinkError::Tls(t) => Error::Tls(t),
+            LinkError::WebSocket(w) => Error::WebSocket(w),
+        })?;
+        Ok((link, reader))
+    }
+
+    fn shutdown(&mut self) {
+        let shared = self.shared.clone();
+        let mut st = shared.lock();
+        // Still connected (the client was closed from a callback, or its last handle
+        // dropped): say goodbye properly, without the lock.
+        if self.core.shutdown_begin(&mut st.c) {
+            drop(st);
+            let linger = self.core.options().linger;
+            if let Some(link) = &mut self.core.link {
+                if link.write(self.core.out.bytes()).is_ok() {
+                    link.finish(linger);
+                }
+            }
+            st = shared.lock();
+        }
+        self.core.shutdown_end(&mut st.c);
+        if let Some(req) = st.connect_req.take() {
+            if let Some(slot) = req.slot {
+                self.core.fires.extend(slot.complete(Err(Error::Closed)));
+            }
+        }
+        st.messages.clear();
+        // Callbacks may hold client handles, the last one among them: they are dropped with
+        // the other fires, once the state lock is released (dropping the last handle closes
+        // the client, which takes the lock).
+        let callbacks = (st.receive_notify.take(), st.c.disconnect_notify.take());
+        self.core.fires.push(Fire::new(move || drop(callbacks)));
+        self.settle(&mut st);
+        self.shared.reader_cv.notify_all();
+        drop(st);
+        self.run_fires();
+    }
+}
+
+/// The reader thread of connection `conn_gen`: blocking reads into the IO thread's inbox.
+fn reader(shared: Arc<Shared>, mut tcp: TcpStream, conn_gen: u64) {
+    let mut buf = vec![0u8; READ_CHUNK];
+    loop {
+        let r = tcp.read(&mut buf);
+        let mut st = shared.lock();
+        if st.conn_gen != conn_gen || st.c.shutdown {
+            return;
+        }
+        match r {
+            Ok(0) => {
+                st.inbox_end = Some(None);
+                shared.notify_io();
+                return;
+            }
+            Ok(n) => {
+                st.inbox
+                    .push_back(buf.get(..n).unwrap_or_default().to_vec());
+                st.inbox_bytes += n;
+                shared.notify_io();
+                while st.inbox_bytes >= INBOX_LIMIT && st.conn_gen == conn_gen && !st.c.shutdown {
+                    st = shared
+                        .reader_cv
+                        .wait(st)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+                if st.conn_gen != conn_gen || st.c.shutdown {
+                    return;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                st.inbox_end = Some(Some(e.kind()));
+                shared.notify_io();
+                return;
+            }
+        }
+    }
+}
+
+/// Why [`resolve`] found no address.
+enum Resolved {
+    /// The connect wait ran out first.
+    TimedOut,
+    /// The resolver's error.
+    Failed(io::Error),
+}
+
+/// The addresses of `host`, within the connect wait: an IP address at once; a name on a thread
+/// of its own, so that a resolver that hangs cannot hold the connect past its deadline (the
+/// thread ends when the resolver returns; its answer is then dropped).
+fn resolve(host: &str, port: u16, deadline: Instant) -> Result<Vec<SocketAddr>, Resolved> {
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let name = host.to_owned();
+    let spawned = std::thread::Builder::new()
+        .name("mqtt-resolve".into())
+        .spawn(move || {
+            let r = (name.as_str(), port)
+                .to_socket_addrs()
+                .map(|a| a.collect::<Vec<_>>());
+            let _ = tx.send(r);
+        });
+    if spawned.is_err() {
+        // No thread to spare: resolve here, without the bound.
+        return (host, port)
+            .to_socket_addrs()
+            .map(|a| a.collect())
+            .map_err(Resolved::Failed);
+    }
+    let left = deadline.saturating_duration_since(Instant::now());
+    match rx.recv_timeout(left) {
+        Ok(r) => r.map_err(Resolved::Failed),
+        Err(_) => Err(Resolved::TimedOut),
+    }
+}

@@ -1,0 +1,9 @@
+//! The blocking client: [`Client`] handles over state shared with one IO thread per client,
+//! which drives the core ([`crate::core`]) over the std socket link ([`crate::transport`]).
+
+mod client;
+mod driver;
+mod pending;
+
+pub use client::{Client, Messages, WeakClient};
+pub use pending::Pending;

@@ -1,0 +1,637 @@
+//! [`Core`]: the driver's side of a client, whatever does its IO (see [`crate::core`]).
+//!
+//! A round of either driver: take what the link read into [`Core::input`]; under the lock,
+//! [`Core::step`] (close requests, CONNECT once the transport is up, input, timers, events,
+//! output) and [`Core::before_write`]; without it, write [`Core::out`]; under the lock again,
+//! [`Core::after_write`], and if the session ended the connection, finish the link (half-close
+//! and drain, [`Core::closing_linger`]) and [`Core::finish_closing`]. Links the core has let go
+//! of wait in [`Core::closed`] for the shell to close; callbacks in [`Core::fires`] run once the
+//! lock is released; [`Core::take_wake`] says whom to wake.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use mqtt_proto::ConnectReturnCode;
+use mqtt_session::Event;
+
+use super::{Clock, Common, Family, Fire, Outgoing, Status, Target, backoff, deadline_after};
+use crate::error::{DisconnectReason, Error};
+use crate::options::{ClientOptions, ConnectOptions, Connected, Message};
+use crate::store::{FileStore, SessionStore};
+use crate::trace::Tracer;
+
+/// What the core needs to know of a link.
+pub(crate) trait LinkState {
+    /// The transport's own handshake (TLS, WebSocket) is still under way: CONNECT waits.
+    fn handshaking(&self) -> bool {
+        false
+    }
+}
+
+/// A connection attempt, until CONNACK accepts it.
+struct Attempt<F: Family> {
+    done: Option<F::Done<Connected>>,
+    deadline: Instant,
+    options: ConnectOptions,
+    /// The transport is up and CONNECT queued.
+    connect_sent: bool,
+    /// The return code of a refusing CONNACK.
+    refused: Option<ConnectReturnCode>,
+}
+
+/// Whom the shell wakes after a round.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Wake {
+    /// The transmit buffer drained or acknowledgements freed the window: commands waiting for
+    /// room may go on.
+    pub(crate) room: bool,
+    /// The connection came up or ended.
+    pub(crate) status: bool,
+    /// Messages arrived ([`Core::received`]).
+    pub(crate) received: bool,
+}
+
+/// The driver's side of a client: link, attempt, reconnects, and the session's input, output
+/// and events.
+pub(crate) struct Core<F: Family, L> {
+    options: ClientOptions,
+    clock: Clock,
+    client_id: String,
+    /// The current link.
+    pub(crate) link: Option<L>,
+    /// Links let go of, for the shell to close once the lock is released.
+    pub(crate) closed: Vec<L>,
+    attempt: Option<Attempt<F>>,
+    /// The target of the last connection CONNACK accepted: automatic reconnects go there.
+    target: Option<Target>,
+    /// The target of the attempt in progress; becomes `target` at CONNACK.
+    pending_target: Option<Target>,
+    reconnect_at: Option<Instant>,
+    reconnect_failures: u32,
+    /// Bumped whenever a connection ends or a reconnect is cancelled: an automatic attempt
+    /// begun in an older generation is stale.
+    pub(crate) generation: u64,
+    /// The session reported the end of the connection: close after writing.
+    closing: Option<DisconnectReason>,
+    /// Inside `end_link`: the session's own `Disconnected` event is not a new ending.
+    ending: bool,
+    /// What goes out this round: the session writes its packets straight into it.
+    pub(crate) out: Outgoing,
+    /// Bytes read (and decrypted) and not yet taken by the session.
+    pub(crate) input: Vec<u8>,
+    /// The session took none of `input` last round.
+    stalled: bool,
+    /// Received messages, for the shell to hand to the application.
+    pub(crate) received: VecDeque<Message>,
+    /// Callbacks to run once the lock is released, in order.
+    pub(crate) fires: Vec<Fire>,
+    wake: Wake,
+    tracer: Option<Tracer>,
+}
+
+impl<F: Family, L: LinkState> Core<F, L> {
+    pub(crate) fn new(options: ClientOptions, clock: Clock, restored: Vec<Message>) -> Self {
+        Core {
+            tracer: Tracer::of(&options),
+            client_id: options.client_id.clone(),
+            options,
+            clock,
+            link: None,
+            closed: Vec::new(),
+            attempt: None,
+            target: None,
+            pending_target: None,
+            reconnect_at: None,
+            reconnect_failures: 0,
+            generation: 0,
+            closing: None,
+            ending: false,
+            out: Outgoing::new(),
+            input: Vec::new(),
+            stalled: false,
+            // Messages a durable store kept from the last run come first.
+            received: restored.into(),
+            fires: Vec::new(),
+            wake: Wake::default(),
+        }
+    }
+
+    pub(crate) fn options(&self) -> &ClientOptions {
+        &self.options
+    }
+
+    fn complete<T: Clone + Send + 'static>(&mut self, done: F::Done<T>, r: Result<T, Error>) {
+        self.fires.extend(F::complete(done, r));
+    }
+
+    /// Whom to wake for what this round did (and forget it).
+    pub(crate) fn take_wake(&mut self) -> Wake {
+        std::mem::take(&mut self.wake)
+    }
+
+    /// The link is still in its TLS or WebSocket handshake.
+    pub(crate) fn handshaking(&self) -> bool {
+        self.link.as_ref().is_some_and(L::handshaking)
+    }
+
+    /// Input is left that the session may take without waiting for more.
+    pub(crate) fn more_input(&self) -> bool {
+        !self.input.is_empty() && !self.stalled
+    }
+
+    /// The next instant the driver must act at without being woken: the session's timer, the
+    /// connect wait time, or a scheduled reconnect.
+    pub(crate) fn deadline(&self, c: &Common<F>) -> Option<Instant> {
+        let session = c.session.poll_timeout().map(|t| self.clock.instant(t));
+        let attempt = self.attempt.as_ref().map(|a| a.deadline);
+        [session, attempt, self.reconnect_at]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Traces the bytes of `input` from `from` on as received.
+    pub(crate) fn trace_received(&mut self, from: usize) {
+        if let Some(t) = &mut self.tracer {
+            t.received(self.input.get(from..).unwrap_or_default());
+        }
+    }
+
+    /// A link to `target` is open: the attempt begins, and CONNECT goes out as soon as the
+    /// transport is up. An explicit connect replaces a scheduled reconnect.
+    pub(crate) fn begin(
+        &mut self,
+        c: &mut Common<F>,
+        link: L,
+        target: Target,
+        done: Option<F::Done<Connected>>,
+        deadline: Instant,
+    ) {
+        self.reconnect_at = None;
+        c.reconnecting = false;
+        c.status = Status::Connecting;
+        if let Some(t) = &mut self.tracer {
+            t.reset(target.options.protocol_version());
+        }
+        self.link = Some(link);
+        self.input.clear();
+        self.stalled = false;
+        self.closing = None;
+        self.attempt = Some(Attempt {
+            done,
+            deadline,
+            options: target.options,
+            connect_sent: false,
+            refused: None,
+        });
+        self.pending_target = Some(target);
+        if !self.handshaking() {
+            self.transport_up(c);
+            self.pump(c);
+        }
+    }
+
+    /// Opening a link failed (`auto`: for an automatic reconnect, which is tried again later).
+    pub(crate) fn open_failed(
+        &mut self,
+        c: &mut Common<F>,
+        e: Error,
+        done: Option<F::Done<Connected>>,
+        auto: bool,
+    ) {
+        if c.status == Status::Connecting {
+            c.status = Status::Idle;
+        }
+        if let Some(done) = done {
+            self.complete(done, Err(e));
+        }
+        if auto {
+            self.reconnect_failures = self.reconnect_failures.saturating_add(1);
+            self.schedule_reconnect(c);
+        }
+        self.wake.status = true;
+    }
+
+    /// The transport is up: tell the session and queue CONNECT.
+    fn transport_up(&mut self, c: &mut Common<F>) {
+        let Some(a) = &mut self.attempt else {
+            return;
+        };
+        a.connect_sent = true;
+        let options = a.options;
+        let now = self.clock.now();
+        c.session.handle_transport_up(now);
+        let request = options.session_connect(&self.client_id, c.login.as_ref(), c.will.as_ref());
+        if let Err(e) = c.session.connect(now, request) {
+            if let Some(done) = self.attempt.as_mut().and_then(|a| a.done.take()) {
+                self.complete(done, Err(e.into()));
+            }
+            self.end_link(c, DisconnectReason::Local);
+        }
+    }
+
+    /// One round's work under the lock, after the shell put what it read into
+    /// [`Core::input`]: the application's close request, CONNECT once the transport is up,
+    /// the input, the timers, then every event and packet that follows. Input pauses while
+    /// `queued` (messages the application has not taken) plus [`Core::received`] reach
+    /// `depth`: back-pressure, not a dead broker (the PINGRESP may wait unread behind them).
+    pub(crate) fn step(&mut self, c: &mut Common<F>, queued: usize, depth: usize) {
+        let now = self.clock.now();
+        let close = c.close_req.take();
+        if close == Some(super::CloseKind::Drop) {
+            self.end_link(c, DisconnectReason::Dropped);
+        }
+        if self.link.is_some()
+            && !self.handshaking()
+            && self.attempt.as_ref().is_some_and(|a| !a.connect_sent)
+        {
+            self.transport_up(c);
+        }
+        self.feed(c);
+        // Not connected yet (CONNACK pending): just close.
+        if close == Some(super::CloseKind::Disconnect)
+            && self.closing.is_none()
+            && c.session.disconnect(now).is_err()
+        {
+            self.end_link(c, DisconnectReason::Local);
+        }
+        let paused = queued.saturating_add(self.received.len()) >= depth && !self.handshaking();
+        let now = self.clock.now();
+        c.session.set_input_paused(now, paused);
+        c.session.handle_timeout(now);
+        if self.closing.is_none()
+            && self
+                .attempt
+                .as_ref()
+                .is_some_and(|a| a.deadline <= Instant::now())
+        {
+            if let Some(done) = self.attempt.as_mut().and_then(|a| a.done.take()) {
+                self.complete(done, Err(Error::Timeout));
+            }
+            self.end_link(c, DisconnectReason::ConnAckTimeout);
+        }
+        self.pump(c);
+    }
+
+    /// Feeds the input to the session, draining events and output whenever it stops taking
+    /// it.
+    fn feed(&mut self, c: &mut Common<F>) {
+        let mut off = 0;
+        let mut stalls = 0;
+        while off < self.input.len() && self.closing.is_none() && self.link.is_some() {
+            let rest = self.input.get(off..).unwrap_or_default();
+            let n = c.session.handle_receive(self.clock.now(), rest);
+            off += n;
+            let progressed = self.pump(c);
+            if n == 0 && !progressed {
+                stalls += 1;
+                if stalls > 2 {
+                    break;
+                }
+            } else {
+                stalls = 0;
+            }
+        }
+        if self.closing.is_some() || self.link.is_none() {
+            self.input.clear();
+        } else {
+            self.input.drain(..off.min(self.input.len()));
+        }
+        // The session takes no more for now: wait for a wake-up or a timer.
+        self.stalled = stalls > 2;
+    }
+
+    /// Drains events and output until neither has more. Returns whether anything came.
+    fn pump(&mut self, c: &mut Common<F>) -> bool {
+        let mut any = false;
+        loop {
+            let events = self.drain_events(c);
+            let sent = self.collect_transmit(c);
+            if !events && !sent {
+                return any;
+            }
+            any = true;
+        }
+    }
+
+    fn collect_transmit(&mut self, c: &mut Common<F>) -> bool {
+        let any = self.out.fill(&mut c.session, self.clock.now());
+        if self.link.is_none() {
+            // No link: the packets are dropped.
+            self.out.clear();
+        }
+        if any {
+            // Room in the transmit buffer: commands waiting for it may go on.
+            self.wake.room = true;
+        }
+        any
+    }
+
+    /// Handles every pending session event. Returns whether there was any.
+    fn drain_events(&mut self, c: &mut Common<F>) -> bool {
+        let mut any = false;
+        while let Some(event) = c.session.poll_event() {
+            any = true;
+            match event {
+                Event::Connected { session_present } => {
+                    c.status = Status::Connected;
+                    self.wake.status = true;
+                    self.reconnect_failures = 0;
+                    if let Some(t) = self.pending_target.take() {
+                        self.target = Some(t);
+                    }
+                    if let Some(done) = self.attempt.take().and_then(|a| a.done) {
+                        self.complete(done, Ok(Connected { session_present }));
+                    }
+                }
+                Event::ConnectionRefused { code } => {
+                    if let Some(a) = &mut self.attempt {
+                        a.refused = Some(code);
+                    }
+                }
+                Event::Message(m) => {
+                    let message = Message::received(&m, None);
+                    self.received.push_back(c.session.store().record(message));
+                    self.wake.received = true;
+                }
+                Event::PublishAcknowledged { packet_id }
+                | Event::PublishCompleted { packet_id } => {
+                    self.finish_publish(c, packet_id, Ok(()));
+                }
+                Event::PublishDropped(o) => {
+                    let packet_id = o.packet_id;
+                    self.finish_publish(c, packet_id, Err(Error::PublishDropped));
+                }
+                Event::PublishAcceptedSessionEnded { packet_id } => {
+                    self.finish_publish(c, packet_id, Err(Error::AcceptedSessionEnded));
+                }
+                Event::PublishRejected {
+                    packet_id,
+                    reason_code,
+                } => {
+                    self.finish_publish(c, packet_id, Err(Error::PublishRejected(reason_code)));
+                }
+                Event::Republished { old, new } => {
+                    // Its session ended: the message goes out again under a new id.
+                    if let Some(done) = c.pubs.remove(&old) {
+                        c.pubs.insert(new, done);
+                    }
+                }
+                Event::Subscribed { packet_id, results } => {
+                    self.wake.room = true;
+                    if let Some(done) = c.subs.remove(&packet_id) {
+                        let codes = results.iter().collect();
+                        self.complete(done, Ok(codes));
+                    }
+                }
+                Event::Unsubscribed { packet_id } => {
+                    self.wake.room = true;
+                    if let Some(done) = c.unsubs.remove(&packet_id) {
+                        self.complete(done, Ok(()));
+                    }
+                }
+                Event::Disconnected { reason } if self.closing.is_none() && !self.ending => {
+                    self.closing = Some(DisconnectReason::from_session(reason));
+                }
+                _ => {}
+            }
+        }
+        any
+    }
+
+    fn finish_publish(
+        &mut self,
+        c: &mut Common<F>,
+        packet_id: mqtt_proto::PacketId,
+        r: Result<(), Error>,
+    ) {
+        self.wake.room = true;
+        if let Some(done) = c.pubs.remove(&packet_id) {
+            self.complete(done, r);
+        }
+    }
+
+    /// Before the shell writes [`Core::out`]: nothing goes out before the durable store has
+    /// what it reports on disk. Returns the mark of the QoS 0 publishes this write carries.
+    pub(crate) fn before_write(&mut self, c: &mut Common<F>) -> u64 {
+        if !self.out.is_empty() {
+            if let Some(Err(e)) = c.session.store().file().map(FileStore::sync) {
+                self.out.clear();
+                self.end_link(c, DisconnectReason::Store(e));
+            } else if let Some(t) = &self.tracer {
+                t.sent(self.out.bytes());
+            }
+        }
+        c.qos0_seq
+    }
+
+    /// After the write: the QoS 0 publishes up to `upto` are complete, or the write's error
+    /// ends the link.
+    pub(crate) fn after_write(
+        &mut self,
+        c: &mut Common<F>,
+        written: Result<(), DisconnectReason>,
+        upto: u64,
+    ) {
+        self.out.clear();
+        match written {
+            Ok(()) => {
+                while c.qos0.front().is_some_and(|(seq, _)| *seq <= upto) {
+                    if let Some((_, done)) = c.qos0.pop_front() {
+                        self.complete(done, Ok(()));
+                    }
+                }
+            }
+            Err(reason) => self.end_link(c, reason),
+        }
+    }
+
+    /// The session ended the connection: how long the shell may let the link linger
+    /// (half-close and drain after the DISCONNECT went out) before [`Core::finish_closing`].
+    pub(crate) fn closing_linger(&self) -> Option<Duration> {
+        self.closing
+            .as_ref()
+            .map(|reason| self.options.linger_for(reason))
+    }
+
+    /// Ends the link the session ended.
+    pub(crate) fn finish_closing(&mut self, c: &mut Common<F>) {
+        if let Some(reason) = self.closing.take() {
+            self.end_link(c, reason);
+        }
+    }
+
+    /// The link failed or ended. `attempt` is the error the connect waiting for it gets (the
+    /// TLS or WebSocket handshake failed); without it, the connect fails with the reason.
+    pub(crate) fn link_lost(
+        &mut self,
+        c: &mut Common<F>,
+        reason: DisconnectReason,
+        attempt: Option<Error>,
+    ) {
+        if self.link.is_none() || self.closing.is_some() {
+            return;
+        }
+        if let Some(e) = attempt {
+            if let Some(done) = self.attempt.as_mut().and_then(|a| a.done.take()) {
+                self.complete(done, Err(e));
+            }
+        }
+        self.end_link(c, reason);
+    }
+
+    /// Ends the connection (if any): the link goes to [`Core::closed`], the session is told,
+    /// and everything waiting on this connection is answered.
+    pub(crate) fn end_link(&mut self, c: &mut Common<F>, reason: DisconnectReason) {
+        self.closing = None;
+        let had_link = self.link.is_some();
+        if let Some(link) = self.link.take() {
+            self.closed.push(link);
+        }
+        self.input.clear();
+        self.stalled = false;
+        self.out.clear();
+        self.ending = true;
+        c.session.handle_transport_closed(self.clock.now());
+        self.drain_events(c);
+        self.ending = false;
+        self.closing = None;
+        let _ = self.collect_transmit(c);
+        self.out.clear();
+
+        // A connection attempt still open fails with the reason.
+        if let Some(a) = self.attempt.take() {
+            if let Some(done) = a.done {
+                self.complete(done, Err(reason.connect_error(a.refused)));
+            }
+            if self.target.is_some() && !reason.is_local() {
+                self.reconnect_failures = self.reconnect_failures.saturating_add(1);
+            }
+        }
+        // Requests awaiting an acknowledgement are forgotten by the session; so are QoS 0
+        // messages not yet written. QoS 1/2 publishes stay pending in the session.
+        let lost = Error::ConnectionLost(reason.clone());
+        for (_, done) in std::mem::take(&mut c.subs) {
+            self.complete(done, Err(lost.clone()));
+        }
+        for (_, done) in std::mem::take(&mut c.unsubs) {
+            self.complete(done, Err(lost.clone()));
+        }
+        for (_, done) in std::mem::take(&mut c.qos0) {
+            self.complete(done, Err(lost.clone()));
+        }
+        let was_connected = c.status == Status::Connected;
+        if c.status != Status::Closed {
+            c.status = Status::Idle;
+        }
+        c.last_reason = Some(reason.clone());
+        for w in std::mem::take(&mut c.end_waiters) {
+            self.complete(w, Ok(reason.clone()));
+        }
+        if had_link || was_connected {
+            if let Some(f) = c.disconnect_notify.clone() {
+                let r = reason.clone();
+                self.fires.push(Fire::new(move || f(&r)));
+            }
+        }
+        self.generation = self.generation.wrapping_add(1);
+        if !reason.is_local() {
+            self.schedule_reconnect(c);
+        }
+        if !c.reconnecting && !matches!(reason, DisconnectReason::ClientClosed) {
+            // No reconnect follows: nobody waits for ever. The messages stay in the session.
+            self.interrupt_publishes(c, &reason);
+        }
+        self.wake.status = true;
+        self.wake.room = true;
+    }
+
+    /// Completes every QoS 1/2 publish still waiting with [`Error::PublishInterrupted`]: the
+    /// link is gone and no reconnect follows. The messages stay in the session.
+    fn interrupt_publishes(&mut self, c: &mut Common<F>, reason: &DisconnectReason) {
+        for (_, done) in std::mem::take(&mut c.pubs) {
+            self.complete(done, Err(Error::PublishInterrupted(reason.clone())));
+        }
+    }
+
+    /// Schedules an automatic reconnect, if the options ask for them and a connection was
+    /// ever accepted.
+    fn schedule_reconnect(&mut self, c: &mut Common<F>) {
+        let Some(policy) = self.options.reconnect else {
+            return;
+        };
+        if self.target.is_none() || c.shutdown || c.status == Status::Closed {
+            return;
+        }
+        self.reconnect_at = Some(deadline_after(backoff(policy, self.reconnect_failures)));
+        c.reconnecting = true;
+    }
+
+    /// The application cancelled the scheduled reconnect (a disconnect while idle).
+    pub(crate) fn cancel_reconnect(&mut self, c: &mut Common<F>) {
+        if !std::mem::take(&mut c.cancel_reconnect) {
+            return;
+        }
+        c.reconnecting = false;
+        self.reconnect_at = None;
+        self.generation = self.generation.wrapping_add(1);
+        let reason = c
+            .last_reason
+            .clone()
+            .unwrap_or(DisconnectReason::TransportClosed);
+        self.interrupt_publishes(c, &reason);
+        self.wake.status = true;
+    }
+
+    /// The target of a reconnect that is due now, if one is: the status is then
+    /// `Connecting`, and the shell opens a link to it.
+    pub(crate) fn due_reconnect(&mut self, c: &mut Common<F>) -> Option<Target> {
+        if self.link.is_some()
+            || c.status != Status::Idle
+            || self.reconnect_at.is_none_or(|at| at > Instant::now())
+        {
+            return None;
+        }
+        self.reconnect_at = None;
+        let target = self.target.clone()?;
+        c.status = Status::Connecting;
+        Some(target)
+    }
+
+    /// The client is closing: DISCONNECT if still connected. Returns whether there is
+    /// something to write (the shell writes [`Core::out`] and finishes the link within the
+    /// linger, then calls [`Core::shutdown_end`]).
+    pub(crate) fn shutdown_begin(&mut self, c: &mut Common<F>) -> bool {
+        if let Some(f) = c.session.store().file() {
+            f.finish_taken();
+        }
+        self.out.clear();
+        if c.session.is_connected() && c.session.disconnect(self.clock.now()).is_ok() {
+            self.collect_transmit(c);
+            if c.sync_store().is_err() {
+                self.out.clear();
+            }
+        }
+        !self.out.is_empty() && self.link.is_some()
+    }
+
+    /// Ends the link and everything waiting, and releases the durable store.
+    pub(crate) fn shutdown_end(&mut self, c: &mut Common<F>) {
+        self.out.clear();
+        if self.link.is_some() || self.attempt.is_some() {
+            self.end_link(c, DisconnectReason::ClientClosed);
+        }
+        self.reconnect_at = None;
+        c.reconnecting = false;
+        c.status = Status::Closed;
+        for (_, done) in std::mem::take(&mut c.pubs) {
+            self.complete(done, Err(Error::Closed));
+        }
+        for w in std::mem::take(&mut c.end_waiters) {
+            self.complete(w, Ok(DisconnectReason::ClientClosed));
+        }
+        SessionStore::release(&mut c.session);
+        self.wake.status = true;
+        self.wake.room = true;
+    }
+}

@@ -1,0 +1,310 @@
+//! The driver core: what the blocking and the tokio clients do alike between their links and
+//! the session, written once.
+//!
+//! A client is a shell around two things from here:
+//! - [`Common`], the state its handles share with its driver under one lock: the session,
+//!   where the connection stands, the login and will, and the completions waiting on
+//!   acknowledgements;
+//! - [`Core`](driver::Core), owned by the driver (the blocking client's IO thread, the tokio
+//!   client's task): the link, the connection attempt, reconnect with backoff, feeding input,
+//!   pumping output, turning session events into completions, syncing the durable store
+//!   before a write, ending a link, tracing.
+//!
+//! What differs between the clients stays in their shells: how IO is done (a reader thread
+//! and blocking writes, or futures) and how a completion reaches its caller (a
+//! `Slot` with an optional callback, or a oneshot channel), which the
+//! shell names through a [`Family`].
+
+pub(crate) mod driver;
+mod outgoing;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mqtt_proto::{PacketId, SubAckReturnCode, TopicName};
+use mqtt_session::{Session, VecStore};
+
+use crate::error::{DisconnectReason, Error};
+use crate::options::{ClientOptions, ConnectOptions, Message, Reconnect, Will};
+use crate::store::{FileStore, SessionStore};
+use crate::tls::TlsConfig;
+use crate::ws::WsConfig;
+
+pub(crate) use outgoing::Outgoing;
+
+/// The session of both clients: its store in memory or on disk, its buffers on the heap.
+pub(crate) type Sess = Session<SessionStore, Vec<u8>>;
+/// The disconnect notification ([`crate::Client::set_disconnect_notify`]).
+pub(crate) type DisconnectNotify = Arc<dyn Fn(&DisconnectReason) + Send + Sync>;
+
+/// How a client hands results to the callers waiting for them.
+pub(crate) trait Family: 'static {
+    /// The driver's end of one waiting caller.
+    type Done<T: Clone + Send + 'static>: Send;
+
+    /// Hands `r` to the caller. A callback to run once the lock is released comes back.
+    fn complete<T: Clone + Send + 'static>(
+        done: Self::Done<T>,
+        r: Result<T, Error>,
+    ) -> Option<Fire>;
+}
+
+/// Where the connection stands, as the application sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Status {
+    /// No connection (a reconnect may be scheduled: see [`Common::reconnecting`]).
+    Idle,
+    /// TCP, TLS or CONNACK under way.
+    Connecting,
+    /// CONNACK accepted.
+    Connected,
+    /// The client was closed; its driver has ended or is ending.
+    Closed,
+}
+
+/// How the application asked to end the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CloseKind {
+    /// Send DISCONNECT, then close.
+    Disconnect,
+    /// Close without DISCONNECT.
+    Drop,
+}
+
+/// Where to connect (again, for an automatic reconnect).
+#[derive(Clone)]
+pub(crate) struct Target {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) tls: Option<TlsConfig>,
+    pub(crate) ws: Option<WsConfig>,
+    pub(crate) options: ConnectOptions,
+}
+
+/// The session's clock: milliseconds since the client was created.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Clock {
+    pub(crate) epoch: Instant,
+}
+
+impl Clock {
+    pub(crate) fn new() -> Self {
+        Clock {
+            epoch: Instant::now(),
+        }
+    }
+
+    pub(crate) fn now(&self) -> mqtt_session::Instant {
+        mqtt_session::Instant::from_millis(
+            u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX),
+        )
+    }
+
+    /// The wall-clock instant of a session instant.
+    pub(crate) fn instant(&self, t: mqtt_session::Instant) -> Instant {
+        self.epoch
+            .checked_add(Duration::from_millis(t.as_millis()))
+            .unwrap_or_else(Instant::now)
+    }
+}
+
+/// What a client's handles and its driver share, under the client's one lock.
+pub(crate) struct Common<F: Family> {
+    pub(crate) session: Sess,
+    pub(crate) status: Status,
+    /// A reconnect is scheduled or under way.
+    pub(crate) reconnecting: bool,
+    /// The application cancelled a scheduled reconnect (disconnect while idle).
+    pub(crate) cancel_reconnect: bool,
+    /// Why the last connection ended.
+    pub(crate) last_reason: Option<DisconnectReason>,
+    pub(crate) login: Option<(String, Option<Vec<u8>>)>,
+    pub(crate) will: Option<Will>,
+    pub(crate) websocket: Option<WsConfig>,
+    /// The application asked to end the connection.
+    pub(crate) close_req: Option<CloseKind>,
+    /// The client is being closed: the driver ends.
+    pub(crate) shutdown: bool,
+    /// QoS 1/2 publishes by packet id, until their flow ends.
+    pub(crate) pubs: HashMap<PacketId, F::Done<()>>,
+    pub(crate) subs: HashMap<PacketId, F::Done<Vec<SubAckReturnCode>>>,
+    pub(crate) unsubs: HashMap<PacketId, F::Done<()>>,
+    /// QoS 0 publishes by sequence number, until written.
+    pub(crate) qos0: VecDeque<(u64, F::Done<()>)>,
+    pub(crate) qos0_seq: u64,
+    /// Waiting for the current connection (or attempt) to end.
+    pub(crate) end_waiters: Vec<F::Done<DisconnectReason>>,
+    pub(crate) disconnect_notify: Option<DisconnectNotify>,
+}
+
+impl<F: Family> Common<F> {
+    /// The session for `options`, with its durable store opened if the options ask for one;
+    /// the messages that store kept unfinished from the last run come back too.
+    pub(crate) fn open(options: &ClientOptions) -> Result<(Self, Vec<Message>), Error> {
+        let (store, restored) = match &options.session_store {
+            None => (SessionStore::Memory(VecStore::new()), Vec::new()),
+            Some((dir, store_options)) => {
+                let f = FileStore::open_with(dir, *store_options).map_err(Error::Store)?;
+                let restored = crate::store::restored_messages(&f);
+                (SessionStore::File(Box::new(f)), restored)
+            }
+        };
+        let session = Session::new(
+            options.session_config(),
+            store,
+            vec![0u8; options.max_packet_size],
+            vec![0u8; options.transmit_buffer_size],
+        );
+        Ok((
+            Common {
+                session,
+                status: Status::Idle,
+                reconnecting: false,
+                cancel_reconnect: false,
+                last_reason: None,
+                login: None,
+                will: None,
+                websocket: None,
+                close_req: None,
+                shutdown: false,
+                pubs: HashMap::new(),
+                subs: HashMap::new(),
+                unsubs: HashMap::new(),
+                qos0: VecDeque::new(),
+                qos0_seq: 0,
+                end_waiters: Vec::new(),
+                disconnect_notify: None,
+            },
+            restored,
+        ))
+    }
+
+    /// `set_login` of both clients.
+    pub(crate) fn set_login(&mut self, username: &str, password: Option<&[u8]>) {
+        self.login = Some((username.to_owned(), password.map(<[u8]>::to_vec)));
+    }
+
+    /// `set_will` of both clients: the topic is checked here.
+    pub(crate) fn set_will(&mut self, will: Option<Will>) -> Result<(), Error> {
+        if let Some(w) = &will {
+            TopicName::new(&w.topic).map_err(Error::Invalid)?;
+        }
+        self.will = will;
+        Ok(())
+    }
+
+    /// Records the completion of a publish the session accepted (`id` `None` for QoS 0).
+    pub(crate) fn register_publish(&mut self, id: Option<PacketId>, done: F::Done<()>) {
+        match id {
+            Some(id) => {
+                self.pubs.insert(id, done);
+            }
+            None => {
+                self.qos0_seq += 1;
+                self.qos0.push_back((self.qos0_seq, done));
+            }
+        }
+    }
+
+    /// QoS 1/2 publishes not yet complete (in flight or queued).
+    pub(crate) fn publishes_in_flight(&self) -> usize {
+        self.session.inflight() + self.session.queued()
+    }
+
+    /// A message the application took: with a durable store, it is finished once the next
+    /// one is taken.
+    pub(crate) fn took(&self, seq: Option<u64>) {
+        if let (Some(seq), Some(f)) = (seq, self.session.store().file()) {
+            f.taken(seq);
+        }
+    }
+
+    /// `sync_session_store` of both clients.
+    pub(crate) fn sync_store(&self) -> Result<(), Error> {
+        match self.session.store().file().map(FileStore::sync) {
+            Some(Err(e)) => Err(Error::Store(e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// The error of a session command.
+    pub(crate) fn command_error(&self, e: mqtt_session::CommandError) -> Error {
+        self.session.store().command_error(e)
+    }
+}
+
+/// A callback to run (outside every lock) with the operation's result.
+pub(crate) struct Fire(Box<dyn FnOnce() + Send>);
+
+impl Fire {
+    pub(crate) fn new(f: impl FnOnce() + Send + 'static) -> Self {
+        Fire(Box::new(f))
+    }
+
+    pub(crate) fn run(self) {
+        (self.0)();
+    }
+}
+
+/// `now + d`, saturating far in the future instead of panicking on overflow (a caller may
+/// pass `Duration::MAX` for "no limit").
+pub(crate) fn deadline_after(d: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(d)
+        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
+        .unwrap_or(now)
+}
+
+/// The wait before reconnect attempt `failures + 1`: `initial * 2^failures` capped at `max`,
+/// times a random factor in [0.5, 1.0].
+pub(crate) fn backoff(policy: Reconnect, failures: u32) -> Duration {
+    let base = policy
+        .initial
+        .saturating_mul(1u32 << failures.min(16))
+        .min(policy.max);
+    let jitter = 0.5 + (random_u64() % 1_000) as f64 / 2_000.0;
+    Duration::try_from_secs_f64(base.as_secs_f64() * jitter).unwrap_or(base)
+}
+
+/// 64 random bits (std's per-process random hash keys and the clock).
+pub(crate) fn random_u64() -> u64 {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_to_max_with_jitter() {
+        let p = Reconnect {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(1),
+        };
+        for failures in 0..40 {
+            let d = backoff(p, failures);
+            let base = Duration::from_millis(100)
+                .saturating_mul(1 << failures.min(16))
+                .min(Duration::from_secs(1));
+            assert!(d >= base / 2 && d <= base, "{failures}: {d:?} vs {base:?}");
+        }
+        // Absurd policies do not panic.
+        let huge = Reconnect {
+            initial: Duration::MAX,
+            max: Duration::MAX,
+        };
+        for failures in [0, 1, 40, u32::MAX] {
+            let _ = backoff(huge, failures);
+        }
+        assert!(deadline_after(Duration::MAX) > Instant::now());
+    }
+}
