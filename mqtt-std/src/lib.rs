@@ -5,17 +5,16 @@
 mod blocking;
 mod core;
 mod error;
+mod link;
 mod options;
 pub mod store;
-pub mod tls;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 mod trace;
-mod transport;
-pub mod ws;
 
 pub use blocking::{Client, Messages, Pending, WeakClient};
 pub use error::{DisconnectReason, Error, MessageGetError};
+pub use link::{tls, ws};
 pub use options::{
     ClientOptions, ConnectOptions, Connected, Direction, Message, MessageInfo, Reconnect, Will,
 };

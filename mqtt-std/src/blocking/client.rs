@@ -1,8 +1,7 @@
 //! The blocking client: a cloneable handle over state shared with the IO thread.
 
 use std::collections::VecDeque;
-use std::io;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -11,138 +10,13 @@ use mqtt_proto::{QoS, SubAckReturnCode};
 use mqtt_session::CommandError;
 
 use super::pending::{Pending, Slot};
-use crate::core::{Clock, CloseKind, Common, Family, Fire, Status, Target, deadline_after};
+use super::shared::{ConnectRequest, Shared, State};
+use crate::core::{Clock, CloseKind, Common, Status, Target, deadline_after};
 use crate::error::{DisconnectReason, Error, MessageGetError};
 use crate::options::{ClientOptions, ConnectOptions, Connected, Message, MessageInfo, Will};
 use crate::store::FileStore;
 use crate::tls::TlsConfig;
 use crate::ws::WsConfig;
-
-pub(crate) type ReceiveNotify = Arc<dyn Fn(usize) + Send + Sync>;
-
-/// The blocking client's completions: a [`Slot`] to wait on, with an optional callback.
-pub(crate) struct Slots;
-
-impl Family for Slots {
-    type Done<T: Clone + Send + 'static> = Arc<Slot<T>>;
-
-    fn complete<T: Clone + Send + 'static>(
-        done: Arc<Slot<T>>,
-        r: Result<T, Error>,
-    ) -> Option<Fire> {
-        done.complete(r)
-    }
-}
-
-/// A connect request handed to the IO thread.
-pub(crate) struct ConnectRequest {
-    pub(crate) target: Target,
-    pub(crate) slot: Option<Arc<Slot<Connected>>>,
-}
-
-/// Everything the application threads and the IO thread share, under one mutex.
-pub(crate) struct State {
-    /// What both clients share with their drivers.
-    pub(crate) c: Common<Slots>,
-
-    // The reader thread's inbox: raw socket bytes of connection `conn_gen`.
-    pub(crate) conn_gen: u64,
-    pub(crate) inbox: VecDeque<Vec<u8>>,
-    pub(crate) inbox_bytes: usize,
-    pub(crate) inbox_end: Option<Option<io::ErrorKind>>,
-
-    // Requests to the IO thread.
-    pub(crate) connect_req: Option<ConnectRequest>,
-    pub(crate) wake: bool,
-
-    // The application side.
-    pub(crate) messages: VecDeque<Message>,
-    pub(crate) depth: usize,
-    /// Bumped whenever the transmit buffer drained (commands waiting for room go on).
-    pub(crate) tx_drained: u64,
-    pub(crate) tx_waiters: usize,
-    pub(crate) receive_notify: Option<ReceiveNotify>,
-}
-
-pub(crate) struct Shared {
-    pub(crate) st: Mutex<State>,
-    /// Wakes the IO thread.
-    pub(crate) io_cv: Condvar,
-    /// Wakes application threads waiting for messages, status or transmit room.
-    pub(crate) app_cv: Condvar,
-    /// Wakes reader threads waiting for room in the inbox.
-    pub(crate) reader_cv: Condvar,
-    /// The IO thread sleeps on `io_cv` (changed and read only under the `st` lock, so that a
-    /// wake-up is never lost; an atomic only so that it can be read beside a borrowed state).
-    pub(crate) io_sleeping: AtomicBool,
-    /// Application threads waiting on `app_cv` (changed and read under the `st` lock).
-    pub(crate) app_waiters: AtomicUsize,
-    pub(crate) clock: Clock,
-    pub(crate) client_id: String,
-}
-
-impl Shared {
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        // A panicking user callback runs outside the lock, so poisoning means a bug in this
-        // crate; carrying on with the data is still better than wedging every caller.
-        self.st.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The session's clock: milliseconds since the client was created.
-    pub(crate) fn now(&self) -> mqtt_session::Instant {
-        self.clock.now()
-    }
-
-    pub(crate) fn wake_io(&self, st: &mut State) {
-        st.wake = true;
-        self.notify_io();
-    }
-
-    /// Wakes the IO thread if it sleeps (call with the `st` lock held). A condition variable's
-    /// notify is a system call even with nobody waiting; the IO thread is often busy.
-    pub(crate) fn notify_io(&self) {
-        if self.io_sleeping.load(Ordering::Relaxed) {
-            self.io_cv.notify_one();
-        }
-    }
-
-    /// Wakes the application threads waiting for messages, status or room, if any (call with
-    /// the `st` lock held).
-    pub(crate) fn notify_app(&self) {
-        if self.app_waiters.load(Ordering::Relaxed) > 0 {
-            self.app_cv.notify_all();
-        }
-    }
-
-    fn wait_app<'a>(
-        &self,
-        st: MutexGuard<'a, State>,
-        deadline: Option<Instant>,
-    ) -> Result<MutexGuard<'a, State>, MutexGuard<'a, State>> {
-        let left = match deadline {
-            None => None,
-            Some(d) => {
-                let left = d.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return Err(st);
-                }
-                Some(left)
-            }
-        };
-        self.app_waiters.fetch_add(1, Ordering::Relaxed);
-        let st = match left {
-            None => self.app_cv.wait(st).unwrap_or_else(PoisonError::into_inner),
-            Some(left) => {
-                self.app_cv
-                    .wait_timeout(st, left)
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .0
-            }
-        };
-        self.app_waiters.fetch_sub(1, Ordering::Relaxed);
-        Ok(st)
-    }
-}
 
 struct Inner {
     shared: Arc<Shared>,
@@ -493,7 +367,7 @@ impl Client {
         let deadline = deadline_after(self.inner.write_timeout);
         let mut st = sh.lock();
         loop {
-            if st.c.status == Status::Closed {
+            if st.c.status == Status::Closed || st.c.shutdown {
                 return Err(Error::Closed);
             }
             let now = sh.now();
@@ -613,6 +487,9 @@ impl Client {
     /// Takes the oldest received message, if any, without blocking.
     pub fn try_recv(&self) -> Option<Message> {
         let mut st = self.shared().lock();
+        if st.c.shutdown {
+            return None;
+        }
         let m = st.messages.pop_front();
         if let Some(m) = &m {
             self.took_message(&mut st, m.seq);
@@ -624,6 +501,11 @@ impl Client {
         let sh = self.shared();
         let mut st = sh.lock();
         loop {
+            // Closing (perhaps from a callback, the IO thread still saying goodbye): the
+            // messages are no longer handed out.
+            if st.c.shutdown {
+                return Err(Error::Closed);
+            }
             if let Some(m) = st.messages.pop_front() {
                 self.took_message(&mut st, m.seq);
                 return Ok(m);

@@ -17,13 +17,13 @@ use std::sync::{Arc, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
-use super::client::{Shared, Slots, State};
 use super::pending::Slot;
+use super::shared::{Shared, Slots, State};
 use crate::core::driver::{Core, LinkState};
 use crate::core::{Fire, Target, deadline_after};
 use crate::error::{DisconnectReason, Error};
+use crate::link::socket::{Link, LinkError};
 use crate::options::{ClientOptions, Connected};
-use crate::transport::{Link, LinkError};
 use crate::ws::WsLayer;
 
 /// Raw bytes buffered from a reader thread before it waits for the IO thread.

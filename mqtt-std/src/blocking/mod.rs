@@ -1,9 +1,10 @@
 //! The blocking client: [`Client`] handles over state shared with one IO thread per client,
-//! which drives the core ([`crate::core`]) over the std socket link ([`crate::transport`]).
+//! which drives the core ([`crate::core`]) over the std socket link ([`crate::link::socket`]).
 
 mod client;
 mod driver;
 mod pending;
+mod shared;
 
 pub use client::{Client, Messages, WeakClient};
 pub use pending::Pending;

@@ -11,8 +11,9 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+mod events;
+
 use mqtt_proto::ConnectReturnCode;
-use mqtt_session::Event;
 
 use super::{Clock, Common, Family, Fire, Outgoing, Status, Target, backoff, deadline_after};
 use crate::error::{DisconnectReason, Error};
@@ -325,90 +326,6 @@ impl<F: Family, L: LinkState> Core<F, L> {
             self.wake.room = true;
         }
         any
-    }
-
-    /// Handles every pending session event. Returns whether there was any.
-    fn drain_events(&mut self, c: &mut Common<F>) -> bool {
-        let mut any = false;
-        while let Some(event) = c.session.poll_event() {
-            any = true;
-            match event {
-                Event::Connected { session_present } => {
-                    c.status = Status::Connected;
-                    self.wake.status = true;
-                    self.reconnect_failures = 0;
-                    if let Some(t) = self.pending_target.take() {
-                        self.target = Some(t);
-                    }
-                    if let Some(done) = self.attempt.take().and_then(|a| a.done) {
-                        self.complete(done, Ok(Connected { session_present }));
-                    }
-                }
-                Event::ConnectionRefused { code } => {
-                    if let Some(a) = &mut self.attempt {
-                        a.refused = Some(code);
-                    }
-                }
-                Event::Message(m) => {
-                    let message = Message::received(&m, None);
-                    self.received.push_back(c.session.store().record(message));
-                    self.wake.received = true;
-                }
-                Event::PublishAcknowledged { packet_id }
-                | Event::PublishCompleted { packet_id } => {
-                    self.finish_publish(c, packet_id, Ok(()));
-                }
-                Event::PublishDropped(o) => {
-                    let packet_id = o.packet_id;
-                    self.finish_publish(c, packet_id, Err(Error::PublishDropped));
-                }
-                Event::PublishAcceptedSessionEnded { packet_id } => {
-                    self.finish_publish(c, packet_id, Err(Error::AcceptedSessionEnded));
-                }
-                Event::PublishRejected {
-                    packet_id,
-                    reason_code,
-                } => {
-                    self.finish_publish(c, packet_id, Err(Error::PublishRejected(reason_code)));
-                }
-                Event::Republished { old, new } => {
-                    // Its session ended: the message goes out again under a new id.
-                    if let Some(done) = c.pubs.remove(&old) {
-                        c.pubs.insert(new, done);
-                    }
-                }
-                Event::Subscribed { packet_id, results } => {
-                    self.wake.room = true;
-                    if let Some(done) = c.subs.remove(&packet_id) {
-                        let codes = results.iter().collect();
-                        self.complete(done, Ok(codes));
-                    }
-                }
-                Event::Unsubscribed { packet_id } => {
-                    self.wake.room = true;
-                    if let Some(done) = c.unsubs.remove(&packet_id) {
-                        self.complete(done, Ok(()));
-                    }
-                }
-                Event::Disconnected { reason } if self.closing.is_none() && !self.ending => {
-                    self.closing = Some(DisconnectReason::from_session(reason));
-                }
-                _ => {}
-            }
-        }
-        any
-    }
-
-    fn finish_publish(
-        &mut self,
-        c: &mut Common<F>,
-        packet_id: mqtt_proto::PacketId,
-        r: Result<(), Error>,
-    ) {
-        self.wake.room = true;
-        if let Some(done) = c.pubs.remove(&packet_id) {
-            self.complete(done, r);
-        }
     }
 
     /// Before the shell writes [`Core::out`]: nothing goes out before the durable store has

@@ -11,8 +11,6 @@ use ::tokio::net::TcpStream;
 use futures_util::{SinkExt, StreamExt as _};
 use tokio_tungstenite::WebSocketStream;
 use tungstenite::Message as WsMessage;
-use tungstenite::protocol::CloseFrame;
-use tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::error::{DisconnectReason, Error};
 use crate::tls::{TlsConfig, TlsError};
@@ -32,8 +30,8 @@ pub(crate) enum Link {
     /// MQTT bytes in binary WebSocket messages.
     Ws {
         ws: Box<WebSocketStream<Box<dyn Io>>>,
-        /// The close code to send when the link is closed ([MQTT-6.0.0-1] after a text frame).
-        close: Option<CloseCode>,
+        /// A text message came: the close says why ([MQTT-6.0.0-1]).
+        close: bool,
     },
     /// Closed by [`Link::finish`]: the socket is gone.
     Closed,
@@ -128,7 +126,7 @@ pub(crate) async fn open(
             })?;
     Ok(Link::Ws {
         ws: Box::new(stream),
-        close: None,
+        close: false,
     })
 }
 
@@ -150,22 +148,18 @@ impl Link {
             Link::Ws { ws, close } => loop {
                 match ws.next().await {
                     None => return Err(DisconnectReason::TransportClosed),
-                    Some(Ok(WsMessage::Binary(b))) => {
-                        buf.extend_from_slice(&b);
-                        return Ok(());
-                    }
-                    Some(Ok(WsMessage::Text(_))) => {
-                        // [MQTT-6.0.0-1]: close, telling the broker why.
-                        *close = Some(CloseCode::Unsupported);
-                        return Err(DisconnectReason::WebSocket(WsError::NonBinaryFrame));
-                    }
-                    Some(Ok(WsMessage::Close(frame))) => {
-                        return Err(DisconnectReason::WebSocket(WsError::Closed(
-                            frame.map(|f| u16::from(f.code)),
-                        )));
-                    }
-                    // Pongs to pings are sent by tokio-tungstenite itself.
-                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_))) => {}
+                    Some(Ok(m)) => match crate::ws::mqtt_bytes(m) {
+                        Ok(Some(b)) => {
+                            buf.extend_from_slice(&b);
+                            return Ok(());
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            // After a text message, close telling the broker why.
+                            *close = e == WsError::NonBinaryFrame;
+                            return Err(DisconnectReason::WebSocket(e));
+                        }
+                    },
                     Some(Err(e)) => return Err(ws_reason(e)),
                 }
             },
@@ -215,10 +209,7 @@ impl Link {
                 }
             }
             Link::Ws { ws, close } => {
-                let frame = close.map(|code| CloseFrame {
-                    code,
-                    reason: "MQTT-6.0.0-1: binary frames only".into(),
-                });
+                let frame = close.then(crate::ws::non_binary_close);
                 if ws.send(WsMessage::Close(frame)).await.is_err() {
                     return;
                 }
@@ -242,10 +233,7 @@ impl Link {
                 let _ = io.shutdown().await;
             }
             Link::Ws { ws, close } => {
-                let frame = close.map(|code| CloseFrame {
-                    code,
-                    reason: "MQTT-6.0.0-1: binary frames only".into(),
-                });
+                let frame = close.then(crate::ws::non_binary_close);
                 // Sending the close frame through the Sink starts the closing handshake the
                 // same way whichever inherent `close` tokio-tungstenite offers.
                 let _ = ws.send(WsMessage::Close(frame)).await;

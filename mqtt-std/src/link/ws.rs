@@ -382,21 +382,18 @@ impl WsLayer {
         };
         let result = loop {
             match ws.read() {
-                Ok(Message::Binary(b)) => out.extend_from_slice(&b),
-                Ok(Message::Text(_)) => {
-                    // [MQTT-6.0.0-1]: close the connection, telling the broker why.
-                    let _ = ws.close(Some(CloseFrame {
-                        code: CloseCode::Unsupported,
-                        reason: "MQTT-6.0.0-1: binary frames only".into(),
-                    }));
-                    let _ = ws.flush();
-                    break Err(WsError::NonBinaryFrame);
-                }
-                Ok(Message::Close(frame)) => {
-                    let _ = ws.flush();
-                    break Err(WsError::Closed(frame.map(|f| u16::from(f.code))));
-                }
-                Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => {}
+                Ok(m) => match mqtt_bytes(m) {
+                    Ok(Some(b)) => out.extend_from_slice(&b),
+                    Ok(None) => {}
+                    Err(e) => {
+                        if e == WsError::NonBinaryFrame {
+                            // Close the connection, telling the broker why.
+                            let _ = ws.close(Some(non_binary_close()));
+                        }
+                        let _ = ws.flush();
+                        break Err(e);
+                    }
+                },
                 Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
                     break Ok(());
                 }
@@ -580,6 +577,27 @@ fn decode(s: &str) -> Result<String, ()> {
         .decode_utf8()
         .map(|c| c.into_owned())
         .map_err(|_| ())
+}
+
+/// The MQTT bytes a received WebSocket message carries (both clients): a binary message's
+/// payload; nothing for a ping, pong or raw frame (tungstenite answers pings itself); the end
+/// of the link for a close, and for a text message [MQTT-6.0.0-1] (then close with
+/// [`non_binary_close`]).
+pub(crate) fn mqtt_bytes(m: Message) -> Result<Option<tungstenite::Bytes>, WsError> {
+    match m {
+        Message::Binary(b) => Ok(Some(b)),
+        Message::Text(_) => Err(WsError::NonBinaryFrame),
+        Message::Close(frame) => Err(WsError::Closed(frame.map(|f| u16::from(f.code)))),
+        Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => Ok(None),
+    }
+}
+
+/// The close frame that answers a text message [MQTT-6.0.0-1].
+pub(crate) fn non_binary_close() -> CloseFrame {
+    CloseFrame {
+        code: CloseCode::Unsupported,
+        reason: "MQTT-6.0.0-1: binary frames only".into(),
+    }
 }
 
 #[cfg(test)]
