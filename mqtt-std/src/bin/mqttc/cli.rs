@@ -92,6 +92,12 @@ Events without a command, one JSON object per stdout line:
 
 Exit status: 0 after `exit` or the end of stdin; 2 bad usage.";
 
+const COMPLETIONS_AFTER: &str = "\
+For example:
+  mqttc completions bash > ~/.local/share/bash-completion/completions/mqttc
+  mqttc completions zsh > \"${fpath[1]}/_mqttc\"
+  mqttc completions fish > ~/.config/fish/completions/mqttc.fish";
+
 /// mqttc: an MQTT 3.1.1 and 5.0 client (mqtt-std)
 #[derive(Debug, Parser)]
 #[command(
@@ -140,8 +146,8 @@ pub enum Command {
     /// A client driven by JSON lines on stdin; events as JSON lines on stdout
     #[command(disable_help_flag = true, after_help = SCRIPT_AFTER)]
     Script,
-    /// Print a shell completion script (e.g. `mqttc completions bash > /etc/bash_completion.d/mqttc`)
-    #[command(disable_help_flag = true)]
+    /// Print a shell completion script (bash, zsh, fish, elvish or powershell)
+    #[command(disable_help_flag = true, after_help = COMPLETIONS_AFTER)]
     Completions {
         /// The shell
         shell: clap_complete::Shell,
