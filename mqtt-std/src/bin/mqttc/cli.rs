@@ -125,6 +125,9 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    // pub and sub: an option given twice keeps its last value (`-t`, `-T`, `-U`, `--tls-alpn`
+    // and `--ws-header` add up); a value may start with a dash (`-m -5`, `-p -1` is a bad
+    // port, not an unknown option).
     /// Publish a message (or one per stdin line)
     #[command(
         disable_help_flag = true,
