@@ -394,10 +394,16 @@ fn usage_errors_exit_2_with_one_line() {
         let o = mqttc(args);
         assert_fails_with(&o, 2, "usage error");
     }
-    let o = mqttc(&["--help"]);
+    // The options are listed by `mqttc pub --help` and `mqttc sub --help`.
+    let o = mqttc(&["sub", "--help"]);
     assert!(o.status.success());
+    // (Words, whatever the line breaks.)
     let help = String::from_utf8_lossy(&o.stdout);
-    assert!(help.contains("--session-store DIR") && help.contains("restarted mqttc loses nothing"));
+    let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        help.contains("--session-store <DIR>") && help.contains("restarted mqttc loses nothing"),
+        "{help}"
+    );
 }
 
 #[test]
@@ -841,4 +847,351 @@ fn sub_output_and_selection_options() {
     ] {
         assert_fails_with(&mqttc(bad), 2, "");
     }
+}
+
+/// stdout of a run that must succeed with nothing on stderr.
+fn stdout_of(args: &[&str]) -> String {
+    let o = mqttc(args);
+    assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+    assert_eq!(stderr(&o), "", "{args:?}");
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// Whether `help` has each of `items`, whatever the line breaks and the alignment.
+fn assert_lists(help: &str, items: &[&str]) {
+    let words = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    for item in items {
+        let item_words = item.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            help.contains(item) || words.contains(&item_words),
+            "help lacks {item:?}:\n{help}"
+        );
+    }
+}
+
+/// The exit statuses of CLI.md, as every help page but the script's ends.
+const EXIT_STATUSES: &[&str] = &[
+    "Exit status:",
+    "0  success",
+    "1  failure at run time",
+    "2  bad usage",
+];
+
+#[test]
+fn help_is_generated_for_each_subcommand() {
+    let top = stdout_of(&["--help"]);
+    assert!(
+        top.starts_with("mqttc: an MQTT 3.1.1 and 5.0 client"),
+        "{top}"
+    );
+    assert_lists(
+        &top,
+        &[
+            "Usage: mqttc <COMMAND>",
+            "pub ",
+            "sub ",
+            "script ",
+            "completions ",
+        ],
+    );
+    assert_lists(&top, &["--help", "--version", "-h is the host"]);
+    assert_lists(&top, EXIT_STATUSES);
+    // `help` and `-?` are other names for it.
+    assert_eq!(stdout_of(&["help"]), top);
+    assert_eq!(stdout_of(&["-?"]), top);
+
+    let publish = stdout_of(&["pub", "--help"]);
+    assert_lists(
+        &publish,
+        &[
+            "Usage: mqttc pub [OPTIONS] -t TOPIC (-m MSG | -f FILE | -n | -l | -s)",
+            "-h, --host <HOST>",
+            "-p, --port <PORT>",
+            "-L, --url <URL>",
+            "-V, --protocol-version <VER>",
+            "-i, --id <ID>",
+            "-c, --disable-clean-session",
+            "-t, --topic <TOPIC>",
+            "-q, --qos <0|1|2>",
+            "-m, --message <MSG>",
+            "-f, --file <FILE>",
+            "-n, --null-message",
+            "-l, --stdin-line",
+            "-s, --stdin-file",
+            "-r, --retain",
+            "--repeat <N>",
+            "--repeat-delay <SECS>",
+            "-u, --username <USER>",
+            "-P, --pw <PASS>",
+            "--pw-file <FILE>",
+            "--will-topic <TOPIC>",
+            "--cafile <FILE>",
+            "--tls-alpn <PROTO>",
+            "--insecure",
+            "-W <SECS>",
+            "-d, --debug",
+            "--session-store <DIR>",
+            "Connection:",
+            "Payload (one of):",
+            "Login:",
+            "TLS (rustls",
+        ],
+    );
+    // -P is visible to other users; the help says so and names the ways around it.
+    let pw = publish.lines().find(|l| l.contains("--pw <PASS>")).unwrap();
+    assert!(pw.contains("`ps`"), "{pw}");
+    assert_lists(
+        &publish,
+        &["MQTTC_PASSWORD", "prefer --pw-file or MQTTC_PASSWORD"],
+    );
+    assert_lists(&publish, EXIT_STATUSES);
+    // No option of sub in pub's help.
+    for sub_only in [
+        "-C <N>",
+        "-F <FORMAT>",
+        "--retained-only",
+        "-T, --filter-out",
+    ] {
+        assert!(!publish.contains(sub_only), "{sub_only}");
+    }
+    assert_eq!(stdout_of(&["help", "pub"]), publish);
+
+    let subscribe = stdout_of(&["sub", "--help"]);
+    assert_lists(
+        &subscribe,
+        &[
+            "Usage: mqttc sub [OPTIONS] -t FILTER [-t FILTER ...]",
+            "-h, --host <HOST>",
+            "-V, --protocol-version <VER>",
+            "-t, --topic <FILTER>",
+            "-C <N>",
+            "-v, --verbose",
+            "-F <FORMAT>",
+            "--pretty",
+            "-N ",
+            "-R ",
+            "--retained-only",
+            "--remove-retained",
+            "-T, --filter-out <FILTER>",
+            "-U, --unsubscribe <FILTER>",
+            "-E ",
+            "-P, --pw <PASS>",
+            "MQTTC_PASSWORD",
+            "Output:",
+        ],
+    );
+    assert_lists(&subscribe, EXIT_STATUSES);
+    for pub_only in ["-m, --message", "--repeat", "-r, --retain"] {
+        assert!(!subscribe.contains(pub_only), "{pub_only}");
+    }
+
+    let script = stdout_of(&["script", "--help"]);
+    assert_lists(
+        &script,
+        &[
+            "Usage: mqttc script",
+            "connect ",
+            "publish ",
+            "drop ",
+            "\"event\":\"message\"",
+        ],
+    );
+
+    // Laid out for an 80-100 column terminal, whatever the terminal (here: none).
+    for page in [&top, &publish, &subscribe, &script] {
+        for line in page.lines() {
+            assert!(line.chars().count() <= 100, "{line:?}");
+        }
+    }
+}
+
+#[test]
+fn version_is_the_crate_version() {
+    let v = stdout_of(&["--version"]);
+    assert_eq!(v, format!("mqttc {}\n", env!("CARGO_PKG_VERSION")));
+}
+
+/// mosquitto's letters: -h is the host and -V the protocol version, not help and version.
+#[test]
+fn h_is_the_host_and_v_the_protocol_version() {
+    let broker = broker();
+    let port = broker.port().to_string();
+    let sub = Sub::start(&[
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-t",
+        "cli/h",
+        "-C",
+        "1",
+        "-V",
+        "5",
+    ]);
+    let o = mqttc(&[
+        "pub",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-t",
+        "cli/h",
+        "-m",
+        "via -h",
+        "-V",
+        "mqttv5",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(sub.output(), (Some(0), "via -h\n".to_owned()));
+    // The long forms and `--opt=value` work too.
+    let sub = Sub::start(&[
+        "--host=127.0.0.1",
+        "--port",
+        &port,
+        "-t",
+        "cli/h2",
+        "-C",
+        "1",
+    ]);
+    let o = mqttc(&[
+        "pub",
+        "--host",
+        "127.0.0.1",
+        &format!("--port={port}"),
+        "--topic=cli/h2",
+        "-m",
+        "x",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(sub.output(), (Some(0), "x\n".to_owned()));
+
+    // -h takes a value: alone it is a usage error, not a request for help.
+    let o = mqttc(&["pub", "-t", "a", "-m", "x", "-h"]);
+    assert_fails_with(&o, 2, "a value is required for '--host <HOST>'");
+    assert!(o.stdout.is_empty());
+    // -V takes a value, and 3.1 is refused as unsupported.
+    let o = mqttc(&["sub", "-t", "a", "-V"]);
+    assert_fails_with(&o, 2, "a value is required for '--protocol-version <VER>'");
+    assert!(o.stdout.is_empty());
+    for v in ["31", "mqttv31"] {
+        let o = mqttc(&["pub", "-V", v, "-p", &port, "-t", "a", "-m", "x"]);
+        assert_fails_with(&o, 2, "MQTT 3.1 (-V 31) is not supported: use 311 or 5");
+    }
+    let o = mqttc(&["pub", "-V", "4", "-t", "a", "-m", "x"]);
+    assert_fails_with(&o, 2, "must be 5, mqttv5, 311 or mqttv311");
+}
+
+#[test]
+fn completions_for_each_shell() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let script = stdout_of(&["completions", shell]);
+        for word in [
+            "pub",
+            "sub",
+            "script",
+            "completions",
+            "session-store",
+            "will-topic",
+        ] {
+            assert!(script.contains(word), "{shell} completions lack {word:?}");
+        }
+    }
+    let bash = stdout_of(&["completions", "bash"]);
+    assert!(
+        bash.contains("_mqttc()") && bash.contains("complete -F _mqttc"),
+        "{bash}"
+    );
+    // Options of pub are offered after `mqttc pub`, sub's after `mqttc sub`.
+    assert!(bash.contains("mqttc__subcmd__pub)") && bash.contains("mqttc__subcmd__sub)"));
+    // A script that bash reads without a syntax error (where there is a bash).
+    if let Ok(o) = Command::new("bash")
+        .arg("-n")
+        .stdin(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().unwrap().write_all(bash.as_bytes())?;
+            c.wait_with_output()
+        })
+    {
+        assert!(o.status.success(), "bash -n: {}", stderr(&o));
+    }
+    assert!(stdout_of(&["completions", "zsh"]).starts_with("#compdef mqttc"));
+    assert!(stdout_of(&["completions", "fish"]).contains("complete -c mqttc"));
+
+    let o = mqttc(&["completions", "tcsh"]);
+    assert_fails_with(&o, 2, "invalid value 'tcsh'");
+    let o = mqttc(&["completions"]);
+    assert_fails_with(&o, 2, "<SHELL>");
+    // A full disk is a failure at run time, reported in one line.
+    if let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") {
+        let o = Command::new(MQTTC)
+            .args(["completions", "bash"])
+            .stdout(full)
+            .output()
+            .unwrap();
+        assert_fails_with(&o, 1, "cannot write the completion script");
+    }
+}
+
+#[test]
+fn usage_errors_name_the_option() {
+    let o = mqttc(&[]);
+    assert_fails_with(
+        &o,
+        2,
+        "usage error: give a subcommand: pub, sub, script or completions",
+    );
+    let o = mqttc(&["frobnicate"]);
+    assert_fails_with(&o, 2, "unrecognized subcommand 'frobnicate'");
+    let o = mqttc(&["pub", "-t", "a", "-m", "x", "--nonsense"]);
+    assert_fails_with(&o, 2, "usage error: unexpected argument '--nonsense' found");
+    assert!(stderr(&o).contains("(see mqttc pub --help)"));
+    // A near miss gets a suggestion, on the same line.
+    let o = mqttc(&["sub", "-t", "a", "--hots", "x"]);
+    assert_fails_with(&o, 2, "did you mean '--host'?");
+    // An option of the other subcommand is named as such.
+    let o = mqttc(&["sub", "-t", "a", "-m", "x"]);
+    assert_fails_with(&o, 2, "-m is an option of mqttc pub, not mqttc sub");
+    let o = mqttc(&["pub", "-t", "a", "-m", "x", "--retained-only"]);
+    assert_fails_with(
+        &o,
+        2,
+        "--retained-only is an option of mqttc sub, not mqttc pub",
+    );
+    // Values are checked where they are parsed.
+    let o = mqttc(&["pub", "-t", "a", "-m", "x", "-q", "3"]);
+    assert_fails_with(
+        &o,
+        2,
+        "invalid value '3' for '--qos <0|1|2>': must be 0, 1 or 2",
+    );
+    let o = mqttc(&["pub", "-t", "a", "-p", "-1", "-m", "x"]);
+    assert_fails_with(&o, 2, "invalid value '-1' for '--port <PORT>'");
+    let o = mqttc(&["sub", "-t", "a", "-C", "0"]);
+    assert_fails_with(
+        &o,
+        2,
+        "invalid value '0' for '-C <N>': needs a positive whole number",
+    );
+    // Options that exclude or need each other.
+    let o = mqttc(&["pub", "-t", "a", "-m", "x", "-n"]);
+    assert_fails_with(&o, 2, "cannot be used with");
+    let o = mqttc(&["sub", "-t", "a", "--pretty"]);
+    assert_fails_with(&o, 2, "required arguments were not provided: -F <FORMAT>");
+    // Checks across options keep their words.
+    let o = mqttc(&["pub", "-t", "a", "-t", "b", "-m", "x"]);
+    assert_fails_with(&o, 2, "mqttc pub needs exactly one -t TOPIC");
+    let o = mqttc(&["pub", "-t", "a", "-m", "x", "-c"]);
+    assert_fails_with(
+        &o,
+        2,
+        "-c (persistent session) needs a client id: give -i ID",
+    );
+    // A value may start with a dash.
+    let broker = broker();
+    let port = broker.port().to_string();
+    let sub = Sub::start(&["-p", &port, "-t", "cli/dash", "-C", "1"]);
+    let o = mqttc(&["pub", "-p", &port, "-t", "cli/dash", "-m", "-5"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(sub.output(), (Some(0), "-5\n".to_owned()));
 }

@@ -1,10 +1,13 @@
-//! Command-line parsing for `mqttc pub` and `mqttc sub` (mosquitto_pub/sub option names).
+//! What `mqttc pub` and `mqttc sub` run with, made from what `clap` parsed (see `cli`): the
+//! defaults that depend on other options, and the checks that involve more than one option.
 
 use std::fmt;
 use std::path::PathBuf;
 
 use mqtt_proto::{TopicFilter, TopicName};
 use mqtt_std::QoS;
+
+use crate::cli::{CommonOpts, ConnOpts, LoginOpts, PubCli, SubCli, TlsOpts, WillOpts};
 
 /// A usage error: exit status 2.
 #[derive(Debug)]
@@ -25,15 +28,6 @@ fn usage<T>(msg: impl Into<String>) -> Result<T, Usage> {
 pub enum Mode {
     Pub,
     Sub,
-}
-
-impl Mode {
-    fn name(self) -> &'static str {
-        match self {
-            Mode::Pub => "pub",
-            Mode::Sub => "sub",
-        }
-    }
 }
 
 /// Where `pub` takes its payload from.
@@ -129,20 +123,6 @@ pub struct SubArgs {
     pub exit_subscribed: bool,
 }
 
-fn parse_num<T: std::str::FromStr>(opt: &str, v: &str, what: &str) -> Result<T, Usage> {
-    v.parse()
-        .map_err(|_| Usage(format!("{opt} needs {what}, not {v:?}")))
-}
-
-fn parse_qos(opt: &str, v: &str) -> Result<QoS, Usage> {
-    match v {
-        "0" => Ok(QoS::AtMostOnce),
-        "1" => Ok(QoS::AtLeastOnce),
-        "2" => Ok(QoS::ExactlyOnce),
-        _ => usage(format!("{opt} must be 0, 1 or 2, not {v:?}")),
-    }
-}
-
 /// A generated client id: "mqttc" and 12 characters of `[0-9a-zA-Z]` (17 in all).
 pub fn generated_client_id() -> String {
     const ALNUM: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -169,254 +149,157 @@ pub fn random_u64() -> u64 {
     h.finish()
 }
 
-/// Parses the options that follow `pub` or `sub`.
-pub fn parse(mode: Mode, argv: &[String]) -> Result<Args, Usage> {
-    let mut host = None;
-    let mut port = None;
-    let mut client_id = None;
-    let mut keep_alive = 60u16;
-    let mut clean_session = true;
-    let mut qos = QoS::AtMostOnce;
-    let mut topics = Vec::new();
-    let mut payload: Option<Payload> = None;
-    let mut retain = false;
-    let mut username = None;
-    let mut password = None;
-    let mut will_topic: Option<String> = None;
-    let mut will_payload: Option<Vec<u8>> = None;
-    let mut will_qos = QoS::AtMostOnce;
-    let mut will_retain = false;
-    let mut will_qos_given = false;
-    let mut cafile = None;
-    let mut capath = None;
-    let mut use_os_certs = false;
-    let mut alpn: Vec<String> = Vec::new();
-    let mut cert = None;
-    let mut key = None;
-    let mut insecure = false;
-    let mut server_name = None;
-    let mut count = None;
-    let mut timeout_secs = None;
-    let mut verbose = false;
-    let mut sub = SubArgs::default();
-    let mut protocol = mqtt_std::ProtocolVersion::V311;
-    let mut format: Option<String> = None;
-    let mut pretty = false;
-    let mut repeat = 1u64;
-    let mut repeat_delay = std::time::Duration::ZERO;
-    let mut debug = false;
-    let mut session_store = None;
-    let mut url: Option<mqtt_std::ws::BrokerUrl> = None;
-    let mut ws_path: Option<String> = None;
-    let mut ws_headers: Vec<(String, String)> = Vec::new();
+/// What only one of `pub` and `sub` has (the other's defaults).
+struct ModeOpts {
+    mode: Mode,
+    topics: Vec<String>,
+    qos: QoS,
+    payload: Option<Payload>,
+    retain: bool,
+    repeat: u64,
+    repeat_delay: std::time::Duration,
+    count: Option<u64>,
+    verbose: bool,
+    sub: SubArgs,
+    format: Option<String>,
+    pretty: bool,
+}
 
-    let mut it = argv.iter();
-    while let Some(opt) = it.next() {
-        let opt = opt.as_str();
-        let mut value = || -> Result<String, Usage> {
-            it.next()
-                .cloned()
-                .ok_or_else(|| Usage(format!("{opt} needs a value")))
-        };
-        let mut set_payload = |p: Payload| -> Result<(), Usage> {
-            if payload.is_some() {
-                return usage("give only one of -m, -f, -n, -l, -s");
-            }
-            payload = Some(p);
-            Ok(())
-        };
-        let pub_only = |o: &str| -> Result<(), Usage> {
-            if mode == Mode::Sub {
-                return usage(format!("{o} is an option of mqttc pub, not mqttc sub"));
-            }
-            Ok(())
-        };
-        let sub_only = |o: &str| -> Result<(), Usage> {
-            if mode == Mode::Pub {
-                return usage(format!("{o} is an option of mqttc sub, not mqttc pub"));
-            }
-            Ok(())
-        };
-        match opt {
-            "-h" | "--host" => host = Some(value()?),
-            "-p" | "--port" => port = Some(parse_num::<u16>(opt, &value()?, "a port number")?),
-            "-i" | "--id" => {
-                let id = value()?;
-                if id.len() > 65_535 || id.contains('\0') {
-                    return usage("-i: the client id must be at most 65,535 bytes, without NUL");
-                }
-                client_id = Some(id);
-            }
-            "-k" | "--keepalive" => {
-                keep_alive = parse_num(opt, &value()?, "seconds from 0 to 65535")?;
-            }
-            "-c" | "--disable-clean-session" => clean_session = false,
-            "-q" | "--qos" => qos = parse_qos(opt, &value()?)?,
-            "-t" | "--topic" => topics.push(value()?),
-            "-m" | "--message" => {
-                pub_only(opt)?;
-                let v = value()?;
-                set_payload(Payload::Text(v))?;
-            }
-            "-f" | "--file" => {
-                pub_only(opt)?;
-                let v = value()?;
-                set_payload(Payload::File(PathBuf::from(v)))?;
-            }
-            "-n" | "--null-message" => {
-                pub_only(opt)?;
-                set_payload(Payload::Empty)?;
-            }
-            "-l" | "--stdin-line" => {
-                pub_only(opt)?;
-                set_payload(Payload::Lines)?;
-            }
-            "-s" | "--stdin-file" => {
-                pub_only(opt)?;
-                set_payload(Payload::Stdin)?;
-            }
-            "-r" | "--retain" => {
-                pub_only(opt)?;
-                retain = true;
-            }
-            "-u" | "--username" => username = Some(value()?),
-            "-P" | "--pw" => password = Some(value()?),
-            "--pw-file" => {
-                let path = value()?;
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| Usage(format!("--pw-file {path}: {e}")))?;
-                // The first line; a trailing newline (as editors and `echo` leave) is not
-                // part of the password.
-                let line = text.lines().next().unwrap_or_default();
-                password = Some(line.to_owned());
-            }
-            "--will-topic" => will_topic = Some(value()?),
-            "--will-payload" => will_payload = Some(value()?.into_bytes()),
-            "--will-qos" => {
-                will_qos = parse_qos(opt, &value()?)?;
-                will_qos_given = true;
-            }
-            "--will-retain" => will_retain = true,
-            "--cafile" => cafile = Some(PathBuf::from(value()?)),
-            "--capath" => capath = Some(PathBuf::from(value()?)),
-            "--tls-use-os-certs" => use_os_certs = true,
-            "--tls-alpn" => alpn.push(value()?),
-            "--cert" => cert = Some(PathBuf::from(value()?)),
-            "--key" => key = Some(PathBuf::from(value()?)),
-            "--insecure" => insecure = true,
-            "--tls-server-name" => server_name = Some(value()?),
-            "-L" | "--url" => {
-                let v = value()?;
-                url = Some(
-                    mqtt_std::ws::BrokerUrl::parse(&v).map_err(|e| Usage(format!("-L: {e}")))?,
-                );
-            }
-            "--ws-path" => ws_path = Some(value()?),
-            "--ws-header" => {
-                let v = value()?;
-                let Some((name, val)) = v.split_once(':') else {
-                    return usage("--ws-header needs NAME: VALUE");
-                };
-                ws_headers.push((name.trim().to_owned(), val.trim().to_owned()));
-            }
-            "-C" => {
-                sub_only(opt)?;
-                let n: u64 = parse_num(opt, &value()?, "a positive count")?;
-                if n == 0 {
-                    return usage("-C needs a positive count");
-                }
-                count = Some(n);
-            }
-            "-W" => {
-                let n: u64 = parse_num(opt, &value()?, "a positive number of seconds")?;
-                if n == 0 {
-                    return usage("-W needs a positive number of seconds");
-                }
-                timeout_secs = Some(n);
-            }
-            "-v" | "--verbose" => {
-                sub_only(opt)?;
-                verbose = true;
-            }
-            "-d" | "--debug" => debug = true,
-            "-V" | "--protocol-version" => {
-                let v = value()?;
-                protocol = match v.as_str() {
-                    "5" | "mqttv5" => mqtt_std::ProtocolVersion::V5,
-                    "311" | "mqttv311" => mqtt_std::ProtocolVersion::V311,
-                    "31" | "mqttv31" => {
-                        return usage("MQTT 3.1 (-V 31) is not supported: use 311 or 5");
-                    }
-                    _ => return usage(format!("-V must be 5, mqttv5, 311 or mqttv311, not {v:?}")),
-                };
-            }
-            "-F" => {
-                sub_only(opt)?;
-                format = Some(value()?);
-            }
-            "--pretty" => {
-                sub_only(opt)?;
-                pretty = true;
-            }
-            "-N" => {
-                sub_only(opt)?;
-                sub.no_newline = true;
-            }
-            "-R" => {
-                sub_only(opt)?;
-                sub.no_retained = true;
-            }
-            "--retained-only" => {
-                sub_only(opt)?;
-                sub.retained_only = true;
-            }
-            "--remove-retained" => {
-                sub_only(opt)?;
-                sub.remove_retained = true;
-            }
-            "-T" | "--filter-out" => {
-                sub_only(opt)?;
-                let f = value()?;
-                if let Err(e) = TopicFilter::new(&f) {
-                    return usage(format!("-T {f:?}: {e}"));
-                }
-                sub.filter_out.push(f);
-            }
-            "-U" | "--unsubscribe" => {
-                sub_only(opt)?;
-                let f = value()?;
-                if let Err(e) = TopicFilter::new(&f) {
-                    return usage(format!("-U {f:?}: {e}"));
-                }
-                sub.unsubscribe.push(f);
-            }
-            "-E" => {
-                sub_only(opt)?;
-                sub.exit_subscribed = true;
-            }
-            "--repeat" => {
-                pub_only(opt)?;
-                repeat = parse_num(opt, &value()?, "a count of at least 1")?;
-                if repeat == 0 {
-                    return usage("--repeat needs a count of at least 1");
-                }
-            }
-            "--repeat-delay" => {
-                pub_only(opt)?;
-                let v = value()?;
-                let secs: f64 = parse_num(opt, &v, "seconds")?;
-                repeat_delay = std::time::Duration::try_from_secs_f64(secs)
-                    .map_err(|_| Usage(format!("--repeat-delay needs seconds, not {v:?}")))?;
-            }
-            "--session-store" => session_store = Some(PathBuf::from(value()?)),
-            other => {
-                return usage(format!(
-                    "unknown option {other:?} (see mqttc {} --help)",
-                    mode.name()
-                ));
-            }
+/// The options of `mqttc pub`.
+pub fn from_pub(c: PubCli) -> Result<Args, Usage> {
+    let p = c.payload;
+    // clap lets through at most one of them.
+    let payload = if let Some(m) = p.message {
+        Some(Payload::Text(m))
+    } else if let Some(f) = p.file {
+        Some(Payload::File(f))
+    } else if p.null_message {
+        Some(Payload::Empty)
+    } else if p.stdin_line {
+        Some(Payload::Lines)
+    } else if p.stdin_file {
+        Some(Payload::Stdin)
+    } else {
+        None
+    };
+    let m = ModeOpts {
+        mode: Mode::Pub,
+        topics: c.publish.topics,
+        qos: c.publish.qos.unwrap_or(QoS::AtMostOnce),
+        payload,
+        retain: c.publish.retain,
+        repeat: c.publish.repeat.unwrap_or(1),
+        repeat_delay: c.publish.repeat_delay.unwrap_or_default(),
+        count: None,
+        verbose: false,
+        sub: SubArgs::default(),
+        format: None,
+        pretty: false,
+    };
+    finish(m, c.common)
+}
+
+/// The options of `mqttc sub`.
+pub fn from_sub(c: SubCli) -> Result<Args, Usage> {
+    let (s, o) = (c.subscribe, c.output);
+    let m = ModeOpts {
+        mode: Mode::Sub,
+        topics: s.topics,
+        qos: s.qos.unwrap_or(QoS::AtMostOnce),
+        payload: None,
+        retain: false,
+        repeat: 1,
+        repeat_delay: std::time::Duration::ZERO,
+        count: s.count,
+        verbose: o.verbose,
+        sub: SubArgs {
+            format: None,
+            no_newline: o.no_newline,
+            no_retained: o.no_retained,
+            retained_only: o.retained_only,
+            remove_retained: o.remove_retained,
+            filter_out: o.filter_out,
+            unsubscribe: s.unsubscribe,
+            exit_subscribed: s.exit_subscribed,
+        },
+        format: o.format,
+        pretty: o.pretty,
+    };
+    finish(m, c.common)
+}
+
+/// The options both share, and the checks across options.
+fn finish(m: ModeOpts, common: CommonOpts) -> Result<Args, Usage> {
+    let ModeOpts {
+        mode,
+        mut topics,
+        qos,
+        payload,
+        retain,
+        repeat,
+        repeat_delay,
+        count,
+        verbose,
+        mut sub,
+        format,
+        pretty,
+    } = m;
+    let CommonOpts {
+        conn,
+        login,
+        will,
+        tls,
+    } = common;
+    let ConnOpts {
+        host,
+        port,
+        mut url,
+        ws_path,
+        ws_headers,
+        protocol,
+        client_id,
+        keep_alive,
+        no_clean_session,
+        timeout_secs,
+        debug,
+        session_store,
+    } = conn;
+    let clean_session = !no_clean_session;
+    let protocol = protocol.unwrap_or(mqtt_std::ProtocolVersion::V311);
+    let LoginOpts {
+        mut username,
+        password,
+        pw_file,
+    } = login;
+    // clap keeps the last of -P and --pw-file.
+    let mut password = match pw_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| Usage(format!("--pw-file {}: {e}", path.display())))?;
+            // The first line; a trailing newline (as editors and `echo` leave) is not part of
+            // the password.
+            Some(text.lines().next().unwrap_or_default().to_owned())
         }
-    }
+        None => password,
+    };
+    let WillOpts {
+        will_topic,
+        will_payload,
+        will_qos,
+        will_retain,
+    } = will;
+    let will_qos_given = will_qos.is_some();
+    let will_qos = will_qos.unwrap_or(QoS::AtMostOnce);
+    let TlsOpts {
+        cafile,
+        capath,
+        use_os_certs,
+        alpn,
+        cert,
+        key,
+        server_name,
+        insecure,
+    } = tls;
 
     if !clean_session && client_id.is_none() {
         return usage("-c (persistent session) needs a client id: give -i ID");
@@ -472,13 +355,9 @@ pub fn parse(mode: Mode, argv: &[String]) -> Result<Args, Usage> {
             if topics.is_empty() && sub.unsubscribe.is_empty() {
                 return usage("mqttc sub needs at least one -t FILTER (or -U FILTER)");
             }
-            if sub.no_retained && sub.retained_only {
-                return usage("-R and --retained-only exclude each other");
-            }
+            // clap has refused -R with --retained-only, and --pretty without -F.
             if let Some(f) = &format {
                 sub.format = Some(crate::format::Format::parse(f, pretty).map_err(Usage)?);
-            } else if pretty {
-                return usage("--pretty needs -F with %j or %J");
             }
             for t in &topics {
                 if let Err(e) = TopicFilter::new(t) {
@@ -487,7 +366,7 @@ pub fn parse(mode: Mode, argv: &[String]) -> Result<Args, Usage> {
             }
         }
     }
-    let will = match (will_topic, will_payload) {
+    let will = match (will_topic, will_payload.map(String::into_bytes)) {
         (Some(topic), payload) => {
             if let Err(e) = TopicName::new(&topic) {
                 return usage(format!("invalid will topic {topic:?}: {e}"));
@@ -601,14 +480,34 @@ pub fn parse(mode: Mode, argv: &[String]) -> Result<Args, Usage> {
         session_store,
     })
 }
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use clap::Parser as _;
 
     fn args(s: &str) -> Vec<String> {
         s.split_whitespace().map(str::to_owned).collect()
+    }
+
+    /// `mqttc pub ARGV` or `mqttc sub ARGV`, parsed and checked as `main` does.
+    fn parse(mode: Mode, argv: &[String]) -> Result<Args, String> {
+        let name = match mode {
+            Mode::Pub => "pub",
+            Mode::Sub => "sub",
+        };
+        let argv = ["mqttc", name]
+            .into_iter()
+            .map(str::to_owned)
+            .chain(argv.iter().cloned());
+        match crate::cli::Cli::try_parse_from(argv)
+            .map_err(|e| e.to_string())?
+            .command
+        {
+            crate::cli::Command::Pub(p) => from_pub(p).map_err(|u| u.0),
+            crate::cli::Command::Sub(s) => from_sub(s).map_err(|u| u.0),
+            _ => Err("neither pub nor sub".to_owned()),
+        }
     }
 
     #[test]
