@@ -136,6 +136,29 @@ impl ClientOptions {
     /// timeout 10 s, socket write timeout 30 s, linger 1 s after DISCONNECT, held messages
     /// resent when the broker lost the session, no automatic reconnect.
     ///
+    /// A client id of `prefix` and 12 random characters of `[0-9a-zA-Z]`, as mosquitto_pub
+    /// makes them: unique enough that two clients started at once do not take over each
+    /// other's session (MQTT 3.1.1 servers must take ids of 1 to 23 such characters; keep the
+    /// prefix under 12 for them).
+    ///
+    /// ```
+    /// let id = mqtt_std::ClientOptions::generated_id("sensor");
+    /// assert_eq!(id.len(), 18);
+    /// assert!(id.starts_with("sensor") && id.chars().all(|c| c.is_ascii_alphanumeric()));
+    /// assert_ne!(id, mqtt_std::ClientOptions::generated_id("sensor"));
+    /// ```
+    pub fn generated_id(prefix: &str) -> String {
+        const ALNUM: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+        let mut id = String::from(prefix);
+        let mut r = crate::core::random_u64();
+        for _ in 0..12 {
+            let i = usize::try_from(r % 62).unwrap_or(0);
+            id.push(char::from(ALNUM.get(i).copied().unwrap_or(b'x')));
+            r /= 62;
+        }
+        id
+    }
+
     /// An empty client id asks the broker to assign one (clean session only).
     pub fn new(client_id: impl Into<String>) -> Self {
         ClientOptions {

@@ -860,3 +860,38 @@ async fn close_fails_pending_publishes_and_ends_the_stream() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn disconnect_notify_reports_every_end_with_its_reason() {
+    let b = broker();
+    let (c, _m) = new_client("dn");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    c.set_disconnect_notify(move |r: &DisconnectReason| {
+        let _ = tx.send(r.clone());
+    });
+    // The client's own disconnect.
+    c.connect("127.0.0.1", b.port(), &ConnectOptions::default())
+        .await
+        .unwrap();
+    c.disconnect().await.unwrap();
+    let r = timeout(WAIT, rx.recv()).await.unwrap().unwrap();
+    assert!(matches!(r, DisconnectReason::Local), "{r:?}");
+    // A second client with the same id takes the session over: the broker closes this one.
+    c.connect("127.0.0.1", b.port(), &ConnectOptions::default())
+        .await
+        .unwrap();
+    let twin = Client::new(ClientOptions::new(c.client_id())).unwrap().0;
+    twin.connect("127.0.0.1", b.port(), &ConnectOptions::default())
+        .await
+        .unwrap();
+    let r = timeout(WAIT, rx.recv()).await.unwrap().unwrap();
+    assert!(matches!(r, DisconnectReason::TransportClosed), "{r:?}");
+    // Removed: no more calls.
+    c.clear_disconnect_notify();
+    c.connect("127.0.0.1", b.port(), &ConnectOptions::default())
+        .await
+        .unwrap();
+    c.disconnect().await.unwrap();
+    assert!(rx.try_recv().is_err());
+    twin.close().await;
+}

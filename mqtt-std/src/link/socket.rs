@@ -1,7 +1,7 @@
 //! The byte pipe under the session: a TCP stream, optionally wrapped in rustls.
 //!
 //! The IO thread owns the [`Link`]; a reader thread per connection only moves raw bytes from
-//! the socket into the IO thread's inbox (see `client.rs`). TLS records are decrypted and
+//! the socket into the IO thread's inbox (see `crate::blocking`). TLS records are decrypted and
 //! encrypted here, on the IO thread, so rustls' single connection object is never shared.
 
 use std::io::{self, Read as _, Write as _};

@@ -494,6 +494,20 @@ impl Client {
         self.shared().lock().publishes_in_flight()
     }
 
+    /// Calls `f` with the reason each time a connection ends, as the blocking client's
+    /// [`set_disconnect_notify`](crate::Client::set_disconnect_notify) does, [`Client::disconnect`]
+    /// included. It runs on the driver task, outside the client's lock: keep it short and do
+    /// not block in it; it may call the client's non-async methods. Capture a clone of the
+    /// [`Client`] in it only if the client should live as long as the callback is set.
+    pub fn set_disconnect_notify(&self, f: impl Fn(&DisconnectReason) + Send + Sync + 'static) {
+        self.shared().lock().disconnect_notify = Some(Arc::new(f));
+    }
+
+    /// Removes the disconnect notification.
+    pub fn clear_disconnect_notify(&self) {
+        self.shared().lock().disconnect_notify = None;
+    }
+
     /// Resolves with the reason when the current connection (or connection attempt) ends; at
     /// once with the last reason when there is none.
     pub async fn disconnected(&self) -> Option<DisconnectReason> {

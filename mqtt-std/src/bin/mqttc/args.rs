@@ -125,28 +125,7 @@ pub struct SubArgs {
 
 /// A generated client id: "mqttc" and 12 characters of `[0-9a-zA-Z]` (17 in all).
 pub fn generated_client_id() -> String {
-    const ALNUM: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
-    let mut id = String::from("mqttc");
-    let mut r = random_u64();
-    for _ in 0..12 {
-        let i = usize::try_from(r % 62).unwrap_or(0);
-        id.push(char::from(ALNUM.get(i).copied().unwrap_or(b'x')));
-        r /= 62;
-    }
-    id
-}
-
-/// 64 random bits from the standard library's per-process hash seed and the clock.
-pub fn random_u64() -> u64 {
-    use std::hash::{BuildHasher as _, Hasher as _};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    h.finish()
+    mqtt_std::ClientOptions::generated_id("mqttc")
 }
 
 /// What only one of `pub` and `sub` has (the other's defaults).
