@@ -13,6 +13,7 @@ pub mod tokio;
 mod trace;
 
 pub use blocking::{Client, Messages, Pending, WeakClient};
+pub use core::Reconnected;
 pub use error::{DisconnectReason, Error, MessageGetError};
 pub use link::{tls, ws};
 pub use options::{

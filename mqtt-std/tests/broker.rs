@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::*;
 use mqtt_std::{
     Client, ClientOptions, ConnectOptions, ConnectReturnCode, DisconnectReason, Error,
-    MessageGetError, QoS, Reconnect, SubAckReturnCode, TlsConfig, TlsError, Will,
+    MessageGetError, QoS, Reconnect, Reconnected, SubAckReturnCode, TlsConfig, TlsError, Will,
 };
 use mqtt_test_broker::{Broker, TestPki};
 
@@ -964,4 +964,55 @@ fn client_is_send_and_sync_and_takes_any_duration() {
         .wait_timeout(Duration::MAX)
         .unwrap();
     assert_eq!(c.recv_timeout(Duration::MAX).unwrap().payload, b"x");
+}
+
+/// The broker restarts and has lost the session: the automatic reconnect sends the granted
+/// subscriptions again (not the one taken back), and the reconnect notify says so.
+#[test]
+fn a_reconnect_to_a_broker_without_the_session_subscribes_again() {
+    let mut broker = broker();
+    let c = Client::new(ClientOptions::new(id("resub")).reconnect(Some(Reconnect {
+        initial: Duration::from_millis(100),
+        max: Duration::from_millis(500),
+    })))
+    .unwrap();
+    let (tx, rx) = mpsc::channel();
+    c.set_reconnect_notify(move |r: &Reconnected| {
+        let _ = tx.send(r.clone());
+    });
+    c.connect("127.0.0.1", broker.port(), &ConnectOptions::default())
+        .unwrap();
+    let granted = c
+        .subscribe(&[("resub/#", QoS::AtLeastOnce), ("gone/#", QoS::AtMostOnce)])
+        .unwrap()
+        .wait_timeout(WAIT)
+        .unwrap();
+    assert_eq!(granted.len(), 2);
+    c.unsubscribe(&["gone/#"])
+        .unwrap()
+        .wait_timeout(WAIT)
+        .unwrap();
+    broker.restart().unwrap();
+    let r = rx.recv_timeout(WAIT).unwrap();
+    assert!(!r.session_present);
+    assert_eq!(
+        r.resubscribed,
+        vec![("resub/#".to_owned(), QoS::AtLeastOnce)]
+    );
+    // Retained, so that it arrives whether the SUBSCRIBE or the PUBLISH reaches the broker
+    // first.
+    let p = connected(&broker, "resub-pub");
+    p.publish("resub/x", b"back", QoS::AtLeastOnce, true)
+        .unwrap()
+        .wait_timeout(WAIT)
+        .unwrap();
+    let m = c.recv_timeout(WAIT).unwrap();
+    assert_eq!(
+        (m.topic.as_str(), &m.payload[..]),
+        ("resub/x", &b"back"[..])
+    );
+    p.publish("resub/x", b"", QoS::AtLeastOnce, true)
+        .unwrap()
+        .wait_timeout(WAIT)
+        .unwrap();
 }

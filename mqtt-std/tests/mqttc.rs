@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read as _, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::sync::mpsc;
@@ -51,6 +51,8 @@ fn assert_fails_with(o: &Output, code: i32, needle: &str) {
 /// A running `mqttc sub -d ...` that has received its SUBACK.
 struct Sub {
     child: Child,
+    /// `-d`'s lines (stderr).
+    lines: mpsc::Receiver<String>,
 }
 
 impl Sub {
@@ -72,13 +74,22 @@ impl Sub {
                 let _ = tx.send(line);
             }
         });
+        let sub = Sub { child, lines: rx };
+        sub.wait_line("received SUBACK");
+        sub
+    }
+
+    /// Waits for a `-d` line starting with `prefix`.
+    fn wait_line(&self, prefix: &str) {
         loop {
-            let line = rx.recv_timeout(WAIT).expect("no SUBACK from mqttc sub");
-            if line.starts_with("received SUBACK") {
-                break;
+            let line = self
+                .lines
+                .recv_timeout(WAIT)
+                .unwrap_or_else(|_| panic!("no {prefix:?} from mqttc sub"));
+            if line.starts_with(prefix) {
+                return;
             }
         }
-        Sub { child }
     }
 
     fn output(self) -> (Option<i32>, String) {
@@ -715,18 +726,69 @@ fn never_panics_on_odd_input() {
     assert!(!stderr(&o).contains("panicked"));
 }
 
+/// As mosquitto_sub: a lost link is not the end of `sub`. The broker restarts (SIGKILL,
+/// persistence off, so the session is gone): `sub` connects again, subscribes again, and
+/// goes on printing.
 #[test]
-fn sub_exits_1_when_the_broker_closes_the_connection() {
-    let broker = broker();
+fn sub_reconnects_after_a_broker_restart_and_subscribes_again() {
+    let mut broker = broker();
     let port = broker.port().to_string();
-    let shared_id = id("taken");
-    let sub = Sub::start(&["-p", &port, "-t", "x", "-i", &shared_id]);
-    // Another client with the same id: the broker closes the first connection.
-    let o = mqttc(&["pub", "-p", &port, "-t", "y", "-m", "z", "-i", &shared_id]);
+    let sub = Sub::start(&["-p", &port, "-t", "restart/#", "-q", "1", "-C", "2"]);
+    let o = mqttc(&[
+        "pub",
+        "-p",
+        &port,
+        "-t",
+        "restart/a",
+        "-m",
+        "before",
+        "-q",
+        "1",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
+    broker.restart().unwrap();
+    // The CONNACK of the reconnect, then the SUBACK of the subscriptions sent again.
+    sub.wait_line("received CONNACK");
+    sub.wait_line("received SUBACK");
+    let o = mqttc(&[
+        "pub",
+        "-p",
+        &port,
+        "-t",
+        "restart/b",
+        "-m",
+        "after",
+        "-q",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (code, out) = sub.output();
+    assert_eq!(code, Some(0));
+    assert_eq!(out, "before\nafter\n");
+}
+
+/// An end that another attempt would not mend ends `sub` at once, with exit 1: here the
+/// broker breaks the protocol (a packet of the reserved type 0) after the SUBACK.
+#[test]
+fn sub_exits_1_when_the_broker_breaks_the_protocol() {
+    let (port, server) = scripted(|mut s| {
+        let (first, _) = read_packet(&mut s);
+        assert_eq!(first, 0x10);
+        s.write_all(&[0x20, 0x02, 0x00, 0x00]).unwrap();
+        let (first, body) = read_packet(&mut s);
+        assert_eq!(first, 0x82);
+        s.write_all(&[0x90, 0x03, body[0], body[1], 0x00]).unwrap();
+        s.write_all(&[0x00, 0x00]).unwrap();
+        // Whatever comes until the client closes.
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest);
+    });
+    let port = port.to_string();
+    let sub = Sub::start(&["-p", &port, "-t", "x"]);
     let out = sub.child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
+    server.join().unwrap();
 }
 
 /// mosquitto_sub's habits: `-F` formats, `-N`, `-T`, `-R`, `--retained-only`,

@@ -895,3 +895,44 @@ async fn disconnect_notify_reports_every_end_with_its_reason() {
     assert!(rx.try_recv().is_err());
     twin.close().await;
 }
+
+#[tokio::test]
+async fn a_reconnect_to_a_broker_without_the_session_subscribes_again() {
+    let mut b = broker();
+    let (c, mut messages) = Client::new(ClientOptions::new(id("tresub")).reconnect(Some(
+        mqtt_std::Reconnect {
+            initial: std::time::Duration::from_millis(100),
+            max: std::time::Duration::from_millis(500),
+        },
+    )))
+    .unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    c.set_reconnect_notify(move |r: &mqtt_std::Reconnected| {
+        let _ = tx.send(r.clone());
+    });
+    c.connect("127.0.0.1", b.port(), &ConnectOptions::default())
+        .await
+        .unwrap();
+    c.subscribe(&[("tresub/#", QoS::ExactlyOnce)])
+        .await
+        .unwrap();
+    b.restart().unwrap();
+    let r = timeout(WAIT, rx.recv()).await.unwrap().unwrap();
+    assert!(!r.session_present);
+    assert_eq!(
+        r.resubscribed,
+        vec![("tresub/#".to_owned(), QoS::ExactlyOnce)]
+    );
+    let (p, _pm) = connected(b.port(), "tresub-pub").await;
+    p.publish("tresub/x", b"back", QoS::AtLeastOnce, true)
+        .await
+        .unwrap();
+    let m = next(&mut messages).await;
+    assert_eq!(
+        (m.topic.as_str(), &m.payload[..]),
+        ("tresub/x", &b"back"[..])
+    );
+    p.publish("tresub/x", b"", QoS::AtLeastOnce, true)
+        .await
+        .unwrap();
+}

@@ -11,7 +11,7 @@ use mqtt_session::CommandError;
 
 use super::pending::{Pending, Slot};
 use super::shared::{ConnectRequest, Shared, State};
-use crate::core::{Clock, CloseKind, Common, Status, Target, deadline_after};
+use crate::core::{Clock, CloseKind, Common, Reconnected, Status, Target, deadline_after};
 use crate::error::{DisconnectReason, Error, MessageGetError};
 use crate::options::{ClientOptions, ConnectOptions, Connected, Message, MessageInfo, Will};
 use crate::store::FileStore;
@@ -425,7 +425,7 @@ impl Client {
     ) -> Result<Pending<Vec<SubAckReturnCode>>, Error> {
         let (id, mut st) = self.command(|st, now| st.c.session.subscribe(now, filters))?;
         let slot = Slot::new();
-        st.c.subs.insert(id, slot.clone());
+        st.c.register_subscribe(id, filters, slot.clone());
         Ok(Pending::new(slot, Some(id)))
     }
 
@@ -434,7 +434,7 @@ impl Client {
     pub fn unsubscribe(&self, filters: &[&str]) -> Result<Pending<()>, Error> {
         let (id, mut st) = self.command(|st, now| st.c.session.unsubscribe(now, filters))?;
         let slot = Slot::new();
-        st.c.unsubs.insert(id, slot.clone());
+        st.c.register_unsubscribe(id, filters, slot.clone());
         Ok(Pending::new(slot, Some(id)))
     }
 
@@ -595,6 +595,37 @@ impl Client {
     /// Removes the disconnect notification.
     pub fn clear_disconnect_notify(&self) {
         self.shared().lock().c.disconnect_notify = None;
+    }
+
+    /// Calls `f` each time an automatic reconnect
+    /// ([`ClientOptions::reconnect`](crate::ClientOptions::reconnect)) is accepted. When the
+    /// broker had lost the session (session present 0: it restarted, or clean session is
+    /// on), the client has already sent the subscriptions again (every filter an earlier
+    /// SUBACK granted and no UNSUBSCRIBE took back) and [`Reconnected::resubscribed`] lists
+    /// them. Runs on the IO thread, as the other notifications do.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use mqtt_std::{Client, ClientOptions, Reconnect};
+    ///
+    /// # fn main() -> Result<(), mqtt_std::Error> {
+    /// let client = Client::new(ClientOptions::new("logger").reconnect(Some(Reconnect {
+    ///     initial: Duration::from_millis(500),
+    ///     max: Duration::from_secs(30),
+    /// })))?;
+    /// client.set_reconnect_notify(|r| {
+    ///     eprintln!("back (session present: {}), {} filters restored", r.session_present, r.resubscribed.len());
+    /// });
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn set_reconnect_notify(&self, f: impl Fn(&Reconnected) + Send + Sync + 'static) {
+        self.shared().lock().c.reconnect_notify = Some(Arc::new(f));
+    }
+
+    /// Removes the reconnect notification.
+    pub fn clear_reconnect_notify(&self) {
+        self.shared().lock().c.reconnect_notify = None;
     }
 
     fn close_connection(&self, kind: CloseKind) -> Result<(), Error> {

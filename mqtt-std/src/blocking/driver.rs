@@ -394,7 +394,11 @@ impl Io {
         // Callbacks may hold client handles, the last one among them: they are dropped with
         // the other fires, once the state lock is released (dropping the last handle closes
         // the client, which takes the lock).
-        let callbacks = (st.receive_notify.take(), st.c.disconnect_notify.take());
+        let callbacks = (
+            st.receive_notify.take(),
+            st.c.disconnect_notify.take(),
+            st.c.reconnect_notify.take(),
+        );
         self.core.fires.push(Fire::new(move || drop(callbacks)));
         self.settle(&mut st);
         self.shared.reader_cv.notify_all();

@@ -434,6 +434,8 @@ impl<F: Family, L: LinkState> Core<F, L> {
         for (_, done) in std::mem::take(&mut c.unsubs) {
             self.complete(done, Err(lost.clone()));
         }
+        c.sub_filters.clear();
+        c.unsub_filters.clear();
         for (_, done) in std::mem::take(&mut c.qos0) {
             self.complete(done, Err(lost.clone()));
         }

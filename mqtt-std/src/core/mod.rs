@@ -22,7 +22,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mqtt_proto::{PacketId, SubAckReturnCode, TopicName};
+use mqtt_proto::{PacketId, QoS, SubAckReturnCode, TopicName};
 use mqtt_session::{Session, VecStore};
 
 use crate::error::{DisconnectReason, Error};
@@ -37,6 +37,20 @@ pub(crate) use outgoing::Outgoing;
 pub(crate) type Sess = Session<SessionStore, Vec<u8>>;
 /// The disconnect notification ([`crate::Client::set_disconnect_notify`]).
 pub(crate) type DisconnectNotify = Arc<dyn Fn(&DisconnectReason) + Send + Sync>;
+/// The reconnect notification ([`crate::Client::set_reconnect_notify`]).
+pub(crate) type ReconnectNotify = Arc<dyn Fn(&Reconnected) + Send + Sync>;
+
+/// What an automatic reconnect found ([`crate::Client::set_reconnect_notify`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Reconnected {
+    /// The broker resumed the session (clean session off, and it kept one).
+    pub session_present: bool,
+    /// The subscriptions sent again because the broker had no session (none when it had
+    /// one): every filter a SUBACK granted on an earlier connection and no UNSUBSCRIBE took
+    /// back, with its requested QoS, in one SUBSCRIBE.
+    pub resubscribed: Vec<(String, QoS)>,
+}
 
 /// How a client hands results to the callers waiting for them.
 pub(crate) trait Family: 'static {
@@ -136,6 +150,13 @@ pub(crate) struct Common<F: Family> {
     /// Waiting for the current connection (or attempt) to end.
     pub(crate) end_waiters: Vec<F::Done<DisconnectReason>>,
     pub(crate) disconnect_notify: Option<DisconnectNotify>,
+    pub(crate) reconnect_notify: Option<ReconnectNotify>,
+    /// The subscriptions a SUBACK granted and no UNSUBSCRIBE took back: an automatic
+    /// reconnect that finds no session sends them again.
+    pub(crate) subscriptions: Vec<(String, QoS)>,
+    /// The filters of SUBSCRIBE and UNSUBSCRIBE requests awaiting their acknowledgement.
+    pub(crate) sub_filters: HashMap<PacketId, Vec<(String, QoS)>>,
+    pub(crate) unsub_filters: HashMap<PacketId, Vec<String>>,
 }
 
 impl<F: Family> Common<F> {
@@ -175,6 +196,10 @@ impl<F: Family> Common<F> {
                 qos0_seq: 0,
                 end_waiters: Vec::new(),
                 disconnect_notify: None,
+                reconnect_notify: None,
+                subscriptions: Vec::new(),
+                sub_filters: HashMap::new(),
+                unsub_filters: HashMap::new(),
             },
             restored,
         ))
@@ -204,6 +229,54 @@ impl<F: Family> Common<F> {
                 self.qos0_seq += 1;
                 self.qos0.push_back((self.qos0_seq, done));
             }
+        }
+    }
+
+    /// Records a SUBSCRIBE the session accepted, so that its grants can be restored.
+    pub(crate) fn register_subscribe(
+        &mut self,
+        id: PacketId,
+        filters: &[(&str, QoS)],
+        done: F::Done<Vec<SubAckReturnCode>>,
+    ) {
+        let owned = filters.iter().map(|(f, q)| ((*f).to_owned(), *q)).collect();
+        self.sub_filters.insert(id, owned);
+        self.subs.insert(id, done);
+    }
+
+    /// Records an UNSUBSCRIBE the session accepted.
+    pub(crate) fn register_unsubscribe(
+        &mut self,
+        id: PacketId,
+        filters: &[&str],
+        done: F::Done<()>,
+    ) {
+        let owned = filters.iter().map(|f| (*f).to_owned()).collect();
+        self.unsub_filters.insert(id, owned);
+        self.unsubs.insert(id, done);
+    }
+
+    /// A SUBACK: the filters it granted are kept (replacing an earlier grant of the same
+    /// filter, as the broker does [MQTT-3.8.4-3]).
+    pub(crate) fn granted(&mut self, id: PacketId, codes: &[SubAckReturnCode]) {
+        let Some(filters) = self.sub_filters.remove(&id) else {
+            return;
+        };
+        for ((filter, qos), code) in filters.into_iter().zip(codes) {
+            if *code == SubAckReturnCode::Failure {
+                continue;
+            }
+            match self.subscriptions.iter_mut().find(|(f, _)| *f == filter) {
+                Some(s) => s.1 = qos,
+                None => self.subscriptions.push((filter, qos)),
+            }
+        }
+    }
+
+    /// An UNSUBACK: its filters are no longer restored.
+    pub(crate) fn ungranted(&mut self, id: PacketId) {
+        if let Some(filters) = self.unsub_filters.remove(&id) {
+            self.subscriptions.retain(|(f, _)| !filters.contains(f));
         }
     }
 

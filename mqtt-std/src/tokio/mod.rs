@@ -60,7 +60,7 @@ use ::tokio::sync::{Notify, mpsc, oneshot};
 use mqtt_proto::{QoS, SubAckReturnCode};
 use mqtt_session::CommandError;
 
-use crate::core::{Clock, CloseKind, Common, Family, Fire, Status, Target};
+use crate::core::{Clock, CloseKind, Common, Family, Fire, Reconnected, Status, Target};
 use crate::error::{DisconnectReason, Error};
 use crate::options::{ClientOptions, ConnectOptions, Connected, Message, Will};
 use crate::tls::TlsConfig;
@@ -466,7 +466,7 @@ impl Client {
                 |st, now| st.session.subscribe(now, filters),
                 |st, id| {
                     let (tx, rx) = oneshot::channel();
-                    st.subs.insert(id, tx);
+                    st.register_subscribe(id, filters, tx);
                     rx
                 },
             )
@@ -481,7 +481,7 @@ impl Client {
                 |st, now| st.session.unsubscribe(now, filters),
                 |st, id| {
                     let (tx, rx) = oneshot::channel();
-                    st.unsubs.insert(id, tx);
+                    st.register_unsubscribe(id, filters, tx);
                     rx
                 },
             )
@@ -506,6 +506,18 @@ impl Client {
     /// Removes the disconnect notification.
     pub fn clear_disconnect_notify(&self) {
         self.shared().lock().disconnect_notify = None;
+    }
+
+    /// Calls `f` each time an automatic reconnect is accepted, after the subscriptions went
+    /// out again if the broker had lost the session: see the blocking client's
+    /// [`set_reconnect_notify`](crate::Client::set_reconnect_notify). Runs on the driver task.
+    pub fn set_reconnect_notify(&self, f: impl Fn(&Reconnected) + Send + Sync + 'static) {
+        self.shared().lock().reconnect_notify = Some(Arc::new(f));
+    }
+
+    /// Removes the reconnect notification.
+    pub fn clear_reconnect_notify(&self) {
+        self.shared().lock().reconnect_notify = None;
     }
 
     /// Resolves with the reason when the current connection (or connection attempt) ends; at

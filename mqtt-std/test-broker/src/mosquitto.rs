@@ -605,6 +605,26 @@ impl Broker {
         }
     }
 
+    /// Stops Mosquitto (SIGKILL, as a crash would) and starts it again with the same
+    /// configuration on the same ports. Persistence is off, so every session and retained
+    /// message is gone: clients that reconnect find session present 0.
+    pub fn restart(&mut self) -> Result<(), HarnessError> {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let mosquitto = mosquitto_path().ok_or(HarnessError::MosquittoNotFound)?;
+        let log = fs::OpenOptions::new()
+            .append(true)
+            .open(self.dir.join("mosquitto.out"))?;
+        self.child = Command::new(mosquitto)
+            .arg("-c")
+            .arg(self.dir.join("mosquitto.conf"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log.try_clone()?))
+            .stderr(Stdio::from(log))
+            .spawn()?;
+        self.wait_ready(Duration::from_secs(10))
+    }
+
     /// The process id of Mosquitto.
     pub fn pid(&self) -> u32 {
         self.child.id()

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use mqtt_proto::{TopicFilter, TopicName};
 use mqtt_std::{
-    Client, ClientOptions, ConnectOptions, Error, QoS, SubAckReturnCode, TlsConfig, Will,
+    Client, ClientOptions, ConnectOptions, DisconnectReason, Error, QoS, Reconnect,
+    SubAckReturnCode, TlsConfig, Will, WsError,
 };
 
 use crate::args::{Args, Mode, Payload};
@@ -68,6 +69,32 @@ pub fn cli_options(client_id: &str, payload_len: usize) -> ClientOptions {
         .transmit_buffer_size(payload_len.saturating_add(70_000).min(MAX_PACKET))
 }
 
+/// `sub`'s reconnects: 0.5 s, doubling up to 30 s (each with jitter).
+const SUB_RECONNECT: Reconnect = Reconnect {
+    initial: Duration::from_millis(500),
+    max: Duration::from_secs(30),
+};
+
+/// Whether `sub` connects again after a connection ended for `reason`: after a lost link
+/// (the broker closed it or went away, a reset, a keep-alive or CONNACK timeout, the
+/// broker's WebSocket close) and a 5.0 broker's "server busy" (0x89) or "server shutting
+/// down" (0x8B); not after a refusal, a TLS failure, a protocol violation or any other
+/// DISCONNECT from the broker.
+fn retried(reason: &DisconnectReason) -> bool {
+    use mqtt_proto::v5::DisconnectReasonCode as Code;
+    match reason {
+        DisconnectReason::TransportClosed
+        | DisconnectReason::Io(_)
+        | DisconnectReason::KeepAliveTimeout
+        | DisconnectReason::ConnAckTimeout
+        | DisconnectReason::WebSocket(WsError::Closed(_)) => true,
+        DisconnectReason::Other(mqtt_session::DisconnectReason::Server(code)) => {
+            matches!(code, Code::ServerBusy | Code::ServerShuttingDown)
+        }
+        _ => false,
+    }
+}
+
 /// Builds the client, connects, and runs `pub` or `sub`.
 pub fn run(a: &Args) -> Result<(), Failure> {
     // A limit past the end of the clock is no limit.
@@ -104,7 +131,23 @@ pub fn run(a: &Args) -> Result<(), Failure> {
     if let Some(dir) = &a.session_store {
         options = options.session_store(dir);
     }
+    if a.mode == Mode::Sub {
+        // As mosquitto_sub: a lost link is not the end of the run.
+        options = options.reconnect(Some(SUB_RECONNECT));
+    }
     let client = Client::new(options)?;
+    if a.mode == Mode::Sub {
+        // An end that another attempt would not mend ends the run: the reconnect is called
+        // off, and `recv` reports the reason.
+        let weak = client.downgrade();
+        client.set_disconnect_notify(move |reason| {
+            if !retried(reason) {
+                if let Some(c) = weak.upgrade() {
+                    let _ = c.disconnect();
+                }
+            }
+        });
+    }
     client.set_websocket(a.websocket.clone());
     if let Some(user) = &a.username {
         client.set_login(user, a.password.as_deref().map(str::as_bytes));

@@ -3,7 +3,9 @@
 use mqtt_session::Event;
 
 use super::{Core, LinkState};
-use crate::core::{Common, Family, Status};
+use mqtt_proto::QoS;
+
+use crate::core::{Common, Family, Fire, Reconnected, Status};
 use crate::error::{DisconnectReason, Error};
 use crate::options::{Connected, Message};
 
@@ -21,8 +23,13 @@ impl<F: Family, L: LinkState> Core<F, L> {
                     if let Some(t) = self.pending_target.take() {
                         self.target = Some(t);
                     }
-                    if let Some(done) = self.attempt.take().and_then(|a| a.done) {
-                        self.complete(done, Ok(Connected { session_present }));
+                    match self.attempt.take().map(|a| a.done) {
+                        Some(Some(done)) => {
+                            self.complete(done, Ok(Connected { session_present }));
+                        }
+                        // An automatic reconnect.
+                        Some(None) => self.reconnected(c, session_present),
+                        None => {}
                     }
                 }
                 Event::ConnectionRefused { code } => {
@@ -60,13 +67,15 @@ impl<F: Family, L: LinkState> Core<F, L> {
                 }
                 Event::Subscribed { packet_id, results } => {
                     self.wake.room = true;
+                    let codes: Vec<_> = results.iter().collect();
+                    c.granted(packet_id, &codes);
                     if let Some(done) = c.subs.remove(&packet_id) {
-                        let codes = results.iter().collect();
                         self.complete(done, Ok(codes));
                     }
                 }
                 Event::Unsubscribed { packet_id } => {
                     self.wake.room = true;
+                    c.ungranted(packet_id);
                     if let Some(done) = c.unsubs.remove(&packet_id) {
                         self.complete(done, Ok(()));
                     }
@@ -89,6 +98,34 @@ impl<F: Family, L: LinkState> Core<F, L> {
         self.wake.room = true;
         if let Some(done) = c.pubs.remove(&packet_id) {
             self.complete(done, r);
+        }
+    }
+
+    /// An automatic reconnect was accepted: when the broker had no session, the subscriptions
+    /// go out again in one SUBSCRIBE (its SUBACK updates them like any other); then the
+    /// reconnect notification runs.
+    fn reconnected(&mut self, c: &mut Common<F>, session_present: bool) {
+        let mut resubscribed = Vec::new();
+        if !session_present && !c.subscriptions.is_empty() {
+            let filters: Vec<(&str, QoS)> = c
+                .subscriptions
+                .iter()
+                .map(|(f, q)| (f.as_str(), *q))
+                .collect();
+            // Refused only for a transmit buffer too small for all the filters at once: the
+            // subscriptions are then left to the application (the notification says none
+            // were sent).
+            if let Ok(id) = c.session.subscribe(self.clock.now(), &filters) {
+                resubscribed = c.subscriptions.clone();
+                c.sub_filters.insert(id, resubscribed.clone());
+            }
+        }
+        if let Some(f) = c.reconnect_notify.clone() {
+            let r = Reconnected {
+                session_present,
+                resubscribed,
+            };
+            self.fires.push(Fire::new(move || f(&r)));
         }
     }
 }
