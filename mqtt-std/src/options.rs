@@ -67,6 +67,7 @@ pub struct ClientOptions {
     pub(crate) max_inflight: u16,
     pub(crate) max_queued: u16,
     pub(crate) receive_queue_depth: usize,
+    pub(crate) receive_queue_bytes: usize,
     pub(crate) max_packet_size: usize,
     pub(crate) transmit_buffer_size: usize,
     pub(crate) connack_timeout: Duration,
@@ -87,6 +88,7 @@ impl fmt::Debug for ClientOptions {
             .field("max_inflight", &self.max_inflight)
             .field("max_queued", &self.max_queued)
             .field("receive_queue_depth", &self.receive_queue_depth)
+            .field("receive_queue_bytes", &self.receive_queue_bytes)
             .field("max_packet_size", &self.max_packet_size)
             .field("transmit_buffer_size", &self.transmit_buffer_size)
             .field("connack_timeout", &self.connack_timeout)
@@ -166,6 +168,7 @@ impl ClientOptions {
             max_inflight: mqtt_session::Config::DEFAULT_MAX_INFLIGHT,
             max_queued: 0,
             receive_queue_depth: 1024,
+            receive_queue_bytes: Self::DEFAULT_RECEIVE_QUEUE_BYTES,
             max_packet_size: 1 << 20,
             transmit_buffer_size: 1 << 20,
             connack_timeout: Duration::from_secs(30),
@@ -222,6 +225,31 @@ impl ClientOptions {
     /// takes messages; one network read (up to 64 KiB) may add a few messages beyond the depth.
     pub fn receive_queue_depth(mut self, n: usize) -> Self {
         self.receive_queue_depth = n.max(1);
+        self
+    }
+
+    /// The default [`receive_queue_bytes`](Self::receive_queue_bytes): 64 MiB.
+    pub const DEFAULT_RECEIVE_QUEUE_BYTES: usize = 64 << 20;
+
+    /// The bytes (topics and payloads) of received messages held for the application
+    /// (default 64 MiB), besides their number ([`receive_queue_depth`](Self::receive_queue_depth)):
+    /// the client stops reading from the socket while the messages waiting reach either
+    /// bound. What one network read carried (up to 64 KiB, or the rest of one packet of up
+    /// to [`max_packet_size`](Self::max_packet_size)) is still delivered, so memory for
+    /// received messages stays under the budget plus one read or one packet, whatever the
+    /// broker sends.
+    ///
+    /// ```
+    /// use mqtt_std::ClientOptions;
+    ///
+    /// // A small device: at most 100 messages and 256 KiB of them waiting.
+    /// let options = ClientOptions::new("probe-7")
+    ///     .receive_queue_depth(100)
+    ///     .receive_queue_bytes(256 << 10);
+    /// # let _ = options;
+    /// ```
+    pub fn receive_queue_bytes(mut self, bytes: usize) -> Self {
+        self.receive_queue_bytes = bytes.max(1);
         self
     }
 
@@ -482,6 +510,12 @@ pub struct Message {
 }
 
 impl Message {
+    /// The bytes of its topic and payload: what it counts for in
+    /// [`ClientOptions::receive_queue_bytes`].
+    pub fn size(&self) -> usize {
+        self.topic.len().saturating_add(self.payload.len())
+    }
+
     /// An owned copy of a message the session delivered, with its number in the durable store
     /// (if any).
     pub(crate) fn received(m: &mqtt_session::Message<'_>, seq: Option<u64>) -> Self {

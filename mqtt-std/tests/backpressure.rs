@@ -89,3 +89,50 @@ async fn tokio_a_full_receive_queue_keeps_a_healthy_connection() {
     }
     c.disconnect().await.unwrap();
 }
+
+/// The receive queue's byte budget bounds what waits, not only its number: 10 messages of
+/// 100 KB against a budget of 150 KB, the application not taking any. Reading stops after the
+/// budget is reached (one read's worth more at most: 3 messages), and goes on as the
+/// application takes them. With the default budget, the same 10 all wait in the queue.
+#[test]
+fn the_byte_budget_bounds_the_receive_queue() {
+    const SIZE: usize = 100_000;
+    let broker = broker();
+    let run = |budget: Option<usize>| {
+        let mut options = ClientOptions::new(id("budget"));
+        if let Some(b) = budget {
+            options = options.receive_queue_bytes(b);
+        }
+        let c = Client::new(options).unwrap();
+        c.connect("127.0.0.1", broker.port(), &ConnectOptions::default())
+            .unwrap();
+        let topic = id("big");
+        c.subscribe(&[(&topic, QoS::AtLeastOnce)])
+            .unwrap()
+            .wait()
+            .unwrap();
+        let sender = connected(&broker, "big-sender");
+        for i in 0..10u8 {
+            sender
+                .publish(&topic, &[i; SIZE], QoS::AtLeastOnce, false)
+                .unwrap()
+                .wait_timeout(WAIT)
+                .unwrap();
+        }
+        // Every PUBACK is in: the broker has all 10 and sends them as fast as we read.
+        let mut most = 0;
+        let until = std::time::Instant::now() + Duration::from_secs(1);
+        while std::time::Instant::now() < until && most < 10 {
+            most = most.max(c.queued_messages());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        for i in 0..10u8 {
+            let m = c.recv_timeout(WAIT).unwrap();
+            assert_eq!(m.payload, vec![i; SIZE]);
+        }
+        most
+    };
+    let bounded = run(Some(150_000));
+    assert!((2..=3).contains(&bounded), "{bounded} messages waited");
+    assert_eq!(run(None), 10);
+}

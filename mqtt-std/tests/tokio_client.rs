@@ -936,3 +936,27 @@ async fn a_reconnect_to_a_broker_without_the_session_subscribes_again() {
         .await
         .unwrap();
 }
+
+/// A receive byte budget smaller than two messages: the driver pauses and resumes reading as
+/// the application takes them, and every message arrives in order.
+#[tokio::test]
+async fn a_small_receive_byte_budget_delivers_everything_in_order() {
+    let b = broker();
+    let (c, mut messages) =
+        Client::new(ClientOptions::new(id("tbudget")).receive_queue_bytes(150_000)).unwrap();
+    c.connect("127.0.0.1", b.port(), &ConnectOptions::default())
+        .await
+        .unwrap();
+    c.subscribe(&[("tbudget/x", QoS::AtLeastOnce)])
+        .await
+        .unwrap();
+    let (p, _pm) = connected(b.port(), "tbudget-pub").await;
+    for i in 0..10u8 {
+        p.publish("tbudget/x", &[i; 100_000], QoS::AtLeastOnce, false)
+            .await
+            .unwrap();
+    }
+    for i in 0..10u8 {
+        assert_eq!(next(&mut messages).await.payload, vec![i; 100_000]);
+    }
+}

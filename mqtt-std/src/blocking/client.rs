@@ -162,6 +162,7 @@ impl Client {
                 inbox_end: None,
                 connect_req: None,
                 wake: false,
+                queued_bytes: restored.iter().map(Message::size).sum(),
                 messages: restored.into(),
                 depth: options.receive_queue_depth,
                 tx_drained: 0,
@@ -479,7 +480,7 @@ impl Client {
             dup: m.dup,
         };
         let seq = m.seq;
-        st.messages.pop_front();
+        st.pop_message();
         self.took_message(&mut st, seq);
         Ok(info)
     }
@@ -490,7 +491,7 @@ impl Client {
         if st.c.shutdown {
             return None;
         }
-        let m = st.messages.pop_front();
+        let m = st.pop_message();
         if let Some(m) = &m {
             self.took_message(&mut st, m.seq);
         }
@@ -506,7 +507,7 @@ impl Client {
             if st.c.shutdown {
                 return Err(Error::Closed);
             }
-            if let Some(m) = st.messages.pop_front() {
+            if let Some(m) = st.pop_message() {
                 self.took_message(&mut st, m.seq);
                 return Ok(m);
             }

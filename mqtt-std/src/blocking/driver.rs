@@ -81,7 +81,7 @@ impl Io {
     }
 
     fn can_take(&self, st: &State) -> bool {
-        st.messages.len() < st.depth || self.core.handshaking()
+        !self.core.queue_full(st.queued(), st.depth) || self.core.handshaking()
     }
 
     /// Sleeps until there is something to do.
@@ -185,7 +185,7 @@ impl Io {
             }
 
             let mut st = shared.lock();
-            let (queued, depth) = (st.messages.len(), st.depth);
+            let (queued, depth) = (st.queued(), st.depth);
             self.core.step(&mut st.c, queued, depth);
             if let Some(e) = link_err {
                 // Before CONNACK (the handshake failed): the connect fails with it.
@@ -240,7 +240,10 @@ impl Io {
     /// receive notification, wake-ups, and links the core let go of closed.
     fn settle(&mut self, st: &mut State) {
         let shared = &self.shared;
-        st.messages.append(&mut self.core.received);
+        while let Some(m) = self.core.take_received() {
+            st.queued_bytes = st.queued_bytes.saturating_add(m.size());
+            st.messages.push_back(m);
+        }
         let wake = self.core.take_wake();
         if wake.received {
             if let Some(f) = st.receive_notify.clone() {
@@ -391,6 +394,7 @@ impl Io {
             }
         }
         st.messages.clear();
+        st.queued_bytes = 0;
         // Callbacks may hold client handles, the last one among them: they are dropped with
         // the other fires, once the state lock is released (dropping the last handle closes
         // the client, which takes the lock).

@@ -7,6 +7,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use super::pending::Slot;
+use crate::core::driver::Queued;
 use crate::core::{Clock, Common, Family, Fire, Target};
 use crate::error::Error;
 use crate::options::{Connected, Message};
@@ -50,11 +51,30 @@ pub(crate) struct State {
 
     // The application side.
     pub(crate) messages: VecDeque<Message>,
+    /// The bytes of `messages` ([`Message::size`]).
+    pub(crate) queued_bytes: usize,
     pub(crate) depth: usize,
     /// Bumped whenever the transmit buffer drained (commands waiting for room go on).
     pub(crate) tx_drained: u64,
     pub(crate) tx_waiters: usize,
     pub(crate) receive_notify: Option<ReceiveNotify>,
+}
+
+impl State {
+    /// The messages waiting for the application.
+    pub(crate) fn queued(&self) -> Queued {
+        Queued {
+            messages: self.messages.len(),
+            bytes: self.queued_bytes,
+        }
+    }
+
+    /// Takes the oldest message waiting.
+    pub(crate) fn pop_message(&mut self) -> Option<Message> {
+        let m = self.messages.pop_front()?;
+        self.queued_bytes = self.queued_bytes.saturating_sub(m.size());
+        Some(m)
+    }
 }
 
 pub(crate) struct Shared {

@@ -40,6 +40,14 @@ struct Attempt<F: Family> {
     refused: Option<ConnectReturnCode>,
 }
 
+/// The received messages an application has not taken yet.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Queued {
+    pub(crate) messages: usize,
+    /// Their topics and payloads ([`Message::size`]).
+    pub(crate) bytes: usize,
+}
+
 /// Whom the shell wakes after a round.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Wake {
@@ -82,8 +90,11 @@ pub(crate) struct Core<F: Family, L> {
     pub(crate) input: Vec<u8>,
     /// The session took none of `input` last round.
     stalled: bool,
-    /// Received messages, for the shell to hand to the application.
-    pub(crate) received: VecDeque<Message>,
+    /// Received messages, for the shell to hand to the application
+    /// ([`Core::take_received`]).
+    received: VecDeque<Message>,
+    /// Their bytes ([`Message::size`]).
+    received_bytes: usize,
     /// Callbacks to run once the lock is released, in order.
     pub(crate) fires: Vec<Fire>,
     wake: Wake,
@@ -111,6 +122,7 @@ impl<F: Family, L: LinkState> Core<F, L> {
             input: Vec::new(),
             stalled: false,
             // Messages a durable store kept from the last run come first.
+            received_bytes: restored.iter().map(Message::size).sum(),
             received: restored.into(),
             fires: Vec::new(),
             wake: Wake::default(),
@@ -123,6 +135,33 @@ impl<F: Family, L: LinkState> Core<F, L> {
 
     fn complete<T: Clone + Send + 'static>(&mut self, done: F::Done<T>, r: Result<T, Error>) {
         self.fires.extend(F::complete(done, r));
+    }
+
+    /// A received message, for the application.
+    pub(crate) fn push_received(&mut self, m: Message) {
+        self.received_bytes = self.received_bytes.saturating_add(m.size());
+        self.received.push_back(m);
+        self.wake.received = true;
+    }
+
+    /// The oldest received message not yet handed to the application.
+    pub(crate) fn take_received(&mut self) -> Option<Message> {
+        let m = self.received.pop_front()?;
+        self.received_bytes = self.received_bytes.saturating_sub(m.size());
+        Some(m)
+    }
+
+    /// Puts back a message the application had no room for.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    pub(crate) fn untake_received(&mut self, m: Message) {
+        self.received_bytes = self.received_bytes.saturating_add(m.size());
+        self.received.push_front(m);
+    }
+
+    /// Received messages are waiting here.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    pub(crate) fn has_received(&self) -> bool {
+        !self.received.is_empty()
     }
 
     /// Whom to wake for what this round did (and forget it).
@@ -171,6 +210,18 @@ impl<F: Family, L: LinkState> Core<F, L> {
         self.reconnect_at = None;
         c.reconnecting = false;
         c.status = Status::Connecting;
+        lifecycle!(
+            debug,
+            "{}:{}: link open ({}{}), sending CONNECT",
+            target.host,
+            target.port,
+            if target.tls.is_some() { "TLS" } else { "TCP" },
+            if target.ws.is_some() {
+                ", WebSocket"
+            } else {
+                ""
+            }
+        );
         if let Some(t) = &mut self.tracer {
             t.reset(target.options.protocol_version());
         }
@@ -203,6 +254,12 @@ impl<F: Family, L: LinkState> Core<F, L> {
         if c.status == Status::Connecting {
             c.status = Status::Idle;
         }
+        match &self.target {
+            Some(t) if auto => {
+                lifecycle!(warn, "reconnecting to {}:{} failed: {e}", t.host, t.port)
+            }
+            _ => lifecycle!(info, "connecting failed: {e}"),
+        }
         if let Some(done) = done {
             self.complete(done, Err(e));
         }
@@ -234,9 +291,10 @@ impl<F: Family, L: LinkState> Core<F, L> {
     /// One round's work under the lock, after the shell put what it read into
     /// [`Core::input`]: the application's close request, CONNECT once the transport is up,
     /// the input, the timers, then every event and packet that follows. Input pauses while
-    /// `queued` (messages the application has not taken) plus [`Core::received`] reach
-    /// `depth`: back-pressure, not a dead broker (the PINGRESP may wait unread behind them).
-    pub(crate) fn step(&mut self, c: &mut Common<F>, queued: usize, depth: usize) {
+    /// `queued` (messages the application has not taken) plus [`Core::received`] reach the
+    /// shell's `depth` in number or the receive byte budget in bytes: back-pressure, not a
+    /// dead broker (the PINGRESP may wait unread behind them).
+    pub(crate) fn step(&mut self, c: &mut Common<F>, queued: Queued, depth: usize) {
         let now = self.clock.now();
         let close = c.close_req.take();
         if close == Some(super::CloseKind::Drop) {
@@ -256,7 +314,7 @@ impl<F: Family, L: LinkState> Core<F, L> {
         {
             self.end_link(c, DisconnectReason::Local);
         }
-        let paused = queued.saturating_add(self.received.len()) >= depth && !self.handshaking();
+        let paused = self.queue_full(queued, depth) && !self.handshaking();
         let now = self.clock.now();
         c.session.set_input_paused(now, paused);
         c.session.handle_timeout(now);
@@ -272,6 +330,14 @@ impl<F: Family, L: LinkState> Core<F, L> {
             self.end_link(c, DisconnectReason::ConnAckTimeout);
         }
         self.pump(c);
+    }
+
+    /// Whether the messages waiting (`queued` with the application, [`Core::received`] here)
+    /// fill the receive queue, by number (`depth`) or bytes.
+    pub(crate) fn queue_full(&self, queued: Queued, depth: usize) -> bool {
+        let held = self.received_bytes;
+        queued.messages.saturating_add(self.received.len()) >= depth
+            || queued.bytes.saturating_add(held) >= self.options.receive_queue_bytes
     }
 
     /// Feeds the input to the session, draining events and output whenever it stops taking
@@ -334,6 +400,7 @@ impl<F: Family, L: LinkState> Core<F, L> {
         if !self.out.is_empty() {
             if let Some(Err(e)) = c.session.store().file().map(FileStore::sync) {
                 self.out.clear();
+                lifecycle!(error, "session store: {e}; nothing was sent");
                 self.end_link(c, DisconnectReason::Store(e));
             } else if let Some(t) = &self.tracer {
                 t.sent(self.out.bytes());
@@ -402,6 +469,15 @@ impl<F: Family, L: LinkState> Core<F, L> {
     pub(crate) fn end_link(&mut self, c: &mut Common<F>, reason: DisconnectReason) {
         self.closing = None;
         let had_link = self.link.is_some();
+        if had_link {
+            let to = self.pending_target.as_ref().or(self.target.as_ref());
+            let (host, port) = to.map_or(("?", 0), |t| (t.host.as_str(), t.port));
+            if reason.is_local() {
+                lifecycle!(info, "{host}:{port}: connection closed ({reason})");
+            } else {
+                lifecycle!(warn, "{host}:{port}: connection ended: {reason}");
+            }
+        }
         if let Some(link) = self.link.take() {
             self.closed.push(link);
         }
@@ -482,7 +558,13 @@ impl<F: Family, L: LinkState> Core<F, L> {
         if self.target.is_none() || c.shutdown || c.status == Status::Closed {
             return;
         }
-        self.reconnect_at = Some(deadline_after(backoff(policy, self.reconnect_failures)));
+        let delay = backoff(policy, self.reconnect_failures);
+        lifecycle!(
+            info,
+            "reconnecting in {delay:?} (after {} failed attempts)",
+            self.reconnect_failures
+        );
+        self.reconnect_at = Some(deadline_after(delay));
         c.reconnecting = true;
     }
 

@@ -15,6 +15,17 @@
 //! `Slot` with an optional callback, or a oneshot channel), which the
 //! shell names through a [`Family`].
 
+/// A connection lifecycle event through the `log` facade (feature `log`; target `mqtt_std`).
+/// Without the feature nothing is formatted.
+macro_rules! lifecycle {
+    ($level:ident, $($arg:tt)+) => {{
+        #[cfg(feature = "log")]
+        ::log::$level!(target: "mqtt_std", $($arg)+);
+        #[cfg(not(feature = "log"))]
+        let _ = format_args!($($arg)+);
+    }};
+}
+
 pub(crate) mod driver;
 mod outgoing;
 

@@ -78,7 +78,11 @@ pub(super) async fn run(
         }
         let deadline = deadline.map(TokioInstant::from_std);
         let core = &mut d.core;
-        let can_read = core.link.is_some() && core.received.is_empty() && core.input.is_empty();
+        let queued = d.shared.queued();
+        let can_read = core.link.is_some()
+            && !core.has_received()
+            && !core.queue_full(queued, 1)
+            && core.input.is_empty();
         let before = core.input.len();
         if !core.more_input() {
             let woke = ::tokio::select! {
@@ -86,8 +90,9 @@ pub(super) async fn run(
                 () = d.shared.wake.notified() => Woke::App,
                 new = links.recv() => Woke::Link(new.map(Box::new)),
                 r = read(&mut core.link, &mut core.input), if can_read => Woke::Read(r),
-                permit = d.messages.reserve(), if !core.received.is_empty() => {
-                    if let (Ok(permit), Some(m)) = (permit, core.received.pop_front()) {
+                permit = d.messages.reserve(), if core.has_received() => {
+                    if let (Ok(permit), Some(m)) = (permit, core.take_received()) {
+                        d.shared.add_queued(m.size());
                         permit.send(m);
                     }
                     Woke::App
@@ -157,8 +162,8 @@ impl Driver {
             if let Some(target) = self.core.due_reconnect(&mut st) {
                 self.spawn_reconnect(target);
             }
-            // Messages held back stop input.
-            self.core.step(&mut st, 0, 1);
+            // Messages held back stop input, and so do the bytes in the channel.
+            self.core.step(&mut st, shared.queued(), 1);
             self.core.before_write(&mut st)
         };
         self.deliver();
@@ -200,11 +205,12 @@ impl Driver {
 
     /// Hands held-back messages to the channel while it has room.
     fn deliver(&mut self) {
-        while let Some(m) = self.core.received.pop_front() {
+        while let Some(m) = self.core.take_received() {
+            let size = m.size();
             match self.messages.try_send(m) {
-                Ok(()) => {}
+                Ok(()) => self.shared.add_queued(size),
                 Err(mpsc::error::TrySendError::Full(m)) => {
-                    self.core.received.push_front(m);
+                    self.core.untake_received(m);
                     return;
                 }
                 // Nobody listens: drop them (the application dropped `Messages`).

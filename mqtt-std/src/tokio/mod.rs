@@ -53,6 +53,7 @@ mod driver;
 mod link;
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 
@@ -60,6 +61,7 @@ use ::tokio::sync::{Notify, mpsc, oneshot};
 use mqtt_proto::{QoS, SubAckReturnCode};
 use mqtt_session::CommandError;
 
+use crate::core::driver::Queued;
 use crate::core::{Clock, CloseKind, Common, Family, Fire, Reconnected, Status, Target};
 use crate::error::{DisconnectReason, Error};
 use crate::options::{ClientOptions, ConnectOptions, Connected, Message, Will};
@@ -94,6 +96,10 @@ struct Shared {
     room: Notify,
     clock: Clock,
     client_id: String,
+    /// The bytes of the messages in the channel to [`Messages`] ([`Message::size`]).
+    queued_bytes: AtomicUsize,
+    /// [`ClientOptions::receive_queue_bytes`].
+    queue_budget: usize,
 }
 
 impl Shared {
@@ -104,6 +110,28 @@ impl Shared {
     /// The session's clock: milliseconds since the client was created.
     fn now(&self) -> mqtt_session::Instant {
         self.clock.now()
+    }
+
+    /// The bytes waiting in the channel to [`Messages`] (the channel's own bound is the
+    /// number of messages).
+    fn queued(&self) -> Queued {
+        Queued {
+            messages: 0,
+            bytes: self.queued_bytes.load(Ordering::Relaxed),
+        }
+    }
+
+    fn add_queued(&self, bytes: usize) {
+        self.queued_bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// The application took a message of `bytes`: reading goes on once the bytes waiting
+    /// drop below the budget.
+    fn took_queued(&self, bytes: usize) {
+        let before = self.queued_bytes.fetch_sub(bytes, Ordering::Relaxed);
+        if before >= self.queue_budget && before.saturating_sub(bytes) < self.queue_budget {
+            self.wake.notify_one();
+        }
     }
 }
 
@@ -183,10 +211,22 @@ impl Messages {
     }
 
     fn took(&self, m: Option<Message>) -> Option<Message> {
-        if let Some(seq) = m.as_ref().and_then(|m| m.seq) {
-            self.shared.lock().took(Some(seq));
+        if let Some(m) = &m {
+            self.shared.took_queued(m.size());
+            if m.seq.is_some() {
+                self.shared.lock().took(m.seq);
+            }
         }
         m
+    }
+}
+
+impl Drop for Messages {
+    fn drop(&mut self) {
+        // Nobody takes the messages waiting in the channel any more: they no longer hold
+        // reading back (later ones are acknowledged and discarded).
+        self.shared.queued_bytes.store(0, Ordering::Relaxed);
+        self.shared.wake.notify_one();
     }
 }
 
@@ -241,6 +281,8 @@ impl Client {
             room: Notify::new(),
             clock: Clock::new(),
             client_id: options.client_id.clone(),
+            queued_bytes: AtomicUsize::new(0),
+            queue_budget: options.receive_queue_bytes,
         });
         let (links_tx, links_rx) = mpsc::unbounded_channel();
         let (messages_tx, messages_rx) = mpsc::channel(options.receive_queue_depth.max(1));

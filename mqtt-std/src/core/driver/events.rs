@@ -17,6 +17,14 @@ impl<F: Family, L: LinkState> Core<F, L> {
             any = true;
             match event {
                 Event::Connected { session_present } => {
+                    if let Some(t) = &self.pending_target {
+                        lifecycle!(
+                            info,
+                            "connected to {}:{} (session present: {session_present})",
+                            t.host,
+                            t.port
+                        );
+                    }
                     c.status = Status::Connected;
                     self.wake.status = true;
                     self.reconnect_failures = 0;
@@ -39,8 +47,8 @@ impl<F: Family, L: LinkState> Core<F, L> {
                 }
                 Event::Message(m) => {
                     let message = Message::received(&m, None);
-                    self.received.push_back(c.session.store().record(message));
-                    self.wake.received = true;
+                    let message = c.session.store().record(message);
+                    self.push_received(message);
                 }
                 Event::PublishAcknowledged { packet_id }
                 | Event::PublishCompleted { packet_id } => {
@@ -115,9 +123,16 @@ impl<F: Family, L: LinkState> Core<F, L> {
             // Refused only for a transmit buffer too small for all the filters at once: the
             // subscriptions are then left to the application (the notification says none
             // were sent).
-            if let Ok(id) = c.session.subscribe(self.clock.now(), &filters) {
-                resubscribed = c.subscriptions.clone();
-                c.sub_filters.insert(id, resubscribed.clone());
+            match c.session.subscribe(self.clock.now(), &filters) {
+                Ok(id) => {
+                    lifecycle!(
+                        info,
+                        "no session on the broker: subscribing again to {filters:?}"
+                    );
+                    resubscribed = c.subscriptions.clone();
+                    c.sub_filters.insert(id, resubscribed.clone());
+                }
+                Err(e) => lifecycle!(warn, "the subscriptions could not be sent again: {e}"),
             }
         }
         if let Some(f) = c.reconnect_notify.clone() {
