@@ -63,6 +63,15 @@ pub struct Config {
     pub max_incoming_packet: usize,
     /// What happens to held outgoing messages when the broker has no session for us.
     pub session_lost: SessionLostPolicy,
+    /// Accept QoS 1/2 publishes while not connected (default off: they are refused with
+    /// [`CommandError::NotConnected`](crate::CommandError::NotConnected)). They are held in
+    /// the store as any publish beyond the window is, within the same bound
+    /// ([`Config::max_inflight`] plus [`Config::max_queued`], else
+    /// [`CommandError::WindowFull`](crate::CommandError::WindowFull)), and go out in order
+    /// once a connection is accepted: on a resumed session after the messages it carried,
+    /// on a new one as [`Config::session_lost`] says. QoS 0 is still refused while offline:
+    /// it has no store to wait in.
+    pub offline_publish: bool,
     /// 5.0 (feature `v5`): how many outgoing topic aliases the session may set on a connection
     /// (at most 8, and never more than the broker's Topic Alias Maximum [MQTT-3.2.2-17]);
     /// default 0, none [MQTT-3.2.2-18]. With aliases on, the first QoS 0 PUBLISH to a topic (of
@@ -116,6 +125,12 @@ impl Config {
         self
     }
 
+    /// Set [`Config::offline_publish`].
+    pub const fn with_offline_publish(mut self, on: bool) -> Self {
+        self.offline_publish = on;
+        self
+    }
+
     /// Set [`Config::outgoing_topic_aliases`] (feature `v5`).
     #[cfg(feature = "v5")]
     pub const fn with_outgoing_topic_aliases(mut self, n: u16) -> Self {
@@ -147,6 +162,7 @@ impl Config {
             ping_timeout: Duration::from_secs(10),
             max_incoming_packet: usize::MAX,
             session_lost: SessionLostPolicy::Resend,
+            offline_publish: false,
             #[cfg(feature = "v5")]
             outgoing_topic_aliases: 0,
         }

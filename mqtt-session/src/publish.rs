@@ -21,7 +21,9 @@ pub fn publish_len(topic: &str, payload: &[u8], qos: QoS) -> Option<usize> {
 }
 
 impl<S: Store, B: Buffer> Session<S, B> {
-    /// Command: publish an application message. Needs [`State::Connected`].
+    /// Command: publish an application message. Needs [`State::Connected`], except a QoS 1/2
+    /// message with [`Config::offline_publish`](crate::Config::offline_publish) on, which is
+    /// held for the next connection.
     ///
     /// No packet larger than the transmit buffer is accepted
     /// ([`CommandError::PacketTooLarge`]), so a `poll_transmit` buffer as large as the transmit
@@ -44,7 +46,20 @@ impl<S: Store, B: Buffer> Session<S, B> {
         self.settle();
         self.clamp(now);
         if self.state != State::Connected {
-            return Err(CommandError::NotConnected);
+            if !self.config.offline_publish || qos == QoS::AtMostOnce {
+                return Err(CommandError::NotConnected);
+            }
+            TopicName::new(topic).map_err(CommandError::Invalid)?;
+            // Held for the next connection: it must fit the transmit buffer then, at either
+            // version (a 5.0 PUBLISH has one byte more, its empty properties).
+            let body = wire::publish_body_len(topic, payload, qos).saturating_add(1);
+            let required = wire::total_len(body).ok_or(CommandError::PacketTooLarge {
+                required: body.saturating_add(5),
+            })?;
+            if required > self.tx_capacity() {
+                return Err(CommandError::PacketTooLarge { required });
+            }
+            return self.hold(topic, payload, qos, retain);
         }
         TopicName::new(topic).map_err(CommandError::Invalid)?;
         #[cfg(feature = "v5")]

@@ -75,6 +75,7 @@ pub struct ClientOptions {
     pub(crate) write_timeout: Duration,
     pub(crate) linger: Duration,
     pub(crate) session_lost: SessionLostPolicy,
+    pub(crate) offline_publish: bool,
     pub(crate) reconnect: Option<Reconnect>,
     pub(crate) trace: Option<TraceFn>,
     pub(crate) trace_v5: Option<TraceV5Fn>,
@@ -96,6 +97,7 @@ impl fmt::Debug for ClientOptions {
             .field("write_timeout", &self.write_timeout)
             .field("linger", &self.linger)
             .field("session_lost", &self.session_lost)
+            .field("offline_publish", &self.offline_publish)
             .field("reconnect", &self.reconnect)
             .field("trace", &self.trace.is_some())
             .field("trace_v5", &self.trace_v5.is_some())
@@ -114,6 +116,7 @@ impl ClientOptions {
         config.ping_timeout = self.ping_timeout;
         config.max_incoming_packet = self.max_packet_size;
         config.session_lost = self.session_lost;
+        config.offline_publish = self.offline_publish;
         config
     }
 
@@ -176,6 +179,7 @@ impl ClientOptions {
             write_timeout: Duration::from_secs(30),
             linger: Self::DEFAULT_LINGER,
             session_lost: SessionLostPolicy::Resend,
+            offline_publish: false,
             reconnect: None,
             trace: None,
             trace_v5: None,
@@ -295,6 +299,35 @@ impl ClientOptions {
     /// broker (see [`SessionLostPolicy`]).
     pub fn session_lost(mut self, policy: SessionLostPolicy) -> Self {
         self.session_lost = policy;
+        self
+    }
+
+    /// Accept QoS 1/2 publishes while not connected (default off: they fail with
+    /// [`Error::NotConnected`](crate::Error::NotConnected)): before the first connect, between
+    /// reconnects, after a disconnect. They wait in the session's store, within the same bound
+    /// as publishes beyond the window ([`max_inflight`](Self::max_inflight) plus
+    /// [`max_queued_publishes`](Self::max_queued_publishes); a full queue is
+    /// [`Error::WindowFull`](crate::Error::WindowFull) for the blocking client, a wait for the
+    /// tokio client), and go out in order after the next CONNACK. With a durable
+    /// [`session_store`](Self::session_store) they survive a restart. Their [`Pending`](crate::Pending)
+    /// completes on that later connection (or with [`Error::Closed`](crate::Error::Closed) if
+    /// the client is closed first; the message stays in a durable store). QoS 0 is still
+    /// refused offline.
+    ///
+    /// ```no_run
+    /// use mqtt_std::{Client, ClientOptions, ConnectOptions, QoS};
+    ///
+    /// # fn main() -> Result<(), mqtt_std::Error> {
+    /// let client = Client::new(ClientOptions::new("meter-9").offline_publish(true).max_queued_publishes(100))?;
+    /// // Accepted before any connection; sent after the CONNACK.
+    /// let reading = client.publish("meter/9/kwh", b"1532.4", QoS::AtLeastOnce, false)?;
+    /// client.connect("localhost", 1883, &ConnectOptions::default())?;
+    /// reading.wait()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn offline_publish(mut self, on: bool) -> Self {
+        self.offline_publish = on;
         self
     }
 

@@ -391,3 +391,92 @@ fn after_a_restart_with_a_smaller_window_nothing_goes_out_beyond_it() {
     assert_eq!(h.s.store().outgoing_len(), 0);
     assert_snapshot!(h.log);
 }
+
+/// With `offline_publish`, QoS 1/2 publishes while not connected are held and go out after
+/// the next CONNACK: on a resumed session, after the message in flight (DUP=1, it was sent)
+/// and as new messages themselves (DUP=0, they never were) [MQTT-3.3.1-1], in order. QoS 0
+/// is still refused offline.
+#[test]
+fn offline_publishes_go_out_in_order_after_the_next_connack() {
+    let mut h = Harness::with_config(Config::default().with_offline_publish(true));
+    let mut opts = ConnectOptions::new("c");
+    opts.clean_session = false;
+    h.connect_with(&opts);
+    h.recv(&connack(false));
+    let a = h.publish("t", b"a", QoS::AtLeastOnce).unwrap();
+    h.close();
+    let b = h.publish("t", b"b", QoS::ExactlyOnce).unwrap();
+    let c = h.publish("t", b"c", QoS::AtLeastOnce).unwrap();
+    assert_eq!(
+        h.s.publish(h.now, "t", b"zero", QoS::AtMostOnce, false),
+        Err(CommandError::NotConnected)
+    );
+    assert!(matches!(
+        h.s.publish(h.now, "bad/#", b"x", QoS::AtLeastOnce, false),
+        Err(CommandError::Invalid(_))
+    ));
+    let before = h.sent.len();
+    h.connect_with(&opts);
+    assert_eq!(h.sent_since(before).len(), 1, "only CONNECT before CONNACK");
+    h.recv(&connack(true));
+    assert_eq!(
+        h.sent_since(before + 1),
+        [
+            std::format!(
+                "PUBLISH qos=1 id={} dup=1 retain=0 topic=\"t\" payload=\"a\"",
+                a.get()
+            ),
+            std::format!(
+                "PUBLISH qos=2 id={} dup=0 retain=0 topic=\"t\" payload=\"b\"",
+                b.get()
+            ),
+            std::format!(
+                "PUBLISH qos=1 id={} dup=0 retain=0 topic=\"t\" payload=\"c\"",
+                c.get()
+            ),
+        ]
+    );
+}
+
+/// Offline publishes before the very first connection go out once, as new messages, and the
+/// bound of what may be held (window plus queue) holds offline too.
+#[test]
+fn offline_publishes_before_the_first_connect_are_bounded_and_sent_once() {
+    let config = Config::default()
+        .with_offline_publish(true)
+        .with_max_inflight(2)
+        .with_max_queued(1);
+    let mut h = Harness::with_config(config);
+    for p in [b"1", b"2", b"3"] {
+        assert!(h.publish("t", p, QoS::AtLeastOnce).is_some());
+    }
+    assert_eq!(
+        h.s.publish(h.now, "t", b"4", QoS::AtLeastOnce, false),
+        Err(CommandError::WindowFull)
+    );
+    assert!(h.sent.is_empty());
+    h.connected();
+    let published: std::vec::Vec<std::string::String> = h
+        .sent_since(1)
+        .into_iter()
+        .filter(|p| p.starts_with("PUBLISH"))
+        .collect();
+    // The window: two now, the third once one is acknowledged.
+    assert_eq!(published.len(), 2, "{published:?}");
+    assert!(
+        published.iter().all(|p| p.contains("dup=0")),
+        "{published:?}"
+    );
+    assert!(published[0].ends_with("payload=\"1\"") && published[1].ends_with("payload=\"2\""));
+    let first: u16 = published[0]
+        .split("id=")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap();
+    let before = h.sent.len();
+    h.recv(&puback(first));
+    let next = h.sent_since(before);
+    assert_eq!(next.len(), 1, "{next:?}");
+    assert!(next[0].ends_with("payload=\"3\"") && next[0].contains("dup=0"));
+}
