@@ -48,6 +48,13 @@ pub struct Config {
     /// as the window frees up. Default 0: a publish beyond the window is refused with
     /// [`CommandError::WindowFull`](crate::CommandError::WindowFull).
     pub max_queued: u16,
+    /// Bytes (topic plus payload) of the outgoing QoS 1/2 messages held whose PUBLISH is still
+    /// needed: in flight or queued, not a QoS 2 message whose PUBREC arrived. A publish that
+    /// would go beyond it is refused with
+    /// [`CommandError::WindowFull`](crate::CommandError::WindowFull) (wait for an earlier
+    /// one), except when nothing is held: one message alone is always accepted, so that a
+    /// message larger than the budget is not refused for ever. Default: no limit.
+    pub max_held_bytes: usize,
     /// How long to wait for CONNACK after [`Session::connect`](crate::Session::connect).
     /// Default 30 s.
     pub connack_timeout: Duration,
@@ -125,6 +132,12 @@ impl Config {
         self
     }
 
+    /// Set [`Config::max_held_bytes`].
+    pub const fn with_max_held_bytes(mut self, bytes: usize) -> Self {
+        self.max_held_bytes = bytes;
+        self
+    }
+
     /// Set [`Config::offline_publish`].
     pub const fn with_offline_publish(mut self, on: bool) -> Self {
         self.offline_publish = on;
@@ -158,6 +171,7 @@ impl Config {
         Config {
             max_inflight: Self::DEFAULT_MAX_INFLIGHT,
             max_queued: 0,
+            max_held_bytes: usize::MAX,
             connack_timeout: Duration::from_secs(30),
             ping_timeout: Duration::from_secs(10),
             max_incoming_packet: usize::MAX,

@@ -137,6 +137,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
             return true;
         }
         if m.state == OutgoingState::Released {
+            self.unneeded(at);
             self.store.remove_outgoing(m.packet_id);
             self.removed_at(at);
             self.push_event(EventRepr::AcceptedSessionEnded(m.packet_id));

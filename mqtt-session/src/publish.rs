@@ -101,6 +101,13 @@ impl<S: Store, B: Buffer> Session<S, B> {
         if held >= window + usize::from(self.config.max_queued) {
             return Err(CommandError::WindowFull);
         }
+        let bytes = topic.len().saturating_add(payload.len());
+        if self.bytes_bounded()
+            && held > 0
+            && self.held_bytes.saturating_add(bytes) > self.config.max_held_bytes
+        {
+            return Err(CommandError::WindowFull);
+        }
         if held < window && self.sent == held && self.tx_free() < wire::MARKER_LEN {
             return Err(CommandError::TransmitBufferFull {
                 required: wire::MARKER_LEN,
@@ -122,6 +129,9 @@ impl<S: Store, B: Buffer> Session<S, B> {
                 StoreError::Full => CommandError::StoreFull,
                 _ => CommandError::StoreFailed,
             });
+        }
+        if self.bytes_bounded() {
+            self.held_bytes += bytes;
         }
         self.promote();
         Ok(Some(packet_id))
@@ -170,6 +180,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
     /// PUBACK: a QoS 1 message is done. Unknown ids are ignored.
     pub(crate) fn on_puback(&mut self, id: PacketId) {
         if let Some(i) = self.acknowledgeable(id, QoS::AtLeastOnce, OutgoingState::Publish) {
+            self.unneeded(i);
             self.store.remove_outgoing(id);
             self.removed_at(i);
             self.push_packet_event(EventRepr::PubAck(id));
@@ -189,6 +200,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
                     return;
                 }
                 if m.state == OutgoingState::Publish {
+                    self.unneeded(i);
                     self.store.release_outgoing(id);
                 }
                 self.push_control(wire::pubrel(id));
@@ -200,6 +212,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
     /// PUBCOMP: a QoS 2 message is done. Unknown ids are ignored.
     pub(crate) fn on_pubcomp(&mut self, id: PacketId) {
         if let Some(i) = self.acknowledgeable(id, QoS::ExactlyOnce, OutgoingState::Released) {
+            self.unneeded(i);
             self.store.remove_outgoing(id);
             self.removed_at(i);
             self.push_packet_event(EventRepr::PubComp(id));
@@ -214,6 +227,21 @@ impl<S: Store, B: Buffer> Session<S, B> {
     }
 
     /// Index of the held message `id` if it is sent, of this QoS and in this state.
+    /// Whether [`Config::max_held_bytes`](crate::Config::max_held_bytes) is set (the count is
+    /// kept only then: no cost on the default path).
+    pub(crate) fn bytes_bounded(&self) -> bool {
+        self.config.max_held_bytes != usize::MAX
+    }
+
+    /// The held message at `index` no longer needs its PUBLISH (acknowledged, released,
+    /// dropped or rejected): it leaves the byte count. Call before the store changes.
+    pub(crate) fn unneeded(&mut self, index: usize) {
+        if self.bytes_bounded() {
+            let n = crate::session::needed_bytes(&self.store, index);
+            self.held_bytes = self.held_bytes.saturating_sub(n);
+        }
+    }
+
     fn acknowledgeable(&self, id: PacketId, qos: QoS, state: OutgoingState) -> Option<usize> {
         let i = self.store.outgoing_position(id)?;
         let m = self.store.outgoing_info(i)?;

@@ -261,6 +261,8 @@ pub struct Session<S, B> {
     pub(crate) v5: crate::v5::State,
     /// The request being written brings its own 5.0 properties.
     pub(crate) request_properties: bool,
+    /// Bytes of the held messages [`Config::max_held_bytes`] counts (kept only when it is set).
+    pub(crate) held_bytes: usize,
 }
 
 impl<S: Store, B: Buffer> Session<S, B> {
@@ -277,6 +279,11 @@ impl<S: Store, B: Buffer> Session<S, B> {
     /// straight into `poll_transmit`'s buffer.
     pub fn new(config: Config, store: S, rx_buffer: B, tx_buffer: B) -> Self {
         let held = store.outgoing_len();
+        let held_bytes = if config.max_held_bytes == usize::MAX {
+            0
+        } else {
+            (0..held).map(|i| needed_bytes(&store, i)).sum()
+        };
         Session {
             config,
             store,
@@ -313,6 +320,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
             #[cfg(feature = "v5")]
             v5: crate::v5::State::new(),
             request_properties: false,
+            held_bytes,
         }
     }
 
@@ -512,6 +520,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
             let at = self.orphan_at;
             match self.store.outgoing_info(at) {
                 Some(m) => {
+                    self.unneeded(at);
                     self.store.remove_outgoing(m.packet_id);
                     self.removed_at(at);
                 }
@@ -589,5 +598,15 @@ impl<S: Store, B: Buffer> Session<S, B> {
             // A clean session lasts as long as its network connection [MQTT-3.1.2-6].
             self.end_session();
         }
+    }
+}
+
+/// The bytes [`Config::max_held_bytes`] counts for the held message at `index`.
+pub(crate) fn needed_bytes<S: Store>(store: &S, index: usize) -> usize {
+    match store.outgoing(index) {
+        Some(m) if m.state == crate::store::OutgoingState::Publish => {
+            m.topic.len().saturating_add(m.payload.len())
+        }
+        _ => 0,
     }
 }

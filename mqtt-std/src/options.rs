@@ -68,6 +68,7 @@ pub struct ClientOptions {
     pub(crate) max_queued: u16,
     pub(crate) receive_queue_depth: usize,
     pub(crate) receive_queue_bytes: usize,
+    pub(crate) publish_queue_bytes: usize,
     pub(crate) max_packet_size: usize,
     pub(crate) transmit_buffer_size: usize,
     pub(crate) connack_timeout: Duration,
@@ -90,6 +91,7 @@ impl fmt::Debug for ClientOptions {
             .field("max_queued", &self.max_queued)
             .field("receive_queue_depth", &self.receive_queue_depth)
             .field("receive_queue_bytes", &self.receive_queue_bytes)
+            .field("publish_queue_bytes", &self.publish_queue_bytes)
             .field("max_packet_size", &self.max_packet_size)
             .field("transmit_buffer_size", &self.transmit_buffer_size)
             .field("connack_timeout", &self.connack_timeout)
@@ -117,6 +119,7 @@ impl ClientOptions {
         config.max_incoming_packet = self.max_packet_size;
         config.session_lost = self.session_lost;
         config.offline_publish = self.offline_publish;
+        config.max_held_bytes = self.publish_queue_bytes;
         config
     }
 
@@ -135,7 +138,7 @@ impl ClientOptions {
 impl ClientOptions {
     /// Options for `client_id` with the defaults: in-flight window 16 (below Mosquitto's
     /// default `max_inflight_messages` of 20), no publish queue beyond the window, receive
-    /// queue of 1,024 messages, packets up to 1 MiB each way (see
+    /// queue of 1,024 messages, both queues bounded at 64 MiB, packets up to 1 MiB each way (see
     /// [`max_packet_size`](Self::max_packet_size) and
     /// [`transmit_buffer_size`](Self::transmit_buffer_size)), CONNACK timeout 30 s, PINGRESP
     /// timeout 10 s, socket write timeout 30 s, linger 1 s after DISCONNECT, held messages
@@ -172,6 +175,7 @@ impl ClientOptions {
             max_queued: 0,
             receive_queue_depth: 1024,
             receive_queue_bytes: Self::DEFAULT_RECEIVE_QUEUE_BYTES,
+            publish_queue_bytes: Self::DEFAULT_PUBLISH_QUEUE_BYTES,
             max_packet_size: 1 << 20,
             transmit_buffer_size: 1 << 20,
             connack_timeout: Duration::from_secs(30),
@@ -257,6 +261,34 @@ impl ClientOptions {
         self
     }
 
+    /// The default [`publish_queue_bytes`](Self::publish_queue_bytes): 64 MiB.
+    pub const DEFAULT_PUBLISH_QUEUE_BYTES: usize = 64 << 20;
+
+    /// The bytes (topics and payloads) of QoS 1/2 publishes held until the broker has them
+    /// (default 64 MiB): in flight, queued beyond the window, or waiting offline (see
+    /// [`offline_publish`](Self::offline_publish)); a QoS 2 message stops counting at its
+    /// PUBREC. A publish that would go beyond it is refused as a full window is
+    /// ([`Error::WindowFull`](crate::Error::WindowFull) from the blocking client, a wait in the
+    /// tokio client), besides the count bound of [`max_inflight`](Self::max_inflight) plus
+    /// [`max_queued_publishes`](Self::max_queued_publishes). One message alone is always
+    /// accepted, however large (up to [`transmit_buffer_size`](Self::transmit_buffer_size)),
+    /// so memory for held publishes stays under the budget plus one message.
+    ///
+    /// ```
+    /// use mqtt_std::ClientOptions;
+    ///
+    /// // A logger that may be offline for hours: up to 10,000 readings or 4 MiB of them.
+    /// let options = ClientOptions::new("logger-3")
+    ///     .offline_publish(true)
+    ///     .max_queued_publishes(10_000)
+    ///     .publish_queue_bytes(4 << 20);
+    /// # let _ = options;
+    /// ```
+    pub fn publish_queue_bytes(mut self, bytes: usize) -> Self {
+        self.publish_queue_bytes = bytes;
+        self
+    }
+
     /// Largest incoming packet, fixed header included (the receive buffer's size). A larger
     /// packet ends the connection with
     /// [`DisconnectReason::IncomingPacketTooLarge`](crate::DisconnectReason::IncomingPacketTooLarge).
@@ -306,7 +338,8 @@ impl ClientOptions {
     /// [`Error::NotConnected`](crate::Error::NotConnected)): before the first connect, between
     /// reconnects, after a disconnect. They wait in the session's store, within the same bound
     /// as publishes beyond the window ([`max_inflight`](Self::max_inflight) plus
-    /// [`max_queued_publishes`](Self::max_queued_publishes); a full queue is
+    /// [`max_queued_publishes`](Self::max_queued_publishes), and in bytes
+    /// [`publish_queue_bytes`](Self::publish_queue_bytes); a full queue is
     /// [`Error::WindowFull`](crate::Error::WindowFull) for the blocking client, a wait for the
     /// tokio client), and go out in order after the next CONNACK. With a durable
     /// [`session_store`](Self::session_store) they survive a restart. Their [`Pending`](crate::Pending)

@@ -767,6 +767,80 @@ fn sub_reconnects_after_a_broker_restart_and_subscribes_again() {
     assert_eq!(out, "before\nafter\n");
 }
 
+/// `pub -l` keeps reading lines across a broker restart: it reconnects, the lines read while
+/// the link was down wait (QoS 1: in the session; QoS 0: for the reconnect) and go out after
+/// it, and the run ends with exit 0 once all are delivered.
+#[test]
+fn pub_lines_reconnect_after_a_broker_restart_and_resume() {
+    for qos in ["0", "1"] {
+        let mut broker = broker();
+        let port = broker.port().to_string();
+        let sub = Sub::start(&["-p", &port, "-t", "lines", "-q", "1", "-C", "6"]);
+        let mut publisher = Command::new(MQTTC)
+            .args(["pub", "-p", &port, "-t", "lines", "-q", qos, "-l"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = publisher.stdin.take().unwrap();
+        stdin.write_all(b"1\n2\n3\n").unwrap();
+        stdin.flush().unwrap();
+        for _ in 0..3 {
+            sub.wait_line("received PUBLISH");
+        }
+        broker.restart().unwrap();
+        sub.wait_line("received SUBACK");
+        stdin.write_all(b"4\n5\n6\n").unwrap();
+        drop(stdin);
+        let out = publisher.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "QoS {qos}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (code, printed) = sub.output();
+        assert_eq!(code, Some(0), "QoS {qos}");
+        assert_eq!(printed, "1\n2\n3\n4\n5\n6\n", "QoS {qos}");
+    }
+}
+
+/// `--max-packet` and `--queue-bytes` take sizes with K, M or G; a packet over the limit
+/// ends `sub` with exit 1 and one line.
+#[test]
+fn memory_limits_are_options() {
+    let broker = broker();
+    let port = broker.port().to_string();
+    let sub = Sub::start(&[
+        "-p",
+        &port,
+        "-t",
+        "big",
+        "--max-packet",
+        "1K",
+        "--queue-bytes",
+        "64K",
+    ]);
+    let o = mqttc_stdin(
+        &["pub", "-p", &port, "-t", "big", "-s", "-q", "1"],
+        &[b'x'; 2000],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let Sub { mut child, lines } = sub;
+    assert_eq!(child.wait().unwrap().code(), Some(1));
+    // Every stderr line, to its end: the last one says why.
+    let err: Vec<String> = lines.iter().collect();
+    let last = err.last().map(String::as_str).unwrap_or_default();
+    assert!(last.contains("larger than the receive buffer"), "{err:?}");
+    for bad in ["0", "12X", "-1", "99999999999999999999G"] {
+        assert_fails_with(
+            &mqttc(&["sub", "-t", "x", "--max-packet", bad]),
+            2,
+            "--max-packet",
+        );
+    }
+}
+
 /// An end that another attempt would not mend ends `sub` at once, with exit 1: here the
 /// broker breaks the protocol (a packet of the reserved type 0) after the SUBACK.
 #[test]

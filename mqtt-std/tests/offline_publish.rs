@@ -223,3 +223,40 @@ async fn the_tokio_client_sends_offline_publishes_after_connect() {
     );
     c.close().await;
 }
+
+#[test]
+fn the_offline_queue_is_bounded_in_bytes_too() {
+    let broker = broker();
+    let sub = subscriber(&broker, "off/bytes");
+    let c = Client::new(
+        ClientOptions::new(id("off-bytes"))
+            .offline_publish(true)
+            .max_queued_publishes(100)
+            .publish_queue_bytes(3 * 1024),
+    )
+    .unwrap();
+    let payload = vec![b'x'; 1000];
+    for _ in 0..3 {
+        c.publish("off/bytes", &payload, QoS::AtLeastOnce, false)
+            .unwrap();
+    }
+    // 3 x (9 + 1000) bytes held; a fourth would pass 3 KiB.
+    assert!(matches!(
+        c.publish("off/bytes", &payload, QoS::AtLeastOnce, false),
+        Err(Error::WindowFull)
+    ));
+    assert_eq!(c.publishes_in_flight(), 3);
+    c.connect("127.0.0.1", broker.port(), &ConnectOptions::default())
+        .unwrap();
+    assert_eq!(received(&sub, 3).len(), 3);
+    let deadline = std::time::Instant::now() + WAIT;
+    while c.publishes_in_flight() > 0 {
+        assert!(std::time::Instant::now() < deadline, "not acknowledged");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // Acknowledged: the room is back.
+    c.publish("off/bytes", &payload, QoS::AtLeastOnce, false)
+        .unwrap()
+        .wait_timeout(WAIT)
+        .unwrap();
+}

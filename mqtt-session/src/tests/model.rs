@@ -512,6 +512,19 @@ impl<S: Store> World<S> {
             "in-flight above the window"
         );
         assert!(held <= self.max_held, "more held than window + queue");
+        let budget = self.s.config().max_held_bytes;
+        if budget != usize::MAX {
+            let needed: std::vec::Vec<usize> = (0..held)
+                .map(|i| crate::session::needed_bytes(store, i))
+                .filter(|&n| n > 0)
+                .collect();
+            let sum: usize = needed.iter().sum();
+            assert_eq!(self.s.held_bytes, sum, "held byte count drifted");
+            assert!(
+                sum <= budget || needed.len() == 1,
+                "{sum} bytes held over a budget of {budget}"
+            );
+        }
         let outstanding: BTreeSet<u16> = self.outstanding.keys().copied().collect();
         assert_eq!(outstanding, ids, "accepted publishes lost or invented");
         for (payload, n) in &self.qos2_deliveries {
@@ -548,16 +561,25 @@ impl<S: Store> World<S> {
 }
 
 fn config() -> impl Strategy<Value = Config> {
-    (1u16..6, 0u16..4, any::<bool>()).prop_map(|(inflight, queued, drop)| {
-        Config::new()
-            .with_max_inflight(inflight)
-            .with_max_queued(queued)
-            .with_session_lost(if drop {
-                SessionLostPolicy::Drop
-            } else {
-                SessionLostPolicy::Resend
-            })
-    })
+    (
+        1u16..6,
+        0u16..4,
+        any::<bool>(),
+        prop::option::of(0usize..120),
+        any::<bool>(),
+    )
+        .prop_map(|(inflight, queued, drop, held_bytes, offline)| {
+            Config::new()
+                .with_max_inflight(inflight)
+                .with_max_queued(queued)
+                .with_max_held_bytes(held_bytes.unwrap_or(usize::MAX))
+                .with_offline_publish(offline)
+                .with_session_lost(if drop {
+                    SessionLostPolicy::Drop
+                } else {
+                    SessionLostPolicy::Resend
+                })
+        })
 }
 
 fn run<S: Store>(config: Config, store: S, ops: &[Op]) {

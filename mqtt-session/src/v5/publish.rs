@@ -153,6 +153,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
                     let Some((i, OutgoingState::Publish)) = held else {
                         return;
                     };
+                    self.unneeded(i);
                     self.store.remove_outgoing(id);
                     self.removed_at(i);
                     self.push_packet_event(response);

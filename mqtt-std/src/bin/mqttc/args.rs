@@ -93,6 +93,9 @@ pub struct Args {
     pub verbose: bool,
     pub debug: bool,
     pub session_store: Option<PathBuf>,
+    /// `--max-packet` (incoming) and `--queue-bytes`.
+    pub max_packet: Option<usize>,
+    pub queue_bytes: Option<usize>,
     /// `-V 5` / `-V 311`.
     pub protocol: mqtt_std::ProtocolVersion,
     /// sub: how messages are printed and which.
@@ -242,6 +245,8 @@ fn finish(m: ModeOpts, common: CommonOpts) -> Result<Args, Usage> {
         timeout_secs,
         debug,
         session_store,
+        max_packet,
+        queue_bytes,
     } = conn;
     let clean_session = !no_clean_session;
     let protocol = protocol.unwrap_or(mqtt_std::ProtocolVersion::V311);
@@ -457,6 +462,8 @@ fn finish(m: ModeOpts, common: CommonOpts) -> Result<Args, Usage> {
         repeat,
         repeat_delay,
         session_store,
+        max_packet,
+        queue_bytes,
     })
 }
 #[cfg(test)]

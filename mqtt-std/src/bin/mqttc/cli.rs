@@ -353,6 +353,14 @@ pub struct ConnOpts {
     /// DIR at a time)
     #[arg(long = "session-store", value_name = "DIR")]
     pub session_store: Option<PathBuf>,
+    /// Largest packet accepted from the broker, e.g. 64K, 16M (default 256M, any MQTT packet);
+    /// a larger one ends the run
+    #[arg(long = "max-packet", value_name = "SIZE", value_parser = size)]
+    pub max_packet: Option<usize>,
+    /// Memory for messages waiting: received ones not yet printed, and publishes not yet
+    /// acknowledged (each bound apart; default 64M)
+    #[arg(long = "queue-bytes", value_name = "SIZE", value_parser = size)]
+    pub queue_bytes: Option<usize>,
 }
 
 /// User name and password.
@@ -443,6 +451,22 @@ fn positive(v: &str) -> Result<u64, String> {
     match v.parse::<u64>() {
         Ok(n) if n > 0 => Ok(n),
         _ => Err("needs a positive whole number".to_owned()),
+    }
+}
+
+/// A byte count: digits with an optional K, M or G (powers of 1024).
+fn size(v: &str) -> Result<usize, String> {
+    let err = || "needs a size in bytes, e.g. 65536, 64K, 16M or 1G".to_owned();
+    let (digits, shift) = match v.as_bytes().last() {
+        Some(b'k' | b'K') => (&v[..v.len() - 1], 10),
+        Some(b'm' | b'M') => (&v[..v.len() - 1], 20),
+        Some(b'g' | b'G') => (&v[..v.len() - 1], 30),
+        _ => (v, 0),
+    };
+    let n: usize = digits.parse().map_err(|_| err())?;
+    match n.checked_mul(1 << shift) {
+        Some(bytes) if bytes > 0 => Ok(bytes),
+        _ => Err(err()),
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::io::{self, BufRead as _, Read as _, Write as _};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use mqtt_proto::{TopicFilter, TopicName};
@@ -57,9 +58,11 @@ impl Deadline {
 /// The largest MQTT packet: a remaining length of 268,435,455 and a 5-byte fixed header.
 const MAX_PACKET: usize = 268_435_455 + 5;
 
-/// Client options for the command line: any packet the protocol allows may arrive (the receive
-/// buffer is allocated zeroed, so untouched pages cost nothing), and the transmit buffer fits
-/// the payload to send.
+/// Client options for the command line: by default any packet the protocol allows may arrive
+/// (the receive buffer is allocated zeroed, so untouched pages cost nothing), and the
+/// transmit buffer fits the payload to send. The queues of received messages and of
+/// publishes are bounded in bytes (the library's 64 MiB, or `--queue-bytes`), so memory
+/// stays under a packet, its message and the queues whatever the broker sends.
 pub fn cli_options(client_id: &str, payload_len: usize) -> ClientOptions {
     // A queue behind the in-flight window keeps `pub -l` streaming: the IO thread sends the
     // next message as soon as an acknowledgement frees a slot.
@@ -67,6 +70,14 @@ pub fn cli_options(client_id: &str, payload_len: usize) -> ClientOptions {
         .max_queued_publishes(1024)
         .max_packet_size(MAX_PACKET)
         .transmit_buffer_size(payload_len.saturating_add(70_000).min(MAX_PACKET))
+}
+
+/// `pub -l` and `sub` connect again after a lost link.
+fn reconnects(a: &Args) -> bool {
+    match a.mode {
+        Mode::Sub => true,
+        Mode::Pub => matches!(a.payload, Some(Payload::Lines)),
+    }
 }
 
 /// `sub`'s reconnects: 0.5 s, doubling up to 30 s (each with jitter).
@@ -131,17 +142,30 @@ pub fn run(a: &Args) -> Result<(), Failure> {
     if let Some(dir) = &a.session_store {
         options = options.session_store(dir);
     }
-    if a.mode == Mode::Sub {
-        // As mosquitto_sub: a lost link is not the end of the run.
-        options = options.reconnect(Some(SUB_RECONNECT));
+    if let Some(n) = a.max_packet {
+        options = options.max_packet_size(n);
+    }
+    if let Some(n) = a.queue_bytes {
+        options = options.receive_queue_bytes(n).publish_queue_bytes(n);
+    }
+    // Why the run ended, when it was for a reason another attempt would not mend.
+    let ended: Arc<Mutex<Option<DisconnectReason>>> = Arc::default();
+    if reconnects(a) {
+        // As mosquitto_sub: a lost link is not the end of the run. `pub -l` goes on reading
+        // lines while the link is down: they wait in the session, sent after the reconnect.
+        options = options
+            .reconnect(Some(SUB_RECONNECT))
+            .offline_publish(a.mode == Mode::Pub);
     }
     let client = Client::new(options)?;
-    if a.mode == Mode::Sub {
+    if reconnects(a) {
         // An end that another attempt would not mend ends the run: the reconnect is called
-        // off, and `recv` reports the reason.
+        // off (failing the publishes in flight), and `recv` or the next publish reports it.
         let weak = client.downgrade();
+        let ended = Arc::clone(&ended);
         client.set_disconnect_notify(move |reason| {
             if !retried(reason) {
+                *ended.lock().unwrap_or_else(PoisonError::into_inner) = Some(reason.clone());
                 if let Some(c) = weak.upgrade() {
                     let _ = c.disconnect();
                 }
@@ -206,7 +230,7 @@ pub fn run(a: &Args) -> Result<(), Failure> {
         Err(e) => return Err(e.into()),
     }
     let result = match a.mode {
-        Mode::Pub => publish(&client, a, payload, &deadline),
+        Mode::Pub => publish(&client, a, payload, &deadline, &ended),
         Mode::Sub => subscribe(&client, a, &deadline),
     };
     match result {
@@ -244,11 +268,19 @@ fn publish(
     a: &Args,
     payload: Option<Vec<u8>>,
     deadline: &Deadline,
+    ended: &Mutex<Option<DisconnectReason>>,
 ) -> Result<(), Failure> {
     let topic = a.topics.first().map(String::as_str).unwrap_or_default();
     let mut pending = Vec::new();
+    let ended = || -> Result<(), Failure> {
+        match &*ended.lock().unwrap_or_else(PoisonError::into_inner) {
+            Some(reason) => Err(Error::ConnectionLost(reason.clone()).into()),
+            None => Ok(()),
+        }
+    };
     let send = |body: &[u8], pending: &mut Vec<mqtt_std::Pending<()>>| -> Result<(), Failure> {
         loop {
+            ended()?;
             match client.publish(topic, body, a.qos, a.retain) {
                 Ok(p) => {
                     pending.push(p);
@@ -258,6 +290,20 @@ fn publish(
                 Err(Error::WindowFull) if !pending.is_empty() => {
                     let mut oldest: Vec<_> = pending.drain(..1).collect();
                     wait_all(&mut oldest, deadline)?;
+                }
+                // `-l -q 0` while the link is down (QoS 1/2 wait in the session): wait for the
+                // reconnect, a second at a time so that an end is seen.
+                Err(Error::NotConnected) if reconnects(a) => {
+                    let wait = deadline.left()?.map_or(Duration::from_secs(1), |left| {
+                        left.min(Duration::from_secs(1))
+                    });
+                    match client.wait_connected(wait) {
+                        Ok(()) | Err(Error::Timeout) => {}
+                        Err(e) => {
+                            ended()?;
+                            return Err(e.into());
+                        }
+                    }
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -298,10 +344,12 @@ fn publish(
         }
     }
     wait_all(&mut pending, deadline)?;
-    // Messages restored from a durable store complete too before the exit.
+    // Messages restored from a durable store complete too before the exit (with `-l`, across
+    // reconnects).
     while client.publishes_in_flight() > 0 {
         deadline.left()?;
-        if !client.is_connected() {
+        ended()?;
+        if !client.is_connected() && !reconnects(a) {
             return fail("connection lost with messages in flight (kept in the session store)");
         }
         std::thread::sleep(Duration::from_millis(5));
