@@ -7,6 +7,7 @@
 //! at 3.1.1), `%%` a percent sign; escapes `\n`, `\t`, `\r`, `\a`, `\e`, `\v`, `\0`, `\\`.
 //! No newline is added after a message: put `\n` in the format.
 
+use std::io::{self, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use mqtt_std::Message;
@@ -105,37 +106,52 @@ impl Format {
         Ok(Format { pieces, pretty })
     }
 
-    /// The output for one message.
-    pub fn render(&self, m: &Message, client_id: &str, now: SystemTime) -> Vec<u8> {
-        let mut out = Vec::with_capacity(m.payload.len() + 64);
+    /// The output for one message, written to `out` piece by piece: the payload goes out
+    /// from where it is, never copied into a buffer of its size (only `%j`/`%J` build their
+    /// JSON text first).
+    pub fn write(
+        &self,
+        out: &mut impl Write,
+        m: &Message,
+        client_id: &str,
+        now: SystemTime,
+    ) -> io::Result<()> {
         for p in &self.pieces {
             match p {
-                Piece::Text(t) => out.extend_from_slice(t),
-                Piece::Topic => out.extend_from_slice(m.topic.as_bytes()),
-                Piece::Payload => out.extend_from_slice(&m.payload),
-                Piece::Length => out.extend_from_slice(m.payload.len().to_string().as_bytes()),
-                Piece::Qos => out.extend_from_slice(qos(m).to_string().as_bytes()),
-                Piece::Retain => out.push(if m.retain { b'1' } else { b'0' }),
-                Piece::MessageId => out.extend_from_slice(mid(m).to_string().as_bytes()),
-                Piece::ClientId => out.extend_from_slice(client_id.as_bytes()),
-                Piece::HexLower => hex(&mut out, &m.payload, b"0123456789abcdef"),
-                Piece::HexUpper => hex(&mut out, &m.payload, b"0123456789ABCDEF"),
-                Piece::Json => self.json(&mut out, m, now, false),
-                Piece::JsonPayload => self.json(&mut out, m, now, true),
-                Piece::Iso => out.extend_from_slice(iso8601(now).as_bytes()),
+                Piece::Text(t) => out.write_all(t)?,
+                Piece::Topic => out.write_all(m.topic.as_bytes())?,
+                Piece::Payload => out.write_all(&m.payload)?,
+                Piece::Length => write!(out, "{}", m.payload.len())?,
+                Piece::Qos => write!(out, "{}", qos(m))?,
+                Piece::Retain => out.write_all(if m.retain { b"1" } else { b"0" })?,
+                Piece::MessageId => write!(out, "{}", mid(m))?,
+                Piece::ClientId => out.write_all(client_id.as_bytes())?,
+                Piece::HexLower => hex(out, &m.payload, b"0123456789abcdef")?,
+                Piece::HexUpper => hex(out, &m.payload, b"0123456789ABCDEF")?,
+                Piece::Json => out.write_all(self.json(m, now, false).as_bytes())?,
+                Piece::JsonPayload => out.write_all(self.json(m, now, true).as_bytes())?,
+                Piece::Iso => out.write_all(iso8601(now).as_bytes())?,
                 Piece::Unix => {
                     let d = now.duration_since(UNIX_EPOCH).unwrap_or_default();
-                    let t = format!("{}.{:09}", d.as_secs(), d.subsec_nanos());
-                    out.extend_from_slice(t.as_bytes());
+                    write!(out, "{}.{:09}", d.as_secs(), d.subsec_nanos())?;
                 }
                 // MQTT 3.1.1 messages carry no properties.
                 Piece::Properties => {}
             }
         }
+        Ok(())
+    }
+
+    /// The output for one message as bytes.
+    #[cfg(test)]
+    pub fn render(&self, m: &Message, client_id: &str, now: SystemTime) -> Vec<u8> {
+        let mut out = Vec::new();
+        // Writing into a Vec cannot fail.
+        let _ = self.write(&mut out, m, client_id, now);
         out
     }
 
-    fn json(&self, out: &mut Vec<u8>, m: &Message, now: SystemTime, embed: bool) {
+    fn json(&self, m: &Message, now: SystemTime, embed: bool) -> String {
         let mut o = serde_json::Map::new();
         o.insert("tst".into(), iso8601(now).into());
         o.insert("topic".into(), m.topic.clone().into());
@@ -158,7 +174,8 @@ impl Format {
             // Not text: lossless as hex, under its own name.
             (None, Err(_)) => {
                 let mut h = Vec::new();
-                hex(&mut h, &m.payload, b"0123456789abcdef");
+                // Writing into a Vec cannot fail.
+                let _ = hex(&mut h, &m.payload, b"0123456789abcdef");
                 o.insert(
                     "payload_hex".into(),
                     String::from_utf8_lossy(&h).into_owned().into(),
@@ -171,7 +188,7 @@ impl Format {
         } else {
             serde_json::to_string(&v)
         };
-        out.extend_from_slice(text.unwrap_or_default().as_bytes());
+        text.unwrap_or_default()
     }
 }
 
@@ -187,11 +204,17 @@ fn mid(m: &Message) -> u16 {
     m.packet_id.map_or(0, |p| p.0.get())
 }
 
-fn hex(out: &mut Vec<u8>, data: &[u8], digits: &[u8; 16]) {
-    for &b in data {
-        out.push(digits[usize::from(b >> 4)]);
-        out.push(digits[usize::from(b & 15)]);
+/// `data` in hex, through a small buffer.
+fn hex(out: &mut impl Write, data: &[u8], digits: &[u8; 16]) -> io::Result<()> {
+    let mut buf = [0u8; 1024];
+    for chunk in data.chunks(buf.len() / 2) {
+        for (pair, &b) in buf.chunks_exact_mut(2).zip(chunk) {
+            pair[0] = digits[usize::from(b >> 4)];
+            pair[1] = digits[usize::from(b & 15)];
+        }
+        out.write_all(&buf[..chunk.len() * 2])?;
     }
+    Ok(())
 }
 
 /// `2026-12-02T16:31:05.123456Z`: UTC, microseconds.

@@ -414,23 +414,14 @@ fn subscribe(client: &Client, a: &Args, deadline: &Deadline) -> Result<(), Failu
         if hidden {
             continue;
         }
-        let bytes = match &a.sub.format {
-            Some(f) => f.render(&msg, &a.client_id, std::time::SystemTime::now()),
-            None => {
-                let mut b = Vec::with_capacity(msg.topic.len() + msg.payload.len() + 2);
-                if a.verbose {
-                    b.extend_from_slice(msg.topic.as_bytes());
-                    b.push(b' ');
-                }
-                b.extend_from_slice(&msg.payload);
-                if !a.sub.no_newline {
-                    b.push(b'\n');
-                }
-                b
-            }
+        // Written from where the message is (a buffered writer passes a large payload
+        // straight through): no copy of the payload's size.
+        let mut out = io::BufWriter::new(stdout.lock());
+        let written = match &a.sub.format {
+            Some(f) => f.write(&mut out, &msg, &a.client_id, std::time::SystemTime::now()),
+            None => plain(&mut out, &msg, a.verbose, !a.sub.no_newline),
         };
-        let mut out = stdout.lock();
-        match out.write_all(&bytes).and_then(|()| out.flush()) {
+        match written.and_then(|()| out.flush()) {
             Ok(()) => {}
             // stdout closed (e.g. `| head`): stop quietly.
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => break,
@@ -439,6 +430,25 @@ fn subscribe(client: &Client, a: &Args, deadline: &Deadline) -> Result<(), Failu
         received += 1;
     }
     wait_all(&mut clearing, deadline)
+}
+
+/// `sub`'s output without `-F`: the payload, after its topic with `-v`, and a newline
+/// unless `-N`.
+fn plain(
+    out: &mut impl io::Write,
+    m: &mqtt_std::Message,
+    verbose: bool,
+    newline: bool,
+) -> io::Result<()> {
+    if verbose {
+        out.write_all(m.topic.as_bytes())?;
+        out.write_all(b" ")?;
+    }
+    out.write_all(&m.payload)?;
+    if newline {
+        out.write_all(b"\n")?;
+    }
+    Ok(())
 }
 
 /// Waits for a pending subscribe or unsubscribe within the deadline.
