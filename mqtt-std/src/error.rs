@@ -52,6 +52,26 @@ pub enum DisconnectReason {
     /// connect, publish or [`Client::sync_session_store`](crate::Client::sync_session_store))
     /// and works again once the disk does.
     Store(crate::store::StoreError),
+    /// MQTT 5.0: the broker sent DISCONNECT with this reason code (section 3.14.2.1), and
+    /// perhaps a Reason String and a Server Reference (another server to use, with codes
+    /// 0x9C "use another server" and 0x9D "server moved").
+    Server {
+        /// The reason code.
+        code: mqtt_proto::v5::DisconnectReasonCode,
+        /// Its Reason String, if any.
+        reason_string: Option<String>,
+        /// Its Server Reference, if any.
+        server_reference: Option<String>,
+    },
+    /// MQTT 5.0: the broker refused the connection (CONNACK reason code 0x80 or more).
+    RefusedV5 {
+        /// The reason code.
+        code: mqtt_proto::v5::ConnectReasonCode,
+        /// The CONNACK's Reason String, if any.
+        reason_string: Option<String>,
+        /// The CONNACK's Server Reference, if any.
+        server_reference: Option<String>,
+    },
     /// A reason the session reports that this version does not name.
     Other(mqtt_session::DisconnectReason),
 }
@@ -68,8 +88,44 @@ impl DisconnectReason {
             R::IncomingPacketTooLarge => Self::IncomingPacketTooLarge,
             R::StoreFull => Self::StoreFull,
             R::ProtocolViolation(v) => Self::ProtocolViolation(v),
+            R::Server(code) => Self::Server {
+                code,
+                reason_string: None,
+                server_reference: None,
+            },
+            R::RefusedV5(code) => Self::RefusedV5 {
+                code,
+                reason_string: None,
+                server_reference: None,
+            },
             other => Self::Other(other),
         }
+    }
+
+    /// The reason, with the Reason String and Server Reference of the 5.0 DISCONNECT or
+    /// CONNACK that ended the connection.
+    pub(crate) fn with_server_text(
+        mut self,
+        text: Option<(Option<String>, Option<String>)>,
+    ) -> Self {
+        if let (
+            Some((reason, reference)),
+            Self::Server {
+                reason_string,
+                server_reference,
+                ..
+            }
+            | Self::RefusedV5 {
+                reason_string,
+                server_reference,
+                ..
+            },
+        ) = (text, &mut self)
+        {
+            *reason_string = reason;
+            *server_reference = reference;
+        }
+        self
     }
 
     /// Whether the application ended the connection itself (disconnect, drop, close).
@@ -82,6 +138,18 @@ impl DisconnectReason {
     pub(crate) fn connect_error(&self, refused: Option<ConnectReturnCode>) -> Error {
         match (refused, self) {
             (Some(code), _) | (None, &Self::Refused(code)) => Error::Refused(code),
+            (
+                None,
+                Self::RefusedV5 {
+                    code,
+                    reason_string,
+                    server_reference,
+                },
+            ) => Error::RefusedV5 {
+                code: *code,
+                reason_string: reason_string.clone(),
+                server_reference: server_reference.clone(),
+            },
             (None, r) => Error::ConnectionLost(r.clone()),
         }
     }
@@ -111,6 +179,20 @@ fn violation_text(f: &mut fmt::Formatter<'_>, v: &Violation) -> fmt::Result {
     }
 }
 
+fn server_text(
+    f: &mut fmt::Formatter<'_>,
+    reason: &Option<String>,
+    reference: &Option<String>,
+) -> fmt::Result {
+    if let Some(r) = reason {
+        write!(f, ": {r}")?;
+    }
+    if let Some(r) = reference {
+        write!(f, " (server reference: {r})")?;
+    }
+    Ok(())
+}
+
 impl fmt::Display for DisconnectReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -137,6 +219,22 @@ impl fmt::Display for DisconnectReason {
             Self::WebSocket(e) => write!(f, "{e}"),
             Self::Io(kind) => write!(f, "socket error: {kind}"),
             Self::Store(e) => write!(f, "{e}"),
+            Self::Server {
+                code,
+                reason_string,
+                server_reference,
+            } => {
+                write!(f, "disconnected by the broker: {code}")?;
+                server_text(f, reason_string, server_reference)
+            }
+            Self::RefusedV5 {
+                code,
+                reason_string,
+                server_reference,
+            } => {
+                write!(f, "connection refused: {code}")?;
+                server_text(f, reason_string, server_reference)
+            }
             Self::Other(r) => write!(f, "{r}"),
         }
     }
@@ -179,6 +277,18 @@ pub enum Error {
     WebSocket(WsError),
     /// The broker refused the connection (CONNACK return code 1-5).
     Refused(ConnectReturnCode),
+    /// MQTT 5.0: the broker refused the connection (CONNACK reason code 0x80 or more).
+    RefusedV5 {
+        /// The reason code.
+        code: mqtt_proto::v5::ConnectReasonCode,
+        /// The CONNACK's Reason String, if any.
+        reason_string: Option<String>,
+        /// The CONNACK's Server Reference (another server to use), if any.
+        server_reference: Option<String>,
+    },
+    /// A 5.0 feature (publish properties, a subscription option other than the maximum
+    /// QoS, a subscription identifier) on a 3.1.1 connection.
+    RequiresV5,
     /// The connection ended before the operation completed.
     ConnectionLost(DisconnectReason),
     /// The connection ended before this QoS 1/2 publish completed, and no automatic reconnect
@@ -220,6 +330,7 @@ impl From<CommandError> for Error {
             CommandError::AlreadyConnected => Error::AlreadyConnected,
             CommandError::WindowFull => Error::WindowFull,
             CommandError::Invalid(d) => Error::Invalid(d),
+            CommandError::RequiresV5 => Error::RequiresV5,
             other => Error::Command(other),
         }
     }
@@ -249,6 +360,15 @@ impl fmt::Display for Error {
                 refused_text(*code),
                 code.as_u8()
             ),
+            Error::RefusedV5 {
+                code,
+                reason_string,
+                server_reference,
+            } => {
+                write!(f, "connection refused: {code}")?;
+                server_text(f, reason_string, server_reference)
+            }
+            Error::RequiresV5 => f.write_str("needs an MQTT 5.0 connection"),
             Error::ConnectionLost(r) => write!(f, "{r}"),
             Error::PublishInterrupted(r) => write!(
                 f,

@@ -13,6 +13,7 @@ pub mod store;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 mod trace;
+pub mod v5;
 
 pub use blocking::{Client, Messages, Pending, WeakClient};
 pub use core::Reconnected;

@@ -338,12 +338,12 @@ fn invalid_topics_are_refused_locally() {
     ));
     assert!(c.subscribe(&[]).is_err());
     assert!(matches!(
-        c.set_will(Some(Will {
-            topic: "w/#".into(),
-            payload: vec![],
-            qos: QoS::AtMostOnce,
-            retain: false
-        })),
+        c.set_will(Some(Will::new(
+            "w/#",
+            Vec::<u8>::new(),
+            QoS::AtMostOnce,
+            false
+        ))),
         Err(Error::Invalid(_))
     ));
     // The connection is unharmed.
@@ -390,12 +390,12 @@ fn will_is_published_when_the_connection_drops() {
     // A clean DISCONNECT discards the will.
     let polite = client("will-polite");
     polite
-        .set_will(Some(Will {
-            topic: "will/polite".into(),
-            payload: b"should not appear".to_vec(),
-            qos: QoS::AtLeastOnce,
-            retain: false,
-        }))
+        .set_will(Some(Will::new(
+            "will/polite",
+            b"should not appear".to_vec(),
+            QoS::AtLeastOnce,
+            false,
+        )))
         .unwrap();
     polite
         .connect("127.0.0.1", broker.port(), &ConnectOptions::default())
@@ -404,12 +404,12 @@ fn will_is_published_when_the_connection_drops() {
 
     let dying = client("will-dying");
     dying
-        .set_will(Some(Will {
-            topic: "will/dying".into(),
-            payload: b"gone".to_vec(),
-            qos: QoS::AtLeastOnce,
-            retain: false,
-        }))
+        .set_will(Some(Will::new(
+            "will/dying",
+            b"gone".to_vec(),
+            QoS::AtLeastOnce,
+            false,
+        )))
         .unwrap();
     dying
         .connect("127.0.0.1", broker.port(), &ConnectOptions::default())

@@ -34,12 +34,7 @@ fn will_watcher(broker: &Broker, prefix: &str) -> Client {
 }
 
 fn will(topic: String) -> Will {
-    Will {
-        topic,
-        payload: b"gone".to_vec(),
-        qos: QoS::AtLeastOnce,
-        retain: false,
-    }
+    Will::new(topic, b"gone".to_vec(), QoS::AtLeastOnce, false)
 }
 
 /// Waits until the broker's log shows that the connection of `client_id` ended, one way or

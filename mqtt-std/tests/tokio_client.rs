@@ -363,12 +363,8 @@ async fn will_is_published_when_the_connection_drops() {
         .subscribe(&[("will/#", QoS::AtLeastOnce)])
         .await
         .unwrap();
-    let will = |topic: &str, payload: &[u8]| Will {
-        topic: topic.into(),
-        payload: payload.to_vec(),
-        qos: QoS::AtLeastOnce,
-        retain: false,
-    };
+    let will =
+        |topic: &str, payload: &[u8]| Will::new(topic, payload.to_vec(), QoS::AtLeastOnce, false);
     // A clean DISCONNECT discards the will.
     let (polite, _pm) = new_client("tk-will-polite");
     polite

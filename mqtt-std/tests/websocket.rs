@@ -165,12 +165,12 @@ fn websocket_publisher_tcp_subscriber_and_will() {
 
     let publisher = ws_client("ws-pub", WsConfig::new(broker.path()));
     publisher
-        .set_will(Some(Will {
-            topic: "cross/will".into(),
-            payload: b"ws client gone".to_vec(),
-            qos: QoS::AtLeastOnce,
-            retain: false,
-        }))
+        .set_will(Some(Will::new(
+            "cross/will",
+            b"ws client gone".to_vec(),
+            QoS::AtLeastOnce,
+            false,
+        )))
         .unwrap();
     publisher
         .connect(

@@ -203,7 +203,7 @@ impl Client {
             .is_some_and(|h| h.thread().id() == thread::current().id())
     }
 
-    fn shared(&self) -> &Shared {
+    pub(super) fn shared(&self) -> &Shared {
         &self.inner.shared
     }
 
@@ -299,7 +299,7 @@ impl Client {
                 port,
                 tls: tls.cloned(),
                 ws: st.c.websocket.clone(),
-                options: *options,
+                options: options.clone(),
             },
             slot: Some(slot.clone()),
         });
@@ -360,7 +360,7 @@ impl Client {
     /// Runs a session command under the lock; waits for room when the transmit buffer is
     /// full. Returns the guard so that the caller registers its completion before the IO
     /// thread can see the acknowledgement.
-    fn command<R>(
+    pub(super) fn command<R>(
         &self,
         mut f: impl FnMut(&mut State, mqtt_session::Instant) -> Result<R, CommandError>,
     ) -> Result<(R, MutexGuard<'_, State>), Error> {
@@ -629,7 +629,7 @@ impl Client {
         self.shared().lock().c.reconnect_notify = None;
     }
 
-    fn close_connection(&self, kind: CloseKind) -> Result<(), Error> {
+    pub(super) fn close_connection(&self, kind: CloseKind) -> Result<(), Error> {
         let sh = self.shared();
         let mut st = sh.lock();
         match st.c.status {
@@ -673,7 +673,7 @@ impl Client {
     /// cancelled. [`Error::Timeout`] if the connection is still not closed after the write
     /// timeout, the linger and one second more.
     pub fn disconnect(&self) -> Result<(), Error> {
-        self.close_connection(CloseKind::Disconnect)
+        self.close_connection(CloseKind::Disconnect(None))
     }
 
     /// Closes the network connection without DISCONNECT, as a crash or a lost link would: the

@@ -5,6 +5,7 @@ mod client;
 mod driver;
 mod pending;
 mod shared;
+mod v5;
 
 pub use client::{Client, Messages, WeakClient};
 pub use pending::Pending;

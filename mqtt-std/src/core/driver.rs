@@ -38,6 +38,8 @@ struct Attempt<F: Family> {
     connect_sent: bool,
     /// The return code of a refusing CONNACK.
     refused: Option<ConnectReturnCode>,
+    /// 5.0: what the CONNACK said besides, until `Connected` reports it.
+    connack: Option<Box<crate::v5::ConnAckInfo>>,
 }
 
 /// The received messages an application has not taken yet.
@@ -84,6 +86,11 @@ pub(crate) struct Core<F: Family, L> {
     closing: Option<DisconnectReason>,
     /// Inside `end_link`: the session's own `Disconnected` event is not a new ending.
     ending: bool,
+    /// 5.0: the Reason String and Server Reference of the broker's DISCONNECT or refusing
+    /// CONNACK, for the `Disconnected` event that follows.
+    server_text: Option<(Option<String>, Option<String>)>,
+    /// 5.0: the reason codes of the UNSUBACK whose `Unsubscribed` event follows.
+    unsuback: Vec<u8>,
     /// What goes out this round: the session writes its packets straight into it.
     pub(crate) out: Outgoing,
     /// Bytes read (and decrypted) and not yet taken by the session.
@@ -118,6 +125,8 @@ impl<F: Family, L: LinkState> Core<F, L> {
             generation: 0,
             closing: None,
             ending: false,
+            server_text: None,
+            unsuback: Vec::new(),
             out: Outgoing::new(),
             input: Vec::new(),
             stalled: false,
@@ -232,9 +241,10 @@ impl<F: Family, L: LinkState> Core<F, L> {
         self.attempt = Some(Attempt {
             done,
             deadline,
-            options: target.options,
+            options: target.options.clone(),
             connect_sent: false,
             refused: None,
+            connack: None,
         });
         self.pending_target = Some(target);
         if !self.handshaking() {
@@ -276,13 +286,24 @@ impl<F: Family, L: LinkState> Core<F, L> {
             return;
         };
         a.connect_sent = true;
-        let options = a.options;
+        let options = a.options.clone();
         let now = self.clock.now();
         c.session.handle_transport_up(now);
-        let request = options.session_connect(&self.client_id, c.login.as_ref(), c.will.as_ref());
-        if let Err(e) = c.session.connect(now, request) {
+        let result = match options.v5_lists(c.will.as_ref(), self.options.max_packet_size) {
+            Ok(lists) => {
+                let request = options.session_connect(
+                    &self.client_id,
+                    c.login.as_ref(),
+                    c.will.as_ref(),
+                    &lists,
+                );
+                c.session.connect(now, request).map_err(Error::from)
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
             if let Some(done) = self.attempt.as_mut().and_then(|a| a.done.take()) {
-                self.complete(done, Err(e.into()));
+                self.complete(done, Err(e));
             }
             self.end_link(c, DisconnectReason::Local);
         }
@@ -308,11 +329,24 @@ impl<F: Family, L: LinkState> Core<F, L> {
         }
         self.feed(c);
         // Not connected yet (CONNACK pending): just close.
-        if close == Some(super::CloseKind::Disconnect)
-            && self.closing.is_none()
-            && c.session.disconnect(now).is_err()
-        {
-            self.end_link(c, DisconnectReason::Local);
+        if let (Some(super::CloseKind::Disconnect(v5)), None) = (close, &self.closing) {
+            let sent = match v5 {
+                None => c.session.disconnect(now),
+                Some((code, expiry)) => {
+                    let list: Vec<_> = expiry
+                        .map(mqtt_proto::v5::Property::SessionExpiryInterval)
+                        .into_iter()
+                        .collect();
+                    let options = mqtt_session::DisconnectOptions {
+                        reason_code: code,
+                        properties: mqtt_proto::v5::Properties::new(&list),
+                    };
+                    c.session.disconnect_with(now, &options)
+                }
+            };
+            if sent.is_err() {
+                self.end_link(c, DisconnectReason::Local);
+            }
         }
         let paused = self.queue_full(queued, depth) && !self.handshaking();
         let now = self.clock.now();
@@ -510,6 +544,13 @@ impl<F: Family, L: LinkState> Core<F, L> {
         for (_, done) in std::mem::take(&mut c.unsubs) {
             self.complete(done, Err(lost.clone()));
         }
+        for (_, done) in std::mem::take(&mut c.subs5) {
+            self.complete(done, Err(lost.clone()));
+        }
+        for (_, done) in std::mem::take(&mut c.unsubs5) {
+            self.complete(done, Err(lost.clone()));
+        }
+        self.unsuback.clear();
         c.sub_filters.clear();
         c.unsub_filters.clear();
         for (_, done) in std::mem::take(&mut c.qos0) {

@@ -40,6 +40,7 @@ use crate::error::{DisconnectReason, Error};
 use crate::options::{ClientOptions, ConnectOptions, Message, Reconnect, Will};
 use crate::store::{FileStore, SessionStore};
 use crate::tls::TlsConfig;
+use crate::v5::{SubAckReasonCode, SubscribeOptions, UnsubAckReasonCode};
 use crate::ws::WsConfig;
 
 pub(crate) use outgoing::Outgoing;
@@ -61,6 +62,25 @@ pub struct Reconnected {
     /// one): every filter a SUBACK granted on an earlier connection and no UNSUBSCRIBE took
     /// back, with its requested QoS, in one SUBSCRIBE.
     pub resubscribed: Vec<(String, QoS)>,
+}
+
+/// A subscription as the client restores it after a reconnect that found no session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Sub {
+    pub(crate) filter: String,
+    pub(crate) options: SubscribeOptions,
+    /// 5.0: its Subscription Identifier.
+    pub(crate) id: Option<u32>,
+}
+
+impl Sub {
+    fn new(filter: &str, options: SubscribeOptions, id: Option<u32>) -> Self {
+        Sub {
+            filter: filter.to_owned(),
+            options,
+            id,
+        }
+    }
 }
 
 /// How a client hands results to the callers waiting for them.
@@ -91,8 +111,9 @@ pub(crate) enum Status {
 /// How the application asked to end the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CloseKind {
-    /// Send DISCONNECT, then close.
-    Disconnect,
+    /// Send DISCONNECT (on 5.0 with this reason code and Session Expiry Interval, if
+    /// given), then close.
+    Disconnect(Option<(mqtt_proto::v5::DisconnectReasonCode, Option<u32>)>),
     /// Close without DISCONNECT.
     Drop,
 }
@@ -155,6 +176,9 @@ pub(crate) struct Common<F: Family> {
     pub(crate) pubs: HashMap<PacketId, F::Done<()>>,
     pub(crate) subs: HashMap<PacketId, F::Done<Vec<SubAckReturnCode>>>,
     pub(crate) unsubs: HashMap<PacketId, F::Done<()>>,
+    /// 5.0 requests, completed with their reason codes.
+    pub(crate) subs5: HashMap<PacketId, F::Done<Vec<SubAckReasonCode>>>,
+    pub(crate) unsubs5: HashMap<PacketId, F::Done<Vec<UnsubAckReasonCode>>>,
     /// QoS 0 publishes by sequence number, until written.
     pub(crate) qos0: VecDeque<(u64, F::Done<()>)>,
     pub(crate) qos0_seq: u64,
@@ -164,9 +188,9 @@ pub(crate) struct Common<F: Family> {
     pub(crate) reconnect_notify: Option<ReconnectNotify>,
     /// The subscriptions a SUBACK granted and no UNSUBSCRIBE took back: an automatic
     /// reconnect that finds no session sends them again.
-    pub(crate) subscriptions: Vec<(String, QoS)>,
+    pub(crate) subscriptions: Vec<Sub>,
     /// The filters of SUBSCRIBE and UNSUBSCRIBE requests awaiting their acknowledgement.
-    pub(crate) sub_filters: HashMap<PacketId, Vec<(String, QoS)>>,
+    pub(crate) sub_filters: HashMap<PacketId, Vec<Sub>>,
     pub(crate) unsub_filters: HashMap<PacketId, Vec<String>>,
 }
 
@@ -203,6 +227,8 @@ impl<F: Family> Common<F> {
                 pubs: HashMap::new(),
                 subs: HashMap::new(),
                 unsubs: HashMap::new(),
+                subs5: HashMap::new(),
+                unsubs5: HashMap::new(),
                 qos0: VecDeque::new(),
                 qos0_seq: 0,
                 end_waiters: Vec::new(),
@@ -250,9 +276,28 @@ impl<F: Family> Common<F> {
         filters: &[(&str, QoS)],
         done: F::Done<Vec<SubAckReturnCode>>,
     ) {
-        let owned = filters.iter().map(|(f, q)| ((*f).to_owned(), *q)).collect();
+        let owned = filters
+            .iter()
+            .map(|(f, q)| Sub::new(f, SubscribeOptions::new(*q), None))
+            .collect();
         self.sub_filters.insert(id, owned);
         self.subs.insert(id, done);
+    }
+
+    /// Records a 5.0 SUBSCRIBE the session accepted.
+    pub(crate) fn register_subscribe5(
+        &mut self,
+        id: PacketId,
+        filters: &[(&str, SubscribeOptions)],
+        subscription_id: Option<u32>,
+        done: F::Done<Vec<SubAckReasonCode>>,
+    ) {
+        let owned = filters
+            .iter()
+            .map(|(f, o)| Sub::new(f, *o, subscription_id))
+            .collect();
+        self.sub_filters.insert(id, owned);
+        self.subs5.insert(id, done);
     }
 
     /// Records an UNSUBSCRIBE the session accepted.
@@ -267,28 +312,115 @@ impl<F: Family> Common<F> {
         self.unsubs.insert(id, done);
     }
 
-    /// A SUBACK: the filters it granted are kept (replacing an earlier grant of the same
-    /// filter, as the broker does [MQTT-3.8.4-3]).
-    pub(crate) fn granted(&mut self, id: PacketId, codes: &[SubAckReturnCode]) {
+    /// Records a 5.0 UNSUBSCRIBE the session accepted.
+    pub(crate) fn register_unsubscribe5(
+        &mut self,
+        id: PacketId,
+        filters: &[&str],
+        done: F::Done<Vec<UnsubAckReasonCode>>,
+    ) {
+        let owned = filters.iter().map(|f| (*f).to_owned()).collect();
+        self.unsub_filters.insert(id, owned);
+        self.unsubs5.insert(id, done);
+    }
+
+    /// A SUBACK (its raw return or reason codes): the filters it granted are kept (replacing
+    /// an earlier grant of the same filter, as the broker does [MQTT-3.8.4-3]).
+    pub(crate) fn granted(&mut self, id: PacketId, codes: &[u8]) {
         let Some(filters) = self.sub_filters.remove(&id) else {
             return;
         };
-        for ((filter, qos), code) in filters.into_iter().zip(codes) {
-            if *code == SubAckReturnCode::Failure {
+        for (sub, code) in filters.into_iter().zip(codes) {
+            if *code >= 0x80 {
                 continue;
             }
-            match self.subscriptions.iter_mut().find(|(f, _)| *f == filter) {
-                Some(s) => s.1 = qos,
-                None => self.subscriptions.push((filter, qos)),
+            match self
+                .subscriptions
+                .iter_mut()
+                .find(|s| s.filter == sub.filter)
+            {
+                Some(s) => *s = sub,
+                None => self.subscriptions.push(sub),
             }
         }
     }
 
-    /// An UNSUBACK: its filters are no longer restored.
-    pub(crate) fn ungranted(&mut self, id: PacketId) {
+    /// An UNSUBACK (its raw reason codes on 5.0, none on 3.1.1): the filters it removed are
+    /// no longer restored (on 5.0, those with code 0x00 or 0x11 "no subscription existed").
+    pub(crate) fn ungranted(&mut self, id: PacketId, codes: &[u8]) {
         if let Some(filters) = self.unsub_filters.remove(&id) {
-            self.subscriptions.retain(|(f, _)| !filters.contains(f));
+            let gone: Vec<&String> = filters
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| codes.get(*i).is_none_or(|c| *c < 0x80))
+                .map(|(_, f)| f)
+                .collect();
+            self.subscriptions.retain(|s| !gone.contains(&&s.filter));
         }
+    }
+
+    /// A 5.0 publish with properties (a plain publish when there are none, so that a 3.1.1
+    /// connection takes it).
+    pub(crate) fn publish_with(
+        &mut self,
+        now: mqtt_session::Instant,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+        props: &[mqtt_proto::v5::Property<'_>],
+    ) -> Result<Option<PacketId>, mqtt_session::CommandError> {
+        if props.is_empty() {
+            return self.session.publish(now, topic, payload, qos, retain);
+        }
+        let props = mqtt_proto::v5::Properties::new(props);
+        self.session
+            .publish_with(now, topic, payload, qos, retain, &props)
+    }
+
+    /// A 5.0 SUBSCRIBE with options and an optional Subscription Identifier; on a 3.1.1
+    /// connection, filters whose options are only a QoS go out as a 3.1.1 SUBSCRIBE.
+    pub(crate) fn subscribe_with(
+        &mut self,
+        now: mqtt_session::Instant,
+        filters: &[(&str, SubscribeOptions)],
+        subscription_id: Option<u32>,
+    ) -> Result<PacketId, mqtt_session::CommandError> {
+        if self.session.protocol() != mqtt_session::ProtocolVersion::V5 {
+            let plain: Option<Vec<(&str, QoS)>> = filters
+                .iter()
+                .map(|(f, o)| (SubscribeOptions::new(o.qos) == *o).then_some((*f, o.qos)))
+                .collect();
+            return match (plain, subscription_id) {
+                (Some(plain), None) => self.session.subscribe(now, &plain),
+                _ => Err(mqtt_session::CommandError::RequiresV5),
+            };
+        }
+        let wire: Vec<_> = filters.iter().map(|(f, o)| (*f, o.wire())).collect();
+        let list: Vec<_> = subscription_id
+            .map(mqtt_proto::v5::Property::SubscriptionIdentifier)
+            .into_iter()
+            .collect();
+        self.session
+            .subscribe_with(now, &wire, &mqtt_proto::v5::Properties::new(&list))
+    }
+
+    /// Checks a 5.0 DISCONNECT's options before the driver sends it: a non-zero Session
+    /// Expiry Interval when the CONNECT's was 0 is refused [MQTT-3.14.2-2].
+    pub(crate) fn check_disconnect(&self, session_expiry: Option<u32>) -> Result<(), Error> {
+        if self.session.protocol() != mqtt_session::ProtocolVersion::V5 {
+            return Err(Error::RequiresV5);
+        }
+        let zero = self
+            .session
+            .server_limits()
+            .is_some_and(|l| l.session_expiry_interval == 0);
+        if zero && session_expiry.is_some_and(|s| s != 0) {
+            return Err(Error::Command(
+                mqtt_session::CommandError::SessionExpiryAfterZero,
+            ));
+        }
+        Ok(())
     }
 
     /// QoS 1/2 publishes not yet complete (in flight or queued).

@@ -183,6 +183,7 @@ pub(crate) fn restored_messages(f: &FileStore) -> Vec<crate::Message> {
             dup: m.dup,
             packet_id: None,
             seq: Some(m.seq),
+            properties: crate::v5::PublishProperties::default(),
         })
         .collect()
 }

@@ -51,6 +51,7 @@
 
 mod driver;
 mod link;
+mod v5;
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -421,7 +422,7 @@ impl Client {
                 port,
                 tls: tls.cloned(),
                 ws: websocket,
-                options: *options,
+                options: options.clone(),
             },
             auto: None,
         };
@@ -607,7 +608,7 @@ impl Client {
     /// there). The broker discards the will. QoS 1/2 messages in flight stay in the session for the next
     /// connection with clean session off. A scheduled automatic reconnect is cancelled.
     pub async fn disconnect(&self) -> Result<(), Error> {
-        self.close_connection(CloseKind::Disconnect).await
+        self.close_connection(CloseKind::Disconnect(None)).await
     }
 
     /// Closes the connection without DISCONNECT, as a lost link would: the broker publishes

@@ -286,6 +286,7 @@ pub struct BrokerBuilder {
     max_inflight_messages: Option<u32>,
     max_queued_messages: Option<u32>,
     extra: Vec<String>,
+    plain_extra: Vec<String>,
 }
 
 impl BrokerBuilder {
@@ -307,6 +308,12 @@ impl BrokerBuilder {
     /// Appends a raw line to the general (top) part of the configuration.
     pub fn config_line(mut self, line: &str) -> Self {
         self.extra.push(line.to_owned());
+        self
+    }
+    /// Appends a raw line to the plain, anonymous listener's part of the configuration (with
+    /// `per_listener_settings true`, where `acl_file` and the like go).
+    pub fn plain_listener_line(mut self, line: &str) -> Self {
+        self.plain_extra.push(line.to_owned());
         self
     }
     /// Writes the configuration and certificates and starts Mosquitto; see [`Broker::start`].
@@ -392,6 +399,10 @@ impl BrokerBuilder {
             "\nlistener {} 127.0.0.1\nallow_anonymous true\n",
             p.plain
         ));
+        for line in &self.plain_extra {
+            c.push_str(line);
+            c.push('\n');
+        }
         c.push_str(&format!(
             "\nlistener {} 127.0.0.1\nallow_anonymous false\npassword_file {d}/passwd\n",
             p.auth
@@ -531,6 +542,7 @@ impl Broker {
             max_inflight_messages: None,
             max_queued_messages: None,
             extra: Vec::new(),
+            plain_extra: Vec::new(),
         }
     }
 

@@ -103,6 +103,8 @@ pub struct Args {
     /// pub: `--repeat N` (1 without it) and `--repeat-delay SECS`.
     pub repeat: u64,
     pub repeat_delay: std::time::Duration,
+    /// `-D`, `-x` (5.0).
+    pub v5: crate::props::V5,
 }
 
 /// mosquitto_sub's output and selection options.
@@ -124,6 +126,10 @@ pub struct SubArgs {
     pub unsubscribe: Vec<String>,
     /// `-E`: exit once subscribed (and unsubscribed).
     pub exit_subscribed: bool,
+    /// 5.0 subscription options beyond the QoS.
+    pub no_local: bool,
+    pub retain_as_published: bool,
+    pub retain_handling: Option<mqtt_std::v5::RetainHandling>,
 }
 
 /// A generated client id: "mqttc" and 12 characters of `[0-9a-zA-Z]` (17 in all).
@@ -203,6 +209,9 @@ pub fn from_sub(c: SubCli) -> Result<Args, Usage> {
             filter_out: o.filter_out,
             unsubscribe: s.unsubscribe,
             exit_subscribed: s.exit_subscribed,
+            no_local: s.no_local,
+            retain_as_published: s.retain_as_published,
+            retain_handling: s.retain_handling,
         },
         format: o.format,
         pretty: o.pretty,
@@ -238,6 +247,8 @@ fn finish(m: ModeOpts, common: CommonOpts) -> Result<Args, Usage> {
         mut url,
         ws_path,
         ws_headers,
+        properties,
+        session_expiry,
         protocol,
         client_id,
         keep_alive,
@@ -250,6 +261,18 @@ fn finish(m: ModeOpts, common: CommonOpts) -> Result<Args, Usage> {
     } = conn;
     let clean_session = !no_clean_session;
     let protocol = protocol.unwrap_or(mqtt_std::ProtocolVersion::V311);
+    let mut v5 = crate::props::V5::default();
+    crate::props::parse(&crate::props::occurrences(&properties), &mut v5).map_err(Usage)?;
+    if session_expiry.is_some() {
+        v5.session_expiry = session_expiry;
+    }
+    let sub_v5 = sub.no_local || sub.retain_as_published || sub.retain_handling.is_some();
+    if protocol != mqtt_std::ProtocolVersion::V5 && (v5.any() || sub_v5) {
+        return usage(
+            "-D, -x, --no-local, --retain-as-published and --retain-handling need MQTT 5.0: \
+             give -V 5",
+        );
+    }
     let LoginOpts {
         mut username,
         password,
@@ -462,8 +485,9 @@ fn finish(m: ModeOpts, common: CommonOpts) -> Result<Args, Usage> {
         repeat,
         repeat_delay,
         session_store,
-        max_packet,
+        max_packet: max_packet.or(v5.maximum_packet_size.map(|n| n as usize)),
         queue_bytes,
+        v5,
     })
 }
 #[cfg(test)]

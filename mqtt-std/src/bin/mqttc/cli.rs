@@ -256,6 +256,26 @@ pub struct SubscribeOpts {
     /// Exit once subscribed (and unsubscribed)
     #[arg(short = 'E')]
     pub exit_subscribed: bool,
+    /// 5.0: the broker does not send this client its own publications
+    #[arg(long = "no-local")]
+    pub no_local: bool,
+    /// 5.0: messages keep the RETAIN flag they were published with
+    #[arg(long = "retain-as-published")]
+    pub retain_as_published: bool,
+    /// 5.0: retained messages at subscribe: 0 send (default), 1 only for a new
+    /// subscription, 2 never
+    #[arg(long = "retain-handling", value_name = "0|1|2", value_parser = retain_handling)]
+    pub retain_handling: Option<mqtt_std::v5::RetainHandling>,
+}
+
+fn retain_handling(v: &str) -> Result<mqtt_std::v5::RetainHandling, String> {
+    use mqtt_std::v5::RetainHandling as R;
+    match v {
+        "0" => Ok(R::SendAtSubscribe),
+        "1" => Ok(R::SendIfNew),
+        "2" => Ok(R::DoNotSend),
+        _ => Err(format!("{v:?}: give 0, 1 or 2")),
+    }
 }
 
 /// How `sub` prints messages, and which.
@@ -328,6 +348,19 @@ pub struct ConnOpts {
     /// Protocol version: 311 or mqttv311 (MQTT 3.1.1, the default), 5 or mqttv5 (MQTT 5.0)
     #[arg(short = 'V', long = "protocol-version", value_name = "VER", value_parser = protocol)]
     pub protocol: Option<ProtocolVersion>,
+    /// 5.0: a property, as mosquitto_pub/sub take it: COMMAND is connect, publish,
+    /// subscribe, disconnect or will; e.g. -D publish content-type text/plain,
+    /// -D connect user-property KEY VALUE (repeat for more)
+    #[arg(
+        short = 'D',
+        long = "property",
+        value_names = ["COMMAND", "PROPERTY", "VALUE"],
+        num_args = 3..=4
+    )]
+    pub properties: Vec<String>,
+    /// 5.0: session expiry interval in seconds (how long the broker keeps the session)
+    #[arg(short = 'x', long = "session-expiry-interval", value_name = "SECS")]
+    pub session_expiry: Option<u32>,
     /// Client id (default: generated, 17 characters of [0-9a-zA-Z])
     #[arg(short = 'i', long = "id", value_name = "ID", value_parser = client_id, allow_hyphen_values = true)]
     pub client_id: Option<String>,

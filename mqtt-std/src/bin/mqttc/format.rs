@@ -3,8 +3,8 @@
 //! `%t` topic, `%p` payload, `%l` payload length, `%q` QoS, `%r` retain flag (0/1), `%m`
 //! message id (0 for QoS 0), `%c` client id, `%x`/`%X` payload in lower/upper-case hex, `%j`
 //! a JSON object, `%J` the same with a payload that is JSON embedded as JSON, `%I` the time as
-//! ISO 8601 (UTC), `%U` the Unix time with nanoseconds, `%P` the MQTT 5.0 properties (none
-//! at 3.1.1), `%%` a percent sign; escapes `\n`, `\t`, `\r`, `\a`, `\e`, `\v`, `\0`, `\\`.
+//! ISO 8601 (UTC), `%U` the Unix time with nanoseconds, `%P` the MQTT 5.0 user properties as
+//! `KEY:VALUE`, space-separated (none at 3.1.1), `%%` a percent sign; escapes `\n`, `\t`, `\r`, `\a`, `\e`, `\v`, `\0`, `\\`.
 //! No newline is added after a message: put `\n` in the format.
 
 use std::io::{self, Write};
@@ -135,8 +135,16 @@ impl Format {
                     let d = now.duration_since(UNIX_EPOCH).unwrap_or_default();
                     write!(out, "{}.{:09}", d.as_secs(), d.subsec_nanos())?;
                 }
-                // MQTT 3.1.1 messages carry no properties.
-                Piece::Properties => {}
+                // As mosquitto_sub: the user properties, KEY:VALUE, one space between (none
+                // at 3.1.1).
+                Piece::Properties => {
+                    for (i, (k, v)) in m.properties.user_properties.iter().enumerate() {
+                        if i > 0 {
+                            out.write_all(b" ")?;
+                        }
+                        write!(out, "{k}:{v}")?;
+                    }
+                }
             }
         }
         Ok(())
@@ -262,6 +270,7 @@ mod tests {
             dup: false,
             packet_id: None,
             seq: None,
+            properties: Default::default(),
         };
         if qos != mqtt_std::QoS::AtMostOnce {
             m.packet_id = mqtt_std::PacketId::new(42);
@@ -282,6 +291,11 @@ mod tests {
         let f = Format::parse("%P|%m", false).unwrap();
         let out = f.render(&msg(b"", mqtt_std::QoS::AtMostOnce, false), "c", t);
         assert_eq!(out, b"|0");
+        let mut m = msg(b"", mqtt_std::QoS::AtMostOnce, false);
+        m.properties = mqtt_std::v5::PublishProperties::new()
+            .user_property("a", "1")
+            .user_property("b", "2");
+        assert_eq!(f.render(&m, "c", t), b"a:1 b:2|0");
         for bad in ["%z", "%", r"\q", "x\\"] {
             assert!(Format::parse(bad, false).is_err(), "{bad}");
         }

@@ -6,6 +6,7 @@
 mod args;
 mod cli;
 mod format;
+mod props;
 mod run;
 mod script;
 mod trace;

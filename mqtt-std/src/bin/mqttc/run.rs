@@ -99,7 +99,7 @@ fn retried(reason: &DisconnectReason) -> bool {
         | DisconnectReason::KeepAliveTimeout
         | DisconnectReason::ConnAckTimeout
         | DisconnectReason::WebSocket(WsError::Closed(_)) => true,
-        DisconnectReason::Other(mqtt_session::DisconnectReason::Server(code)) => {
+        DisconnectReason::Server { code, .. } => {
             matches!(code, Code::ServerBusy | Code::ServerShuttingDown)
         }
         _ => false,
@@ -155,7 +155,8 @@ pub fn run(a: &Args) -> Result<(), Failure> {
         // lines while the link is down: they wait in the session, sent after the reconnect.
         options = options
             .reconnect(Some(SUB_RECONNECT))
-            .offline_publish(a.mode == Mode::Pub);
+            .offline_publish(a.mode == Mode::Pub)
+            .topic_aliases(a.v5.topic_aliases.unwrap_or(0));
     }
     let client = Client::new(options)?;
     if reconnects(a) {
@@ -177,19 +178,21 @@ pub fn run(a: &Args) -> Result<(), Failure> {
         client.set_login(user, a.password.as_deref().map(str::as_bytes));
     }
     if let Some(w) = &a.will {
-        client.set_will(Some(Will {
-            topic: w.topic.clone(),
-            payload: w.payload.clone(),
-            qos: w.qos,
-            retain: w.retain,
-        }))?;
+        let mut will = Will::new(w.topic.clone(), w.payload.clone(), w.qos, w.retain)
+            .properties(a.v5.will.clone());
+        if let Some(d) = a.v5.will_delay {
+            will = will.delay(d);
+        }
+        client.set_will(Some(will))?;
     }
-    let mut connect = ConnectOptions::default()
+    let connect = ConnectOptions::default()
         .keep_alive(a.keep_alive)
         .clean_session(a.clean_session)
         .protocol(a.protocol);
+    let mut connect = a.v5.connect(connect);
     if let Some(left) = deadline.left()? {
-        connect = connect.wait(left.min(connect.wait_time()));
+        let wait = connect.wait_time();
+        connect = connect.wait(left.min(wait));
     }
     let connected = match &a.tls {
         None => client.connect(&a.host, a.port, &connect),
@@ -235,7 +238,13 @@ pub fn run(a: &Args) -> Result<(), Failure> {
     };
     match result {
         Ok(()) => {
-            client.disconnect()?;
+            match a.v5.disconnect_session_expiry {
+                Some(expiry) => client.disconnect_with(
+                    mqtt_std::v5::DisconnectReasonCode::NormalDisconnection,
+                    Some(expiry),
+                )?,
+                None => client.disconnect()?,
+            }
             // Done with the last message taken (a durable store hands it out again otherwise).
             client.close();
             Ok(())
@@ -281,7 +290,12 @@ fn publish(
     let send = |body: &[u8], pending: &mut Vec<mqtt_std::Pending<()>>| -> Result<(), Failure> {
         loop {
             ended()?;
-            match client.publish(topic, body, a.qos, a.retain) {
+            let sent = if a.v5.publish.is_empty() {
+                client.publish(topic, body, a.qos, a.retain)
+            } else {
+                client.publish_with(topic, body, a.qos, a.retain, &a.v5.publish)
+            };
+            match sent {
                 Ok(p) => {
                     pending.push(p);
                     return Ok(());
@@ -360,7 +374,24 @@ fn publish(
 fn subscribe(client: &Client, a: &Args, deadline: &Deadline) -> Result<(), Failure> {
     let filters: Vec<(&str, mqtt_std::QoS)> =
         a.topics.iter().map(|t| (t.as_str(), a.qos)).collect();
-    if !filters.is_empty() {
+    if !filters.is_empty() && a.protocol == mqtt_std::ProtocolVersion::V5 {
+        let mut options = mqtt_std::v5::SubscribeOptions::new(a.qos)
+            .no_local(a.sub.no_local)
+            .retain_as_published(a.sub.retain_as_published);
+        if let Some(h) = a.sub.retain_handling {
+            options = options.retain_handling(h);
+        }
+        let filters: Vec<_> = a.topics.iter().map(|t| (t.as_str(), options)).collect();
+        let pending = client.subscribe_with(&filters, a.v5.subscription_identifier)?;
+        let codes = wait_for(pending, deadline)?;
+        for (filter, code) in a.topics.iter().zip(&codes) {
+            if code.is_error() {
+                return fail(format!(
+                    "subscription to {filter:?} refused by the broker: {code}"
+                ));
+            }
+        }
+    } else if !filters.is_empty() {
         let codes = wait_for(client.subscribe(&filters)?, deadline)?;
         for (filter, code) in a.topics.iter().zip(&codes) {
             if *code == SubAckReturnCode::Failure {

@@ -297,12 +297,12 @@ impl Script {
         }
         let will = match o.get("will") {
             None | Some(Value::Null) => None,
-            Some(Value::Object(w)) => Some(Will {
-                topic: str_of(w, "topic")?.ok_or("will needs a topic")?.to_owned(),
-                payload: payload_of(w)?,
-                qos: qos_of(w.get("qos"))?,
-                retain: bool_of(w, "retain", false)?,
-            }),
+            Some(Value::Object(w)) => Some(Will::new(
+                str_of(w, "topic")?.ok_or("will needs a topic")?,
+                payload_of(w)?,
+                qos_of(w.get("qos"))?,
+                bool_of(w, "retain", false)?,
+            )),
             Some(_) => return Err("will must be an object".into()),
         };
         let username = str_of(o, "username")?;

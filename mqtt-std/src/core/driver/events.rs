@@ -31,9 +31,23 @@ impl<F: Family, L: LinkState> Core<F, L> {
                     if let Some(t) = self.pending_target.take() {
                         self.target = Some(t);
                     }
+                    let v5 = self
+                        .attempt
+                        .as_mut()
+                        .and_then(|a| a.connack.take())
+                        .map(|mut i| {
+                            i.server = c.session.server_limits();
+                            i
+                        });
                     match self.attempt.take().map(|a| a.done) {
                         Some(Some(done)) => {
-                            self.complete(done, Ok(Connected { session_present }));
+                            self.complete(
+                                done,
+                                Ok(Connected {
+                                    session_present,
+                                    v5,
+                                }),
+                            );
                         }
                         // An automatic reconnect.
                         Some(None) => self.reconnected(c, session_present),
@@ -76,25 +90,64 @@ impl<F: Family, L: LinkState> Core<F, L> {
                 Event::Subscribed { packet_id, results } => {
                     self.wake.room = true;
                     let codes: Vec<_> = results.iter().collect();
-                    c.granted(packet_id, &codes);
+                    let raw = results.as_bytes().to_vec();
+                    c.granted(packet_id, &raw);
                     if let Some(done) = c.subs.remove(&packet_id) {
                         self.complete(done, Ok(codes));
+                    }
+                    if let Some(done) = c.subs5.remove(&packet_id) {
+                        self.complete(done, Ok(crate::v5::suback_codes(&raw)));
                     }
                 }
                 Event::Unsubscribed { packet_id } => {
                     self.wake.room = true;
-                    c.ungranted(packet_id);
+                    let raw = std::mem::take(&mut self.unsuback);
+                    let n = c.unsub_filters.get(&packet_id).map_or(raw.len(), Vec::len);
+                    c.ungranted(packet_id, &raw);
                     if let Some(done) = c.unsubs.remove(&packet_id) {
                         self.complete(done, Ok(()));
                     }
+                    if let Some(done) = c.unsubs5.remove(&packet_id) {
+                        self.complete(done, Ok(crate::v5::unsuback_codes(&raw, n)));
+                    }
                 }
+                Event::Response(r) => self.response(&r),
                 Event::Disconnected { reason } if self.closing.is_none() && !self.ending => {
-                    self.closing = Some(DisconnectReason::from_session(reason));
+                    let text = self.server_text.take();
+                    self.closing =
+                        Some(DisconnectReason::from_session(reason).with_server_text(text));
                 }
                 _ => {}
             }
         }
         any
+    }
+
+    /// 5.0: a CONNACK's or DISCONNECT's properties and an UNSUBACK's reason codes, kept for
+    /// the event that follows.
+    fn response(&mut self, r: &mqtt_session::Response<'_>) {
+        use mqtt_proto::v5::PacketType as T;
+        match r.packet_type {
+            T::ConnAck => {
+                let info = crate::v5::ConnAckInfo::from_props(&r.properties);
+                if r.is_error() {
+                    self.server_text = Some((info.reason_string, info.server_reference));
+                } else if let Some(a) = &mut self.attempt {
+                    a.connack = Some(Box::new(info));
+                }
+            }
+            T::Disconnect => {
+                self.server_text = Some((
+                    r.reason_string().map(str::to_owned),
+                    r.properties.server_reference().map(str::to_owned),
+                ));
+            }
+            T::UnsubAck => {
+                self.unsuback.clear();
+                self.unsuback.extend_from_slice(r.reason_codes);
+            }
+            _ => {}
+        }
     }
 
     fn finish_publish(
@@ -115,24 +168,59 @@ impl<F: Family, L: LinkState> Core<F, L> {
     fn reconnected(&mut self, c: &mut Common<F>, session_present: bool) {
         let mut resubscribed = Vec::new();
         if !session_present && !c.subscriptions.is_empty() {
-            let filters: Vec<(&str, QoS)> = c
-                .subscriptions
-                .iter()
-                .map(|(f, q)| (f.as_str(), *q))
-                .collect();
-            // Refused only for a transmit buffer too small for all the filters at once: the
-            // subscriptions are then left to the application (the notification says none
-            // were sent).
-            match c.session.subscribe(self.clock.now(), &filters) {
-                Ok(id) => {
-                    lifecycle!(
-                        info,
-                        "no session on the broker: subscribing again to {filters:?}"
-                    );
-                    resubscribed = c.subscriptions.clone();
-                    c.sub_filters.insert(id, resubscribed.clone());
+            let v5 = c.session.protocol() == mqtt_session::ProtocolVersion::V5;
+            // One SUBSCRIBE, or on 5.0 one per Subscription Identifier (a SUBSCRIBE carries
+            // at most one).
+            let mut groups: Vec<Option<u32>> = Vec::new();
+            for s in &c.subscriptions {
+                let id = if v5 { s.id } else { None };
+                if !groups.contains(&id) {
+                    groups.push(id);
                 }
-                Err(e) => lifecycle!(warn, "the subscriptions could not be sent again: {e}"),
+            }
+            for group in groups {
+                let subs: Vec<crate::core::Sub> = c
+                    .subscriptions
+                    .iter()
+                    .filter(|s| !v5 || s.id == group)
+                    .cloned()
+                    .collect();
+                let now = self.clock.now();
+                // Refused only for a transmit buffer too small for all the filters at once:
+                // the subscriptions are then left to the application (the notification says
+                // which were sent).
+                let sent = if v5 {
+                    let filters: Vec<_> = subs
+                        .iter()
+                        .map(|s| (s.filter.as_str(), s.options.wire()))
+                        .collect();
+                    let list: Vec<_> = group
+                        .map(mqtt_proto::v5::Property::SubscriptionIdentifier)
+                        .into_iter()
+                        .collect();
+                    let props = mqtt_proto::v5::Properties::new(&list);
+                    c.session.subscribe_with(now, &filters, &props)
+                } else {
+                    let filters: Vec<(&str, QoS)> = subs
+                        .iter()
+                        .map(|s| (s.filter.as_str(), s.options.qos))
+                        .collect();
+                    c.session.subscribe(now, &filters)
+                };
+                match sent {
+                    Ok(id) => {
+                        lifecycle!(
+                            info,
+                            "no session on the broker: subscribing again to {:?}",
+                            subs.iter()
+                                .map(|s| (s.filter.as_str(), s.options.qos))
+                                .collect::<Vec<_>>()
+                        );
+                        resubscribed.extend(subs.iter().map(|s| (s.filter.clone(), s.options.qos)));
+                        c.sub_filters.insert(id, subs);
+                    }
+                    Err(e) => lifecycle!(warn, "the subscriptions could not be sent again: {e}"),
+                }
             }
         }
         if let Some(f) = c.reconnect_notify.clone() {

@@ -1,0 +1,105 @@
+//! The blocking client's MQTT 5.0 commands (see [`crate::v5`]).
+
+use mqtt_proto::QoS;
+
+use super::client::Client;
+use super::pending::{Pending, Slot};
+use crate::core::CloseKind;
+use crate::error::Error;
+use crate::v5::{
+    DisconnectReasonCode, PublishProperties, SubAckReasonCode, SubscribeOptions, UnsubAckReasonCode,
+};
+
+impl Client {
+    /// Publishes a message with 5.0 properties; otherwise as [`Client::publish`]. Empty
+    /// properties publish as `publish` does, on either version; properties on a 3.1.1
+    /// connection are [`Error::RequiresV5`].
+    ///
+    /// ```no_run
+    /// use mqtt_std::v5::PublishProperties;
+    /// use mqtt_std::{Client, ClientOptions, ConnectOptions, ProtocolVersion, QoS};
+    ///
+    /// let client = Client::new(ClientOptions::new("sensor-17"))?;
+    /// client.connect("localhost", 1883, &ConnectOptions::default().protocol(ProtocolVersion::V5))?;
+    /// let props = PublishProperties::new()
+    ///     .content_type("application/json")
+    ///     .user_property("unit", "celsius");
+    /// client
+    ///     .publish_with("sensors/17/temp", b"{\"t\":21.5}", QoS::AtMostOnce, false, &props)?
+    ///     .wait()?;
+    /// # Ok::<(), mqtt_std::Error>(())
+    /// ```
+    ///
+    /// Errors besides `publish`'s: [`Error::Invalid`] for a Response Topic that is not a
+    /// topic name, [`Error::Command`] for a Subscription Identifier (the broker sets those)
+    /// or a packet above the broker's Maximum Packet Size.
+    pub fn publish_with(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+        properties: &PublishProperties,
+    ) -> Result<Pending<()>, Error> {
+        let list = properties.to_list().map_err(Error::Invalid)?;
+        let (id, mut st) =
+            self.command(|st, now| st.c.publish_with(now, topic, payload, qos, retain, &list))?;
+        let slot = Slot::new();
+        st.c.register_publish(id, slot.clone());
+        Ok(Pending::new(slot, id))
+    }
+
+    /// Subscribes with 5.0 Subscription Options per filter (No Local, Retain As Published,
+    /// Retain Handling) and an optional Subscription Identifier (it comes back in
+    /// [`PublishProperties::subscription_identifiers`] of the messages it matches). The
+    /// [`Pending`] gives one SUBACK reason code per filter: granted QoS 0, 1 or 2, or the
+    /// broker's refusal (0x80 or more, e.g. 0x87 "not authorized", 0x9E "shared
+    /// subscriptions not supported").
+    ///
+    /// On a 3.1.1 connection, filters with no option but the QoS subscribe as
+    /// [`Client::subscribe`] does (3.1.1's 0x80 failure reads as
+    /// [`SubAckReasonCode::UnspecifiedError`]); anything more is [`Error::RequiresV5`].
+    pub fn subscribe_with(
+        &self,
+        filters: &[(&str, SubscribeOptions)],
+        subscription_id: Option<u32>,
+    ) -> Result<Pending<Vec<SubAckReasonCode>>, Error> {
+        let (id, mut st) =
+            self.command(|st, now| st.c.subscribe_with(now, filters, subscription_id))?;
+        let slot = Slot::new();
+        st.c.register_subscribe5(id, filters, subscription_id, slot.clone());
+        Ok(Pending::new(slot, Some(id)))
+    }
+
+    /// Unsubscribes as [`Client::unsubscribe`], and gives one UNSUBACK reason code per
+    /// filter: 0x00 success, 0x11 "no subscription existed", or a refusal (0x80 or more).
+    /// A 3.1.1 UNSUBACK carries no codes: each filter then reads
+    /// [`UnsubAckReasonCode::Success`].
+    pub fn unsubscribe_v5(
+        &self,
+        filters: &[&str],
+    ) -> Result<Pending<Vec<UnsubAckReasonCode>>, Error> {
+        let (id, mut st) = self.command(|st, now| st.c.session.unsubscribe(now, filters))?;
+        let slot = Slot::new();
+        st.c.register_unsubscribe5(id, filters, slot.clone());
+        Ok(Pending::new(slot, Some(id)))
+    }
+
+    /// Sends a 5.0 DISCONNECT with this reason code and, if given, a new Session Expiry
+    /// Interval, then closes as [`Client::disconnect`] does.
+    /// [`DisconnectReasonCode::DisconnectWithWillMessage`] (0x04) asks the broker to publish
+    /// the will all the same.
+    ///
+    /// Errors: [`Error::RequiresV5`] on a 3.1.1 connection, [`Error::Command`] with
+    /// [`SessionExpiryAfterZero`](mqtt_session::CommandError::SessionExpiryAfterZero) for a
+    /// non-zero Session Expiry Interval when the CONNECT's was 0 [MQTT-3.14.2-2], and
+    /// `disconnect`'s.
+    pub fn disconnect_with(
+        &self,
+        reason_code: DisconnectReasonCode,
+        session_expiry: Option<u32>,
+    ) -> Result<(), Error> {
+        self.shared().lock().c.check_disconnect(session_expiry)?;
+        self.close_connection(CloseKind::Disconnect(Some((reason_code, session_expiry))))
+    }
+}

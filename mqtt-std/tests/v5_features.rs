@@ -1,0 +1,621 @@
+//! MQTT 5.0 features through both clients against a real Mosquitto: publish properties and
+//! subscription identifiers round trip, subscription options (No Local, Retain Handling,
+//! Retain As Published), SUBACK and UNSUBACK reason codes per filter, session expiry (resumed
+//! within it, gone after a DISCONNECT that ends it), what the CONNACK said (an assigned client
+//! id, the broker's limits), the will's delay and DISCONNECT with will (0x04).
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+use mqtt_std::v5::{
+    DisconnectReasonCode, PublishProperties, RetainHandling, SubAckReasonCode, SubscribeOptions,
+    UnsubAckReasonCode,
+};
+use mqtt_std::{Client, ClientOptions, ConnectOptions, Message, ProtocolVersion, QoS, Will};
+
+fn v5() -> ConnectOptions {
+    ConnectOptions::default().protocol(ProtocolVersion::V5)
+}
+
+fn v5_client(b: &mqtt_test_broker::Broker, prefix: &str) -> Client {
+    let c = Client::new(ClientOptions::new(id(prefix))).unwrap();
+    c.connect("127.0.0.1", b.port(), &v5()).unwrap();
+    c
+}
+
+fn subscribe(c: &Client, filter: &str, options: SubscribeOptions) {
+    let codes = c
+        .subscribe_with(&[(filter, options)], None)
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert!(!codes[0].is_error(), "{filter}: {codes:?}");
+}
+
+/// Publishes a marker from a fresh client and returns the first message `c` receives: what
+/// should not have arrived before the marker did not.
+fn first_before_marker(b: &mqtt_test_broker::Broker, c: &Client, topic: &str) -> Message {
+    let other = v5_client(b, "marker");
+    other
+        .publish(topic, b"marker", QoS::AtLeastOnce, false)
+        .unwrap()
+        .wait()
+        .unwrap();
+    other.disconnect().unwrap();
+    recv(c)
+}
+
+#[test]
+fn publish_properties_and_subscription_identifiers_round_trip() {
+    let b = broker();
+    let sub = v5_client(&b, "props-sub");
+    let codes = sub
+        .subscribe_with(
+            &[("props/#", SubscribeOptions::new(QoS::AtLeastOnce))],
+            Some(42),
+        )
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert_eq!(codes, [SubAckReasonCode::GrantedQoS1]);
+    let publisher = v5_client(&b, "props-pub");
+    let props = PublishProperties::new()
+        .payload_utf8(true)
+        .message_expiry(300)
+        .content_type("application/json")
+        .response_topic("props/reply")
+        .correlation_data(b"\x00\x01req-7".to_vec())
+        .user_property("unit", "celsius")
+        .user_property("unit", "kelvin");
+    publisher
+        .publish_with("props/t", b"{\"t\":21}", QoS::AtMostOnce, false, &props)
+        .unwrap()
+        .wait()
+        .unwrap();
+    let m = recv(&sub);
+    assert_eq!(m.payload, b"{\"t\":21}");
+    let p = &m.properties;
+    assert_eq!(p.payload_format_utf8, Some(true));
+    assert_eq!(p.content_type.as_deref(), Some("application/json"));
+    assert_eq!(p.response_topic.as_deref(), Some("props/reply"));
+    assert_eq!(p.correlation_data.as_deref(), Some(&b"\x00\x01req-7"[..]));
+    assert_eq!(
+        p.user_properties,
+        [
+            ("unit".to_string(), "celsius".to_string()),
+            ("unit".to_string(), "kelvin".to_string())
+        ]
+    );
+    assert_eq!(p.subscription_identifiers, [42]);
+    // The broker sends the remaining interval: at most what was published with.
+    assert!(p.message_expiry_interval.is_some_and(|s| s <= 300 && s > 0));
+    // Without properties, a 5.0 message has none (and no subscription identifier when the
+    // subscription had none).
+    sub.unsubscribe(&["props/#"]).unwrap().wait().unwrap();
+    subscribe(&sub, "plain/t", SubscribeOptions::new(QoS::AtMostOnce));
+    publisher
+        .publish("plain/t", b"bare", QoS::AtMostOnce, false)
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert!(recv(&sub).properties.is_empty());
+    // A Response Topic must be a topic name.
+    let bad = PublishProperties::new().response_topic("props/#");
+    assert!(matches!(
+        publisher.publish_with("props/t", b"x", QoS::AtMostOnce, false, &bad),
+        Err(mqtt_std::Error::Invalid(_))
+    ));
+    publisher.disconnect().unwrap();
+    sub.disconnect().unwrap();
+}
+
+#[test]
+fn properties_need_a_5_0_connection() {
+    let b = broker();
+    let old = connected(&b, "props-311");
+    let props = PublishProperties::new().content_type("text/plain");
+    assert!(matches!(
+        old.publish_with("x/t", b"x", QoS::AtMostOnce, false, &props),
+        Err(mqtt_std::Error::RequiresV5)
+    ));
+    // Options beyond the QoS need 5.0; a bare QoS subscribes as 3.1.1 does.
+    let no_local = SubscribeOptions::new(QoS::AtMostOnce).no_local(true);
+    assert!(matches!(
+        old.subscribe_with(&[("x/t", no_local)], None),
+        Err(mqtt_std::Error::RequiresV5)
+    ));
+    let codes = old
+        .subscribe_with(&[("x/t", SubscribeOptions::new(QoS::AtLeastOnce))], None)
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert_eq!(codes, [SubAckReasonCode::GrantedQoS1]);
+    assert_eq!(
+        old.unsubscribe_v5(&["x/t"]).unwrap().wait().unwrap(),
+        [UnsubAckReasonCode::Success]
+    );
+    assert!(matches!(
+        old.disconnect_with(DisconnectReasonCode::NormalDisconnection, None),
+        Err(mqtt_std::Error::RequiresV5)
+    ));
+    old.disconnect().unwrap();
+}
+
+#[test]
+fn no_local_keeps_a_client_s_own_messages_away() {
+    let b = broker();
+    let c = v5_client(&b, "nolocal");
+    subscribe(
+        &c,
+        "nl/t",
+        SubscribeOptions::new(QoS::AtLeastOnce).no_local(true),
+    );
+    c.publish("nl/t", b"own", QoS::AtLeastOnce, false)
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert_eq!(first_before_marker(&b, &c, "nl/t").payload, b"marker");
+    c.disconnect().unwrap();
+}
+
+#[test]
+fn retain_handling_and_retain_as_published() {
+    let b = broker();
+    let publisher = v5_client(&b, "rh-pub");
+    publisher
+        .publish("rh/t", b"retained", QoS::AtLeastOnce, true)
+        .unwrap()
+        .wait()
+        .unwrap();
+    // 0: sent at subscribe, with RETAIN set.
+    let at_subscribe = v5_client(&b, "rh-0");
+    subscribe(
+        &at_subscribe,
+        "rh/t",
+        SubscribeOptions::new(QoS::AtLeastOnce),
+    );
+    let m = recv(&at_subscribe);
+    assert_eq!((&m.payload[..], m.retain), (&b"retained"[..], true));
+    // 2: never sent.
+    let never = v5_client(&b, "rh-2");
+    subscribe(
+        &never,
+        "rh/t",
+        SubscribeOptions::new(QoS::AtLeastOnce).retain_handling(RetainHandling::DoNotSend),
+    );
+    assert_eq!(first_before_marker(&b, &never, "rh/t").payload, b"marker");
+    // 1: sent only for a new subscription, so not when it is made again.
+    let if_new = v5_client(&b, "rh-1");
+    let once = SubscribeOptions::new(QoS::AtLeastOnce).retain_handling(RetainHandling::SendIfNew);
+    subscribe(&if_new, "rh/t", once);
+    assert_eq!(recv(&if_new).payload, b"retained");
+    subscribe(&if_new, "rh/t", once);
+    assert_eq!(first_before_marker(&b, &if_new, "rh/t").payload, b"marker");
+    // Retain As Published: a live retained publish is forwarded with RETAIN set only to the
+    // subscription that asked for it.
+    let rap = v5_client(&b, "rap");
+    subscribe(
+        &rap,
+        "rap/t",
+        SubscribeOptions::new(QoS::AtLeastOnce).retain_as_published(true),
+    );
+    let plain = v5_client(&b, "rap-plain");
+    subscribe(&plain, "rap/t", SubscribeOptions::new(QoS::AtLeastOnce));
+    publisher
+        .publish("rap/t", b"live", QoS::AtLeastOnce, true)
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert!(recv(&rap).retain);
+    assert!(!recv(&plain).retain);
+    for c in [publisher, at_subscribe, never, if_new, rap, plain] {
+        c.disconnect().unwrap();
+    }
+}
+
+#[test]
+fn suback_and_unsuback_give_a_reason_code_per_filter() {
+    // The broker grants at most QoS 1 (its CONNACK says so too).
+    let b = mqtt_test_broker::Broker::builder()
+        .config_line("max_qos 1")
+        .start()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let c = v5_client(&b, "codes");
+    let codes = c
+        .subscribe_with(
+            &[
+                ("codes/a", SubscribeOptions::new(QoS::AtMostOnce)),
+                ("codes/b", SubscribeOptions::new(QoS::AtLeastOnce)),
+                ("codes/c", SubscribeOptions::new(QoS::AtMostOnce)),
+            ],
+            None,
+        )
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert_eq!(
+        codes,
+        [
+            SubAckReasonCode::GrantedQoS0,
+            SubAckReasonCode::GrantedQoS1,
+            SubAckReasonCode::GrantedQoS0
+        ]
+    );
+    let codes = c
+        .unsubscribe_v5(&["codes/a", "codes/never"])
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert_eq!(
+        codes,
+        [
+            UnsubAckReasonCode::Success,
+            UnsubAckReasonCode::NoSubscriptionExisted
+        ]
+    );
+    c.disconnect().unwrap();
+}
+
+#[test]
+fn session_expiry_resumes_the_session_and_a_disconnect_can_end_it() {
+    let b = broker();
+    let name = id("expiry");
+    let keep = v5().clean_session(false).session_expiry(60);
+    let c = Client::new(ClientOptions::new(name.clone())).unwrap();
+    let first = c.connect("127.0.0.1", b.port(), &keep).unwrap();
+    assert!(!first.session_present);
+    subscribe(&c, "se/t", SubscribeOptions::new(QoS::AtLeastOnce));
+    c.disconnect().unwrap();
+    // Queued for the absent client within the session's expiry.
+    let publisher = v5_client(&b, "expiry-pub");
+    publisher
+        .publish("se/t", b"while away", QoS::AtLeastOnce, false)
+        .unwrap()
+        .wait()
+        .unwrap();
+    let again = c.connect("127.0.0.1", b.port(), &keep).unwrap();
+    assert!(again.session_present);
+    assert_eq!(recv(&c).payload, b"while away");
+    // A DISCONNECT with Session Expiry Interval 0 ends the session now.
+    c.disconnect_with(DisconnectReasonCode::NormalDisconnection, Some(0))
+        .unwrap();
+    let after = c.connect("127.0.0.1", b.port(), &keep).unwrap();
+    assert!(!after.session_present);
+    c.disconnect().unwrap();
+    // With a CONNECT Session Expiry Interval of 0, a DISCONNECT may not set one [MQTT-3.14.2-2].
+    let short = v5_client(&b, "expiry-zero");
+    assert!(matches!(
+        short.disconnect_with(DisconnectReasonCode::NormalDisconnection, Some(60)),
+        Err(mqtt_std::Error::Command(
+            mqtt_session::CommandError::SessionExpiryAfterZero
+        ))
+    ));
+    short.disconnect().unwrap();
+    publisher.disconnect().unwrap();
+}
+
+#[test]
+fn connack_reports_an_assigned_client_id_and_the_broker_s_limits() {
+    let b = broker();
+    let c = Client::new(ClientOptions::new("")).unwrap();
+    let connected = c
+        .connect(
+            "127.0.0.1",
+            b.port(),
+            &v5()
+                .user_property("site", "lab")
+                .request_problem_information(true),
+        )
+        .unwrap();
+    let info = connected.v5.expect("a 5.0 CONNACK");
+    let assigned = info.assigned_client_id.expect("an assigned client id");
+    assert!(!assigned.is_empty());
+    let limits = info.server.expect("the broker's limits");
+    assert!(limits.receive_maximum > 0);
+    c.disconnect().unwrap();
+    // 3.1.1 has none of it.
+    let old = client("connack-311");
+    let r = old
+        .connect("127.0.0.1", b.port(), &ConnectOptions::default())
+        .unwrap();
+    assert!(r.v5.is_none());
+    old.disconnect().unwrap();
+}
+
+#[test]
+fn the_will_waits_for_its_delay_and_a_disconnect_with_will_sends_it() {
+    let b = broker();
+    let watcher = v5_client(&b, "will-watch");
+    subscribe(&watcher, "will/#", SubscribeOptions::new(QoS::AtLeastOnce));
+    // Back within the delay (the session outlives the connection): no will.
+    let name = id("will-back");
+    let keep = v5().clean_session(false).session_expiry(60);
+    let back = Client::new(ClientOptions::new(name)).unwrap();
+    back.set_will(Some(
+        Will::new("will/back", "gone", QoS::AtLeastOnce, false).delay(60),
+    ))
+    .unwrap();
+    back.connect("127.0.0.1", b.port(), &keep).unwrap();
+    back.drop_connection().unwrap();
+    back.connect("127.0.0.1", b.port(), &keep).unwrap();
+    // Disconnect with will (0x04): published at once, with its properties.
+    let leaving = Client::new(ClientOptions::new(id("will-04"))).unwrap();
+    leaving
+        .set_will(Some(
+            Will::new("will/04", "bye", QoS::AtLeastOnce, false)
+                .properties(PublishProperties::new().content_type("text/plain")),
+        ))
+        .unwrap();
+    leaving.connect("127.0.0.1", b.port(), &v5()).unwrap();
+    leaving
+        .disconnect_with(DisconnectReasonCode::DisconnectWithWillMessage, None)
+        .unwrap();
+    let m = recv(&watcher);
+    assert_eq!(
+        (m.topic.as_str(), &m.payload[..]),
+        ("will/04", &b"bye"[..]),
+        "the delayed will of the client that came back was not sent"
+    );
+    assert_eq!(m.properties.content_type.as_deref(), Some("text/plain"));
+    // A short delay: the will follows a dropped connection once it has passed.
+    let late = Client::new(ClientOptions::new(id("will-late"))).unwrap();
+    late.set_will(Some(
+        Will::new("will/late", "late", QoS::AtLeastOnce, false).delay(1),
+    ))
+    .unwrap();
+    late.connect("127.0.0.1", b.port(), &v5().session_expiry(30))
+        .unwrap();
+    late.drop_connection().unwrap();
+    let m = recv(&watcher);
+    assert_eq!(m.topic, "will/late");
+    back.disconnect().unwrap();
+    watcher.disconnect().unwrap();
+}
+
+#[tokio::test]
+async fn tokio_client_publishes_and_subscribes_with_5_0_options() {
+    let b = broker();
+    let (sub, mut messages) =
+        mqtt_std::tokio::Client::new(ClientOptions::new(id("tk5-opt-sub"))).unwrap();
+    sub.connect("127.0.0.1", b.port(), &v5()).await.unwrap();
+    let codes = sub
+        .subscribe_with(
+            &[
+                (
+                    "tk5o/t",
+                    SubscribeOptions::new(QoS::AtMostOnce).no_local(true),
+                ),
+                ("tk5o/u", SubscribeOptions::new(QoS::AtLeastOnce)),
+            ],
+            Some(7),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        codes,
+        [SubAckReasonCode::GrantedQoS0, SubAckReasonCode::GrantedQoS1]
+    );
+    // Its own message on the No Local filter does not come back; the other one does.
+    sub.publish("tk5o/t", b"own", QoS::AtMostOnce, false)
+        .await
+        .unwrap();
+    let props = PublishProperties::new().user_property("k", "v");
+    sub.publish_with("tk5o/u", b"mine too", QoS::AtMostOnce, false, &props)
+        .await
+        .unwrap();
+    let m = tokio::time::timeout(WAIT, messages.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.payload, b"mine too");
+    assert_eq!(
+        m.properties.user_properties,
+        [("k".to_string(), "v".to_string())]
+    );
+    assert_eq!(m.properties.subscription_identifiers, [7]);
+    assert_eq!(
+        sub.unsubscribe_v5(&["tk5o/t", "tk5o/none"]).await.unwrap(),
+        [
+            UnsubAckReasonCode::Success,
+            UnsubAckReasonCode::NoSubscriptionExisted
+        ]
+    );
+    sub.disconnect_with(DisconnectReasonCode::NormalDisconnection, None)
+        .await
+        .unwrap();
+}
+
+/// Refusals per filter, from a scripted 5.0 broker (Mosquitto grants every well-formed
+/// filter): the codes reach the caller in request order, and a refused filter is not restored
+/// after a reconnect.
+#[test]
+fn refusals_per_filter_reach_the_caller() {
+    use std::io::Write as _;
+    let (port, peer) = scripted(|mut s| {
+        let (first, _) = read_packet(&mut s);
+        assert_eq!(first, 0x10, "CONNECT");
+        s.write_all(&[0x20, 0x03, 0x00, 0x00, 0x00]).unwrap();
+        let (first, body) = read_packet(&mut s);
+        assert_eq!(first, 0x82, "SUBSCRIBE");
+        // SUBACK: packet id, no properties, granted QoS 1, 0x87 not authorized, 0xA2 wildcard
+        // subscriptions not supported.
+        s.write_all(&[0x90, 0x06, body[0], body[1], 0x00, 0x01, 0x87, 0xA2])
+            .unwrap();
+        let (first, body) = read_packet(&mut s);
+        assert_eq!(first, 0xA2, "UNSUBSCRIBE");
+        // UNSUBACK: success, no subscription existed, not authorized.
+        s.write_all(&[0xB0, 0x06, body[0], body[1], 0x00, 0x00, 0x11, 0x87])
+            .unwrap();
+        let (first, _) = read_packet(&mut s);
+        assert_eq!(first, 0xE0, "DISCONNECT");
+    });
+    let c = Client::new(ClientOptions::new(id("refusals"))).unwrap();
+    c.connect("127.0.0.1", port, &v5()).unwrap();
+    let codes = c
+        .subscribe_with(
+            &[
+                ("ok/t", SubscribeOptions::new(QoS::AtLeastOnce)),
+                ("secret/t", SubscribeOptions::new(QoS::AtLeastOnce)),
+                ("any/+", SubscribeOptions::new(QoS::AtMostOnce)),
+            ],
+            None,
+        )
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert_eq!(
+        codes,
+        [
+            SubAckReasonCode::GrantedQoS1,
+            SubAckReasonCode::NotAuthorized,
+            SubAckReasonCode::WildcardSubscriptionsNotSupported
+        ]
+    );
+    assert!(codes[1].is_error() && codes[2].is_error());
+    let codes = c
+        .unsubscribe_v5(&["ok/t", "none/t", "secret/t"])
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert_eq!(
+        codes,
+        [
+            UnsubAckReasonCode::Success,
+            UnsubAckReasonCode::NoSubscriptionExisted,
+            UnsubAckReasonCode::NotAuthorized
+        ]
+    );
+    c.disconnect().unwrap();
+    peer.join().unwrap();
+}
+
+/// `mqttc -V 5` with `-D` properties, `-x`, a subscription identifier and `--no-local`, and
+/// the usage errors of 5.0 options at 3.1.1 or in the wrong packet.
+#[test]
+fn mqttc_5_0_options() {
+    use std::io::BufRead as _;
+    use std::process::{Command, Stdio};
+    const MQTTC: &str = env!("CARGO_BIN_EXE_mqttc");
+    let b = broker();
+    let port = b.port().to_string();
+    let mut sub = Command::new(MQTTC)
+        .args([
+            "sub",
+            "-V",
+            "5",
+            "-p",
+            &port,
+            "-t",
+            "cli5o/t",
+            "-q",
+            "1",
+            "-C",
+            "1",
+            "-W",
+            "20",
+            "-d",
+            "-x",
+            "30",
+            "--no-local",
+            "-D",
+            "subscribe",
+            "subscription-identifier",
+            "5",
+            "-F",
+            "%t %p %P",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(sub.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("SUBACK") {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "no SUBACK");
+    }
+    let o = Command::new(MQTTC)
+        .args([
+            "pub",
+            "-V",
+            "5",
+            "-p",
+            &port,
+            "-t",
+            "cli5o/t",
+            "-q",
+            "0",
+            "-m",
+            "hi",
+            "-D",
+            "publish",
+            "user-property",
+            "unit",
+            "C",
+            "-D",
+            "publish",
+            "content-type",
+            "text/plain",
+            "-D",
+            "connect",
+            "session-expiry-interval",
+            "0",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = sub.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "cli5o/t hi unit:C");
+    for bad in [
+        &["pub", "-t", "x", "-m", "x", "-x", "5"][..],
+        &[
+            "pub",
+            "-t",
+            "x",
+            "-m",
+            "x",
+            "-D",
+            "publish",
+            "content-type",
+            "a",
+        ],
+        &["sub", "-t", "x", "--no-local"],
+        &[
+            "pub",
+            "-V",
+            "5",
+            "-t",
+            "x",
+            "-m",
+            "x",
+            "-D",
+            "publish",
+            "receive-maximum",
+            "3",
+        ],
+        &[
+            "pub",
+            "-V",
+            "5",
+            "-t",
+            "x",
+            "-m",
+            "x",
+            "-D",
+            "bogus",
+            "content-type",
+            "a",
+        ],
+    ] {
+        let o = Command::new(MQTTC).args(bad).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{bad:?}");
+    }
+}
