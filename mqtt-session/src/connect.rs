@@ -122,8 +122,12 @@ pub struct ConnectOptionsV5<'a> {
     pub options: ConnectOptions<'a>,
     /// CONNECT properties (section 3.1.2.11): Session Expiry Interval, Receive Maximum,
     /// Maximum Packet Size, Topic Alias Maximum, Request Response/Problem Information, User
-    /// Properties. The session honours what it sends: see [`crate::v5`]. An Authentication
-    /// Method or Data is refused for now ([`CommandError::EnhancedAuthUnsupported`]).
+    /// Properties, Authentication Method and Data. The session honours what it sends: see
+    /// [`crate::v5`]. An Authentication Method starts enhanced authentication (section 4.12,
+    /// see [`Session::auth_continue`]); it may be at most
+    /// [`MAX_AUTH_METHOD_LEN`](crate::v5::MAX_AUTH_METHOD_LEN) bytes
+    /// ([`CommandError::AuthMethodTooLong`]), and Authentication Data needs one
+    /// ([`CommandError::AuthDataWithoutMethod`]).
     pub properties: mqtt_proto::v5::Properties<'a>,
     /// Will Properties (section 3.1.3.2): Will Delay Interval, Payload Format Indicator,
     /// Message Expiry Interval, Content Type, Response Topic, Correlation Data, User

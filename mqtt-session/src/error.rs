@@ -76,9 +76,22 @@ pub enum CommandError {
     },
     /// 5.0: Will Properties without a will.
     WillPropertiesWithoutWill,
-    /// 5.0: enhanced authentication (an Authentication Method or Data in CONNECT, AUTH) is not
-    /// offered by this session yet.
-    EnhancedAuthUnsupported,
+    /// 5.0: an authentication command (`Session::auth_continue`, `reauthenticate`,
+    /// `abort_auth`) on a connection whose CONNECT had no Authentication Method: no AUTH may
+    /// be sent then [MQTT-4.12.0-7].
+    NoAuthMethod,
+    /// 5.0: `Session::auth_continue` with no AUTH 0x18 of the broker's awaiting an answer.
+    AuthNotAwaited,
+    /// 5.0: `Session::reauthenticate` while an authentication exchange is under way.
+    AuthInProgress,
+    /// 5.0: Authentication Data in CONNECT without an Authentication Method (a Protocol Error,
+    /// section 3.1.2.11.10).
+    AuthDataWithoutMethod,
+    /// 5.0: an Authentication Method in CONNECT longer than the session keeps.
+    AuthMethodTooLong {
+        /// The longest method kept, in bytes (`v5::MAX_AUTH_METHOD_LEN`).
+        max: usize,
+    },
     /// 5.0: a property the client may not send here (a Subscription Identifier in PUBLISH
     /// [MQTT-3.3.4-6]) or that the session sets itself (Topic Alias).
     PropertyNotAllowed,
@@ -144,8 +157,16 @@ impl fmt::Display for CommandError {
             CommandError::WillPropertiesWithoutWill => {
                 f.write_str("will properties without a will")
             }
-            CommandError::EnhancedAuthUnsupported => {
-                f.write_str("enhanced authentication is not supported")
+            CommandError::NoAuthMethod => {
+                f.write_str("the CONNECT had no Authentication Method [MQTT-4.12.0-7]")
+            }
+            CommandError::AuthNotAwaited => f.write_str("no AUTH of the broker's awaits an answer"),
+            CommandError::AuthInProgress => f.write_str("an authentication exchange is under way"),
+            CommandError::AuthDataWithoutMethod => {
+                f.write_str("Authentication Data without an Authentication Method")
+            }
+            CommandError::AuthMethodTooLong { max } => {
+                write!(f, "Authentication Method longer than {max} bytes")
             }
             CommandError::PropertyNotAllowed => f.write_str("property not allowed here"),
             CommandError::NotAvailableOnServer => {

@@ -102,6 +102,39 @@ pub enum Event<'a> {
         /// The reason code (PUBREC's codes are PUBACK's).
         reason_code: mqtt_proto::v5::PubAckReasonCode,
     },
+    /// 5.0 (feature `v5`): the broker's AUTH 0x18 Continue authentication, during connect or
+    /// a re-authentication (section 4.12): the Authentication Method needs another step.
+    /// Answer with [`Session::auth_continue`](crate::Session::auth_continue) (AUTH 0x18 with
+    /// the application's Authentication Data), or give up with
+    /// [`Session::abort_auth`](crate::Session::abort_auth). Until then the broker's next AUTH
+    /// or successful CONNACK would be out of turn
+    /// ([`Violation::AuthBeforeAnswer`]). While connecting, the CONNACK timeout keeps running.
+    #[cfg(feature = "v5")]
+    AuthContinue {
+        /// The Authentication Method: the CONNECT's (checked [MQTT-4.12.0-5]).
+        method: &'a str,
+        /// The broker's Authentication Data, if any.
+        data: Option<&'a [u8]>,
+        /// The Reason String, if any.
+        reason_string: Option<&'a str>,
+        /// Every property of the AUTH (User Properties among them).
+        properties: mqtt_proto::v5::Properties<'a>,
+    },
+    /// 5.0 (feature `v5`): the broker's AUTH 0x00 Success ended the re-authentication
+    /// [`Session::reauthenticate`](crate::Session::reauthenticate) started (section 4.12.1).
+    /// Its Authentication Data, if any, is for the application to verify
+    /// ([`Session::abort_auth`](crate::Session::abort_auth) if it does not).
+    #[cfg(feature = "v5")]
+    Reauthenticated {
+        /// The Authentication Method: the CONNECT's (checked [MQTT-4.12.0-5]).
+        method: &'a str,
+        /// The broker's Authentication Data, if any.
+        data: Option<&'a [u8]>,
+        /// The Reason String, if any.
+        reason_string: Option<&'a str>,
+        /// Every property of the AUTH (User Properties among them).
+        properties: mqtt_proto::v5::Properties<'a>,
+    },
 }
 
 /// An incoming application message, borrowed from the session's receive buffer. To keep it, or
@@ -357,8 +390,25 @@ pub enum Violation {
     },
     /// UNSUBACK for a packet identifier with no UNSUBSCRIBE pending [MQTT-3.10.4-4].
     UnexpectedUnsubAck(PacketId),
-    /// 5.0: AUTH, although the CONNECT had no Authentication Method (section 4.12).
+    /// 5.0: AUTH, or an Authentication Method in a successful CONNACK, although the CONNECT
+    /// had no Authentication Method [MQTT-4.12.0-6]; DISCONNECT 0x82.
     UnexpectedAuth,
+    /// 5.0: an AUTH, or a successful CONNACK, without the CONNECT's Authentication Method or
+    /// with another one [MQTT-4.12.0-5]; DISCONNECT 0x82.
+    AuthMethodMismatch,
+    /// 5.0: AUTH 0x19 Re-authenticate from the broker: only a client sends it (section
+    /// 3.15.2.1) [MQTT-3.15.2-1]; DISCONNECT 0x82.
+    ReAuthenticateFromServer,
+    /// 5.0: AUTH 0x00 Success before CONNACK: during connect the broker continues the
+    /// exchange with AUTH 0x18 [MQTT-4.12.0-2] and ends it with CONNACK; DISCONNECT 0x82.
+    AuthSuccessBeforeConnAck,
+    /// 5.0: an AUTH, or a successful CONNACK, before we answered the broker's previous AUTH
+    /// 0x18: the exchange alternates, the client answers each AUTH of the broker's with one
+    /// of its own [MQTT-4.12.0-3]; DISCONNECT 0x82.
+    AuthBeforeAnswer,
+    /// 5.0: AUTH 0x00 or 0x18 after CONNACK with no re-authentication of ours in progress:
+    /// only the client starts one [MQTT-4.12.1-1]; DISCONNECT 0x82. Holds the reason code.
+    UnsolicitedAuth(u8),
     /// 5.0: more unacknowledged QoS 1/2 PUBLISH packets than our Receive Maximum
     /// [MQTT-3.3.4-9]; DISCONNECT 0x93.
     ReceiveMaximumExceeded,
@@ -392,6 +442,11 @@ impl Violation {
             Violation::SubAckCountMismatch { .. } => "MQTT-3.8.4-5",
             Violation::UnexpectedUnsubAck(_) => "MQTT-3.10.4-4",
             Violation::UnexpectedAuth => "MQTT-4.12.0-6",
+            Violation::AuthMethodMismatch => "MQTT-4.12.0-5",
+            Violation::ReAuthenticateFromServer => "MQTT-3.15.2-1",
+            Violation::AuthSuccessBeforeConnAck => "MQTT-4.12.0-2",
+            Violation::AuthBeforeAnswer => "MQTT-4.12.0-3",
+            Violation::UnsolicitedAuth(_) => "MQTT-4.12.1-1",
             Violation::ReceiveMaximumExceeded => "MQTT-3.3.4-9",
             Violation::TopicAliasInvalid(_) | Violation::UnknownTopicAlias(_) => "MQTT-3.3.2-11",
             Violation::UnsubAckCountMismatch { .. } => "MQTT-3.11.3-1",
@@ -417,6 +472,15 @@ impl fmt::Display for Violation {
             ),
             Violation::UnexpectedUnsubAck(id) => write!(f, "UNSUBACK for unknown id {}", id.0),
             Violation::UnexpectedAuth => f.write_str("AUTH without an Authentication Method"),
+            Violation::AuthMethodMismatch => {
+                f.write_str("Authentication Method absent or not the CONNECT's")
+            }
+            Violation::ReAuthenticateFromServer => f.write_str("AUTH 0x19 from the broker"),
+            Violation::AuthSuccessBeforeConnAck => f.write_str("AUTH 0x00 before CONNACK"),
+            Violation::AuthBeforeAnswer => f.write_str("AUTH or CONNACK before our AUTH answer"),
+            Violation::UnsolicitedAuth(code) => {
+                write!(f, "AUTH 0x{code:02X} with no re-authentication")
+            }
             Violation::ReceiveMaximumExceeded => f.write_str("Receive Maximum exceeded"),
             Violation::TopicAliasInvalid(a) => write!(f, "Topic Alias {a} above our maximum"),
             Violation::UnknownTopicAlias(a) => write!(f, "Topic Alias {a} never set"),

@@ -92,6 +92,16 @@ pub(crate) enum EventRepr {
         packet_id: Option<PacketId>,
         props: (usize, usize),
     },
+    /// 5.0: the broker's AUTH 0x18, awaiting the application's answer.
+    #[cfg(feature = "v5")]
+    AuthContinue {
+        props: (usize, usize),
+    },
+    /// 5.0: the broker's AUTH 0x00 ended a re-authentication.
+    #[cfg(feature = "v5")]
+    Reauthenticated {
+        props: (usize, usize),
+    },
 }
 
 impl EventRepr {
@@ -115,7 +125,10 @@ impl EventRepr {
         #[cfg(feature = "v5")]
         if matches!(
             self,
-            EventRepr::Response { .. } | EventRepr::MessageV5 { .. }
+            EventRepr::Response { .. }
+                | EventRepr::MessageV5 { .. }
+                | EventRepr::AuthContinue { .. }
+                | EventRepr::Reauthenticated { .. }
         ) {
             return true;
         }
@@ -510,6 +523,10 @@ impl<S: Store, B: Buffer> Session<S, B> {
                 packet_id,
                 properties: crate::v5::props_at(rx, props, mqtt_proto::v5::PacketType::Publish),
             }),
+            #[cfg(feature = "v5")]
+            EventRepr::AuthContinue { props } => crate::v5::auth_event(rx, props, false),
+            #[cfg(feature = "v5")]
+            EventRepr::Reauthenticated { props } => crate::v5::auth_event(rx, props, true),
         }
     }
 

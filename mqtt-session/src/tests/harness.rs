@@ -235,6 +235,14 @@ pub(crate) fn describe_event(e: &Event<'_>) -> String {
             packet_id,
             reason_code,
         } => std::format!("PublishRejected id={} {reason_code}", packet_id.get()),
+        #[cfg(feature = "v5")]
+        Event::AuthContinue { method, data, .. } => {
+            std::format!("AuthContinue {method:?} {:?}", data.map(text))
+        }
+        #[cfg(feature = "v5")]
+        Event::Reauthenticated { method, data, .. } => {
+            std::format!("Reauthenticated {method:?} {:?}", data.map(text))
+        }
     }
 }
 

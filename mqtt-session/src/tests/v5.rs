@@ -151,11 +151,16 @@ fn connect_v5_refuses_what_the_session_cannot_honour() {
         s.connect(T0, &o),
         Err(CommandError::MaximumPacketSizeTooLarge { limit: 4096 })
     );
-    let auth = [Property::AuthenticationMethod("SCRAM-SHA-1")];
+    // Section 3.1.2.11.10: Authentication Data without a method is a Protocol Error.
+    let auth = [Property::AuthenticationData(b"x")];
+    o.properties = Properties::new(&auth);
+    assert_eq!(s.connect(T0, &o), Err(CommandError::AuthDataWithoutMethod));
+    let long = "m".repeat(crate::v5::MAX_AUTH_METHOD_LEN + 1);
+    let auth = [Property::AuthenticationMethod(&long)];
     o.properties = Properties::new(&auth);
     assert_eq!(
         s.connect(T0, &o),
-        Err(CommandError::EnhancedAuthUnsupported)
+        Err(CommandError::AuthMethodTooLong { max: 64 })
     );
     let will = [Property::WillDelayInterval(5)];
     let mut o = ConnectOptionsV5::new("c");

@@ -47,11 +47,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
     pub(crate) fn connect_v5(&mut self, v5: &ConnectOptionsV5<'_>) -> Result<(), CommandError> {
         let options = &v5.options;
         let props = &v5.properties;
-        if props.contains(PropertyId::AuthenticationMethod)
-            || props.contains(PropertyId::AuthenticationData)
-        {
-            return Err(CommandError::EnhancedAuthUnsupported);
-        }
+        let auth = super::Auth::for_connect(props)?;
         if options.will.is_none() && !v5.will_properties.is_empty() {
             return Err(CommandError::WillPropertiesWithoutWill);
         }
@@ -92,7 +88,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
         v.receive_maximum = props.receive_maximum().unwrap_or(u16::MAX);
         v.topic_alias_maximum = topic_alias_maximum;
         v.connect_session_expiry = expiry;
-        v.auth_method = false;
+        v.auth = auth;
         v.accepted = false;
         v.server = ServerLimits::defaults(options.keep_alive, expiry);
         v.closing = None;
@@ -236,6 +232,10 @@ impl<S: Store, B: Buffer> Session<S, B> {
             self.violation(Violation::SessionPresentWithCleanSession);
             return;
         }
+        if let Some(v) = self.connack_auth_violation(props) {
+            return self.violation(v);
+        }
+        self.v5.auth.step = super::auth::Step::Idle;
         self.v5.server = limits;
         self.v5.accepted = true;
         self.keep_alive = core::time::Duration::from_secs(u64::from(limits.keep_alive));

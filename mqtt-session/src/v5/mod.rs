@@ -22,9 +22,70 @@
 //!   error by the broker sends DISCONNECT with the reason code that names it (0x81 malformed,
 //!   0x82 protocol error, 0x93, 0x94, 0x95) before the connection ends [MQTT-4.13.1-1];
 //! * can send DISCONNECT with a reason code and properties
-//!   ([`Session::disconnect_with`](crate::Session::disconnect_with)).
+//!   ([`Session::disconnect_with`](crate::Session::disconnect_with));
+//! * offers enhanced authentication (section 4.12), below.
+//!
+//! # Enhanced authentication
+//!
+//! An Authentication Method (and optional Authentication Data) in the CONNECT properties
+//! starts it. Each AUTH 0x18 Continue authentication of the broker's is an
+//! [`Event::AuthContinue`](crate::Event::AuthContinue) with its Authentication Data, which the
+//! application answers with [`Session::auth_continue`](crate::Session::auth_continue) (AUTH
+//! 0x18 with the same method [MQTT-4.12.0-3, MQTT-4.12.0-5]); CONNACK ends the exchange as
+//! for any connection, and its Authentication Data, if any, is in the CONNACK's
+//! [`Event::Response`](crate::Event::Response). After CONNACK,
+//! [`Session::reauthenticate`](crate::Session::reauthenticate) sends AUTH 0x19
+//! [MQTT-4.12.1-1]; the broker's AUTH 0x00 ends it as
+//! [`Event::Reauthenticated`](crate::Event::Reauthenticated).
+//! [`Session::abort_auth`](crate::Session::abort_auth) gives up at any point with DISCONNECT
+//! 0x80 (0x87 and 0x8C are the server's codes).
+//!
+//! The CONNACK timeout runs from `connect` through the whole exchange, the application's time
+//! to answer included. A re-authentication has no timer of its own (the standard sets none);
+//! the keep alive goes on meanwhile, as do other packets.
+//!
+//! The broker's side is checked: an AUTH, or a successful CONNACK, without the CONNECT's
+//! method; AUTH when the CONNECT had none; AUTH 0x19; AUTH 0x00 before CONNACK; an AUTH or a
+//! successful CONNACK before the application answered the last AUTH; AUTH after CONNACK with
+//! no re-authentication in progress: each is a typed [`Violation`](crate::Violation) and
+//! ends the connection with DISCONNECT 0x82 Protocol Error. An AUTH reason code that is not
+//! one of the three is malformed (0x81), as for every packet.
+//!
+//! ```
+//! use mqtt_session::{Config, ConnectOptionsV5, Event, FixedStore, Instant, Session, State};
+//! use mqtt_session::v5::{Properties, Property};
+//!
+//! let mut s = Session::new(Config::default(), FixedStore::<4, 256>::new(), [0u8; 256], [0u8; 256]);
+//! let mut out = [0u8; 256];
+//! let now = Instant::ZERO;
+//! s.handle_transport_up(now);
+//! let props = [Property::AuthenticationMethod("M"), Property::AuthenticationData(b"hi")];
+//! let mut options = ConnectOptionsV5::new("c");
+//! options.properties = Properties::new(&props);
+//! s.connect(now, &options).unwrap();
+//! s.poll_transmit(now, &mut out).unwrap(); // CONNECT
+//!
+//! // AUTH 0x18, method "M", data "?".
+//! s.handle_receive(now, b"\xf0\x0a\x18\x08\x15\x00\x01M\x16\x00\x01?");
+//! match s.poll_event() {
+//!     Some(Event::AuthContinue { method, data, .. }) => {
+//!         assert_eq!((method, data), ("M", Some(&b"?"[..])));
+//!     }
+//!     other => panic!("{other:?}"),
+//! }
+//! s.auth_continue(now, Some(b"!")).unwrap();
+//! let n = s.poll_transmit(now, &mut out).unwrap().unwrap();
+//! assert_eq!(&out[..n], b"\xf0\x0a\x18\x08\x15\x00\x01M\x16\x00\x01!");
+//!
+//! // CONNACK: accepted, with the method.
+//! s.handle_receive(now, b"\x20\x07\x00\x00\x04\x15\x00\x01M");
+//! assert!(matches!(s.poll_event(), Some(Event::Response(_))));
+//! assert!(matches!(s.poll_event(), Some(Event::Connected { .. })));
+//! assert_eq!(s.state(), State::Connected);
+//! ```
 
 mod alias;
+mod auth;
 mod connect;
 mod publish;
 mod receive;
@@ -34,12 +95,14 @@ use mqtt_proto::QoS;
 use mqtt_proto::v5::{PacketType, PropertyContext};
 
 pub use mqtt_proto::v5::{
-    ConnectReasonCode, DisconnectReasonCode, PacketType as PacketTypeV5, Properties, Property,
-    PropertyId, ProtocolVersion, PubAckReasonCode, PubCompReasonCode, PubRecReasonCode,
-    RetainHandling, SubAckReasonCode, SubscriptionOptions, UnsubAckReasonCode,
+    AuthReasonCode, ConnectReasonCode, DisconnectReasonCode, PacketType as PacketTypeV5,
+    Properties, Property, PropertyId, ProtocolVersion, PubAckReasonCode, PubCompReasonCode,
+    PubRecReasonCode, RetainHandling, SubAckReasonCode, SubscriptionOptions, UnsubAckReasonCode,
 };
 
 pub(crate) use alias::{InAliases, OutAliases};
+pub use auth::MAX_AUTH_METHOD_LEN;
+pub(crate) use auth::{Auth, auth_event};
 pub use connect::DisconnectOptions;
 pub(crate) use publish::{publish_body_len, write_publish};
 
@@ -227,8 +290,8 @@ pub(crate) struct State {
     pub(crate) connect_session_expiry: u32,
     /// A CONNACK accepted the current (or last) connection.
     pub(crate) accepted: bool,
-    /// The CONNECT carried an Authentication Method.
-    pub(crate) auth_method: bool,
+    /// Enhanced authentication: the CONNECT's Authentication Method and whose turn it is.
+    pub(crate) auth: Auth,
     /// Incoming QoS 2 messages whose PUBREL has not arrived (counted since connect).
     pub(crate) incoming_qos2: usize,
     /// Why the connection ends once the DISCONNECT queued last in the transmit buffer is
@@ -251,7 +314,7 @@ impl State {
             topic_alias_maximum: 0,
             connect_session_expiry: 0,
             accepted: false,
-            auth_method: false,
+            auth: Auth::new(),
             incoming_qos2: 0,
             closing: None,
             disconnect_written: false,

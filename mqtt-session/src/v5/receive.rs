@@ -2,7 +2,8 @@
 //! dispatching packets.
 
 use mqtt_proto::v5::{
-    ConnectReasonCode, Decoder, DisconnectReasonCode, Frame, Packet, PacketType, Properties,
+    AuthReasonCode, ConnectReasonCode, Decoder, DisconnectReasonCode, Frame, Packet, PacketType,
+    Properties,
 };
 use mqtt_proto::{DecodeError, PacketId, QosPid};
 
@@ -52,8 +53,11 @@ pub(crate) enum Incoming {
         code: DisconnectReasonCode,
         props: (usize, usize),
     },
-    /// A packet a client never receives, or AUTH (enhanced authentication is not offered, so
-    /// the broker may not send it [MQTT-4.12.0-6]).
+    Auth {
+        code: AuthReasonCode,
+        props: (usize, usize),
+    },
+    /// A packet a client never receives.
     Unexpected(PacketType),
 }
 
@@ -214,6 +218,10 @@ impl<S: Store, B: Buffer> Session<S, B> {
                 code: d.reason_code,
                 props: props_range(&d.properties, base),
             },
+            Packet::Auth(a) => Incoming::Auth {
+                code: a.reason_code,
+                props: props_range(&a.properties, base),
+            },
             other => Incoming::Unexpected(other.packet_type()),
         }
     }
@@ -229,6 +237,8 @@ impl<S: Store, B: Buffer> Session<S, B> {
                 } => self.on_connack_v5(session_present, code, props, limits),
                 // A broker may refuse with DISCONNECT before CONNACK.
                 Incoming::Disconnect { code, props } => self.on_disconnect_v5(code, props),
+                // The authentication exchange goes before CONNACK [MQTT-3.2.0-1].
+                Incoming::Auth { code, props } => self.on_auth_v5(code, props),
                 Incoming::Unexpected(t) => self.violation(unexpected(t)),
                 other => self.violation(match v3(packet_type(&other)) {
                     Some(t) => Violation::ConnAckNotFirst(t),
@@ -265,6 +275,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
             } => self.on_unsuback_v5(packet_id, codes, props),
             Incoming::PingResp => self.on_pingresp(),
             Incoming::Disconnect { code, props } => self.on_disconnect_v5(code, props),
+            Incoming::Auth { code, props } => self.on_auth_v5(code, props),
             Incoming::Unexpected(t) => self.violation(unexpected(t)),
         }
     }
@@ -291,6 +302,7 @@ fn packet_type(p: &Incoming) -> PacketType {
         Incoming::UnsubAck { .. } => PacketType::UnsubAck,
         Incoming::PingResp => PacketType::PingResp,
         Incoming::Disconnect { .. } => PacketType::Disconnect,
+        Incoming::Auth { .. } => PacketType::Auth,
         Incoming::Unexpected(t) => *t,
     }
 }
