@@ -188,7 +188,10 @@ fn mqtt5_3_1_3_4_client_id_will_topic_and_user_name_are_utf8_strings() {
     let long = "x".repeat(65_536);
     let mut p = Peer::with_buffers(Config::default(), 4096, 1 << 18);
     p.up();
-    assert!(p.connect(&ConnectOptionsV5::new(&long)).is_err());
+    assert_eq!(
+        p.connect(&ConnectOptionsV5::new(&long)),
+        Err(CommandError::Invalid(DecodeError::StringTooLong))
+    );
     assert_eq!(p.take_sent(), Vec::<Vec<u8>>::new());
     // The Will Topic is a Topic Name: no wildcards [MQTT-3.1.3-11].
     for topic in ["w/#", "+", ""] {

@@ -11,7 +11,10 @@ use std::time::Duration;
 
 use conformance::v5::wire5::{self, string};
 use conformance::wire;
-use mqtt_std::{Client, ClientOptions, ConnectOptions, ProtocolVersion, QoS};
+use mqtt_session::v5::ConnectReasonCode;
+use mqtt_std::{
+    Client, ClientOptions, ConnectOptions, DisconnectReason, Error, ProtocolVersion, QoS,
+};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -137,7 +140,16 @@ fn mqtt5_4_13_2_1_a_refusal_closes_the_tcp_connection() {
         assert_eq!(b.next(), None);
     });
     let c = Client::new(ClientOptions::new("refused-5")).unwrap();
-    assert!(c.connect("127.0.0.1", port, &v5()).is_err());
+    let refused = c.connect("127.0.0.1", port, &v5()).unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            Error::ConnectionLost(DisconnectReason::Other(
+                mqtt_session::DisconnectReason::RefusedV5(ConnectReasonCode::NotAuthorized)
+            ))
+        ),
+        "{refused:?}"
+    );
     peer.join().unwrap();
     assert!(!c.is_connected());
 }
@@ -154,11 +166,11 @@ fn mqtt5_3_14_4_2_after_a_disconnect_for_a_protocol_error_the_client_closes() {
         b.send(&wire5::connack(0, 0, &[]));
         b.send(&wire5::PINGREQ);
         assert_eq!(b.next().unwrap(), [0xE0, 0x01, 0x82]);
-        // The client may still be publishing: nothing of it arrives after the DISCONNECT.
         assert_eq!(b.next(), None);
     });
     let c = Client::new(ClientOptions::new("violation-5")).unwrap();
     c.connect("127.0.0.1", port, &v5()).unwrap();
-    let _ = c.publish("t", b"x", QoS::AtMostOnce, false);
     peer.join().unwrap();
+    // The connection is over for the client too: commands are refused.
+    assert!(c.publish("t", b"x", QoS::AtMostOnce, false).is_err());
 }
