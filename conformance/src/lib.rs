@@ -1,5 +1,5 @@
-//! Conformance tests of the MQTT 3.1.1 client in `mqtt-proto` and `mqtt-session`, statement by
-//! statement, and the tools they use.
+//! Conformance tests of the MQTT 3.1.1 and 5.0 client in `mqtt-proto` and `mqtt-session`,
+//! statement by statement, and the tools they use.
 //!
 //! - [`spec`]: the numbered normative statements of MQTT 3.1.1 (`spec/normative-3.1.1.tsv`),
 //!   the unnumbered client MUSTs this crate also checks (`spec/unnumbered-client.tsv`), and the
@@ -11,6 +11,8 @@
 //!   one-line description of any packet for transcripts.
 //! - [`script`]: a scripted broker: one [`mqtt_session::Session`] driven with virtual time,
 //!   exact bytes in, exact bytes and events out, all written down in a transcript.
+//! - [`v5`]: the same for MQTT 5.0: a scripted broker for a 5.0 session ([`v5::Peer`]), events
+//!   with their reason codes and properties, and 5.0 bytes written by hand ([`v5::wire5`]).
 //! - [`sim`]: a deterministic simulation: the session against a reference broker model over a
 //!   simulated network that cuts the connection at any byte, delays and reconnects, driven by a
 //!   seed.
@@ -24,6 +26,7 @@
 pub mod script;
 pub mod sim;
 pub mod spec;
+pub mod v5;
 pub mod wire;
 
 /// Names the statements a test checks, by ID: numbered (`"MQTT-3.3.1-1"`) or unnumbered

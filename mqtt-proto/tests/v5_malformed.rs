@@ -222,6 +222,7 @@ fn mqtt5_3_3_2_3_4_empty_topic_needs_a_topic_alias() {
 
 #[test]
 fn mqtt5_3_3_2_2_topic_name_without_wildcards() {
+    // A Topic Name with a wildcard is refused [MQTT-3.3.2-2].
     check_malformed(
         &[0x30, 0x04, 0x00, 0x01, b'+', 0x00],
         DecodeError::InvalidTopicName,
@@ -242,6 +243,7 @@ fn mqtt5_2_2_1_3_publish_packet_identifier_zero() {
 
 #[test]
 fn mqtt5_3_3_1_2_dup_on_qos0_is_not_encoded() {
+    // DUP 1 on QoS 0 is never encoded [MQTT-3.3.1-2].
     let p = Publish {
         dup: true,
         ..Publish::new(topic("t"), QosPid::AtMostOnce, b"")
@@ -390,6 +392,7 @@ fn mqtt5_3_8_3_1_qos_3_and_retain_handling_3() {
 
 #[test]
 fn mqtt5_3_8_3_4_no_local_on_a_shared_subscription() {
+    // Decoded and encoded: No Local on a Shared Subscription is refused [MQTT-3.8.3-4].
     let mut payload = vec![0x00, 0x0A];
     payload.extend_from_slice(b"$share/g/a");
     payload.push(0x04);
@@ -470,6 +473,7 @@ fn mqtt5_3_9_3_2_suback_reason_codes() {
 
 #[test]
 fn mqtt5_3_10_3_2_unsubscribe_needs_a_filter() {
+    // Decoded and encoded: an UNSUBSCRIBE needs a filter [MQTT-3.10.3-2].
     check_malformed(
         &[0xA2, 0x03, 0x00, 0x01, 0x00],
         DecodeError::EmptyUnsubscribe,

@@ -574,6 +574,9 @@ fn mqtt5_2_2_2_2_byte_properties_are_0_or_1() {
 
 #[test]
 fn mqtt5_1_5_4_1_ill_formed_utf8_in_strings_and_pairs() {
+    // Ill-formed UTF-8 and surrogates are refused in every string property [MQTT-1.5.4-1],
+    // the Content Type [MQTT-3.3.2-19] and Response Topic [MQTT-3.3.2-13] among them, and in
+    // either string of a User Property [MQTT-1.5.7-1].
     let bad: [&[u8]; 4] = [
         &[0xC3, 0x28],             // invalid continuation
         &[0xED, 0xA0, 0x80],       // U+D800, a surrogate
@@ -617,6 +620,8 @@ fn mqtt5_1_5_4_1_ill_formed_utf8_in_strings_and_pairs() {
 
 #[test]
 fn mqtt5_1_5_4_2_null_character_in_strings_and_pairs() {
+    // U+0000 in a string property or either string of a User Property [MQTT-1.5.4-2,
+    // MQTT-1.5.7-1].
     for wire in [
         &[0x03, 0x00, 0x01, 0x00][..],
         &[0x1F, 0x00, 0x02, b'a', 0x00],
@@ -642,6 +647,7 @@ fn mqtt5_1_5_4_2_null_character_in_strings_and_pairs() {
 
 #[test]
 fn mqtt5_3_3_2_14_response_topic_without_wildcards() {
+    // A Response Topic with a wildcard (or empty) is refused [MQTT-3.3.2-14].
     for topic in [&b"a/#"[..], b"+", b""] {
         let mut wire = vec![0x08, 0x00, topic.len() as u8];
         wire.extend_from_slice(topic);

@@ -319,6 +319,7 @@ fn mqtt5_3_5_pubrec() {
 
 #[test]
 fn mqtt5_3_6_pubrel() {
+    // PUBREL fixed header flags 0010 [MQTT-3.6.1-1].
     check_vector(
         &[0x62, 0x02, 0x00, 0x03],
         &Packet::PubRel(PubRel::new(pid(3), PubRelReasonCode::Success)),
@@ -354,6 +355,7 @@ fn mqtt5_3_7_pubcomp() {
 
 #[test]
 fn mqtt5_3_8_subscribe_with_identifier_and_options() {
+    // SUBSCRIBE fixed header flags 0010 [MQTT-3.8.1-1].
     let bytes = [
         0x82, 0x0F, // SUBSCRIBE, remaining length 15
         0x00, 0x0A, // packet id 10
@@ -433,6 +435,7 @@ fn mqtt5_3_9_suback_with_reason_string() {
 
 #[test]
 fn mqtt5_3_10_unsubscribe() {
+    // UNSUBSCRIBE fixed header flags 0010 [MQTT-3.10.1-1].
     let bytes = [
         0xA2, 0x0B, 0x00, 0x0B, 0x00, //
         0x00, 0x03, b'a', b'/', b'b', //
@@ -519,6 +522,7 @@ fn mqtt5_3_14_disconnect_session_taken_over_with_properties() {
 
 #[test]
 fn mqtt5_3_15_auth_success_is_two_bytes() {
+    // AUTH fixed header flags 0000 [MQTT-3.15.1-1].
     let a = Packet::Auth(Auth::new(AuthReasonCode::Success));
     check_vector(&[0xF0, 0x00], &a);
     assert_eq!(a.packet_type(), PacketType::Auth);
