@@ -453,16 +453,31 @@ fn mqtt_3_1_3_2_state_goes_with_the_client_id_the_broker_confirms() {
         s.take_sent(),
         [wire::publish("t", b"x", 1, id.get(), true, false)]
     );
-    // The broker has no state for the id (another client id, or its session expired): the
-    // client's session ends too [MQTT-3.1.2-6]: the message starts afresh as a new one, under
-    // a new packet id and without DUP.
+    // Another client id: the state held is not that session's [MQTT-3.1.3-2], so the
+    // client's session ends at the CONNECT (as a clean session's would [MQTT-3.1.2-6]): the
+    // message starts afresh as a new one, under a new packet id and without DUP, and goes out
+    // once the broker (which has no state for the id) accepts.
     let other = ConnectOptions {
         clean_session: false,
         ..ConnectOptions::new("dev-2")
     };
-    let sent = reconnect(&mut s, &other, false);
+    s.take_sent();
+    s.take_events();
+    s.closed();
+    s.take_events();
+    s.up();
+    s.connect(&other).unwrap();
+    assert_eq!(s.take_sent()[0][0], 0x10, "CONNECT first");
+    s.receive(&wire::connack(0, 0));
+    let events = s.take_events();
+    assert!(
+        events.contains(&Seen::Connected {
+            session_present: false
+        }),
+        "{events:?}"
+    );
     assert_eq!(
-        sent,
+        s.take_sent(),
         [wire::publish("t", b"x", 1, id.get() + 1, false, false)]
     );
 }

@@ -448,3 +448,58 @@ fn session_present_after_clean_start_closes() {
     assert!(p.take_sent().is_empty());
     assert!(p.take_events().is_empty());
 }
+
+#[test]
+fn mqtt5_3_2_2_4_session_present_after_the_session_ended_closes() {
+    // Session Expiry Interval 0 (absent): the session ends with the connection, and the QoS 1
+    // message held becomes a new one. On the next connection the client has no session
+    // state, so Session Present 1 must close the connection [MQTT-3.2.2-4].
+    let mut o = ConnectOptionsV5::new("c");
+    o.options.clean_session = false;
+    let mut p = Peer::default();
+    p.connected(&o, &connack());
+    p.publish("t", b"a", QoS::AtLeastOnce, false).unwrap();
+    p.closed();
+    assert_eq!(
+        p.take_events(),
+        [
+            Seen5::Disconnected(DisconnectReason::TransportClosed),
+            Seen5::Republished { old: 1, new: 2 }
+        ]
+    );
+    p.up();
+    p.connect(&o).unwrap();
+    p.take_sent();
+    p.receive(&wire5::connack(1, 0, &[]));
+    let events = p.take_events();
+    assert!(
+        !events.iter().any(|e| matches!(e, Seen5::Connected { .. })),
+        "{events:?}"
+    );
+    assert_ne!(p.state(), State::Connected);
+    assert!(
+        !p.take_sent().iter().any(|b| b[0] & 0xF0 == 0x30),
+        "no PUBLISH on a connection that must close"
+    );
+}
+
+#[test]
+fn mqtt5_3_1_3_2_state_is_not_resumed_under_another_client_id() {
+    // State held for client id "c" (a QoS 1 message in flight) is not that of a session of
+    // client id "other" [MQTT-3.1.3-2]: it must not be resent there as a duplicate.
+    let (mut p, expiry) = lasting();
+    p.publish("t", b"a", QoS::AtLeastOnce, false).unwrap();
+    p.closed();
+    let mut o = ConnectOptionsV5::new("other");
+    o.options.clean_session = false;
+    o.properties = Properties::new(&expiry);
+    p.up();
+    p.connect(&o).unwrap();
+    p.take_sent();
+    p.receive(&wire5::connack(1, 0, &[]));
+    assert!(
+        !p.take_sent()
+            .contains(&wire5::publish_out("t", b"a", 1, 1, true, false)),
+        "client c's PUBLISH resent into client other's session"
+    );
+}

@@ -377,3 +377,32 @@ fn mqtt5_3_8_3_4_no_local_on_a_shared_subscription_is_not_sent() {
     body.push(0x01);
     assert_eq!(p.take_sent(), [wire5::packet(0x82, &body)]);
 }
+
+#[test]
+fn mqtt5_4_8_2_1_shared_subscription_filters_are_checked_on_every_subscribe() {
+    // A filter starting with "$share/" is a Shared Subscription on a 5.0 connection: its
+    // ShareName is at least one character [MQTT-4.8.2-1], without "/", "+" or "#", and is
+    // followed by "/" and a Topic Filter [MQTT-4.8.2-2]. `subscribe_with` refuses these;
+    // `subscribe` must too.
+    let mut p = Peer::plain();
+    for f in ["$share//a", "$share/g", "$share/g/"] {
+        assert_eq!(
+            p.subscribe(&[(f, QoS::AtMostOnce)]),
+            Err(CommandError::Invalid(
+                DecodeError::InvalidSharedSubscription
+            )),
+            "{f:?}"
+        );
+        assert_eq!(
+            p.subscribe_with(
+                &[(f, SubscriptionOptions::new(QoS::AtMostOnce))],
+                &Properties::EMPTY
+            ),
+            Err(CommandError::Invalid(
+                DecodeError::InvalidSharedSubscription
+            )),
+            "{f:?}"
+        );
+    }
+    assert!(p.take_sent().is_empty(), "{}", p.transcript());
+}

@@ -154,6 +154,13 @@ impl<'a> From<&ConnectOptionsV5<'a>> for ConnectRequest<'a> {
     }
 }
 
+/// FNV-1a over the client id: which client id the held session state belongs to.
+fn client_id_hash(id: &str) -> u64 {
+    id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// The will message of [`ConnectOptions`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LastWill<'a> {
@@ -283,6 +290,13 @@ impl<S: Store, B: Buffer> Session<S, B> {
 
     /// CONNECT is queued: the connection's state from here to CONNACK.
     pub(crate) fn start_connecting(&mut self, now: Instant, options: &ConnectOptions<'_>) {
+        // The state held belongs to the client id it was made under [MQTT-3.1.3-2]: under
+        // another one, that session is over (its messages follow `Config::session_lost`).
+        let owner = client_id_hash(options.client_id);
+        if self.state_owner.is_some_and(|o| o != owner) {
+            self.end_session();
+        }
+        self.state_owner = Some(owner);
         self.connect_unsent = true;
         self.clean_session = options.clean_session;
         self.keep_alive = Duration::from_secs(u64::from(options.keep_alive));
@@ -331,5 +345,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
             session_present: c.session_present,
         });
         self.resume(c.session_present);
+        // A session exists again, resumed or new.
+        self.session_ended = false;
     }
 }

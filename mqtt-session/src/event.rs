@@ -378,6 +378,10 @@ pub enum Violation {
     DuplicateConnAck,
     /// Session present set although the client asked for a clean session [MQTT-3.2.2-1].
     SessionPresentWithCleanSession,
+    /// 5.0: session present set although the client's session had ended (its Session Expiry
+    /// Interval was 0, or its state belonged to another client id), so it has no session
+    /// state [MQTT-3.2.2-4]; DISCONNECT 0x82.
+    SessionPresentWithoutSession,
     /// SUBACK for a packet identifier with no SUBSCRIBE pending [MQTT-3.8.4-2].
     UnexpectedSubAck(PacketId),
     /// SUBACK with a return-code count different from the SUBSCRIBE's filter count
@@ -438,6 +442,7 @@ impl Violation {
             Violation::UnexpectedPacket(_) => "MQTT-4.8.0-1",
             Violation::ConnAckNotFirst(_) | Violation::DuplicateConnAck => "MQTT-3.2.0-1",
             Violation::SessionPresentWithCleanSession => "MQTT-3.2.2-1",
+            Violation::SessionPresentWithoutSession => "MQTT-3.2.2-4",
             Violation::UnexpectedSubAck(_) => "MQTT-3.8.4-2",
             Violation::SubAckCountMismatch { .. } => "MQTT-3.8.4-5",
             Violation::UnexpectedUnsubAck(_) => "MQTT-3.10.4-4",
@@ -464,6 +469,9 @@ impl fmt::Display for Violation {
             Violation::DuplicateConnAck => f.write_str("second CONNACK"),
             Violation::SessionPresentWithCleanSession => {
                 f.write_str("session present with clean session")
+            }
+            Violation::SessionPresentWithoutSession => {
+                f.write_str("session present although the client's session had ended")
             }
             Violation::UnexpectedSubAck(id) => write!(f, "SUBACK for unknown id {}", id.0),
             Violation::SubAckCountMismatch { expected, received } => write!(

@@ -103,6 +103,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
     /// back (one per `poll_event`, before anything of the store goes out) as
     /// [`Config::session_lost`](crate::Config::session_lost) says.
     pub(crate) fn end_session(&mut self) {
+        self.session_ended = true;
         self.store.clear_incoming();
         #[cfg(feature = "v5")]
         {

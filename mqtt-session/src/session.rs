@@ -246,6 +246,13 @@ pub struct Session<S, B> {
     /// session already, and a second end (CONNACK session present 0 after a clean-session
     /// CONNECT) leaves them as they are.
     pub(crate) session_fresh: bool,
+    /// The session ended (see `end_session`) and no CONNACK has accepted a connection since:
+    /// the client holds no session state, so a 5.0 CONNACK with session present 1 is a
+    /// protocol error [MQTT-3.2.2-4].
+    pub(crate) session_ended: bool,
+    /// A hash of the client id the held session state belongs to (set by the first CONNECT):
+    /// the state identifies with it [MQTT-3.1.3-2].
+    pub(crate) state_owner: Option<u64>,
 
     // Connection parameters.
     pub(crate) clean_session: bool,
@@ -316,6 +323,8 @@ impl<S: Store, B: Buffer> Session<S, B> {
             orphan_at: 0,
             drop_reported: false,
             session_fresh: held == 0,
+            session_ended: false,
+            state_owner: None,
             clean_session: true,
             keep_alive: Duration::ZERO,
             connack_deadline: Instant::ZERO,

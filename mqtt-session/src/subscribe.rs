@@ -90,7 +90,13 @@ impl<S: Store, B: Buffer> Session<S, B> {
             return Err(CommandError::NoFilters);
         }
         for f in filters {
-            TopicFilter::new(f).map_err(CommandError::Invalid)?;
+            let _filter = TopicFilter::new(f).map_err(CommandError::Invalid)?;
+            // 5.0: a filter starting with "$share/" is a Shared Subscription, whose form is
+            // checked [MQTT-4.8.2-1, MQTT-4.8.2-2].
+            #[cfg(feature = "v5")]
+            if self.v5.on {
+                mqtt_proto::v5::shared_subscription(_filter).map_err(CommandError::Invalid)?;
+            }
         }
         let required = wire::total_len(body).ok_or(CommandError::PacketTooLarge {
             required: body.saturating_add(5),

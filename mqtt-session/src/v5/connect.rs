@@ -232,6 +232,12 @@ impl<S: Store, B: Buffer> Session<S, B> {
             self.violation(Violation::SessionPresentWithCleanSession);
             return;
         }
+        if session_present && self.session_ended {
+            // Our session ended (Session Expiry 0, or state of another client id): no state
+            // to resume either [MQTT-3.2.2-4].
+            self.violation(Violation::SessionPresentWithoutSession);
+            return;
+        }
         if let Some(v) = self.connack_auth_violation(props) {
             return self.violation(v);
         }
@@ -242,6 +248,8 @@ impl<S: Store, B: Buffer> Session<S, B> {
         self.state = State::Connected;
         self.push_packet_event(EventRepr::Connected { session_present });
         self.resume(session_present);
+        // A session exists again, resumed or new.
+        self.session_ended = false;
     }
 
     /// DISCONNECT from the broker: the connection is over [MQTT-4.13.2-1].
