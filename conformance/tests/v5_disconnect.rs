@@ -250,3 +250,63 @@ fn mqtt5_4_13_2_1_a_disconnect_error_code_closes_the_connection() {
     let events = p.take_events();
     over(&mut p, &events, DisconnectReason::Local);
 }
+
+/// The client's AUTH carries no Reason String and no User Property (only the method and the
+/// data), so neither can take it beyond the broker's Maximum Packet Size; and the AUTH as a
+/// whole never goes beyond it: an answer too large is refused and nothing is sent
+/// [MQTT-3.15.2-2, MQTT-3.15.2-3].
+#[test]
+fn mqtt5_3_15_2_2_the_client_s_auth_stays_within_the_maximum_packet_size() {
+    let method = [Property::AuthenticationMethod("SCRAM")];
+    let mut o = ConnectOptionsV5::new("c");
+    o.properties = Properties::new(&method);
+    let mut p = Peer::default();
+    p.up();
+    p.connect(&o).unwrap();
+    p.take_sent();
+    // AUTH 0x18 from the broker with the method and a challenge.
+    let mut props = p_str(0x15, "SCRAM");
+    props.extend(wire5::p_str(0x16, b"challenge"));
+    let mut auth = vec![0xF0];
+    let body_len = 1 + 1 + props.len();
+    auth.push(u8::try_from(body_len).unwrap());
+    auth.push(0x18);
+    auth.push(u8::try_from(props.len()).unwrap());
+    auth.extend(&props);
+    p.receive(&auth);
+    p.take_events();
+    // The answer goes out as AUTH 0x18 with the method and the data, nothing more.
+    let now = p.now();
+    p.session_mut()
+        .auth_continue(now, Some(b"response"))
+        .unwrap();
+    p.pump();
+    let sent = p.take_sent();
+    let mut answer = p_str(0x15, "SCRAM");
+    answer.extend(wire5::p_str(0x16, b"response"));
+    let mut expected = vec![0xF0, u8::try_from(2 + answer.len()).unwrap(), 0x18];
+    expected.push(u8::try_from(answer.len()).unwrap());
+    expected.extend(&answer);
+    assert_eq!(sent, [expected]);
+    // A CONNACK with Maximum Packet Size 40 accepts; a re-authentication whose AUTH would be
+    // larger is refused before anything is written.
+    let mut connack_props = p_u32(0x27, 40);
+    connack_props.extend(p_str(0x15, "SCRAM"));
+    p.receive(&wire5::connack(0, 0, &connack_props));
+    assert!(p.take_events().contains(&Seen5::Connected {
+        session_present: false
+    }));
+    let now = p.now();
+    assert!(matches!(
+        p.session_mut().reauthenticate(now, Some(&[7u8; 64])),
+        Err(CommandError::PacketTooLargeForServer { .. })
+    ));
+    p.pump();
+    assert!(p.take_sent().is_empty(), "{}", p.transcript());
+    // One that fits goes out.
+    p.session_mut().reauthenticate(now, Some(b"again")).unwrap();
+    p.pump();
+    let sent = p.take_sent();
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].len() <= 40 && sent[0][0] == 0xF0 && sent[0][2] == 0x19);
+}
