@@ -25,6 +25,10 @@ pub enum Direction {
 /// A packet trace hook (see [`ClientOptions::trace`]).
 pub(crate) type TraceFn = Arc<dyn Fn(Direction, &Packet<'_>) + Send + Sync>;
 
+/// The enhanced authentication handler (see [`ClientOptions::authentication`]).
+pub(crate) type AuthFn =
+    Arc<dyn Fn(&crate::v5::AuthChallenge) -> crate::v5::AuthAnswer + Send + Sync>;
+
 /// A packet trace hook of MQTT 5.0 connections (see [`ClientOptions::trace_v5`]).
 pub(crate) type TraceV5Fn = Arc<dyn Fn(Direction, &mqtt_proto::v5::Packet<'_>) + Send + Sync>;
 
@@ -81,6 +85,7 @@ pub struct ClientOptions {
     pub(crate) session_lost: SessionLostPolicy,
     pub(crate) offline_publish: bool,
     pub(crate) topic_aliases: u16,
+    pub(crate) auth: Option<AuthFn>,
     pub(crate) reconnect: Option<Reconnect>,
     pub(crate) trace: Option<TraceFn>,
     pub(crate) trace_v5: Option<TraceV5Fn>,
@@ -107,6 +112,7 @@ impl fmt::Debug for ClientOptions {
             .field("reconnect", &self.reconnect)
             .field("trace", &self.trace.is_some())
             .field("trace_v5", &self.trace_v5.is_some())
+            .field("authentication", &self.auth.is_some())
             .field("session_store", &self.session_store)
             .finish()
     }
@@ -190,6 +196,7 @@ impl ClientOptions {
             session_lost: SessionLostPolicy::Resend,
             offline_publish: false,
             topic_aliases: 0,
+            auth: None,
             reconnect: None,
             trace: None,
             trace_v5: None,
@@ -367,6 +374,34 @@ impl ClientOptions {
     /// ```
     pub fn offline_publish(mut self, on: bool) -> Self {
         self.offline_publish = on;
+        self
+    }
+
+    /// 5.0: the enhanced authentication handler (see
+    /// [`ConnectOptions::authentication`]): called with each AUTH 0x18 of the broker's, during
+    /// connect and re-authentication ([`Client::reauthenticate`](crate::Client::reauthenticate)),
+    /// it answers with the next Authentication Data or gives up. It runs on the client's IO
+    /// thread (or task) with the client locked, so it must compute its answer and return:
+    /// calling the client from it would wait for ever. The connect's time limit
+    /// ([`ConnectOptions::wait`]) covers the whole exchange.
+    ///
+    /// ```
+    /// use mqtt_std::ClientOptions;
+    /// use mqtt_std::v5::AuthAnswer;
+    ///
+    /// let options = ClientOptions::new("sensor-17").authentication(|challenge| {
+    ///     match challenge.data.as_deref() {
+    ///         Some(b"nonce") => AuthAnswer::Continue(Some(b"proof".to_vec())),
+    ///         _ => AuthAnswer::Abort,
+    ///     }
+    /// });
+    /// # let _ = options;
+    /// ```
+    pub fn authentication(
+        mut self,
+        f: impl Fn(&crate::v5::AuthChallenge) -> crate::v5::AuthAnswer + Send + Sync + 'static,
+    ) -> Self {
+        self.auth = Some(Arc::new(f));
         self
     }
 
@@ -554,6 +589,17 @@ impl ConnectOptions {
     /// off asks the broker to leave Reason Strings and User Properties out of most packets.
     pub fn request_problem_information(mut self, on: bool) -> Self {
         self.v5.request_problem_information = Some(on);
+        self
+    }
+
+    /// 5.0: enhanced authentication (section 4.12) with this Authentication Method and, if
+    /// given, initial Authentication Data. The broker's challenges go to the handler set with
+    /// [`ClientOptions::authentication`](crate::ClientOptions::authentication) (without one,
+    /// the client gives up at the first challenge); a broker that does not know the method
+    /// refuses with 0x8C "bad authentication method".
+    pub fn authentication(mut self, method: impl Into<String>, data: Option<Vec<u8>>) -> Self {
+        self.v5.authentication_method = Some(method.into());
+        self.v5.authentication_data = data;
         self
     }
 

@@ -248,6 +248,8 @@ pub(crate) struct ConnectProperties {
     pub(crate) request_response_information: bool,
     pub(crate) request_problem_information: Option<bool>,
     pub(crate) user_properties: Vec<(String, String)>,
+    pub(crate) authentication_method: Option<String>,
+    pub(crate) authentication_data: Option<Vec<u8>>,
 }
 
 impl ConnectProperties {
@@ -275,8 +277,40 @@ impl ConnectProperties {
         for (k, v) in &self.user_properties {
             list.push(Property::UserProperty(k, v));
         }
+        if let Some(m) = &self.authentication_method {
+            list.push(Property::AuthenticationMethod(m));
+        }
+        if let Some(d) = &self.authentication_data {
+            list.push(Property::AuthenticationData(d));
+        }
         list
     }
+}
+
+/// A step of enhanced authentication the broker asks for (its AUTH 0x18 Continue
+/// authentication, section 4.12), handed to the handler set with
+/// [`ClientOptions::authentication`](crate::ClientOptions::authentication).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuthChallenge {
+    /// The Authentication Method (the CONNECT's).
+    pub method: String,
+    /// The broker's Authentication Data, if any.
+    pub data: Option<Vec<u8>>,
+    /// The Reason String, if any.
+    pub reason_string: Option<String>,
+    /// Whether this is a re-authentication
+    /// ([`Client::reauthenticate`](crate::Client::reauthenticate)) rather than the connect.
+    pub reauthenticating: bool,
+}
+
+/// The handler's answer to an [`AuthChallenge`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthAnswer {
+    /// Continue: AUTH 0x18 with this Authentication Data (or none).
+    Continue(Option<Vec<u8>>),
+    /// Give up: the client sends DISCONNECT 0x80 and the connection ends.
+    Abort,
 }
 
 /// What a 5.0 CONNACK said beyond "accepted" (see [`Connected::v5`](crate::Connected::v5)).
@@ -296,6 +330,9 @@ pub struct ConnAckInfo {
     pub server_reference: Option<String>,
     /// User Properties.
     pub user_properties: Vec<(String, String)>,
+    /// Enhanced authentication: the broker's last Authentication Data (e.g. SCRAM's server
+    /// signature, for the application to verify).
+    pub authentication_data: Option<Vec<u8>>,
 }
 
 impl ConnAckInfo {
@@ -308,6 +345,7 @@ impl ConnAckInfo {
                 Property::ReasonString(s) => out.reason_string = Some(s.into()),
                 Property::ServerReference(s) => out.server_reference = Some(s.into()),
                 Property::UserProperty(k, v) => out.user_properties.push((k.into(), v.into())),
+                Property::AuthenticationData(d) => out.authentication_data = Some(d.to_vec()),
                 _ => {}
             }
         }
@@ -378,6 +416,8 @@ mod tests {
             request_response_information: true,
             request_problem_information: Some(false),
             user_properties: vec![("k".into(), "v".into())],
+            authentication_method: None,
+            authentication_data: None,
         };
         let list = c.to_list(Some(1024));
         assert_eq!(

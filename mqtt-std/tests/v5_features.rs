@@ -619,3 +619,118 @@ fn mqttc_5_0_options() {
         assert_eq!(o.status.code(), Some(2), "{bad:?}");
     }
 }
+
+/// An AUTH packet: reason code, Authentication Method and Data.
+fn auth_packet(code: u8, method: &str, data: &[u8]) -> Vec<u8> {
+    let mut props = vec![0x15];
+    props.extend((method.len() as u16).to_be_bytes());
+    props.extend(method.as_bytes());
+    props.push(0x16);
+    props.extend((data.len() as u16).to_be_bytes());
+    props.extend(data);
+    let mut p = vec![0xF0, (2 + props.len()) as u8, code, props.len() as u8];
+    p.extend(props);
+    p
+}
+
+/// Enhanced authentication with a scripted 5.0 broker: a challenge and response at connect,
+/// the broker's final data in `Connected`, then a re-authentication with one more round.
+#[test]
+fn enhanced_authentication_challenge_response_and_reauthentication() {
+    use std::io::Write as _;
+    let (port, peer) = scripted(|mut s| {
+        let (first, body) = read_packet(&mut s);
+        assert_eq!(first, 0x10, "CONNECT");
+        let text = String::from_utf8_lossy(&body).into_owned();
+        assert!(
+            text.contains("TOY") && text.contains("client-first"),
+            "{text:?}"
+        );
+        s.write_all(&auth_packet(0x18, "TOY", b"server-nonce"))
+            .unwrap();
+        let answer = read_whole_packet(&mut s);
+        assert_eq!(answer, auth_packet(0x18, "TOY", b"proof:server-nonce"));
+        // CONNACK success with the method and the broker's final data.
+        let mut props = vec![0x15, 0x00, 0x03];
+        props.extend(b"TOY");
+        props.extend([0x16, 0x00, 0x05]);
+        props.extend(b"final");
+        let mut connack = vec![0x20, (3 + props.len()) as u8, 0x00, 0x00, props.len() as u8];
+        connack.extend(props);
+        s.write_all(&connack).unwrap();
+        // Re-authentication: AUTH 0x19, one more round, AUTH 0x00.
+        assert_eq!(
+            read_whole_packet(&mut s),
+            auth_packet(0x19, "TOY", b"again")
+        );
+        s.write_all(&auth_packet(0x18, "TOY", b"nonce-2")).unwrap();
+        assert_eq!(
+            read_whole_packet(&mut s),
+            auth_packet(0x18, "TOY", b"proof:nonce-2")
+        );
+        s.write_all(&auth_packet(0x00, "TOY", b"")).unwrap();
+        let (first, _) = read_packet(&mut s);
+        assert_eq!(first, 0xE0, "DISCONNECT");
+    });
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let c = Client::new(ClientOptions::new(id("auth")).authentication(move |ch| {
+        log.lock().unwrap().push(ch.clone());
+        match ch.data.as_deref() {
+            Some(nonce) => {
+                let mut proof = b"proof:".to_vec();
+                proof.extend(nonce);
+                mqtt_std::v5::AuthAnswer::Continue(Some(proof))
+            }
+            None => mqtt_std::v5::AuthAnswer::Abort,
+        }
+    }))
+    .unwrap();
+    let options = v5().authentication("TOY", Some(b"client-first".to_vec()));
+    let connected = c.connect("127.0.0.1", port, &options).unwrap();
+    let info = connected.v5.unwrap();
+    assert_eq!(info.authentication_data.as_deref(), Some(&b"final"[..]));
+    c.reauthenticate(Some(b"again")).unwrap().wait().unwrap();
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(
+        (seen[0].method.as_str(), seen[0].reauthenticating),
+        ("TOY", false)
+    );
+    assert!(seen[1].reauthenticating);
+    c.disconnect().unwrap();
+    peer.join().unwrap();
+}
+
+/// Mosquitto without an authentication plugin knows no method: the refusal names 0x8C; and
+/// re-authentication without a method is refused locally.
+#[test]
+fn an_unknown_authentication_method_is_refused_by_the_broker() {
+    let b = broker();
+    let c = Client::new(ClientOptions::new(id("auth-unknown"))).unwrap();
+    let err = c
+        .connect(
+            "127.0.0.1",
+            b.port(),
+            &v5().authentication("SCRAM-SHA-256", None),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            mqtt_std::Error::RefusedV5 {
+                code: mqtt_std::v5::ConnectReasonCode::BadAuthenticationMethod,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let plain = v5_client(&b, "auth-none");
+    assert!(matches!(
+        plain.reauthenticate(None),
+        Err(mqtt_std::Error::Command(
+            mqtt_session::CommandError::NoAuthMethod
+        ))
+    ));
+    plain.disconnect().unwrap();
+}

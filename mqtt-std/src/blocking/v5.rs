@@ -85,6 +85,24 @@ impl Client {
         Ok(Pending::new(slot, Some(id)))
     }
 
+    /// Starts a 5.0 re-authentication (section 4.12.1) with the CONNECT's Authentication
+    /// Method ([`ConnectOptions::authentication`](crate::ConnectOptions::authentication)) and
+    /// this Authentication Data; the broker's challenges go to the
+    /// [handler](crate::ClientOptions::authentication), and the [`Pending`] completes on the
+    /// broker's AUTH 0x00 Success. A broker that refuses sends DISCONNECT: the `Pending`
+    /// fails with [`Error::ConnectionLost`].
+    ///
+    /// Errors: [`Error::NotConnected`], [`Error::RequiresV5`], [`Error::Command`] with
+    /// [`NoAuthMethod`](mqtt_session::CommandError::NoAuthMethod) when the CONNECT had no
+    /// method, [`AuthInProgress`](mqtt_session::CommandError::AuthInProgress) while one is
+    /// under way.
+    pub fn reauthenticate(&self, data: Option<&[u8]>) -> Result<Pending<()>, Error> {
+        let ((), mut st) = self.command(|st, now| st.c.session.reauthenticate(now, data))?;
+        let slot = Slot::new();
+        st.c.reauth = Some(slot.clone());
+        Ok(Pending::new(slot, None))
+    }
+
     /// Sends a 5.0 DISCONNECT with this reason code and, if given, a new Session Expiry
     /// Interval, then closes as [`Client::disconnect`] does.
     /// [`DisconnectReasonCode::DisconnectWithWillMessage`] (0x04) asks the broker to publish

@@ -550,6 +550,9 @@ impl<F: Family, L: LinkState> Core<F, L> {
         for (_, done) in std::mem::take(&mut c.unsubs5) {
             self.complete(done, Err(lost.clone()));
         }
+        if let Some(done) = c.reauth.take() {
+            self.complete(done, Err(lost.clone()));
+        }
         self.unsuback.clear();
         c.sub_filters.clear();
         c.unsub_filters.clear();

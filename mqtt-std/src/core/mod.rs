@@ -179,6 +179,8 @@ pub(crate) struct Common<F: Family> {
     /// 5.0 requests, completed with their reason codes.
     pub(crate) subs5: HashMap<PacketId, F::Done<Vec<SubAckReasonCode>>>,
     pub(crate) unsubs5: HashMap<PacketId, F::Done<Vec<UnsubAckReasonCode>>>,
+    /// 5.0: the re-authentication under way, until the broker's AUTH 0x00.
+    pub(crate) reauth: Option<F::Done<()>>,
     /// QoS 0 publishes by sequence number, until written.
     pub(crate) qos0: VecDeque<(u64, F::Done<()>)>,
     pub(crate) qos0_seq: u64,
@@ -229,6 +231,7 @@ impl<F: Family> Common<F> {
                 unsubs: HashMap::new(),
                 subs5: HashMap::new(),
                 unsubs5: HashMap::new(),
+                reauth: None,
                 qos0: VecDeque::new(),
                 qos0_seq: 0,
                 end_waiters: Vec::new(),

@@ -73,6 +73,22 @@ impl Client {
         done.await.unwrap_or(Err(Error::Closed))
     }
 
+    /// Starts a 5.0 re-authentication and resolves on the broker's AUTH 0x00 Success (see the
+    /// blocking [`Client::reauthenticate`](crate::Client::reauthenticate)).
+    pub async fn reauthenticate(&self, data: Option<&[u8]>) -> Result<(), Error> {
+        let done = self
+            .command(
+                |st, now| st.session.reauthenticate(now, data),
+                |st, ()| {
+                    let (tx, rx) = oneshot::channel();
+                    st.reauth = Some(tx);
+                    rx
+                },
+            )
+            .await?;
+        done.await.unwrap_or(Err(Error::Closed))
+    }
+
     /// Sends a 5.0 DISCONNECT with this reason code and, if given, a new Session Expiry
     /// Interval, then closes (see the blocking
     /// [`Client::disconnect_with`](crate::Client::disconnect_with)).

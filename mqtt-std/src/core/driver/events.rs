@@ -112,6 +112,26 @@ impl<F: Family, L: LinkState> Core<F, L> {
                     }
                 }
                 Event::Response(r) => self.response(&r),
+                Event::AuthContinue {
+                    method,
+                    data,
+                    reason_string,
+                    ..
+                } => {
+                    let challenge = crate::v5::AuthChallenge {
+                        method: method.to_owned(),
+                        data: data.map(<[u8]>::to_vec),
+                        reason_string: reason_string.map(str::to_owned),
+                        reauthenticating: c.status == Status::Connected,
+                    };
+                    self.authenticate(c, &challenge);
+                }
+                Event::Reauthenticated { .. } => {
+                    lifecycle!(info, "re-authenticated");
+                    if let Some(done) = c.reauth.take() {
+                        self.complete(done, Ok(()));
+                    }
+                }
                 Event::Disconnected { reason } if self.closing.is_none() && !self.ending => {
                     let text = self.server_text.take();
                     self.closing =
@@ -121,6 +141,30 @@ impl<F: Family, L: LinkState> Core<F, L> {
             }
         }
         any
+    }
+
+    /// 5.0: the broker's AUTH 0x18: the handler's answer goes out, or the client gives up
+    /// (no handler, or its `Abort`).
+    fn authenticate(&mut self, c: &mut Common<F>, challenge: &crate::v5::AuthChallenge) {
+        let answer = match &self.options.auth {
+            Some(f) => f(challenge),
+            None => {
+                lifecycle!(
+                    warn,
+                    "an authentication challenge, and no handler to answer it"
+                );
+                crate::v5::AuthAnswer::Abort
+            }
+        };
+        let now = self.clock.now();
+        let sent = match answer {
+            crate::v5::AuthAnswer::Continue(data) => c.session.auth_continue(now, data.as_deref()),
+            crate::v5::AuthAnswer::Abort => c.session.abort_auth(now),
+        };
+        if let Err(e) = sent {
+            lifecycle!(warn, "the authentication answer could not be sent: {e}");
+            let _ = c.session.abort_auth(now);
+        }
     }
 
     /// 5.0: a CONNACK's or DISCONNECT's properties and an UNSUBACK's reason codes, kept for
