@@ -734,3 +734,155 @@ fn an_unknown_authentication_method_is_refused_by_the_broker() {
     ));
     plain.disconnect().unwrap();
 }
+
+/// Outgoing topic aliases with Mosquitto's `max_topic_alias`: the first PUBLISH to a topic
+/// sets an alias, the later ones carry the alias and an empty topic; the subscriber gets
+/// every message under its topic.
+#[test]
+fn outgoing_topic_aliases_within_the_broker_s_maximum() {
+    let b = mqtt_test_broker::Broker::builder()
+        .plain_listener_line("max_topic_alias 2")
+        .start()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let sub = v5_client(&b, "alias-sub");
+    subscribe(&sub, "alias/#", SubscribeOptions::new(QoS::AtLeastOnce));
+    let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = sent.clone();
+    let publisher = Client::new(
+        ClientOptions::new(id("alias-pub"))
+            .topic_aliases(8)
+            .trace_v5(move |dir, p| {
+                if let (mqtt_std::Direction::Sent, mqtt_proto::v5::Packet::Publish(p)) = (dir, p) {
+                    log.lock().unwrap().push((
+                        p.topic.map(|t| t.as_str().to_owned()),
+                        p.properties.topic_alias(),
+                    ));
+                }
+            }),
+    )
+    .unwrap();
+    let connected = publisher.connect("127.0.0.1", b.port(), &v5()).unwrap();
+    let limits = connected.v5.unwrap().server.unwrap();
+    assert_eq!(limits.topic_alias_maximum, 2);
+    let topics = [
+        "alias/a", "alias/b", "alias/c", "alias/a", "alias/b", "alias/c",
+    ];
+    for (i, t) in topics.iter().enumerate() {
+        publisher
+            .publish(t, format!("{i}").as_bytes(), QoS::AtMostOnce, false)
+            .unwrap()
+            .wait()
+            .unwrap();
+    }
+    for (i, t) in topics.iter().enumerate() {
+        let m = recv(&sub);
+        assert_eq!(
+            (m.topic.as_str(), m.payload),
+            (*t, format!("{i}").into_bytes())
+        );
+    }
+    let sent = sent.lock().unwrap().clone();
+    assert_eq!(
+        sent,
+        [
+            (Some("alias/a".to_owned()), Some(1)),
+            (Some("alias/b".to_owned()), Some(2)),
+            // The broker allows two: the third topic goes without one.
+            (Some("alias/c".to_owned()), None),
+            (None, Some(1)),
+            (None, Some(2)),
+            (Some("alias/c".to_owned()), None),
+        ]
+    );
+    publisher.disconnect().unwrap();
+    sub.disconnect().unwrap();
+}
+
+/// A shared subscription spreads the messages over its members: each gets some, together
+/// all, none twice.
+#[test]
+fn a_shared_subscription_spreads_messages_over_its_members() {
+    let b = broker();
+    let one = v5_client(&b, "share-1");
+    let two = v5_client(&b, "share-2");
+    for c in [&one, &two] {
+        subscribe(
+            c,
+            "$share/workers/jobs/#",
+            SubscribeOptions::new(QoS::AtLeastOnce),
+        );
+    }
+    let publisher = v5_client(&b, "share-pub");
+    let n = 20;
+    for i in 0..n {
+        publisher
+            .publish("jobs/x", format!("{i}").as_bytes(), QoS::AtLeastOnce, false)
+            .unwrap()
+            .wait()
+            .unwrap();
+    }
+    let mut got = Vec::new();
+    let mut per = [0usize; 2];
+    while got.len() < n {
+        for (k, c) in [&one, &two].iter().enumerate() {
+            while let Some(m) = c.try_recv() {
+                per[k] += 1;
+                got.push(String::from_utf8(m.payload).unwrap());
+            }
+        }
+        if got.len() < n {
+            // Wait on one of them for the rest.
+            if let Ok(m) = one.recv_timeout(std::time::Duration::from_millis(50)) {
+                per[0] += 1;
+                got.push(String::from_utf8(m.payload).unwrap());
+            }
+        }
+    }
+    got.sort_by_key(|s| s.parse::<u32>().unwrap());
+    let want: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+    assert_eq!(got, want);
+    assert!(per[0] > 0 && per[1] > 0, "{per:?}");
+    for c in [one, two, publisher] {
+        c.disconnect().unwrap();
+    }
+}
+
+/// Maximum Packet Size both ways: the broker's (`max_packet_size`) bounds what the client
+/// sends (refused locally, the connection unharmed); the client's (its receive limit,
+/// advertised in CONNECT) makes the broker leave out a message too large for it.
+#[test]
+fn maximum_packet_size_is_honoured_both_ways() {
+    let b = mqtt_test_broker::Broker::builder()
+        .config_line("max_packet_size 300")
+        .start()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let c = v5_client(&b, "size-out");
+    assert!(matches!(
+        c.publish("size/t", &[0u8; 400], QoS::AtLeastOnce, false),
+        Err(mqtt_std::Error::Command(
+            mqtt_session::CommandError::PacketTooLargeForServer { .. }
+        ))
+    ));
+    c.publish("size/t", &[0u8; 100], QoS::AtLeastOnce, false)
+        .unwrap()
+        .wait()
+        .unwrap();
+    c.disconnect().unwrap();
+    // A subscriber that takes at most 128-byte packets.
+    let b = broker();
+    let small = Client::new(ClientOptions::new(id("size-in")).max_packet_size(128)).unwrap();
+    small.connect("127.0.0.1", b.port(), &v5()).unwrap();
+    subscribe(&small, "big/t", SubscribeOptions::new(QoS::AtLeastOnce));
+    let publisher = v5_client(&b, "size-pub");
+    publisher
+        .publish("big/t", &[1u8; 1000], QoS::AtLeastOnce, false)
+        .unwrap()
+        .wait()
+        .unwrap();
+    // The broker dropped it for this subscriber; the connection is fine and the next one
+    // arrives.
+    assert_eq!(first_before_marker(&b, &small, "big/t").payload, b"marker");
+    assert!(small.is_connected());
+    small.disconnect().unwrap();
+    publisher.disconnect().unwrap();
+}
