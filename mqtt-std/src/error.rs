@@ -286,6 +286,9 @@ pub enum Error {
         /// The CONNACK's Server Reference (another server to use), if any.
         server_reference: Option<String>,
     },
+    /// MQTT 5.0: the broker refused the subscription a request needed for its response topic
+    /// ([`Client::request`](crate::Client::request)).
+    SubscribeRefused(mqtt_proto::v5::SubAckReasonCode),
     /// A 5.0 feature (publish properties, a subscription option other than the maximum
     /// QoS, a subscription identifier) on a 3.1.1 connection.
     RequiresV5,
@@ -369,6 +372,9 @@ impl fmt::Display for Error {
                 server_text(f, reason_string, server_reference)
             }
             Error::RequiresV5 => f.write_str("needs an MQTT 5.0 connection"),
+            Error::SubscribeRefused(code) => {
+                write!(f, "subscription refused by the broker: {code}")
+            }
             Error::ConnectionLost(r) => write!(f, "{r}"),
             Error::PublishInterrupted(r) => write!(
                 f,

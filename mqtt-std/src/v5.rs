@@ -353,6 +353,15 @@ impl ConnAckInfo {
     }
 }
 
+/// 16 random bytes: the Correlation Data of a request.
+pub(crate) fn correlation_data() -> Vec<u8> {
+    let a = crate::core::random_u64();
+    let b = crate::core::random_u64();
+    let mut d = a.to_be_bytes().to_vec();
+    d.extend(b.to_be_bytes());
+    d
+}
+
 /// The reason codes of an UNSUBACK, one per filter: a 3.1.1 UNSUBACK has none, so a 3.1.1
 /// connection gives [`UnsubAckReasonCode::Success`] for each.
 pub(crate) fn unsuback_codes(raw: &[u8], filters: usize) -> Vec<UnsubAckReasonCode> {

@@ -103,6 +103,86 @@ impl Client {
         Ok(Pending::new(slot, None))
     }
 
+    /// 5.0 request/response (section 4.10): publishes `payload` to `topic` with a Response
+    /// Topic and a fresh Correlation Data (16 random bytes), and waits up to `timeout` for the
+    /// message on `response_topic` that carries the same Correlation Data, which it returns
+    /// (it does not go to the receive queue). The first request with a response topic on a
+    /// connection subscribes to it (QoS 1, No Local); other messages on it are queued as
+    /// usual. `properties` are sent too (its Response Topic and Correlation Data are
+    /// replaced).
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use mqtt_std::v5::PublishProperties;
+    /// use mqtt_std::{Client, ClientOptions, ConnectOptions, ProtocolVersion, QoS};
+    ///
+    /// let client = Client::new(ClientOptions::new("asker"))?;
+    /// client.connect("localhost", 1883, &ConnectOptions::default().protocol(ProtocolVersion::V5))?;
+    /// let answer = client.request(
+    ///     "svc/time",
+    ///     b"now?",
+    ///     QoS::AtMostOnce,
+    ///     "asker/replies",
+    ///     &PublishProperties::new(),
+    ///     Duration::from_secs(5),
+    /// )?;
+    /// println!("{}", String::from_utf8_lossy(&answer.payload));
+    /// # Ok::<(), mqtt_std::Error>(())
+    /// ```
+    ///
+    /// Errors: [`Error::Timeout`] when no response came in time, [`Error::RequiresV5`] on a
+    /// 3.1.1 connection, and those of `subscribe_with` and `publish_with`.
+    pub fn request(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        response_topic: &str,
+        properties: &PublishProperties,
+        timeout: std::time::Duration,
+    ) -> Result<crate::Message, Error> {
+        let deadline = std::time::Instant::now() + timeout;
+        let left = || deadline.saturating_duration_since(std::time::Instant::now());
+        if self.shared().lock().c.session.protocol() != mqtt_session::ProtocolVersion::V5 {
+            return Err(Error::RequiresV5);
+        }
+        let subscribed = {
+            let st = self.shared().lock();
+            st.c.response_topics.iter().any(|t| t == response_topic)
+        };
+        if !subscribed {
+            let options = SubscribeOptions::new(QoS::AtLeastOnce).no_local(true);
+            let codes = self
+                .subscribe_with(&[(response_topic, options)], None)?
+                .wait_timeout(left())?;
+            if let Some(code) = codes.first().filter(|c| c.is_error()) {
+                return Err(Error::SubscribeRefused(*code));
+            }
+            self.shared()
+                .lock()
+                .c
+                .response_topics
+                .push(response_topic.to_owned());
+        }
+        let correlation = crate::v5::correlation_data();
+        let mut props = properties.clone();
+        props.response_topic = Some(response_topic.to_owned());
+        props.correlation_data = Some(correlation.clone());
+        let slot = Slot::new();
+        self.shared()
+            .lock()
+            .c
+            .requests
+            .insert(correlation.clone(), slot.clone());
+        let answer = Pending::new(slot, None);
+        let sent = self
+            .publish_with(topic, payload, qos, false, &props)
+            .and_then(|p| p.wait_timeout(left()));
+        let r = sent.and_then(|()| answer.wait_timeout(left()));
+        self.shared().lock().c.requests.remove(&correlation);
+        r
+    }
+
     /// Sends a 5.0 DISCONNECT with this reason code and, if given, a new Session Expiry
     /// Interval, then closes as [`Client::disconnect`] does.
     /// [`DisconnectReasonCode::DisconnectWithWillMessage`] (0x04) asks the broker to publish

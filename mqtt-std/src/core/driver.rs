@@ -553,6 +553,8 @@ impl<F: Family, L: LinkState> Core<F, L> {
         if let Some(done) = c.reauth.take() {
             self.complete(done, Err(lost.clone()));
         }
+        // A new connection subscribes again (the broker may have lost the session).
+        c.response_topics.clear();
         self.unsuback.clear();
         c.sub_filters.clear();
         c.unsub_filters.clear();

@@ -181,6 +181,10 @@ pub(crate) struct Common<F: Family> {
     pub(crate) unsubs5: HashMap<PacketId, F::Done<Vec<UnsubAckReasonCode>>>,
     /// 5.0: the re-authentication under way, until the broker's AUTH 0x00.
     pub(crate) reauth: Option<F::Done<()>>,
+    /// 5.0 requests waiting for their response, by Correlation Data.
+    pub(crate) requests: HashMap<Vec<u8>, F::Done<Message>>,
+    /// Response topics a request subscribed to on this connection.
+    pub(crate) response_topics: Vec<String>,
     /// QoS 0 publishes by sequence number, until written.
     pub(crate) qos0: VecDeque<(u64, F::Done<()>)>,
     pub(crate) qos0_seq: u64,
@@ -232,6 +236,8 @@ impl<F: Family> Common<F> {
                 subs5: HashMap::new(),
                 unsubs5: HashMap::new(),
                 reauth: None,
+                requests: HashMap::new(),
+                response_topics: Vec::new(),
                 qos0: VecDeque::new(),
                 qos0_seq: 0,
                 end_waiters: Vec::new(),

@@ -89,6 +89,56 @@ impl Client {
         done.await.unwrap_or(Err(Error::Closed))
     }
 
+    /// 5.0 request/response: publishes with a Response Topic and fresh Correlation Data and
+    /// resolves with the matching response (see the blocking
+    /// [`Client::request`](crate::Client::request)).
+    pub async fn request(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        response_topic: &str,
+        properties: &PublishProperties,
+        timeout: std::time::Duration,
+    ) -> Result<crate::Message, Error> {
+        if self.shared().lock().session.protocol() != mqtt_session::ProtocolVersion::V5 {
+            return Err(Error::RequiresV5);
+        }
+        let correlation = crate::v5::correlation_data();
+        let work = async {
+            let subscribed = self
+                .shared()
+                .lock()
+                .response_topics
+                .iter()
+                .any(|t| t == response_topic);
+            if !subscribed {
+                let options = SubscribeOptions::new(QoS::AtLeastOnce).no_local(true);
+                let codes = self.subscribe_with(&[(response_topic, options)], None).await?;
+                if let Some(code) = codes.first().filter(|c| c.is_error()) {
+                    return Err(Error::SubscribeRefused(*code));
+                }
+                self.shared()
+                    .lock()
+                    .response_topics
+                    .push(response_topic.to_owned());
+            }
+            let mut props = properties.clone();
+            props.response_topic = Some(response_topic.to_owned());
+            props.correlation_data = Some(correlation.clone());
+            let (tx, rx) = oneshot::channel();
+            self.shared().lock().requests.insert(correlation.clone(), tx);
+            self.publish_with(topic, payload, qos, false, &props).await?;
+            rx.await.unwrap_or(Err(Error::Closed))
+        };
+        let r = match ::tokio::time::timeout(timeout, work).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::Timeout),
+        };
+        self.shared().lock().requests.remove(&correlation);
+        r
+    }
+
     /// Sends a 5.0 DISCONNECT with this reason code and, if given, a new Session Expiry
     /// Interval, then closes (see the blocking
     /// [`Client::disconnect_with`](crate::Client::disconnect_with)).

@@ -62,7 +62,19 @@ impl<F: Family, L: LinkState> Core<F, L> {
                 Event::Message(m) => {
                     let message = Message::received(&m, None);
                     let message = c.session.store().record(message);
-                    self.push_received(message);
+                    // The response to a request goes to the request, not to the queue.
+                    let waiting = message
+                        .properties
+                        .correlation_data
+                        .as_ref()
+                        .and_then(|d| c.requests.remove(d));
+                    match waiting {
+                        Some(done) => {
+                            c.took(message.seq);
+                            self.complete(done, Ok(message));
+                        }
+                        None => self.push_received(message),
+                    }
                 }
                 Event::PublishAcknowledged { packet_id }
                 | Event::PublishCompleted { packet_id } => {
