@@ -235,6 +235,10 @@ pub(crate) fn describe_event(e: &Event<'_>) -> String {
             packet_id,
             reason_code,
         } => std::format!("PublishRejected id={} {reason_code}", packet_id.get()),
+        #[cfg(feature = "v5")]
+        Event::PublishExpired { packet_id } => {
+            std::format!("PublishExpired id={}", packet_id.get())
+        }
     }
 }
 

@@ -12,6 +12,8 @@ mod subscribe;
 
 #[cfg(feature = "v5")]
 mod v5;
+#[cfg(feature = "v5")]
+mod v5_store;
 
 mod chaos;
 mod model;

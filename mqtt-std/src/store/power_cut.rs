@@ -93,6 +93,8 @@ impl Run {
                     state: OutgoingState::Publish,
                     topic: "sensors/7",
                     payload: &payload,
+                    properties: &[],
+                    expires: None,
                 };
                 if self.store.push_outgoing(&m).is_err() {
                     // The power went during the write: its batch may have landed whole.
@@ -430,6 +432,8 @@ fn a_full_disk_is_a_typed_error_and_the_store_works_again_once_there_is_room() {
         state: OutgoingState::Publish,
         topic: "t",
         payload,
+        properties: &[],
+        expires: None,
     };
     s.push_outgoing(&msg(1, b"before")).unwrap();
     s.sync().unwrap();
@@ -483,6 +487,8 @@ fn a_failed_fsync_is_not_trusted_the_log_is_rewritten() {
         state: OutgoingState::Publish,
         topic: "t",
         payload: b"x",
+        properties: &[],
+        expires: None,
     };
     s.push_outgoing(&m).unwrap();
     fs.fail_next_sync();
@@ -525,6 +531,8 @@ fn a_header_cut_short_is_written_again_and_later_messages_survive() {
             state: OutgoingState::Publish,
             topic: "t",
             payload: b"kept",
+            properties: &[],
+            expires: None,
         })
         .unwrap();
         s.sync().unwrap();
@@ -556,6 +564,8 @@ fn a_payload_holding_a_forged_batch_is_never_read_as_one() {
             state: OutgoingState::Publish,
             topic: "t",
             payload: &payload,
+            properties: &[],
+            expires: None,
         })
         .unwrap();
     }

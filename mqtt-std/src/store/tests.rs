@@ -30,6 +30,8 @@ fn push(s: &mut FileStore, n: u16, qos: QoS, payload: &[u8]) {
         state: OutgoingState::Publish,
         topic: "t/x",
         payload,
+        properties: &[],
+        expires: None,
     })
     .unwrap();
 }

@@ -243,6 +243,8 @@ impl FileStore {
                         state: OutgoingState::Publish,
                         topic,
                         payload,
+                        properties: &[],
+                        expires: None,
                     })
                     .map_err(|_| "outgoing record refused")?;
                 self.accepted = self.accepted.saturating_add(1);
