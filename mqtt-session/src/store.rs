@@ -42,14 +42,17 @@ pub struct Outgoing<'a> {
     /// bytes without the Property Length in front, never a Topic Alias (aliases belong to one
     /// connection [MQTT-3.3.2-7]) nor a Subscription Identifier [MQTT-3.3.4-6]. Empty for a
     /// message published without properties (every 3.1.1 publish). Written again, whole, on
-    /// every resend, with the Message Expiry Interval replaced by what is left of it (see
-    /// [`Outgoing::expires`]). May be empty in the [`OutgoingState::Released`] state.
+    /// every resend over a 5.0 connection, with the Message Expiry Interval replaced by what
+    /// is left of it (see [`Outgoing::expires`]); a 3.1.1 connection, or a session built
+    /// without the `v5` feature, sends none. May be empty in the
+    /// [`OutgoingState::Released`] state.
     pub properties: &'a [u8],
     /// When the message expires, on the session's clock: set by the session when a message
     /// with a Message Expiry Interval is published (the `now` of the command plus the
     /// interval, at least one second), `None` for one without. A resend carries the interval
     /// left at that moment; a message that expired before its PUBLISH was first written is
-    /// not sent (see [`Event::PublishExpired`](crate::Event)).
+    /// not sent (see `Event::PublishExpired`, feature `v5`; a session built without it does
+    /// not look at this field).
     ///
     /// It counts from the epoch of the [`Instant`]s the session is given. A store that
     /// outlives that clock (a durable store reopened by a new process, whose clock starts
