@@ -48,7 +48,7 @@ pub struct Config {
     /// as the window frees up. Default 0: a publish beyond the window is refused with
     /// [`CommandError::WindowFull`](crate::CommandError::WindowFull).
     pub max_queued: u16,
-    /// Bytes (topic plus payload) of the outgoing QoS 1/2 messages held whose PUBLISH is still
+    /// Bytes (topic, 5.0 properties and payload) of the outgoing QoS 1/2 messages held whose PUBLISH is still
     /// needed: in flight or queued, not a QoS 2 message whose PUBREC arrived. A publish that
     /// would go beyond it is refused with
     /// [`CommandError::WindowFull`](crate::CommandError::WindowFull) (wait for an earlier

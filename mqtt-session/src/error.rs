@@ -99,9 +99,6 @@ pub enum CommandError {
     /// shared subscriptions or subscription identifiers (Wildcard / Shared Subscription /
     /// Subscription Identifiers Available 0).
     NotAvailableOnServer,
-    /// 5.0: PUBLISH properties on a QoS 1/2 message: the store keeps topic and payload only,
-    /// so a resend could not carry them (not offered yet; QoS 0 may carry properties).
-    StoredPropertiesUnsupported,
 }
 
 impl fmt::Display for CommandError {
@@ -171,9 +168,6 @@ impl fmt::Display for CommandError {
             CommandError::PropertyNotAllowed => f.write_str("property not allowed here"),
             CommandError::NotAvailableOnServer => {
                 f.write_str("the broker does not offer this feature")
-            }
-            CommandError::StoredPropertiesUnsupported => {
-                f.write_str("properties on QoS 1/2 messages are not supported")
             }
         }
     }

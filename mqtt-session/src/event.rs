@@ -37,8 +37,8 @@ pub enum Event<'a> {
         packet_id: PacketId,
     },
     /// A held QoS 1/2 message was removed because its session ended (see
-    /// [`SessionLostPolicy`](crate::SessionLostPolicy)), with its topic and payload so that the
-    /// application can publish it again. Oldest first. Under
+    /// [`SessionLostPolicy`](crate::SessionLostPolicy)), with its topic, payload and 5.0
+    /// properties so that the application can publish it again. Oldest first. Under
     /// [`SessionLostPolicy::Drop`](crate::SessionLostPolicy::Drop) every held message ends so;
     /// under `Resend` only one for which no packet identifier was free (all 65,535 in use).
     PublishDropped(Outgoing<'a>),
@@ -134,6 +134,19 @@ pub enum Event<'a> {
         reason_string: Option<&'a str>,
         /// Every property of the AUTH (User Properties among them).
         properties: mqtt_proto::v5::Properties<'a>,
+    },
+    /// 5.0 (feature `v5`): a held QoS 1/2 message published with a Message Expiry Interval
+    /// expired before its PUBLISH was ever written (it waited in the queue, offline, or for
+    /// a reconnect): it was not sent, it is removed, and its packet identifier is free
+    /// again. A message whose PUBLISH was written once is never ended so: it is sent again
+    /// on resumption however late, with a Message Expiry Interval of 0 [MQTT-4.4.0-1,
+    /// MQTT-4.3.3-7], and completes as usual. See
+    /// [`Session::publish_with`](crate::Session::publish_with).
+    #[cfg(feature = "v5")]
+    PublishExpired {
+        /// The identifier [`Session::publish_with`](crate::Session::publish_with) returned
+        /// (or the one [`Event::Republished`] gave it).
+        packet_id: PacketId,
     },
 }
 

@@ -6,6 +6,7 @@ use mqtt_proto::{PacketId, QoS};
 
 use crate::error::StoreError;
 use crate::store::{Outgoing, OutgoingInfo, OutgoingState, Store};
+use crate::time::Instant;
 
 #[derive(Debug, Clone, Copy)]
 struct Slot {
@@ -15,7 +16,12 @@ struct Slot {
     state: OutgoingState,
     start: usize,
     topic_len: usize,
+    props_len: usize,
     payload_len: usize,
+    /// [`Outgoing::expires`], as `expires_ms` when `expiring` (a flag in what would be
+    /// padding, rather than an `Option` that doubles the field).
+    expiring: bool,
+    expires_ms: u64,
 }
 
 impl Slot {
@@ -26,21 +32,24 @@ impl Slot {
         state: OutgoingState::Publish,
         start: 0,
         topic_len: 0,
+        props_len: 0,
         payload_len: 0,
+        expiring: false,
+        expires_ms: 0,
     };
 
     fn len(&self) -> usize {
-        self.topic_len + self.payload_len
+        self.topic_len + self.props_len + self.payload_len
     }
 }
 
-/// A [`Store`] in fixed arrays: up to `N` outgoing messages whose topics and payloads together
-/// take at most `BYTES` bytes, and up to `N` incoming QoS 2 ids. Needs no allocator; its size is
-/// known at compile time.
+/// A [`Store`] in fixed arrays: up to `N` outgoing messages whose topics, 5.0 properties and
+/// payloads together take at most `BYTES` bytes, and up to `N` incoming QoS 2 ids. Needs no
+/// allocator; its size is known at compile time.
 ///
-/// Topics and payloads are packed in one arena in publish order; removing a message moves the
-/// bytes of the newer ones down (at most `BYTES`). A message whose PUBREC arrived gives its bytes
-/// back at once.
+/// Topics, properties and payloads are packed in one arena in publish order; removing a message
+/// moves the bytes of the newer ones down (at most `BYTES`). A message whose PUBREC arrived
+/// gives its bytes back at once.
 ///
 /// ```
 /// use mqtt_session::{FixedStore, Store};
@@ -76,7 +85,7 @@ impl<const N: usize, const BYTES: usize> FixedStore<N, BYTES> {
         }
     }
 
-    /// Bytes of the arena in use by topics and payloads.
+    /// Bytes of the arena in use by topics, properties and payloads.
     pub fn bytes_used(&self) -> usize {
         self.used
     }
@@ -105,6 +114,7 @@ impl<const N: usize, const BYTES: usize> FixedStore<N, BYTES> {
         }
         if let Some(s) = self.slots.get_mut(i) {
             s.topic_len = 0;
+            s.props_len = 0;
             s.payload_len = 0;
             s.start = self.used;
         }
@@ -123,8 +133,10 @@ impl<const N: usize, const BYTES: usize> Store for FixedStore<N, BYTES> {
         let s = self.slots.get(index)?;
         let packet_id = PacketId(NonZeroU16::new(s.packet_id)?);
         let topic_end = s.start + s.topic_len;
+        let props_end = topic_end + s.props_len;
         let topic = core::str::from_utf8(self.arena.get(s.start..topic_end)?).ok()?;
-        let payload = self.arena.get(topic_end..topic_end + s.payload_len)?;
+        let properties = self.arena.get(topic_end..props_end)?;
+        let payload = self.arena.get(props_end..props_end + s.payload_len)?;
         Some(Outgoing {
             packet_id,
             qos: s.qos,
@@ -132,6 +144,8 @@ impl<const N: usize, const BYTES: usize> Store for FixedStore<N, BYTES> {
             state: s.state,
             topic,
             payload,
+            properties,
+            expires: s.expiring.then_some(Instant::from_millis(s.expires_ms)),
         })
     }
 
@@ -154,14 +168,20 @@ impl<const N: usize, const BYTES: usize> Store for FixedStore<N, BYTES> {
     }
 
     fn push_outgoing(&mut self, m: &Outgoing<'_>) -> Result<(), StoreError> {
-        let need = m.topic.len() + m.payload.len();
+        let need = m
+            .topic
+            .len()
+            .saturating_add(m.properties.len())
+            .saturating_add(m.payload.len());
         if self.len >= N || BYTES - self.used < need {
             return Err(StoreError::Full);
         }
         let start = self.used;
         let topic_end = start + m.topic.len();
+        let props_end = topic_end + m.properties.len();
         self.arena[start..topic_end].copy_from_slice(m.topic.as_bytes());
-        self.arena[topic_end..topic_end + m.payload.len()].copy_from_slice(m.payload);
+        self.arena[topic_end..props_end].copy_from_slice(m.properties);
+        self.arena[props_end..props_end + m.payload.len()].copy_from_slice(m.payload);
         self.used += need;
         self.slots[self.len] = Slot {
             packet_id: m.packet_id.0.get(),
@@ -170,7 +190,10 @@ impl<const N: usize, const BYTES: usize> Store for FixedStore<N, BYTES> {
             state: m.state,
             start,
             topic_len: m.topic.len(),
+            props_len: m.properties.len(),
             payload_len: m.payload.len(),
+            expiring: m.expires.is_some(),
+            expires_ms: m.expires.map_or(0, Instant::as_millis),
         };
         self.len += 1;
         Ok(())

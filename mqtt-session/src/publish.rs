@@ -11,6 +11,30 @@ use crate::wire;
 #[cfg(feature = "v5")]
 use mqtt_proto::v5::Properties;
 
+/// The 5.0 properties of a message to hold, as the store is to keep them.
+#[derive(Clone, Copy)]
+pub(crate) enum HeldProperties<'p> {
+    /// Wire bytes already (none, or a list that was decoded).
+    Bytes(&'p [u8]),
+    /// A list of values to encode first, of this many bytes without its Property Length.
+    #[cfg(feature = "v5")]
+    Encode(&'p Properties<'p>, usize),
+}
+
+impl HeldProperties<'_> {
+    /// No properties.
+    pub(crate) const NONE: HeldProperties<'static> = HeldProperties::Bytes(&[]);
+
+    /// Bytes the store keeps.
+    fn len(&self) -> usize {
+        match *self {
+            HeldProperties::Bytes(b) => b.len(),
+            #[cfg(feature = "v5")]
+            HeldProperties::Encode(_, n) => n,
+        }
+    }
+}
+
 /// Bytes of the PUBLISH packet that [`Session::publish`] queues for this message, fixed header
 /// included (the same for any packet identifier, DUP and RETAIN); `None` when the remaining
 /// length would exceed the format's limit of 268,435,455 bytes. A driver that writes through an
@@ -59,7 +83,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
             if required > self.tx_capacity() {
                 return Err(CommandError::PacketTooLarge { required });
             }
-            return self.hold(topic, payload, qos, retain);
+            return self.hold(topic, payload, qos, retain, HeldProperties::NONE, None);
         }
         TopicName::new(topic).map_err(CommandError::Invalid)?;
         #[cfg(feature = "v5")]
@@ -84,24 +108,30 @@ impl<S: Store, B: Buffer> Session<S, B> {
             self.tx_tail += n;
             return Ok(None);
         }
-        self.hold(topic, payload, qos, retain)
+        self.hold(topic, payload, qos, retain, HeldProperties::NONE, None)
     }
 
     /// Record a QoS 1/2 message in the store under a fresh packet identifier (the checks of
-    /// the command other than the window's are done).
+    /// the command other than the window's are done), with its 5.0 properties and the instant
+    /// it expires.
     pub(crate) fn hold(
         &mut self,
         topic: &str,
         payload: &[u8],
         qos: QoS,
         retain: bool,
+        properties: HeldProperties<'_>,
+        expires: Option<Instant>,
     ) -> Result<Option<PacketId>, CommandError> {
         let held = self.store.outgoing_len();
         let window = self.window();
         if held >= window + usize::from(self.config.max_queued) {
             return Err(CommandError::WindowFull);
         }
-        let bytes = topic.len().saturating_add(payload.len());
+        let bytes = topic
+            .len()
+            .saturating_add(payload.len())
+            .saturating_add(properties.len());
         if self.bytes_bounded()
             && held > 0
             && self.held_bytes.saturating_add(bytes) > self.config.max_held_bytes
@@ -113,6 +143,10 @@ impl<S: Store, B: Buffer> Session<S, B> {
                 required: wire::MARKER_LEN,
             });
         }
+        // A list of values is encoded first, into the free end of the transmit buffer (the
+        // store copies it; a marker may take that room afterwards).
+        #[cfg(feature = "v5")]
+        let encoded = self.encode_held(properties)?;
         let next_id = self.next_id;
         let packet_id = self.allocate_id().ok_or(CommandError::WindowFull)?;
         let message = Outgoing {
@@ -122,6 +156,12 @@ impl<S: Store, B: Buffer> Session<S, B> {
             state: OutgoingState::Publish,
             topic,
             payload,
+            properties: match properties {
+                HeldProperties::Bytes(b) => b,
+                #[cfg(feature = "v5")]
+                HeldProperties::Encode(..) => self.tx.as_ref().get(encoded).unwrap_or(&[]),
+            },
+            expires,
         };
         if let Err(e) = self.store.push_outgoing(&message) {
             self.next_id = next_id;
@@ -135,6 +175,35 @@ impl<S: Store, B: Buffer> Session<S, B> {
         }
         self.promote();
         Ok(Some(packet_id))
+    }
+
+    /// Encode a list of property values to hold into the free end of the transmit buffer;
+    /// returns where the property bytes are (empty for wire bytes, which need no encoding).
+    #[cfg(feature = "v5")]
+    fn encode_held(
+        &mut self,
+        properties: HeldProperties<'_>,
+    ) -> Result<core::ops::Range<usize>, CommandError> {
+        let HeldProperties::Encode(list, len) = properties else {
+            return Ok(0..0);
+        };
+        let scratch = len + wire::rl_len(len);
+        if scratch > self.tx_free() {
+            return Err(CommandError::TransmitBufferFull { required: scratch });
+        }
+        let Some(dst) = self.tx_reserve(scratch) else {
+            return Err(CommandError::TransmitBufferFull { required: scratch });
+        };
+        if list
+            .encode(mqtt_proto::v5::PropertyContext::Publish, dst)
+            .ok()
+            != Some(scratch)
+        {
+            // The command validated the list and measured it: cannot happen.
+            return Err(CommandError::PropertyNotAllowed);
+        }
+        let start = self.tx_tail + (scratch - len);
+        Ok(start..start + len)
     }
 
     /// PUBLISH from the broker: acknowledge per its QoS [MQTT-3.3.4-1, MQTT-4.5.0-2] and

@@ -81,6 +81,9 @@ pub(crate) enum EventRepr {
         packet_id: PacketId,
         code: u8,
     },
+    /// 5.0: a held message expired before its PUBLISH was written, removed.
+    #[cfg(feature = "v5")]
+    Expired(PacketId),
     /// 5.0: an application message with properties, its topic maybe from an alias.
     #[cfg(feature = "v5")]
     MessageV5 {
@@ -116,7 +119,7 @@ impl EventRepr {
             | EventRepr::Unsubscribed(id)
             | EventRepr::Subscribed { packet_id: id, .. } => Some(id),
             #[cfg(feature = "v5")]
-            EventRepr::PublishRejected { packet_id: id, .. } => Some(id),
+            EventRepr::PublishRejected { packet_id: id, .. } | EventRepr::Expired(id) => Some(id),
             _ => None,
         }
     }
@@ -510,6 +513,8 @@ impl<S: Store, B: Buffer> Session<S, B> {
                     .unwrap_or(mqtt_proto::v5::PubAckReasonCode::UnspecifiedError),
             },
             #[cfg(feature = "v5")]
+            EventRepr::Expired(packet_id) => Event::PublishExpired { packet_id },
+            #[cfg(feature = "v5")]
             EventRepr::MessageV5 {
                 topic,
                 payload,
@@ -630,9 +635,11 @@ impl<S: Store, B: Buffer> Session<S, B> {
 /// The bytes [`Config::max_held_bytes`] counts for the held message at `index`.
 pub(crate) fn needed_bytes<S: Store>(store: &S, index: usize) -> usize {
     match store.outgoing(index) {
-        Some(m) if m.state == crate::store::OutgoingState::Publish => {
-            m.topic.len().saturating_add(m.payload.len())
-        }
+        Some(m) if m.state == crate::store::OutgoingState::Publish => m
+            .topic
+            .len()
+            .saturating_add(m.properties.len())
+            .saturating_add(m.payload.len()),
         _ => 0,
     }
 }

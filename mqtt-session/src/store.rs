@@ -9,6 +9,7 @@
 use mqtt_proto::{PacketId, QoS};
 
 use crate::error::StoreError;
+use crate::time::Instant;
 
 /// What an outgoing QoS 1/2 message waits for, and so what is sent again on resumption.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -17,7 +18,7 @@ pub enum OutgoingState {
     /// sends the PUBLISH again with DUP=1.
     Publish,
     /// QoS 2 after PUBREC: PUBREL sent, waiting for PUBCOMP. Resumption sends the PUBREL again.
-    /// The store may drop the topic and payload once an entry reaches this state.
+    /// The store may drop the topic, properties and payload once an entry reaches this state.
     Released,
 }
 
@@ -37,6 +38,28 @@ pub struct Outgoing<'a> {
     pub topic: &'a str,
     /// Payload. May be empty in the [`OutgoingState::Released`] state.
     pub payload: &'a [u8],
+    /// MQTT 5.0 PUBLISH properties as the application gave them, in wire form: the property
+    /// bytes without the Property Length in front, never a Topic Alias (aliases belong to one
+    /// connection [MQTT-3.3.2-7]) nor a Subscription Identifier [MQTT-3.3.4-6]. Empty for a
+    /// message published without properties (every 3.1.1 publish). Written again, whole, on
+    /// every resend over a 5.0 connection, with the Message Expiry Interval replaced by what
+    /// is left of it (see [`Outgoing::expires`]); a 3.1.1 connection, or a session built
+    /// without the `v5` feature, sends none. May be empty in the
+    /// [`OutgoingState::Released`] state.
+    pub properties: &'a [u8],
+    /// When the message expires, on the session's clock: set by the session when a message
+    /// with a Message Expiry Interval is published (the `now` of the command plus the
+    /// interval, at least one second), `None` for one without. A resend carries the interval
+    /// left at that moment; a message that expired before its PUBLISH was first written is
+    /// not sent (see `Event::PublishExpired`, feature `v5`; a session built without it does
+    /// not look at this field).
+    ///
+    /// It counts from the epoch of the [`Instant`]s the session is given. A store that
+    /// outlives that clock (a durable store reopened by a new process, whose clock starts
+    /// again) must hand it back on the new clock: keep the deadline in wall-clock time and
+    /// give back what is left of it counted from the new clock's epoch, saturating at
+    /// [`Instant::ZERO`] (expired).
+    pub expires: Option<Instant>,
 }
 
 /// An outgoing message's identity and state, without its bytes (see [`Store::outgoing_info`]).
@@ -97,6 +120,8 @@ pub trait Store {
     }
 
     /// Append a new outgoing message (state [`OutgoingState::Publish`]). On `Err` nothing changed.
+    /// Every field is kept as given and handed back by [`Store::outgoing`], its properties
+    /// and expiry too.
     fn push_outgoing(&mut self, message: &Outgoing<'_>) -> Result<(), StoreError>;
 
     /// PUBREC arrived for this QoS 2 message: its state becomes [`OutgoingState::Released`].
@@ -112,6 +137,8 @@ pub trait Store {
     /// as a new message, under the new identifier `new` (not held by any other entry). Its place
     /// in the order, QoS, flags and bytes stay; its state is [`OutgoingState::Publish`]. Returns
     /// whether the entry existed.
+    ///
+    /// Its [`Outgoing::expires`] stays too: the message's lifetime goes on.
     fn renumber_outgoing(&mut self, old: PacketId, new: PacketId) -> bool;
 
     /// Whether an incoming QoS 2 PUBLISH with this id was received and its PUBREL not yet.

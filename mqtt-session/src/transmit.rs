@@ -25,6 +25,22 @@ enum Step {
     Full(usize),
     /// Nothing left.
     Empty,
+    /// The next packet waits for room in the event queue (a held message expired and is
+    /// to be reported): `poll_event` first.
+    #[cfg(feature = "v5")]
+    Blocked,
+}
+
+impl Step {
+    /// Whether the queue entry stays for the next call (nothing was consumed).
+    fn stays(&self) -> bool {
+        match self {
+            Step::Full(_) => true,
+            #[cfg(feature = "v5")]
+            Step::Blocked => true,
+            _ => false,
+        }
+    }
 }
 
 impl<S: Store, B: Buffer> Session<S, B> {
@@ -36,6 +52,12 @@ impl<S: Store, B: Buffer> Session<S, B> {
     /// transport. Once DISCONNECT has been written the connection is over
     /// ([`Event::Disconnected`](crate::Event::Disconnected) with
     /// [`DisconnectReason::Local`] is queued).
+    ///
+    /// 5.0: a held message found expired when its turn comes is reported as
+    /// `Event::PublishExpired` (feature `v5`) instead of sent; when the event
+    /// queue has no room for that, writing stops there (`Ok(None)` if nothing was written
+    /// yet) and [`Session::poll_timeout`] says there is work now: poll the events, then
+    /// transmit again.
     pub fn poll_transmit(
         &mut self,
         now: Instant,
@@ -84,6 +106,8 @@ impl<S: Store, B: Buffer> Session<S, B> {
                     }
                     break;
                 }
+                #[cfg(feature = "v5")]
+                Step::Blocked => break,
             }
         }
         if n == 0 {
@@ -151,7 +175,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
                     Some(id) => self.write_stored(out, id, dup),
                     None => Step::Skipped,
                 };
-                if !matches!(step, Step::Full(_)) {
+                if !step.stays() {
                     self.tx_head += wire::MARKER_LEN;
                 }
                 step
@@ -183,7 +207,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
             self.tx_head = 0;
             self.tx_tail = 0;
         }
-        if !matches!(step, Step::Full(_)) {
+        if !step.stays() {
             self.promote();
         }
         step
@@ -211,27 +235,30 @@ impl<S: Store, B: Buffer> Session<S, B> {
             m.qos
         };
         #[cfg(feature = "v5")]
-        if self.v5.on {
-            let body = crate::v5::publish_body_len(m.topic.len(), m.payload, qos, 0);
-            let Some(total) = wire::total_len(body) else {
-                return Step::Skipped;
+        {
+            let props = crate::v5::StoredProperties::new(m.properties);
+            let expiry = match crate::v5::expiry(m.expires, props.interval(), self.now) {
+                crate::v5::Expiry::Left(v) => v.unwrap_or(0),
+                // Written on an earlier connection and unacknowledged: sent again however
+                // late [MQTT-4.4.0-1], expiry not applied [MQTT-4.3.3-7], with nothing left.
+                crate::v5::Expiry::Over if dup => 0,
+                // Never written: it is not sent after its lifetime.
+                crate::v5::Expiry::Over => return self.expire(i, id),
             };
-            let Some(dst) = out.get_mut(..total) else {
-                return Step::Full(total);
-            };
-            let k = crate::v5::write_publish(
-                dst,
-                m.topic,
-                m.payload,
-                qos,
-                Some(id),
-                dup,
-                m.retain,
-                &mqtt_proto::v5::Properties::EMPTY,
-                None,
-            );
-            self.mark_written(i);
-            return Step::Wrote(k);
+            if self.v5.on {
+                let body = crate::v5::publish_body_len(m.topic.len(), m.payload, qos, props.len());
+                let Some(total) = wire::total_len(body) else {
+                    return Step::Skipped;
+                };
+                let Some(dst) = out.get_mut(..total) else {
+                    return Step::Full(total);
+                };
+                let k = crate::v5::write_stored_publish(
+                    dst, m.topic, m.payload, qos, id, dup, m.retain, &props, expiry,
+                );
+                self.mark_written(i);
+                return Step::Wrote(k);
+            }
         }
         let body = wire::publish_body_len(m.topic, m.payload, qos);
         let Some(total) = wire::total_len(body) else {
@@ -243,6 +270,21 @@ impl<S: Store, B: Buffer> Session<S, B> {
         let k = wire::write_publish(dst, m.topic, m.payload, qos, Some(id), dup, m.retain);
         self.mark_written(i);
         Step::Wrote(k)
+    }
+
+    /// The held message at `index` (identifier `id`) expired before its PUBLISH was first
+    /// written: remove it and report it, when the event queue has room for that (keeping
+    /// what a packet or a timer may need).
+    #[cfg(feature = "v5")]
+    fn expire(&mut self, index: usize, id: PacketId) -> Step {
+        if self.events.free() < crate::receive::EVENTS_PER_PACKET {
+            return Step::Blocked;
+        }
+        self.unneeded(index);
+        self.store.remove_outgoing(id);
+        self.removed_at(index);
+        self.push_event(crate::session::EventRepr::Expired(id));
+        Step::Skipped
     }
 
     /// Room for `n` more bytes at the end of the transmit buffer, compacting it if needed.

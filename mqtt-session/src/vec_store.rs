@@ -8,6 +8,7 @@ use mqtt_proto::{PacketId, QoS};
 
 use crate::error::StoreError;
 use crate::store::{Outgoing, OutgoingInfo, OutgoingState, Store};
+use crate::time::Instant;
 
 #[derive(Debug, Clone)]
 struct Entry {
@@ -16,7 +17,9 @@ struct Entry {
     retain: bool,
     state: OutgoingState,
     topic_len: usize,
-    /// Topic then payload.
+    props_len: usize,
+    expires: Option<Instant>,
+    /// Topic, properties, payload.
     data: Box<[u8]>,
 }
 
@@ -60,7 +63,8 @@ impl Store for VecStore {
 
     fn outgoing(&self, index: usize) -> Option<Outgoing<'_>> {
         let e = self.outgoing.get(index)?;
-        let (topic, payload) = e.data.split_at_checked(e.topic_len)?;
+        let (topic, rest) = e.data.split_at_checked(e.topic_len)?;
+        let (properties, payload) = rest.split_at_checked(e.props_len)?;
         Some(Outgoing {
             packet_id: e.packet_id,
             qos: e.qos,
@@ -68,6 +72,8 @@ impl Store for VecStore {
             state: e.state,
             topic: core::str::from_utf8(topic).ok()?,
             payload,
+            properties,
+            expires: e.expires,
         })
     }
 
@@ -88,8 +94,14 @@ impl Store for VecStore {
         if self.full(self.outgoing.len()) {
             return Err(StoreError::Full);
         }
-        let mut data = alloc::vec::Vec::with_capacity(m.topic.len() + m.payload.len());
+        let len = m
+            .topic
+            .len()
+            .saturating_add(m.properties.len())
+            .saturating_add(m.payload.len());
+        let mut data = alloc::vec::Vec::with_capacity(len);
         data.extend_from_slice(m.topic.as_bytes());
+        data.extend_from_slice(m.properties);
         data.extend_from_slice(m.payload);
         self.outgoing.push_back(Entry {
             packet_id: m.packet_id,
@@ -97,6 +109,8 @@ impl Store for VecStore {
             retain: m.retain,
             state: m.state,
             topic_len: m.topic.len(),
+            props_len: m.properties.len(),
+            expires: m.expires,
             data: data.into_boxed_slice(),
         });
         Ok(())
@@ -108,6 +122,7 @@ impl Store for VecStore {
                 e.state = OutgoingState::Released;
                 e.data = Box::default();
                 e.topic_len = 0;
+                e.props_len = 0;
                 true
             }
             None => false,

@@ -54,6 +54,8 @@ fn main() {
             state: OutgoingState::Publish,
             topic: "bench/reopen",
             payload,
+            properties: &[],
+            expires: None,
         };
         let payload: &'static [u8] = payload.leak();
         // Whole batches: 1 MiB publishes, each acknowledged.

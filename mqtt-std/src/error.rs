@@ -310,6 +310,10 @@ pub enum Error {
     /// MQTT 5.0: the broker rejected the publish (PUBACK or PUBREC with this reason code,
     /// 0x80 or more); the message was not accepted and is not sent again.
     PublishRejected(mqtt_proto::v5::PubAckReasonCode),
+    /// MQTT 5.0: the message's Message Expiry Interval passed before its PUBLISH was ever
+    /// sent (see [`Event::PublishExpired`](mqtt_session::Event::PublishExpired)): it was not
+    /// sent and is removed from the session.
+    PublishExpired,
     /// The wait time ran out.
     Timeout,
     /// The client was closed.
@@ -388,6 +392,9 @@ impl fmt::Display for Error {
             ),
             Error::PublishRejected(code) => {
                 write!(f, "publish refused by the broker: {code}")
+            }
+            Error::PublishExpired => {
+                f.write_str("message expired before it was sent (Message Expiry Interval)")
             }
             Error::Timeout => f.write_str("timed out"),
             Error::Closed => f.write_str("client closed"),

@@ -35,6 +35,8 @@ fn push(s: &mut FileStore, id: u16, payload: &[u8]) {
         state: OutgoingState::Publish,
         topic: "t",
         payload,
+        properties: &[],
+        expires: None,
     })
     .unwrap();
 }

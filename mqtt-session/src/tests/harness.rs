@@ -243,6 +243,10 @@ pub(crate) fn describe_event(e: &Event<'_>) -> String {
         Event::Reauthenticated { method, data, .. } => {
             std::format!("Reauthenticated {method:?} {:?}", data.map(text))
         }
+        #[cfg(feature = "v5")]
+        Event::PublishExpired { packet_id } => {
+            std::format!("PublishExpired id={}", packet_id.get())
+        }
     }
 }
 

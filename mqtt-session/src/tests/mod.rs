@@ -14,6 +14,7 @@ mod subscribe;
 mod v5;
 #[cfg(feature = "v5")]
 mod v5_auth;
+mod v5_store;
 
 mod chaos;
 mod model;

@@ -675,3 +675,175 @@ fn model_broker_smoke() {
     run(Config::default(), VecStore::new(), &ops);
     let _ = PacketId::new(1);
 }
+
+/// A change to a store: `at` picks a held entry (modulo the count).
+#[derive(Debug, Clone)]
+enum StoreOp {
+    Push {
+        topic: usize,
+        props: usize,
+        payload: usize,
+        expires: Option<u64>,
+        qos2: bool,
+    },
+    Release {
+        at: usize,
+    },
+    Remove {
+        at: usize,
+    },
+    Renumber {
+        at: usize,
+    },
+}
+
+fn store_op() -> impl Strategy<Value = StoreOp> {
+    prop_oneof![
+        4 => (1usize..8, 0usize..30, 0usize..30, prop::option::of(0u64..100_000), any::<bool>())
+            .prop_map(|(topic, props, payload, expires, qos2)| StoreOp::Push {
+                topic,
+                props,
+                payload,
+                expires,
+                qos2,
+            }),
+        1 => (0usize..8).prop_map(|at| StoreOp::Release { at }),
+        2 => (0usize..8).prop_map(|at| StoreOp::Remove { at }),
+        1 => (0usize..8).prop_map(|at| StoreOp::Renumber { at }),
+    ]
+}
+
+/// What a store should hold: one entry per message, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Held {
+    id: u16,
+    qos: QoS,
+    state: crate::OutgoingState,
+    topic: std::string::String,
+    properties: Vec<u8>,
+    payload: Vec<u8>,
+    expires: Option<Instant>,
+}
+
+/// Apply `ops` to `store` and to a model of it; after each one the store hands back every
+/// entry as the model has it (properties and expiry included, bytes dropped once released),
+/// and `used` (a fixed store's arena use, if any) is the model's live bytes. A push the
+/// store refuses must be over `capacity` (entries, bytes).
+fn check_store<S: Store>(
+    mut store: S,
+    ops: &[StoreOp],
+    capacity: Option<(usize, usize)>,
+    used: impl Fn(&S) -> Option<usize>,
+) {
+    let mut model: Vec<Held> = Vec::new();
+    let mut next = 1u16;
+    let live = |m: &[Held]| -> usize {
+        m.iter()
+            .map(|h| h.topic.len() + h.properties.len() + h.payload.len())
+            .sum()
+    };
+    for op in ops {
+        let n = model.len();
+        match *op {
+            StoreOp::Push {
+                topic,
+                props,
+                payload,
+                expires,
+                qos2,
+            } => {
+                let h = Held {
+                    id: next,
+                    qos: if qos2 {
+                        QoS::ExactlyOnce
+                    } else {
+                        QoS::AtLeastOnce
+                    },
+                    state: crate::OutgoingState::Publish,
+                    topic: "t/".repeat(topic),
+                    properties: (0..props).map(|i| i as u8).collect(),
+                    payload: vec![0xC3; payload],
+                    expires: expires.map(Instant::from_millis),
+                };
+                next += 1;
+                let pushed = store.push_outgoing(&crate::Outgoing {
+                    packet_id: pid(h.id),
+                    qos: h.qos,
+                    retain: false,
+                    state: h.state,
+                    topic: &h.topic,
+                    payload: &h.payload,
+                    properties: &h.properties,
+                    expires: h.expires,
+                });
+                match pushed {
+                    Ok(()) => model.push(h),
+                    Err(_) => {
+                        let (slots, bytes) = capacity.expect("a growable store refused a push");
+                        let need = h.topic.len() + h.properties.len() + h.payload.len();
+                        assert!(
+                            n >= slots || live(&model) + need > bytes,
+                            "refused with room left"
+                        );
+                    }
+                }
+            }
+            StoreOp::Release { at } if n > 0 => {
+                let h = &mut model[at % n];
+                if h.qos == QoS::ExactlyOnce {
+                    assert!(store.release_outgoing(pid(h.id)));
+                    h.state = crate::OutgoingState::Released;
+                    h.topic.clear();
+                    h.properties.clear();
+                    h.payload.clear();
+                }
+            }
+            StoreOp::Remove { at } if n > 0 => {
+                let h = model.remove(at % n);
+                assert!(store.remove_outgoing(pid(h.id)));
+            }
+            StoreOp::Renumber { at } if n > 0 => {
+                // The session renumbers only messages whose PUBREC never came.
+                let h = &mut model[at % n];
+                if h.state == crate::OutgoingState::Publish {
+                    assert!(store.renumber_outgoing(pid(h.id), pid(next)));
+                    h.id = next;
+                    next += 1;
+                }
+            }
+            _ => {}
+        }
+        assert_eq!(store.outgoing_len(), model.len());
+        for (i, h) in model.iter().enumerate() {
+            let m = store.outgoing(i).expect("index below len");
+            let got = Held {
+                id: m.packet_id.get(),
+                qos: m.qos,
+                state: m.state,
+                topic: m.topic.into(),
+                properties: m.properties.to_vec(),
+                payload: m.payload.to_vec(),
+                expires: m.expires,
+            };
+            // A released entry may keep its bytes or not; a renumbered one keeps them.
+            if h.state == crate::OutgoingState::Released {
+                assert_eq!((got.id, got.qos, got.state), (h.id, h.qos, h.state));
+            } else {
+                assert_eq!(&got, h);
+            }
+        }
+        if let Some(u) = used(&store) {
+            assert_eq!(u, live(&model), "arena bytes drifted");
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn stores_keep_properties_and_expiry_and_count_their_bytes(
+        ops in prop::collection::vec(store_op(), 1..60),
+    ) {
+        check_store(VecStore::new(), &ops, None, |_| None);
+        check_store(FixedStore::<6, 120>::new(), &ops, Some((6, 120)), |s| Some(s.bytes_used()));
+    }
+}

@@ -239,6 +239,8 @@ fn the_held_bytes_bound_counts_a_restored_store() {
                 state: crate::OutgoingState::Publish,
                 topic: "t",
                 payload: b"12345",
+                properties: &[],
+                expires: None,
             })
             .unwrap();
     }

@@ -312,6 +312,8 @@ fn restored_store_is_resent_with_dup_after_a_restart() {
                 state: crate::OutgoingState::Publish,
                 topic: "t",
                 payload,
+                properties: &[],
+                expires: None,
             })
             .unwrap();
     }
@@ -369,6 +371,8 @@ fn after_a_restart_with_a_smaller_window_nothing_goes_out_beyond_it() {
                 state: crate::OutgoingState::Publish,
                 topic: "t",
                 payload: b"m",
+                properties: &[],
+                expires: None,
             })
             .unwrap();
     }

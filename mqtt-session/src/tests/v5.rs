@@ -16,14 +16,14 @@ use crate::{
     Session, State, VecStore, Violation,
 };
 
-type S = Session<VecStore, Vec<u8>>;
+pub(super) type S = Session<VecStore, Vec<u8>>;
 
-fn session(config: Config) -> S {
+pub(super) fn session(config: Config) -> S {
     Session::new(config, VecStore::new(), vec![0; 4096], vec![0; 4096])
 }
 
 /// Everything `poll_transmit` has to send now.
-fn out(s: &mut S, now: Instant) -> Vec<u8> {
+pub(super) fn out(s: &mut S, now: Instant) -> Vec<u8> {
     let mut all = Vec::new();
     let mut buf = vec![0u8; 4096];
     while let Ok(Some(n)) = s.poll_transmit(now, &mut buf) {
@@ -33,7 +33,7 @@ fn out(s: &mut S, now: Instant) -> Vec<u8> {
 }
 
 /// Every event, described.
-fn events(s: &mut S) -> Vec<String> {
+pub(super) fn events(s: &mut S) -> Vec<String> {
     let mut v = Vec::new();
     while let Some(e) = s.poll_event() {
         v.push(describe(&e));
@@ -41,7 +41,7 @@ fn events(s: &mut S) -> Vec<String> {
     v
 }
 
-fn describe(e: &Event<'_>) -> String {
+pub(super) fn describe(e: &Event<'_>) -> String {
     match e {
         Event::Response(r) => {
             let mut d = format!("{} {:02x?}", r.packet_type, r.reason_codes);
@@ -69,17 +69,17 @@ fn describe(e: &Event<'_>) -> String {
     }
 }
 
-const T0: Instant = Instant::ZERO;
+pub(super) const T0: Instant = Instant::ZERO;
 
 /// CONNECT (5.0, client id "c", Clean Start, keep alive 60, no properties).
 const CONNECT: &[u8] = &[
     0x10, 0x0E, 0x00, 0x04, b'M', b'Q', b'T', b'T', 0x05, 0x02, 0x00, 0x3C, 0x00, 0x00, 0x01, b'c',
 ];
 /// CONNACK: accepted, no session, no properties.
-const CONNACK: &[u8] = &[0x20, 0x03, 0x00, 0x00, 0x00];
+pub(super) const CONNACK: &[u8] = &[0x20, 0x03, 0x00, 0x00, 0x00];
 
 /// A 5.0 session connected with these options and CONNACK, events drained.
-fn connected(config: Config, options: &ConnectOptionsV5<'_>, connack: &[u8]) -> S {
+pub(super) fn connected(config: Config, options: &ConnectOptionsV5<'_>, connack: &[u8]) -> S {
     let mut s = session(config);
     s.handle_transport_up(T0);
     s.connect(T0, options).unwrap();
@@ -93,7 +93,7 @@ fn connected(config: Config, options: &ConnectOptionsV5<'_>, connack: &[u8]) -> 
     s
 }
 
-fn plain() -> S {
+pub(super) fn plain() -> S {
     connected(Config::default(), &ConnectOptionsV5::new("c"), CONNACK)
 }
 
@@ -844,18 +844,7 @@ fn publish_with_properties_on_qos0() {
             0x30, 0x0A, 0x00, 0x01, b't', 0x05, 0x02, 0x00, 0x00, 0x00, 0x3C, b'a'
         ]
     );
-    // Not offered yet on QoS 1/2; a Subscription Identifier never [MQTT-3.3.4-6].
-    assert_eq!(
-        s.publish_with(
-            T0,
-            "t",
-            b"a",
-            QoS::AtLeastOnce,
-            false,
-            &Properties::new(&props)
-        ),
-        Err(CommandError::StoredPropertiesUnsupported)
-    );
+    // A Subscription Identifier never [MQTT-3.3.4-6] (QoS 1/2 with properties: v5_store.rs).
     let sub_id = [Property::SubscriptionIdentifier(1)];
     assert_eq!(
         s.publish_with(

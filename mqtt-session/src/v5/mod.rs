@@ -16,6 +16,13 @@
 //!   UNSUBACK and the broker's DISCONNECT as [`Event::Response`](crate::Event::Response), just
 //!   before the event of the outcome (for PUBACK, PUBREC and PUBCOMP only when the code is not
 //!   0x00 or properties are present, so the common case costs one event);
+//! * publishes with PUBLISH properties at any QoS
+//!   ([`Session::publish_with`](crate::Session::publish_with)): a QoS 1/2 message keeps them
+//!   in the store and carries them again on every resend (DUP=1 after a reconnect), never
+//!   with a Topic Alias [MQTT-3.3.2-7], its Message Expiry Interval counted down by the whole
+//!   seconds elapsed; one that expires before its PUBLISH was ever written is not sent but
+//!   reported ([`Event::PublishExpired`](crate::Event::PublishExpired)), one that was written
+//!   is resent however late [MQTT-4.4.0-1, MQTT-4.3.3-7];
 //! * ends a PUBLISH flow on a PUBACK or PUBREC with a code of 0x80 or more
 //!   ([`Event::PublishRejected`](crate::Event::PublishRejected), no PUBREL);
 //! * enforces our Receive Maximum and Topic Alias Maximum on the broker, and on any protocol
@@ -104,7 +111,9 @@ pub(crate) use alias::{InAliases, OutAliases};
 pub use auth::MAX_AUTH_METHOD_LEN;
 pub(crate) use auth::{Auth, auth_event};
 pub use connect::DisconnectOptions;
-pub(crate) use publish::{publish_body_len, write_publish};
+pub(crate) use publish::{
+    Expiry, StoredProperties, expiry, publish_body_len, write_stored_publish,
+};
 
 /// What the broker's CONNACK allows on this connection (section 3.2.2.3), with the defaults of
 /// the standard for absent properties. See

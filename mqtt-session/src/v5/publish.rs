@@ -4,11 +4,15 @@
 use mqtt_proto::v5::{PacketType, Properties, PropertyContext, PropertyId};
 use mqtt_proto::{PacketId, QoS, QosPid};
 
+use core::time::Duration;
+
 use super::{Codes, TopicAt};
 use crate::error::CommandError;
 use crate::event::{DisconnectReason, Violation};
+use crate::publish::HeldProperties;
 use crate::session::{Buffer, EventRepr, Request, Session};
 use crate::store::{OutgoingState, Store};
+use crate::time::Instant;
 use crate::wire;
 
 impl<S: Store, B: Buffer> Session<S, B> {
@@ -287,6 +291,121 @@ pub(crate) fn content_len(p: &Properties<'_>) -> usize {
     p.iter().map(|x| x.encoded_len()).sum()
 }
 
+/// The properties of a held message as they are written: the store's bytes checked for
+/// PUBLISH, without any Topic Alias or Subscription Identifier (the session never stores one;
+/// a store that hands one back has it left out), the Message Expiry Interval rewritten. Bytes
+/// that are not a valid PUBLISH property list are left out whole: such a store broke its
+/// contract, and the message still goes out.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StoredProperties<'a> {
+    list: Properties<'a>,
+    /// Bytes written, without the Property Length.
+    len: usize,
+}
+
+impl<'a> StoredProperties<'a> {
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+        let list =
+            Properties::from_wire(bytes, PropertyContext::Publish).unwrap_or(Properties::EMPTY);
+        let len = list
+            .iter()
+            .filter(|p| kept(p.id()))
+            .map(|p| p.encoded_len())
+            .sum();
+        StoredProperties { list, len }
+    }
+
+    /// Bytes written, without the Property Length.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The Message Expiry Interval stored.
+    pub(crate) fn interval(&self) -> Option<u32> {
+        self.list.message_expiry_interval()
+    }
+
+    /// Write the Property Length and the properties, with `expiry` as the Message Expiry
+    /// Interval (when the list has one).
+    fn write(&self, w: &mut wire::Out<'_>, expiry: u32) {
+        w.remaining_length(self.len);
+        let mut rest = self.list.wire_bytes().unwrap_or(&[]);
+        for p in self.list.iter() {
+            let (raw, tail) = rest
+                .split_at_checked(p.encoded_len())
+                .unwrap_or((rest, &[]));
+            rest = tail;
+            match p.id() {
+                PropertyId::MessageExpiryInterval => {
+                    w.u8(PropertyId::MessageExpiryInterval.as_u8());
+                    w.bytes(&expiry.to_be_bytes());
+                }
+                id if kept(id) => w.bytes(raw),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Whether a stored property is written (a Topic Alias and a Subscription Identifier never).
+fn kept(id: PropertyId) -> bool {
+    !matches!(
+        id,
+        PropertyId::TopicAlias | PropertyId::SubscriptionIdentifier
+    )
+}
+
+/// What the expiry of a held message comes to when its PUBLISH is written at `now`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expiry {
+    /// It has none, or this much is left: the Message Expiry Interval to write (the
+    /// interval published, less the whole seconds elapsed).
+    Left(Option<u32>),
+    /// Its lifetime is over.
+    Over,
+}
+
+/// The expiry of a held message at `now`: `expires` is its deadline, `interval` the Message
+/// Expiry Interval in its properties.
+pub(crate) fn expiry(expires: Option<Instant>, interval: Option<u32>, now: Instant) -> Expiry {
+    let Some(deadline) = expires else {
+        return Expiry::Left(interval);
+    };
+    if now >= deadline {
+        return Expiry::Over;
+    }
+    // Whole seconds elapsed, rounded down, leave the interval rounded up: at least 1.
+    let ms = deadline.as_millis() - now.as_millis();
+    let left = u32::try_from(ms.div_ceil(1000)).unwrap_or(u32::MAX);
+    Expiry::Left(interval.map(|v| v.min(left)))
+}
+
+/// Encode a held message's 5.0 PUBLISH into `buf` (which holds the whole packet): its topic
+/// in full (no alias: it may go out on another connection than the one it was published on
+/// [MQTT-3.3.2-7]), its stored properties with `expiry` as the Message Expiry Interval.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn write_stored_publish(
+    buf: &mut [u8],
+    topic: &str,
+    payload: &[u8],
+    qos: QoS,
+    id: PacketId,
+    dup: bool,
+    retain: bool,
+    props: &StoredProperties<'_>,
+    expiry: u32,
+) -> usize {
+    let body = publish_body_len(topic.len(), payload, qos, props.len());
+    let mut w = wire::Out::new(buf);
+    w.u8(0x30 | (u8::from(dup) << 3) | (qos.as_u8() << 1) | u8::from(retain));
+    w.remaining_length(body);
+    w.string(topic);
+    w.u16(id.get());
+    props.write(&mut w, expiry);
+    w.bytes(payload);
+    w.position()
+}
+
 /// Encode a 5.0 PUBLISH into `buf` (which holds the whole packet): `topic` may be empty when
 /// `alias` is given; `props` are the user's properties (already validated), `alias` is added
 /// after them.
@@ -340,9 +459,37 @@ impl<S: Store, B: Buffer> Session<S, B> {
     /// Errors besides `publish`'s: [`CommandError::PropertyNotAllowed`] for a Subscription
     /// Identifier [MQTT-3.3.4-6] or a Topic Alias (the session sets aliases itself, see
     /// [`Config::outgoing_topic_aliases`](crate::Config::outgoing_topic_aliases)),
-    /// [`CommandError::Invalid`] for a property not allowed in PUBLISH,
-    /// [`CommandError::StoredPropertiesUnsupported`] for properties on QoS 1/2 (the store
-    /// keeps topic and payload only, so a resend could not carry them: not offered yet).
+    /// [`CommandError::Invalid`] for a property not allowed in PUBLISH.
+    ///
+    /// A QoS 1/2 message keeps its properties in the store
+    /// ([`Outgoing::properties`](crate::Outgoing::properties), counted in the store's bytes and in
+    /// [`Config::max_held_bytes`](crate::Config::max_held_bytes)) and carries them on every
+    /// send, the resend with DUP=1 after a reconnect included [MQTT-3.3.1-1]; it never carries
+    /// a Topic Alias, so a resend names its topic in full [MQTT-3.3.2-7]. A list of values
+    /// (not a decoded list) is encoded into the free end of the transmit buffer on its way to
+    /// the store: [`CommandError::TransmitBufferFull`] when that room is missing.
+    ///
+    /// # Message Expiry Interval on QoS 1/2
+    ///
+    /// The interval counts from this call's `now`. Each time the PUBLISH is written, it
+    /// carries the interval less the whole seconds elapsed since then (a message held 3.5 s
+    /// with 10 goes out with 7), so the message never lives longer than asked. When the
+    /// whole seconds elapsed reach the interval (a message published with 0 once a second
+    /// has passed) it has expired:
+    ///
+    /// * if its PUBLISH was never written, on any connection of this session, it is not sent
+    ///   at all: it is removed and reported as
+    ///   [`Event::PublishExpired`](crate::Event::PublishExpired). Nothing in the standard
+    ///   makes a client send a message it has not sent yet, and sending it would deliver it
+    ///   after its lifetime;
+    /// * if its PUBLISH was written on an earlier connection and not acknowledged, it is
+    ///   sent again all the same, with a Message Expiry Interval of 0: a resumed session
+    ///   resends every unacknowledged PUBLISH [MQTT-4.4.0-1], and a QoS 2 sender does not
+    ///   apply expiry once a PUBLISH was sent [MQTT-4.3.3-7]. The broker, which applies
+    ///   expiry to what it forwards [MQTT-3.3.2-5] while it finishes the flow
+    ///   [MQTT-4.3.3-13], sees that nothing is left of its lifetime; the flow completes as
+    ///   usual (`PublishAcknowledged` / `PublishCompleted`). A broker that reads 0 as "no
+    ///   expiry" (which the standard does not say) would keep that copy.
     pub fn publish_with(
         &mut self,
         now: crate::Instant,
@@ -377,9 +524,6 @@ impl<S: Store, B: Buffer> Session<S, B> {
         props: &Properties<'_>,
     ) -> Result<Option<PacketId>, CommandError> {
         let user = publish_props_len(props)?;
-        if qos != QoS::AtMostOnce && user > 0 {
-            return Err(CommandError::StoredPropertiesUnsupported);
-        }
         let body = publish_body_len(topic.len(), payload, qos, user);
         let required = wire::total_len(body).ok_or(CommandError::PacketTooLarge {
             required: body.saturating_add(5),
@@ -392,7 +536,15 @@ impl<S: Store, B: Buffer> Session<S, B> {
             return Err(CommandError::TransmitBufferFull { required });
         }
         if qos != QoS::AtMostOnce {
-            return self.hold(topic, payload, qos, retain);
+            let held = match props.wire_bytes() {
+                Some(b) => HeldProperties::Bytes(b),
+                None if user == 0 => HeldProperties::NONE,
+                None => HeldProperties::Encode(props, user),
+            };
+            let expires = props
+                .message_expiry_interval()
+                .map(|v| self.now + Duration::from_secs(u64::from(v.max(1))));
+            return self.hold(topic, payload, qos, retain, held, expires);
         }
         // QoS 0 goes out in command order, so an alias this command sets is defined on the
         // wire before any later packet uses it.

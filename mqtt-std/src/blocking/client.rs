@@ -152,6 +152,10 @@ impl Client {
     /// Creates the client and starts its IO thread (`nxd_mqtt_client_create`). Nothing is
     /// sent until [`Client::connect`].
     pub fn new(options: ClientOptions) -> Result<Self, Error> {
+        // The session's clock starts before a durable store is opened, which takes that
+        // moment for the session's epoch (deadlines of expiring messages are kept in
+        // wall-clock time across restarts).
+        let clock = Clock::new();
         let (common, restored) = Common::open(&options)?;
         let shared = Arc::new(Shared {
             st: Mutex::new(State {
@@ -174,7 +178,7 @@ impl Client {
             reader_cv: Condvar::new(),
             io_sleeping: AtomicBool::new(false),
             app_waiters: AtomicUsize::new(0),
-            clock: Clock::new(),
+            clock,
             client_id: options.client_id.clone(),
         });
         let write_timeout = options.write_timeout;

@@ -114,6 +114,9 @@ pub struct FileStore {
     incoming: BTreeSet<u16>,
     /// QoS 1/2 publishes ever accepted.
     accepted: u64,
+    /// The wall-clock time (ms since the Unix epoch) taken as the session's
+    /// [`Instant::ZERO`](mqtt_session::Instant::ZERO): when the store was opened.
+    epoch_ms: u64,
     w: RefCell<Writer>,
 }
 
@@ -361,7 +364,7 @@ impl FileStore {
             let Some(m) = self.outgoing.outgoing(i) else {
                 continue;
             };
-            b.push(&push_record(&m));
+            b.push(&push_record(&m, self.epoch_ms));
             if m.state == OutgoingState::Released {
                 b.push(&Record::Release {
                     packet_id: m.packet_id.0.get(),
@@ -489,11 +492,25 @@ fn qos_u8(q: QoS) -> u8 {
     }
 }
 
-fn push_record<'a>(m: &Outgoing<'a>) -> Record<'a> {
-    Record::Push {
+/// The record of an outgoing message: `Push` as before for one without 5.0 properties or
+/// expiry, else `PushV5` with its deadline on the wall clock (`epoch_ms` being the session's
+/// [`Instant::ZERO`](mqtt_session::Instant::ZERO)).
+fn push_record<'a>(m: &Outgoing<'a>, epoch_ms: u64) -> Record<'a> {
+    if m.properties.is_empty() && m.expires.is_none() {
+        return Record::Push {
+            packet_id: m.packet_id.0.get(),
+            qos: qos_u8(m.qos),
+            retain: m.retain,
+            topic: m.topic,
+            payload: m.payload,
+        };
+    }
+    Record::PushV5 {
         packet_id: m.packet_id.0.get(),
         qos: qos_u8(m.qos),
         retain: m.retain,
+        expires: m.expires.map(|at| epoch_ms.saturating_add(at.as_millis())),
+        properties: m.properties,
         topic: m.topic,
         payload: m.payload,
     }
@@ -539,7 +556,10 @@ impl Store for FileStore {
         let accepted = self.accepted;
         self.accepted = self.accepted.saturating_add(1);
         let mark = self.w.get_mut().batch.mark();
-        self.w.get_mut().batch.push(&push_record(message));
+        self.w
+            .get_mut()
+            .batch
+            .push(&push_record(message, self.epoch_ms));
         let written = {
             let mut w = self.w.borrow_mut();
             self.write_batch(&mut w).and_then(|()| {

@@ -30,7 +30,8 @@
 //!
 //! # What is written and synced when
 //!
-//! * **An accepted publish** (QoS 1/2): its record (topic, payload, packet id) is written to
+//! * **An accepted publish** (QoS 1/2): its record (topic, payload, packet id, 5.0
+//!   properties and deadline) is written to
 //!   the file before [`Client::publish`](crate::Client::publish) returns `Ok`, so killing the
 //!   process after that cannot lose it. It is `fsync`ed before the PUBLISH goes on the wire
 //!   (or before `publish` returns, with [`FileStoreOptions::sync_on_publish`]).
@@ -78,6 +79,38 @@
 //!   state in memory (a failed `fsync` is not trusted again: the kernel may have dropped the
 //!   data), so the store, and the client, work again once the disk does. A publish that
 //!   failed may still be in the log if the process dies before that rewrite.
+//!
+//! # MQTT 5.0 properties and message expiry
+//!
+//! A QoS 1/2 message published with PUBLISH properties (mqtt-session's
+//! [`Session::publish_with`](mqtt_session::Session::publish_with)) is recorded with them (a
+//! record of its own kind; a message without properties is written as before), so that its
+//! resend after a restart carries them again. Reopening checks them as a PUBLISH property list
+//! with no Topic Alias and no Subscription Identifier: a list that is not is a damaged record
+//! like any other ([`StoreError::Corrupt`] where it had been synced, cut with the torn tail
+//! where it had not).
+//!
+//! A message with a Message Expiry Interval expires at a deadline on the session's clock
+//! ([`Outgoing::expires`](mqtt_session::Outgoing::expires)), and that clock starts again with
+//! each process. So the store keeps the deadline in wall-clock time: it takes the session's
+//! clock to start when the store is opened (both clients start theirs just before they open
+//! it; a session driven by hand should start its clock, for instance mqtt-session's
+//! `StdClock::new()`, right before [`FileStore::open`]) and after a restart hands the deadline back as what is left of it
+//! counted from the new opening, or as already passed ([`Instant::ZERO`](mqtt_session::Instant))
+//! if it passed while the process was down. The session then resends such a message with an
+//! interval of 0 when the broker resumes the session (it cannot tell whether the PUBLISH had
+//! gone out, so it takes it as sent [MQTT-4.4.0-1, MQTT-4.3.3-7]), and reports it as
+//! expired ([`Error::PublishExpired`](crate::Error::PublishExpired), or
+//! `Event::PublishExpired` for a session driven by hand) when the broker lost the session.
+//!
+//! The limits of that: the wall clock is trusted. A step of the system clock while the
+//! process runs or while it is down (NTP correcting a clock that was wrong at boot, a manual
+//! change) moves the deadline by the step, longer for a clock set back and shorter for one
+//! set forward; a clock set before 1970 counts as 1970. The moment the session's clock
+//! starts and the moment the store reads the wall clock as it opens are a few microseconds
+//! apart (more if the store had to wait for its lock), and a deadline is that much off either
+//! way. The time left is counted in milliseconds on disk and goes out rounded up to whole
+//! seconds, so a resend may credit up to a second that had passed.
 //!
 //! # Received messages: at least once, and exactly once for an application that dedups by
 //! number
@@ -298,3 +331,5 @@ mod power_cut;
 mod sim;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_v5;

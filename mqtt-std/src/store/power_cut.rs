@@ -86,6 +86,15 @@ impl Run {
                 } else {
                     QoS::ExactlyOnce
                 };
+                // A third with 5.0 properties (Content Type, a User Property with the tag),
+                // chosen by the tag so that the runs draw the same numbers as without them.
+                let mut properties = Vec::new();
+                if self.tag % 3 == 0 {
+                    let tag = self.tag.to_string();
+                    properties.extend_from_slice(b"\x03\x00\x04json\x26\x00\x03tag\x00");
+                    properties.push(tag.len() as u8);
+                    properties.extend_from_slice(tag.as_bytes());
+                }
                 let m = Outgoing {
                     packet_id,
                     qos,
@@ -93,6 +102,8 @@ impl Run {
                     state: OutgoingState::Publish,
                     topic: "sensors/7",
                     payload: &payload,
+                    properties: &properties,
+                    expires: None,
                 };
                 if self.store.push_outgoing(&m).is_err() {
                     // The power went during the write: its batch may have landed whole.
@@ -104,6 +115,7 @@ impl Run {
                         OutgoingState::Publish,
                         m.topic.to_owned(),
                         payload.clone(),
+                        properties.clone(),
                     ));
                     c.accepted += 1;
                     self.written.push(c);
@@ -197,7 +209,7 @@ fn compare(since_sync: &[Snapshot], after: &Snapshot) -> (u64, u64) {
     };
     // A message is known by the tag its payload starts with; a released one (its payload
     // no longer kept) by its packet id.
-    type Out = (u16, QoS, bool, OutgoingState, String, Vec<u8>);
+    type Out = super::tests::Held;
     let key = |m: &Out| match m.5.get(..4) {
         Some(t) => (0, u32::from_le_bytes([t[0], t[1], t[2], t[3]])),
         None => (1, u32::from(m.0)),
@@ -430,6 +442,8 @@ fn a_full_disk_is_a_typed_error_and_the_store_works_again_once_there_is_room() {
         state: OutgoingState::Publish,
         topic: "t",
         payload,
+        properties: &[],
+        expires: None,
     };
     s.push_outgoing(&msg(1, b"before")).unwrap();
     s.sync().unwrap();
@@ -483,6 +497,8 @@ fn a_failed_fsync_is_not_trusted_the_log_is_rewritten() {
         state: OutgoingState::Publish,
         topic: "t",
         payload: b"x",
+        properties: &[],
+        expires: None,
     };
     s.push_outgoing(&m).unwrap();
     fs.fail_next_sync();
@@ -525,6 +541,8 @@ fn a_header_cut_short_is_written_again_and_later_messages_survive() {
             state: OutgoingState::Publish,
             topic: "t",
             payload: b"kept",
+            properties: &[],
+            expires: None,
         })
         .unwrap();
         s.sync().unwrap();
@@ -556,6 +574,8 @@ fn a_payload_holding_a_forged_batch_is_never_read_as_one() {
             state: OutgoingState::Publish,
             topic: "t",
             payload: &payload,
+            properties: &[],
+            expires: None,
         })
         .unwrap();
     }

@@ -8,6 +8,12 @@
 //! record = len: u32 | kind: u8 | fields (len bytes in all)
 //! ```
 //!
+//! An outgoing message is a `Push` record (kind 1: id, QoS, retain, topic, payload) or, when
+//! it carries MQTT 5.0 PUBLISH properties or an expiry, a `PushV5` record (kind 12: the same
+//! with a flags byte, the wall-clock deadline and the property bytes). A log without 5.0
+//! messages is the same as before kind 12 existed; a log holding one is refused by a version
+//! that does not know the kind ("unknown record kind").
+//!
 //! Multi-byte fields are little-endian. The `synced` field of the file header (with the
 //! CRC-32 of its 8 bytes) is rewritten in place after every `fdatasync`: the length of the
 //! log then on disk. `head_crc` is the CRC-32 of the 20 bytes before it,
@@ -78,6 +84,11 @@ const DONE: u8 = 8;
 // 9 was the commit record of the first format; batches replaced it.
 const COUNTERS: u8 = 10;
 const RENUMBER: u8 = 11;
+const PUSH_V5: u8 = 12;
+
+/// `PushV5` flags: the RETAIN flag, and whether a deadline follows.
+const FLAG_RETAIN: u8 = 1;
+const FLAG_EXPIRES: u8 = 2;
 
 /// One change to the stored session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +98,18 @@ pub(crate) enum Record<'a> {
         packet_id: u16,
         qos: u8,
         retain: bool,
+        topic: &'a str,
+        payload: &'a [u8],
+    },
+    /// An outgoing QoS 1/2 message with MQTT 5.0 PUBLISH properties (checked for PUBLISH
+    /// when decoded: no Topic Alias, no Subscription Identifier) or a deadline, in
+    /// milliseconds since the Unix epoch.
+    PushV5 {
+        packet_id: u16,
+        qos: u8,
+        retain: bool,
+        expires: Option<u64>,
+        properties: &'a [u8],
         topic: &'a str,
         payload: &'a [u8],
     },
@@ -148,6 +171,29 @@ impl Record<'_> {
                 out.extend_from_slice(&packet_id.to_le_bytes());
                 out.push(qos);
                 out.push(u8::from(retain));
+                put_bytes(out, topic.as_bytes(), payload);
+            }
+            Record::PushV5 {
+                packet_id,
+                qos,
+                retain,
+                expires,
+                properties,
+                topic,
+                payload,
+            } => {
+                out.push(PUSH_V5);
+                out.extend_from_slice(&packet_id.to_le_bytes());
+                out.push(qos);
+                let retaining = if retain { FLAG_RETAIN } else { 0 };
+                let expiring = if expires.is_some() { FLAG_EXPIRES } else { 0 };
+                out.push(retaining | expiring);
+                if let Some(at) = expires {
+                    out.extend_from_slice(&at.to_le_bytes());
+                }
+                let n = u32::try_from(properties.len()).unwrap_or(u32::MAX);
+                out.extend_from_slice(&n.to_le_bytes());
+                out.extend_from_slice(properties.get(..n as usize).unwrap_or(properties));
                 put_bytes(out, topic.as_bytes(), payload);
             }
             Record::Release { packet_id } => id_body(out, RELEASE, packet_id),
@@ -213,6 +259,34 @@ impl Record<'_> {
                     payload,
                 });
             }
+            PUSH_V5 => {
+                let packet_id = r.u16()?;
+                let qos = r.u8()?;
+                let flags = r.u8()?;
+                if flags & !(FLAG_RETAIN | FLAG_EXPIRES) != 0 {
+                    return Err(BadBody("bad flags in an outgoing record"));
+                }
+                let expires = if flags & FLAG_EXPIRES != 0 {
+                    Some(r.u64()?)
+                } else {
+                    None
+                };
+                let n = r.u32()? as usize;
+                let properties = r.take(n)?;
+                if !publish_properties(properties) {
+                    return Err(BadBody("invalid PUBLISH properties in an outgoing record"));
+                }
+                let (topic, payload) = r.bytes()?;
+                return Ok(Record::PushV5 {
+                    packet_id,
+                    qos,
+                    retain: flags & FLAG_RETAIN != 0,
+                    expires,
+                    properties,
+                    topic,
+                    payload,
+                });
+            }
             RELEASE => Record::Release {
                 packet_id: r.u16()?,
             },
@@ -262,6 +336,16 @@ impl Record<'_> {
     }
 }
 
+/// Whether `bytes` are PUBLISH properties a client may have held to send again: valid for
+/// PUBLISH, without a Topic Alias (it belongs to one connection [MQTT-3.3.2-7]) or a
+/// Subscription Identifier [MQTT-3.3.4-6].
+fn publish_properties(bytes: &[u8]) -> bool {
+    use mqtt_proto::v5::{Properties, PropertyContext, PropertyId};
+    Properties::from_wire(bytes, PropertyContext::Publish).is_ok_and(|p| {
+        !p.contains(PropertyId::TopicAlias) && !p.contains(PropertyId::SubscriptionIdentifier)
+    })
+}
+
 fn id_body(out: &mut Vec<u8>, kind: u8, packet_id: u16) {
     out.push(kind);
     out.extend_from_slice(&packet_id.to_le_bytes());
@@ -299,6 +383,10 @@ impl<'a> Reader<'a> {
     fn u16(&mut self) -> Result<u16, BadBody> {
         let b = self.take(2)?;
         Ok(u16::from_le_bytes([b[0], b[1]]))
+    }
+    fn u32(&mut self) -> Result<u32, BadBody> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
     fn u64(&mut self) -> Result<u64, BadBody> {
         let mut a = [0u8; 8];
@@ -441,6 +529,26 @@ mod tests {
                 retain: true,
                 topic: "a/b",
                 payload: b"xyz",
+            },
+            Record::PushV5 {
+                packet_id: 8,
+                qos: 1,
+                retain: false,
+                expires: Some(1_700_000_000_000),
+                properties: &[
+                    0x02, 0x00, 0x00, 0x00, 0x3C, 0x26, 0x00, 0x01, b'k', 0x00, 0x01, b'v',
+                ],
+                topic: "a/c",
+                payload: b"",
+            },
+            Record::PushV5 {
+                packet_id: 9,
+                qos: 2,
+                retain: true,
+                expires: None,
+                properties: &[0x01, 0x01],
+                topic: "",
+                payload: b"p",
             },
             Record::Release { packet_id: 7 },
             Record::Remove { packet_id: 65535 },

@@ -30,14 +30,20 @@ fn push(s: &mut FileStore, n: u16, qos: QoS, payload: &[u8]) {
         state: OutgoingState::Publish,
         topic: "t/x",
         payload,
+        properties: &[],
+        expires: None,
     })
     .unwrap();
 }
 
+/// An outgoing message as a snapshot has it.
+pub(super) type Held = (u16, QoS, bool, OutgoingState, String, Vec<u8>, Vec<u8>);
+
 /// Everything a store holds, for comparisons.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) struct Snapshot {
-    pub(super) outgoing: Vec<(u16, QoS, bool, OutgoingState, String, Vec<u8>)>,
+    /// Id, QoS, retain, state, topic, payload, 5.0 properties.
+    pub(super) outgoing: Vec<Held>,
     pub(super) incoming: Vec<u16>,
     pub(super) received: Vec<(u64, Vec<u8>)>,
     pub(super) accepted: u64,
@@ -56,6 +62,7 @@ pub(super) fn snapshot(s: &FileStore) -> Snapshot {
                     m.state,
                     m.topic.to_owned(),
                     m.payload.to_vec(),
+                    m.properties.to_vec(),
                 )
             })
             .collect(),

@@ -22,6 +22,19 @@ pub(crate) trait Vfs: Send + Sync + fmt::Debug {
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
     /// Makes the directory's entries (files created, renamed or removed in it) durable.
     fn sync_dir(&self, dir: &Path) -> io::Result<()>;
+    /// The wall clock: milliseconds since the Unix epoch (0 for a clock set before it). The
+    /// deadlines of expiring messages are kept in it, since the session's clock starts again
+    /// with each process.
+    fn wall_ms(&self) -> u64 {
+        system_wall_ms()
+    }
+}
+
+/// The system's wall clock in milliseconds since the Unix epoch.
+pub(crate) fn system_wall_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// An open file.

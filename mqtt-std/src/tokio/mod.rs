@@ -275,12 +275,14 @@ impl Client {
                 "mqtt_std::tokio::Client::new needs a tokio runtime: {e}"
             ))))
         })?;
+        // The clock starts before the store is opened (see the blocking client).
+        let clock = Clock::new();
         let (common, restored) = Common::open(&options)?;
         let shared = Arc::new(Shared {
             st: Mutex::new(common),
             wake: Notify::new(),
             room: Notify::new(),
-            clock: Clock::new(),
+            clock,
             client_id: options.client_id.clone(),
             queued_bytes: AtomicUsize::new(0),
             queue_budget: options.receive_queue_bytes,

@@ -93,6 +93,9 @@ impl<F: Family, L: LinkState> Core<F, L> {
                 } => {
                     self.finish_publish(c, packet_id, Err(Error::PublishRejected(reason_code)));
                 }
+                Event::PublishExpired { packet_id } => {
+                    self.finish_publish(c, packet_id, Err(Error::PublishExpired));
+                }
                 Event::Republished { old, new } => {
                     // Its session ended: the message goes out again under a new id.
                     if let Some(done) = c.pubs.remove(&old) {

@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, VecDeque};
 use std::path::Path;
 
 use mqtt_proto::{PacketId, QoS};
-use mqtt_session::{Outgoing, OutgoingState, Store, VecStore};
+use mqtt_session::{Instant, Outgoing, OutgoingState, Store, VecStore};
 
 use super::super::StoreError;
 use super::super::crc::crc32;
@@ -26,6 +26,9 @@ impl FileStore {
         dir: &Path,
         options: FileStoreOptions,
     ) -> Result<FileStore, StoreError> {
+        // The session's clock is taken to start now (a client starts it just before it
+        // opens the store): deadlines recorded on the wall clock are handed back on it.
+        let epoch_ms = fs.wall_ms();
         fs.create_dir_all(dir)
             .map_err(io_error(dir, "create directory"))?;
         let path = dir.join(LOG_FILE);
@@ -75,6 +78,7 @@ impl FileStore {
             outgoing: VecStore::new(),
             incoming: BTreeSet::new(),
             accepted: 0,
+            epoch_ms,
             w: RefCell::new(Writer {
                 file,
                 batch: Batch::default(),
@@ -215,6 +219,44 @@ impl FileStore {
         }
     }
 
+    /// An outgoing message, its deadline (if any) on the wall clock.
+    #[allow(clippy::too_many_arguments)]
+    fn apply_push(
+        &mut self,
+        packet_id: PacketId,
+        qos: u8,
+        retain: bool,
+        expires: Option<u64>,
+        properties: &[u8],
+        topic: &str,
+        payload: &[u8],
+    ) -> Result<(), &'static str> {
+        let qos = match qos {
+            1 => QoS::AtLeastOnce,
+            2 => QoS::ExactlyOnce,
+            _ => return Err("bad QoS in an outgoing record"),
+        };
+        if self.outgoing.outgoing_position(packet_id).is_some() {
+            return Err("outgoing packet id recorded twice");
+        }
+        self.outgoing
+            .push_outgoing(&Outgoing {
+                packet_id,
+                qos,
+                retain,
+                state: OutgoingState::Publish,
+                topic,
+                payload,
+                properties,
+                // The deadline on this process's clock: what is left of it counted from the
+                // store's opening, nothing if it passed while the process was down.
+                expires: expires.map(|at| Instant::from_millis(at.saturating_sub(self.epoch_ms))),
+            })
+            .map_err(|_| "outgoing record refused")?;
+        self.accepted = self.accepted.saturating_add(1);
+        Ok(())
+    }
+
     fn apply(&mut self, rec: Record<'_>) -> Result<(), &'static str> {
         let pid = |id: u16| PacketId::new(id).ok_or("packet id 0 in the log");
         let w = self.w.get_mut();
@@ -225,28 +267,24 @@ impl FileStore {
                 retain,
                 topic,
                 payload,
-            } => {
-                let packet_id = pid(packet_id)?;
-                let qos = match qos {
-                    1 => QoS::AtLeastOnce,
-                    2 => QoS::ExactlyOnce,
-                    _ => return Err("bad QoS in an outgoing record"),
-                };
-                if self.outgoing.outgoing_position(packet_id).is_some() {
-                    return Err("outgoing packet id recorded twice");
-                }
-                self.outgoing
-                    .push_outgoing(&Outgoing {
-                        packet_id,
-                        qos,
-                        retain,
-                        state: OutgoingState::Publish,
-                        topic,
-                        payload,
-                    })
-                    .map_err(|_| "outgoing record refused")?;
-                self.accepted = self.accepted.saturating_add(1);
-            }
+            } => self.apply_push(pid(packet_id)?, qos, retain, None, &[], topic, payload)?,
+            Record::PushV5 {
+                packet_id,
+                qos,
+                retain,
+                expires,
+                properties,
+                topic,
+                payload,
+            } => self.apply_push(
+                pid(packet_id)?,
+                qos,
+                retain,
+                expires,
+                properties,
+                topic,
+                payload,
+            )?,
             Record::Release { packet_id } => {
                 let id = pid(packet_id)?;
                 let qos2 = self
