@@ -546,7 +546,7 @@ fn mqttc_5_0_options() {
             "-t",
             "cli5o/t",
             "-q",
-            "0",
+            "1",
             "-m",
             "hi",
             "-D",
@@ -885,4 +885,176 @@ fn maximum_packet_size_is_honoured_both_ways() {
     assert!(small.is_connected());
     small.disconnect().unwrap();
     publisher.disconnect().unwrap();
+}
+
+/// A responder for `svc/echo`: answers each request on its Response Topic with its
+/// Correlation Data and the payload reversed, until it receives `stop`.
+fn echo_responder(b: &mqtt_test_broker::Broker) -> std::thread::JoinHandle<()> {
+    let r = v5_client(b, "responder");
+    subscribe(&r, "svc/echo", SubscribeOptions::new(QoS::AtLeastOnce));
+    std::thread::spawn(move || {
+        loop {
+            let m = r.recv_timeout(WAIT).unwrap();
+            if m.payload == b"stop" {
+                break;
+            }
+            let mut reply = m.payload.clone();
+            reply.reverse();
+            let props = PublishProperties::new()
+                .correlation_data(m.properties.correlation_data.clone().unwrap());
+            r.publish_with(
+                m.properties.response_topic.as_deref().unwrap(),
+                &reply,
+                QoS::AtLeastOnce,
+                false,
+                &props,
+            )
+            .unwrap()
+            .wait()
+            .unwrap();
+        }
+        r.disconnect().unwrap();
+    })
+}
+
+#[test]
+fn request_response_matches_the_answer_by_correlation_data() {
+    let b = broker();
+    let responder = echo_responder(&b);
+    let c = v5_client(&b, "asker");
+    let timeout = std::time::Duration::from_secs(20);
+    for (qos, ask) in [
+        (QoS::AtMostOnce, &b"abc"[..]),
+        (QoS::AtLeastOnce, b"hello"),
+        (QoS::ExactlyOnce, b"xyz"),
+    ] {
+        let answer = c
+            .request(
+                "svc/echo",
+                ask,
+                qos,
+                "asker/replies",
+                &PublishProperties::new().user_property("k", "v"),
+                timeout,
+            )
+            .unwrap();
+        let mut want = ask.to_vec();
+        want.reverse();
+        assert_eq!(answer.payload, want);
+        assert_eq!(answer.topic, "asker/replies");
+    }
+    // Answers went to the requests, none to the queue.
+    assert!(c.try_recv().is_none());
+    // Nobody answers on another service: the wait ends.
+    assert!(matches!(
+        c.request(
+            "svc/nobody",
+            b"?",
+            QoS::AtMostOnce,
+            "asker/replies",
+            &PublishProperties::new(),
+            std::time::Duration::from_millis(300),
+        ),
+        Err(mqtt_std::Error::Timeout)
+    ));
+    c.publish("svc/echo", b"stop", QoS::AtLeastOnce, false)
+        .unwrap()
+        .wait()
+        .unwrap();
+    responder.join().unwrap();
+    c.disconnect().unwrap();
+}
+
+#[tokio::test]
+async fn tokio_client_request_response() {
+    let b = broker();
+    let responder = echo_responder(&b);
+    let (c, _messages) = mqtt_std::tokio::Client::new(ClientOptions::new(id("tk-asker"))).unwrap();
+    c.connect("127.0.0.1", b.port(), &v5()).await.unwrap();
+    let answer = c
+        .request(
+            "svc/echo",
+            b"tokio",
+            QoS::AtLeastOnce,
+            "tk-asker/replies",
+            &PublishProperties::new(),
+            std::time::Duration::from_secs(20),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.payload, b"oikot");
+    c.publish("svc/echo", b"stop", QoS::AtLeastOnce, false)
+        .await
+        .unwrap();
+    tokio::task::spawn_blocking(move || responder.join().unwrap())
+        .await
+        .unwrap();
+    c.disconnect().await.unwrap();
+}
+
+/// QoS 1 and 2 publishes carry their properties (kept by the session until acknowledged).
+#[test]
+fn properties_round_trip_at_qos_1_and_2() {
+    let b = broker();
+    let sub = v5_client(&b, "props12-sub");
+    subscribe(&sub, "p12/#", SubscribeOptions::new(QoS::ExactlyOnce));
+    let publisher = v5_client(&b, "props12-pub");
+    for qos in [QoS::AtLeastOnce, QoS::ExactlyOnce] {
+        let props = PublishProperties::new()
+            .content_type("text/plain")
+            .correlation_data(vec![qos as u8])
+            .user_property("qos", format!("{}", qos as u8));
+        publisher
+            .publish_with("p12/t", b"x", qos, false, &props)
+            .unwrap()
+            .wait()
+            .unwrap();
+        let m = recv(&sub);
+        assert_eq!(m.qos, qos);
+        assert_eq!(m.properties.content_type.as_deref(), Some("text/plain"));
+        assert_eq!(m.properties.correlation_data, Some(vec![qos as u8]));
+        assert_eq!(
+            m.properties.user_properties,
+            [("qos".to_string(), format!("{}", qos as u8))]
+        );
+    }
+    publisher.disconnect().unwrap();
+    sub.disconnect().unwrap();
+}
+
+/// Message expiry: a message queued by the broker for an absent subscriber is not delivered
+/// once its interval has passed; one without expiry is.
+#[test]
+fn an_expired_queued_message_is_not_delivered() {
+    let b = broker();
+    let name = id("expiry-sub");
+    let keep = v5().clean_session(false).session_expiry(60);
+    let sub = Client::new(ClientOptions::new(name)).unwrap();
+    sub.connect("127.0.0.1", b.port(), &keep).unwrap();
+    subscribe(&sub, "exp/t", SubscribeOptions::new(QoS::AtLeastOnce));
+    sub.disconnect().unwrap();
+    let publisher = v5_client(&b, "expiry-pub");
+    publisher
+        .publish_with(
+            "exp/t",
+            b"short-lived",
+            QoS::AtLeastOnce,
+            false,
+            &PublishProperties::new().message_expiry(1),
+        )
+        .unwrap()
+        .wait()
+        .unwrap();
+    publisher
+        .publish("exp/t", b"lasting", QoS::AtLeastOnce, false)
+        .unwrap()
+        .wait()
+        .unwrap();
+    // Past the one-second interval (the broker counts whole seconds).
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let again = sub.connect("127.0.0.1", b.port(), &keep).unwrap();
+    assert!(again.session_present);
+    assert_eq!(recv(&sub).payload, b"lasting");
+    publisher.disconnect().unwrap();
+    sub.disconnect().unwrap();
 }

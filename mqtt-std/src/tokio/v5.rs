@@ -114,7 +114,9 @@ impl Client {
                 .any(|t| t == response_topic);
             if !subscribed {
                 let options = SubscribeOptions::new(QoS::AtLeastOnce).no_local(true);
-                let codes = self.subscribe_with(&[(response_topic, options)], None).await?;
+                let codes = self
+                    .subscribe_with(&[(response_topic, options)], None)
+                    .await?;
                 if let Some(code) = codes.first().filter(|c| c.is_error()) {
                     return Err(Error::SubscribeRefused(*code));
                 }
@@ -127,8 +129,12 @@ impl Client {
             props.response_topic = Some(response_topic.to_owned());
             props.correlation_data = Some(correlation.clone());
             let (tx, rx) = oneshot::channel();
-            self.shared().lock().requests.insert(correlation.clone(), tx);
-            self.publish_with(topic, payload, qos, false, &props).await?;
+            self.shared()
+                .lock()
+                .requests
+                .insert(correlation.clone(), tx);
+            self.publish_with(topic, payload, qos, false, &props)
+                .await?;
             rx.await.unwrap_or(Err(Error::Closed))
         };
         let r = match ::tokio::time::timeout(timeout, work).await {
