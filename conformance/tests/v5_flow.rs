@@ -344,3 +344,42 @@ fn mqtt5_3_3_2_7_aliases_of_either_side_end_with_the_connection() {
             .any(|e| matches!(e, Seen5::Message(_)))
     );
 }
+
+#[test]
+fn mqtt5_3_2_2_15_nothing_beyond_the_maximum_packet_size_after_a_reconnect() {
+    // A 108-byte QoS 1 PUBLISH held in the session; the next CONNACK says Maximum Packet Size
+    // 50: the client must not send it [MQTT-3.2.2-15], neither as a resend nor (held while
+    // offline) as a new message.
+    let expiry = [Property::SessionExpiryInterval(600)];
+    let mut o = ConnectOptionsV5::new("c");
+    o.options.clean_session = false;
+    o.properties = Properties::new(&expiry);
+    let mut p = Peer::default();
+    p.connected(&o, &wire5::connack(0, 0, &[]));
+    p.publish("t", &[0u8; 100], QoS::AtLeastOnce, false)
+        .unwrap();
+    p.take_sent();
+    p.closed();
+    p.up();
+    p.connect(&o).unwrap();
+    p.take_sent();
+    p.receive(&wire5::connack(1, 0, &wire5::p_u32(0x27, 50)));
+    assert!(
+        p.take_sent().iter().all(|b| b.len() <= 50),
+        "{}",
+        p.transcript()
+    );
+
+    let mut p = Peer::new(Config::default().with_offline_publish(true));
+    p.publish("t", &[0u8; 100], QoS::AtLeastOnce, false)
+        .unwrap();
+    p.up();
+    p.connect(&ConnectOptionsV5::new("c")).unwrap();
+    p.take_sent();
+    p.receive(&wire5::connack(0, 0, &wire5::p_u32(0x27, 50)));
+    assert!(
+        p.take_sent().iter().all(|b| b.len() <= 50),
+        "{}",
+        p.transcript()
+    );
+}

@@ -135,6 +135,20 @@ pub enum Event<'a> {
         /// Every property of the AUTH (User Properties among them).
         properties: mqtt_proto::v5::Properties<'a>,
     },
+    /// 5.0 (feature `v5`): a held QoS 1/2 message is larger than the Maximum Packet Size of
+    /// the broker of this connection (it was published offline, queued, or held from a
+    /// connection to a broker that took larger packets): it cannot be sent [MQTT-3.2.2-15],
+    /// so it is removed and its packet identifier is free again.
+    #[cfg(feature = "v5")]
+    PublishTooLarge {
+        /// The identifier [`Session::publish`](crate::Session::publish) returned (or the one
+        /// [`Event::Republished`] gave it).
+        packet_id: PacketId,
+        /// Bytes of its PUBLISH.
+        required: usize,
+        /// The broker's Maximum Packet Size.
+        maximum: u32,
+    },
     /// 5.0 (feature `v5`): a held QoS 1/2 message published with a Message Expiry Interval
     /// expired before its PUBLISH was ever written (it waited in the queue, offline, or for
     /// a reconnect): it was not sent, it is removed, and its packet identifier is free

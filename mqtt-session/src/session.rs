@@ -84,6 +84,13 @@ pub(crate) enum EventRepr {
     /// 5.0: a held message expired before its PUBLISH was written, removed.
     #[cfg(feature = "v5")]
     Expired(PacketId),
+    /// 5.0: a held message larger than the broker's Maximum Packet Size, removed.
+    #[cfg(feature = "v5")]
+    TooLarge {
+        id: PacketId,
+        required: usize,
+        maximum: u32,
+    },
     /// 5.0: an application message with properties, its topic maybe from an alias.
     #[cfg(feature = "v5")]
     MessageV5 {
@@ -119,7 +126,9 @@ impl EventRepr {
             | EventRepr::Unsubscribed(id)
             | EventRepr::Subscribed { packet_id: id, .. } => Some(id),
             #[cfg(feature = "v5")]
-            EventRepr::PublishRejected { packet_id: id, .. } | EventRepr::Expired(id) => Some(id),
+            EventRepr::PublishRejected { packet_id: id, .. }
+            | EventRepr::Expired(id)
+            | EventRepr::TooLarge { id, .. } => Some(id),
             _ => None,
         }
     }
@@ -514,6 +523,16 @@ impl<S: Store, B: Buffer> Session<S, B> {
             },
             #[cfg(feature = "v5")]
             EventRepr::Expired(packet_id) => Event::PublishExpired { packet_id },
+            #[cfg(feature = "v5")]
+            EventRepr::TooLarge {
+                id,
+                required,
+                maximum,
+            } => Event::PublishTooLarge {
+                packet_id: id,
+                required,
+                maximum,
+            },
             #[cfg(feature = "v5")]
             EventRepr::MessageV5 {
                 topic,

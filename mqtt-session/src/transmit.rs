@@ -206,6 +206,9 @@ impl<S: Store, B: Buffer> Session<S, B> {
         if self.tx_head >= self.tx_tail {
             self.tx_head = 0;
             self.tx_tail = 0;
+            // Whatever set an alias has been written.
+            #[cfg(feature = "v5")]
+            self.v5.aliases_out.all_on_wire();
         }
         if !step.stays() {
             self.promote();
@@ -250,12 +253,53 @@ impl<S: Store, B: Buffer> Session<S, B> {
                 let Some(total) = wire::total_len(body) else {
                     return Step::Skipped;
                 };
+                if let Err(crate::CommandError::PacketTooLargeForServer { required, maximum }) =
+                    self.check_server_size(total)
+                {
+                    // Held (queued, offline, or from the last connection) and larger than
+                    // this broker takes: it cannot be sent [MQTT-3.2.2-15].
+                    return self.too_large(i, id, required, maximum);
+                }
+                // A first send may use a Topic Alias of this connection (set here, in wire
+                // order); a resend carries its topic.
+                let max = self
+                    .config
+                    .outgoing_topic_aliases
+                    .min(self.v5.server.topic_alias_maximum);
+                let (topic, alias, new) = match (dup, max) {
+                    (true, _) | (_, 0) => (m.topic, None, false),
+                    _ => match (
+                        self.v5.aliases_out.find_on_wire(m.topic),
+                        self.v5.aliases_out.find(m.topic),
+                    ) {
+                        (Some(a), _) => ("", Some(a), false),
+                        // Set by a QoS 0 packet not written yet: the topic goes in full.
+                        (None, Some(_)) => (m.topic, None, false),
+                        (None, None) => match self.v5.aliases_out.next_free(m.topic, max) {
+                            Some(a) => (m.topic, Some(a), true),
+                            None => (m.topic, None, false),
+                        },
+                    },
+                };
+                let (topic, alias, new, total) = if alias.is_some() {
+                    let with =
+                        crate::v5::publish_body_len(topic.len(), m.payload, qos, props.len() + 3);
+                    match wire::total_len(with) {
+                        Some(n) if self.check_server_size(n).is_ok() => (topic, alias, new, n),
+                        _ => (m.topic, None, false, total),
+                    }
+                } else {
+                    (topic, alias, new, total)
+                };
                 let Some(dst) = out.get_mut(..total) else {
                     return Step::Full(total);
                 };
                 let k = crate::v5::write_stored_publish(
-                    dst, m.topic, m.payload, qos, id, dup, m.retain, &props, expiry,
+                    dst, topic, m.payload, qos, id, dup, m.retain, &props, expiry, alias,
                 );
+                if new {
+                    self.v5.aliases_out.assign_on_wire(m.topic, max);
+                }
                 self.mark_written(i);
                 return Step::Wrote(k);
             }
@@ -270,6 +314,24 @@ impl<S: Store, B: Buffer> Session<S, B> {
         let k = wire::write_publish(dst, m.topic, m.payload, qos, Some(id), dup, m.retain);
         self.mark_written(i);
         Step::Wrote(k)
+    }
+
+    /// The held message at `index` (identifier `id`) is larger than the broker's Maximum
+    /// Packet Size: remove it and report it (as [`Session::expire`] does).
+    #[cfg(feature = "v5")]
+    fn too_large(&mut self, index: usize, id: PacketId, required: usize, maximum: u32) -> Step {
+        if self.events.free() < crate::receive::EVENTS_PER_PACKET {
+            return Step::Blocked;
+        }
+        self.unneeded(index);
+        self.store.remove_outgoing(id);
+        self.removed_at(index);
+        self.push_event(crate::session::EventRepr::TooLarge {
+            id,
+            required,
+            maximum,
+        });
+        Step::Skipped
     }
 
     /// The held message at `index` (identifier `id`) expired before its PUBLISH was first

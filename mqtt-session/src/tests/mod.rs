@@ -10,11 +10,14 @@ mod receive;
 mod resume;
 mod subscribe;
 
+mod chaos;
+mod model;
+
 #[cfg(feature = "v5")]
 mod v5;
 #[cfg(feature = "v5")]
+mod v5_alias;
+#[cfg(feature = "v5")]
 mod v5_auth;
+#[cfg(feature = "v5")]
 mod v5_store;
-
-mod chaos;
-mod model;

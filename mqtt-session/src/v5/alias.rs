@@ -84,6 +84,10 @@ pub(crate) const OUT_TOPIC: usize = 64;
 struct Slot {
     len: u8,
     topic: [u8; OUT_TOPIC],
+    /// The packet that set it has been written (or is being written now): a held message
+    /// written from the store may use it. One a QoS 0 command set sits in the transmit buffer
+    /// until then, maybe behind the marker of a held message written before it.
+    on_wire: bool,
 }
 
 /// Topic aliases we set on this connection: alias `i + 1` stands for slot `i`'s topic. An
@@ -101,6 +105,7 @@ impl OutAliases {
             slots: [Slot {
                 len: 0,
                 topic: [0; OUT_TOPIC],
+                on_wire: false,
             }; OUT_SLOTS],
             used: 0,
         }
@@ -109,6 +114,21 @@ impl OutAliases {
     /// Forget every alias (a new connection) [MQTT-3.3.2-7].
     pub(crate) fn clear(&mut self) {
         self.used = 0;
+    }
+
+    /// The alias set for `topic` by a packet already written, if any (for a held message
+    /// written now, which must not use an alias defined later on the wire).
+    pub(crate) fn find_on_wire(&self, topic: &str) -> Option<u16> {
+        let a = self.find(topic)?;
+        let slot = self.slots.get(usize::from(a).checked_sub(1)?)?;
+        slot.on_wire.then_some(a)
+    }
+
+    /// Every alias set so far is on the wire (the transmit buffer was written out).
+    pub(crate) fn all_on_wire(&mut self) {
+        for s in self.slots.iter_mut().take(self.used) {
+            s.on_wire = true;
+        }
     }
 
     /// The alias set for `topic`, if any.
@@ -140,7 +160,17 @@ impl OutAliases {
         let slot = self.slots.get_mut(self.used)?;
         slot.topic.get_mut(..b.len())?.copy_from_slice(b);
         slot.len = u8::try_from(b.len()).ok()?;
+        slot.on_wire = false;
         self.used += 1;
+        Some(alias)
+    }
+
+    /// [`OutAliases::assign`] by a packet written now.
+    pub(crate) fn assign_on_wire(&mut self, topic: &str, max: u16) -> Option<u16> {
+        let alias = self.assign(topic, max)?;
+        if let Some(s) = self.slots.get_mut(usize::from(alias) - 1) {
+            s.on_wire = true;
+        }
         Some(alias)
     }
 }

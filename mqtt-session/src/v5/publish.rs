@@ -327,8 +327,8 @@ impl<'a> StoredProperties<'a> {
 
     /// Write the Property Length and the properties, with `expiry` as the Message Expiry
     /// Interval (when the list has one).
-    fn write(&self, w: &mut wire::Out<'_>, expiry: u32) {
-        w.remaining_length(self.len);
+    fn write(&self, w: &mut wire::Out<'_>, expiry: u32, alias: Option<u16>) {
+        w.remaining_length(self.len + if alias.is_some() { 3 } else { 0 });
         let mut rest = self.list.wire_bytes().unwrap_or(&[]);
         for p in self.list.iter() {
             let (raw, tail) = rest
@@ -343,6 +343,10 @@ impl<'a> StoredProperties<'a> {
                 id if kept(id) => w.bytes(raw),
                 _ => {}
             }
+        }
+        if let Some(a) = alias {
+            w.u8(PropertyId::TopicAlias.as_u8());
+            w.u16(a);
         }
     }
 }
@@ -394,14 +398,16 @@ pub(crate) fn write_stored_publish(
     retain: bool,
     props: &StoredProperties<'_>,
     expiry: u32,
+    alias: Option<u16>,
 ) -> usize {
-    let body = publish_body_len(topic.len(), payload, qos, props.len());
+    let extra = if alias.is_some() { 3 } else { 0 };
+    let body = publish_body_len(topic.len(), payload, qos, props.len() + extra);
     let mut w = wire::Out::new(buf);
     w.u8(0x30 | (u8::from(dup) << 3) | (qos.as_u8() << 1) | u8::from(retain));
     w.remaining_length(body);
     w.string(topic);
     w.u16(id.get());
-    props.write(&mut w, expiry);
+    props.write(&mut w, expiry, alias);
     w.bytes(payload);
     w.position()
 }

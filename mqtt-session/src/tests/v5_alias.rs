@@ -1,0 +1,114 @@
+//! 5.0 outgoing topic aliases on QoS 1/2 messages, and held messages larger than the broker's
+//! Maximum Packet Size.
+
+use std::vec::Vec;
+
+use mqtt_proto::QoS;
+use mqtt_proto::v5::{Properties, Property};
+
+use super::v5::{CONNACK, T0, connected, events, out};
+use crate::{Config, ConnectOptionsV5};
+
+/// CONNACK with Topic Alias Maximum 2.
+const CONNACK_ALIASES: &[u8] = &[0x20, 0x06, 0x00, 0x00, 0x03, 0x22, 0x00, 0x02];
+/// The same, session present.
+const CONNACK_ALIASES_PRESENT: &[u8] = &[0x20, 0x06, 0x01, 0x00, 0x03, 0x22, 0x00, 0x02];
+
+/// A QoS 1/2 PUBLISH's first send sets or uses an alias in wire order, as QoS 0 does
+/// [MQTT-3.2.2-17]; its resend on the next connection carries the topic and no alias of the
+/// old connection [MQTT-3.3.2-7].
+#[test]
+fn mqtt_3_2_2_17_qos_1_and_2_use_outgoing_aliases_and_resends_carry_the_topic() {
+    let expiry = [Property::SessionExpiryInterval(60)];
+    let mut o = ConnectOptionsV5::new("c");
+    o.options.clean_session = false;
+    o.properties = Properties::new(&expiry);
+    let config = Config::default().with_outgoing_topic_aliases(8);
+    let mut s = connected(config, &o, CONNACK_ALIASES);
+    s.publish(T0, "abc", b"1", QoS::AtLeastOnce, false).unwrap();
+    s.publish(T0, "abc", b"2", QoS::ExactlyOnce, false).unwrap();
+    s.publish(T0, "abc", b"3", QoS::AtMostOnce, false).unwrap();
+    // The QoS 0 command set alias 1 at once, in a packet queued behind the two held ones:
+    // they go out first, so they carry the topic and no alias.
+    let expected: &[u8] = &[
+        0x32, 0x09, 0x00, 0x03, b'a', b'b', b'c', 0x00, 0x01, 0x00, b'1', //
+        0x34, 0x09, 0x00, 0x03, b'a', b'b', b'c', 0x00, 0x02, 0x00, b'2', //
+        0x30, 0x0A, 0x00, 0x03, b'a', b'b', b'c', 0x03, 0x23, 0x00, 0x01, b'3',
+    ];
+    assert_eq!(out(&mut s, T0), expected);
+    // Now alias 1 is on the wire: held messages use it, and set the next one themselves.
+    s.publish(T0, "abc", b"4", QoS::AtLeastOnce, false).unwrap();
+    s.publish(T0, "de", b"5", QoS::ExactlyOnce, false).unwrap();
+    s.publish(T0, "de", b"6", QoS::AtLeastOnce, false).unwrap();
+    let expected: &[u8] = &[
+        0x32, 0x09, 0x00, 0x00, 0x00, 0x03, 0x03, 0x23, 0x00, 0x01, b'4', // uses 1
+        0x34, 0x0B, 0x00, 0x02, b'd', b'e', 0x00, 0x04, 0x03, 0x23, 0x00, 0x02,
+        b'5', // sets 2
+        0x32, 0x09, 0x00, 0x00, 0x00, 0x05, 0x03, 0x23, 0x00, 0x02, b'6', // uses 2
+    ];
+    assert_eq!(out(&mut s, T0), expected);
+    // The link drops; the session resumes: both go again with DUP and their topic.
+    s.handle_transport_closed(T0);
+    events(&mut s);
+    s.handle_transport_up(T0);
+    s.connect(T0, &o).unwrap();
+    out(&mut s, T0);
+    s.handle_receive(T0, CONNACK_ALIASES_PRESENT);
+    events(&mut s);
+    let expected: &[u8] = &[
+        0x3A, 0x09, 0x00, 0x03, b'a', b'b', b'c', 0x00, 0x01, 0x00, b'1', //
+        0x3C, 0x09, 0x00, 0x03, b'a', b'b', b'c', 0x00, 0x02, 0x00, b'2', //
+        0x3A, 0x09, 0x00, 0x03, b'a', b'b', b'c', 0x00, 0x03, 0x00, b'4', //
+        0x3C, 0x08, 0x00, 0x02, b'd', b'e', 0x00, 0x04, 0x00, b'5', //
+        0x3A, 0x08, 0x00, 0x02, b'd', b'e', 0x00, 0x05, 0x00, b'6',
+    ];
+    assert_eq!(out(&mut s, T0), expected);
+    // A new message on this connection sets the alias afresh.
+    s.publish(T0, "abc", b"7", QoS::AtLeastOnce, false).unwrap();
+    assert_eq!(
+        out(&mut s, T0),
+        [
+            0x32, 0x0C, 0x00, 0x03, b'a', b'b', b'c', 0x00, 0x06, 0x03, 0x23, 0x00, 0x01, b'7'
+        ]
+    );
+}
+
+/// A held message larger than the Maximum Packet Size of the broker of the next connection is
+/// not sent: removed and reported [MQTT-3.2.2-15]; the ones after it go out.
+#[test]
+fn mqtt_3_2_2_15_a_held_message_too_large_for_the_broker_is_reported_not_sent() {
+    let expiry = [Property::SessionExpiryInterval(60)];
+    let mut o = ConnectOptionsV5::new("c");
+    o.options.clean_session = false;
+    o.properties = Properties::new(&expiry);
+    let mut s = connected(Config::default(), &o, CONNACK);
+    s.publish(T0, "t", &[7u8; 100], QoS::AtLeastOnce, false)
+        .unwrap();
+    s.publish(T0, "t", b"small", QoS::AtLeastOnce, false)
+        .unwrap();
+    out(&mut s, T0);
+    s.handle_transport_closed(T0);
+    events(&mut s);
+    s.handle_transport_up(T0);
+    s.connect(T0, &o).unwrap();
+    out(&mut s, T0);
+    // Session present, Maximum Packet Size 50.
+    s.handle_receive(
+        T0,
+        &[0x20, 0x08, 0x01, 0x00, 0x05, 0x27, 0x00, 0x00, 0x00, 0x32],
+    );
+    let sent = out(&mut s, T0);
+    assert_eq!(
+        sent,
+        [
+            0x3A, 0x0B, 0x00, 0x01, b't', 0x00, 0x02, 0x00, b's', b'm', b'a', b'l', b'l'
+        ]
+    );
+    let seen: Vec<_> = events(&mut s);
+    assert!(
+        seen.iter()
+            .any(|e| e.contains("PublishTooLarge") && e.contains("maximum: 50")),
+        "{seen:?}"
+    );
+    assert_eq!(s.inflight(), 1);
+}
