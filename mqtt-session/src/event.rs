@@ -135,19 +135,21 @@ pub enum Event<'a> {
         /// Every property of the AUTH (User Properties among them).
         properties: mqtt_proto::v5::Properties<'a>,
     },
-    /// 5.0 (feature `v5`): a held QoS 1/2 message is larger than the Maximum Packet Size of
-    /// the broker of this connection (it was published offline, queued, or held from a
-    /// connection to a broker that took larger packets): it cannot be sent [MQTT-3.2.2-15],
-    /// so it is removed and its packet identifier is free again.
+    /// 5.0 (feature `v5`): a held QoS 1/2 message the broker of this connection does not
+    /// take, as its CONNACK says (the message was published offline, queued, or held from a
+    /// connection that allowed it): larger than its Maximum Packet Size [MQTT-3.2.2-15],
+    /// above its Maximum QoS [MQTT-3.2.2-11], or retained when Retain Available is 0
+    /// [MQTT-3.2.2-14]. It cannot be sent, so it is removed and its packet identifier is free
+    /// again; `reason` is the error `publish` would have given for it on this connection.
     #[cfg(feature = "v5")]
-    PublishTooLarge {
+    PublishNotSendable {
         /// The identifier [`Session::publish`](crate::Session::publish) returned (or the one
         /// [`Event::Republished`] gave it).
         packet_id: PacketId,
-        /// Bytes of its PUBLISH.
-        required: usize,
-        /// The broker's Maximum Packet Size.
-        maximum: u32,
+        /// [`CommandError::PacketTooLargeForServer`](crate::CommandError::PacketTooLargeForServer),
+        /// [`CommandError::QoSNotSupported`](crate::CommandError::QoSNotSupported) or
+        /// [`CommandError::RetainNotSupported`](crate::CommandError::RetainNotSupported).
+        reason: crate::CommandError,
     },
     /// 5.0 (feature `v5`): a held QoS 1/2 message published with a Message Expiry Interval
     /// expired before its PUBLISH was ever written (it waited in the queue, offline, or for

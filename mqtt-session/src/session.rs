@@ -84,12 +84,11 @@ pub(crate) enum EventRepr {
     /// 5.0: a held message expired before its PUBLISH was written, removed.
     #[cfg(feature = "v5")]
     Expired(PacketId),
-    /// 5.0: a held message larger than the broker's Maximum Packet Size, removed.
+    /// 5.0: a held message this connection's broker does not take, removed.
     #[cfg(feature = "v5")]
-    TooLarge {
+    NotSendable {
         id: PacketId,
-        required: usize,
-        maximum: u32,
+        reason: crate::CommandError,
     },
     /// 5.0: an application message with properties, its topic maybe from an alias.
     #[cfg(feature = "v5")]
@@ -128,7 +127,7 @@ impl EventRepr {
             #[cfg(feature = "v5")]
             EventRepr::PublishRejected { packet_id: id, .. }
             | EventRepr::Expired(id)
-            | EventRepr::TooLarge { id, .. } => Some(id),
+            | EventRepr::NotSendable { id, .. } => Some(id),
             _ => None,
         }
     }
@@ -524,14 +523,9 @@ impl<S: Store, B: Buffer> Session<S, B> {
             #[cfg(feature = "v5")]
             EventRepr::Expired(packet_id) => Event::PublishExpired { packet_id },
             #[cfg(feature = "v5")]
-            EventRepr::TooLarge {
-                id,
-                required,
-                maximum,
-            } => Event::PublishTooLarge {
+            EventRepr::NotSendable { id, reason } => Event::PublishNotSendable {
                 packet_id: id,
-                required,
-                maximum,
+                reason,
             },
             #[cfg(feature = "v5")]
             EventRepr::MessageV5 {

@@ -253,12 +253,11 @@ impl<S: Store, B: Buffer> Session<S, B> {
                 let Some(total) = wire::total_len(body) else {
                     return Step::Skipped;
                 };
-                if let Err(crate::CommandError::PacketTooLargeForServer { required, maximum }) =
-                    self.check_server_size(total)
-                {
-                    // Held (queued, offline, or from the last connection) and larger than
-                    // this broker takes: it cannot be sent [MQTT-3.2.2-15].
-                    return self.too_large(i, id, required, maximum);
+                if let Err(reason) = self.check_publish_v5(qos, m.retain, total) {
+                    // Held (queued, offline, or from the last connection) and not what this
+                    // broker takes (size, QoS, retain): it cannot be sent [MQTT-3.2.2-15,
+                    // MQTT-3.2.2-11, MQTT-3.2.2-14].
+                    return self.not_sendable(i, id, reason);
                 }
                 // A first send may use a Topic Alias of this connection (set here, in wire
                 // order); a resend carries its topic.
@@ -316,21 +315,17 @@ impl<S: Store, B: Buffer> Session<S, B> {
         Step::Wrote(k)
     }
 
-    /// The held message at `index` (identifier `id`) is larger than the broker's Maximum
-    /// Packet Size: remove it and report it (as [`Session::expire`] does).
+    /// The held message at `index` (identifier `id`) is not what this connection's broker
+    /// takes: remove it and report it (as [`Session::expire`] does).
     #[cfg(feature = "v5")]
-    fn too_large(&mut self, index: usize, id: PacketId, required: usize, maximum: u32) -> Step {
+    fn not_sendable(&mut self, index: usize, id: PacketId, reason: crate::CommandError) -> Step {
         if self.events.free() < crate::receive::EVENTS_PER_PACKET {
             return Step::Blocked;
         }
         self.unneeded(index);
         self.store.remove_outgoing(id);
         self.removed_at(index);
-        self.push_event(crate::session::EventRepr::TooLarge {
-            id,
-            required,
-            maximum,
-        });
+        self.push_event(crate::session::EventRepr::NotSendable { id, reason });
         Step::Skipped
     }
 

@@ -244,9 +244,9 @@ pub(crate) fn describe_event(e: &Event<'_>) -> String {
             std::format!("Reauthenticated {method:?} {:?}", data.map(text))
         }
         #[cfg(feature = "v5")]
-        Event::PublishTooLarge {
-            packet_id, maximum, ..
-        } => std::format!("PublishTooLarge id={} maximum: {maximum}", packet_id.get()),
+        Event::PublishNotSendable { packet_id, reason } => {
+            std::format!("PublishNotSendable id={} {reason:?}", packet_id.get())
+        }
         #[cfg(feature = "v5")]
         Event::PublishExpired { packet_id } => {
             std::format!("PublishExpired id={}", packet_id.get())

@@ -107,7 +107,40 @@ fn mqtt_3_2_2_15_a_held_message_too_large_for_the_broker_is_reported_not_sent() 
     let seen: Vec<_> = events(&mut s);
     assert!(
         seen.iter()
-            .any(|e| e.contains("PublishTooLarge") && e.contains("maximum: 50")),
+            .any(|e| e.contains("PublishNotSendable") && e.contains("maximum: 50")),
+        "{seen:?}"
+    );
+    assert_eq!(s.inflight(), 1);
+}
+
+/// Held messages the next broker does not take by QoS or retain: not sent, reported, and the
+/// others go out [MQTT-3.2.2-11, MQTT-3.2.2-14].
+#[test]
+fn mqtt_3_2_2_11_held_messages_above_the_maximum_qos_or_retained_without_retain_available() {
+    let mut s = super::v5::session(Config::default().with_offline_publish(true));
+    s.publish(T0, "t", b"two", QoS::ExactlyOnce, false).unwrap();
+    s.publish(T0, "t", b"kept", QoS::AtLeastOnce, true).unwrap();
+    s.publish(T0, "t", b"one", QoS::AtLeastOnce, false).unwrap();
+    s.handle_transport_up(T0);
+    s.connect(T0, &ConnectOptionsV5::new("c")).unwrap();
+    out(&mut s, T0);
+    // Maximum QoS 1, Retain Available 0.
+    s.handle_receive(T0, &[0x20, 0x07, 0x00, 0x00, 0x04, 0x24, 0x01, 0x25, 0x00]);
+    assert_eq!(
+        out(&mut s, T0),
+        [
+            0x32, 0x09, 0x00, 0x01, b't', 0x00, 0x03, 0x00, b'o', b'n', b'e'
+        ]
+    );
+    let seen = events(&mut s);
+    assert!(
+        seen.iter()
+            .any(|e| e.contains("PublishNotSendable { packet_id: PacketId(1)") && e.contains("QoSNotSupported")),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .any(|e| e.contains("PublishNotSendable { packet_id: PacketId(2)") && e.contains("RetainNotSupported")),
         "{seen:?}"
     );
     assert_eq!(s.inflight(), 1);

@@ -93,14 +93,8 @@ impl<F: Family, L: LinkState> Core<F, L> {
                 } => {
                     self.finish_publish(c, packet_id, Err(Error::PublishRejected(reason_code)));
                 }
-                Event::PublishTooLarge {
-                    packet_id,
-                    required,
-                    maximum,
-                } => {
-                    let e =
-                        mqtt_session::CommandError::PacketTooLargeForServer { required, maximum };
-                    self.finish_publish(c, packet_id, Err(Error::Command(e)));
+                Event::PublishNotSendable { packet_id, reason } => {
+                    self.finish_publish(c, packet_id, Err(reason.into()));
                 }
                 Event::PublishExpired { packet_id } => {
                     self.finish_publish(c, packet_id, Err(Error::PublishExpired));
