@@ -134,13 +134,17 @@ fn mqtt_3_2_2_11_held_messages_above_the_maximum_qos_or_retained_without_retain_
     );
     let seen = events(&mut s);
     assert!(
-        seen.iter()
-            .any(|e| e.contains("PublishNotSendable { packet_id: PacketId(1)") && e.contains("QoSNotSupported")),
+        seen.iter().any(
+            |e| e.contains("PublishNotSendable { packet_id: PacketId(1)")
+                && e.contains("QoSNotSupported")
+        ),
         "{seen:?}"
     );
     assert!(
-        seen.iter()
-            .any(|e| e.contains("PublishNotSendable { packet_id: PacketId(2)") && e.contains("RetainNotSupported")),
+        seen.iter().any(
+            |e| e.contains("PublishNotSendable { packet_id: PacketId(2)")
+                && e.contains("RetainNotSupported")
+        ),
         "{seen:?}"
     );
     assert_eq!(s.inflight(), 1);

@@ -4,8 +4,10 @@
 mod client;
 mod driver;
 mod pending;
+mod receive;
 mod shared;
 mod v5;
 
-pub use client::{Client, Messages, WeakClient};
+pub use client::{Client, WeakClient};
 pub use pending::Pending;
+pub use receive::Messages;
