@@ -1060,3 +1060,78 @@ fn an_expired_queued_message_is_not_delivered() {
     publisher.disconnect().unwrap();
     sub.disconnect().unwrap();
 }
+
+/// 5.0 over WebSocket, with Mosquitto's own WebSocket listener (it speaks 5.0): properties,
+/// a subscription identifier, No Local and per-filter reason codes, both clients.
+#[test]
+fn mqtt_5_0_over_websocket() {
+    let b = mqtt_test_broker::Broker::builder()
+        .websockets()
+        .start()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let port = b.ws_port().unwrap();
+    let ws_client = |prefix: &str| {
+        let c = Client::new(ClientOptions::new(id(prefix))).unwrap();
+        c.set_websocket(Some(mqtt_std::WsConfig::new("/mqtt")));
+        c.connect("127.0.0.1", port, &v5()).unwrap();
+        c
+    };
+    let sub = ws_client("ws5-sub");
+    let codes = sub
+        .subscribe_with(
+            &[
+                (
+                    "ws5/#",
+                    SubscribeOptions::new(QoS::ExactlyOnce).no_local(true),
+                ),
+                ("ws5b/t", SubscribeOptions::new(QoS::AtMostOnce)),
+            ],
+            Some(9),
+        )
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert_eq!(
+        codes,
+        [SubAckReasonCode::GrantedQoS2, SubAckReasonCode::GrantedQoS0]
+    );
+    // Its own message does not come back (No Local); another client's does, with its
+    // properties and the subscription identifier.
+    sub.publish("ws5/t", b"own", QoS::AtLeastOnce, false)
+        .unwrap()
+        .wait()
+        .unwrap();
+    let publisher = ws_client("ws5-pub");
+    let props = PublishProperties::new()
+        .content_type("text/plain")
+        .user_property("over", "websocket");
+    publisher
+        .publish_with("ws5/t", b"hello", QoS::ExactlyOnce, false, &props)
+        .unwrap()
+        .wait()
+        .unwrap();
+    let m = recv(&sub);
+    assert_eq!(
+        (m.payload.as_slice(), m.qos),
+        (&b"hello"[..], QoS::ExactlyOnce)
+    );
+    assert_eq!(m.properties.content_type.as_deref(), Some("text/plain"));
+    assert_eq!(
+        m.properties.user_properties,
+        [("over".to_string(), "websocket".to_string())]
+    );
+    assert_eq!(m.properties.subscription_identifiers, [9]);
+    assert_eq!(
+        sub.unsubscribe_v5(&["ws5b/t", "ws5c/none"])
+            .unwrap()
+            .wait()
+            .unwrap(),
+        [
+            UnsubAckReasonCode::Success,
+            UnsubAckReasonCode::NoSubscriptionExisted
+        ]
+    );
+    publisher.disconnect().unwrap();
+    sub.disconnect_with(DisconnectReasonCode::NormalDisconnection, None)
+        .unwrap();
+}

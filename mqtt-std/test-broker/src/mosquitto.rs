@@ -287,6 +287,7 @@ pub struct BrokerBuilder {
     max_queued_messages: Option<u32>,
     extra: Vec<String>,
     plain_extra: Vec<String>,
+    websockets: bool,
 }
 
 impl BrokerBuilder {
@@ -308,6 +309,12 @@ impl BrokerBuilder {
     /// Appends a raw line to the general (top) part of the configuration.
     pub fn config_line(mut self, line: &str) -> Self {
         self.extra.push(line.to_owned());
+        self
+    }
+    /// Adds a sixth listener: MQTT over WebSocket (Mosquitto's own, which speaks 3.1.1 and
+    /// 5.0), anonymous, bound to the loopback interface; its port is [`Broker::ws_port`].
+    pub fn websockets(mut self) -> Self {
+        self.websockets = true;
         self
     }
     /// Appends a raw line to the plain, anonymous listener's part of the configuration (with
@@ -337,7 +344,7 @@ impl BrokerBuilder {
         // Free ports can be taken by someone else between probing and binding: retry.
         let mut last_err = None;
         for _ in 0..3 {
-            let ports = free_ports()?;
+            let ports = free_ports(self.websockets)?;
             let conf = dir.join("mosquitto.conf");
             write_readable(&conf, self.config(dir, &ports).as_bytes())?;
             // Created here, writable by the `mosquitto` user that a root-started broker becomes.
@@ -423,6 +430,13 @@ impl BrokerBuilder {
              cafile {d}/ca.pem\ncertfile {d}/expired.pem\nkeyfile {d}/expired.key\n",
             p.expired
         ));
+        if let Some(ws) = p.ws {
+            // Mosquitto 2.0's WebSocket listener ignores a bind address; the interface keeps it
+            // on loopback.
+            c.push_str(&format!(
+                "\nlistener {ws}\nbind_interface lo\nprotocol websockets\nallow_anonymous true\n"
+            ));
+        }
         c
     }
 }
@@ -465,30 +479,34 @@ struct Ports {
     tls: u16,
     mtls: u16,
     expired: u16,
+    ws: Option<u16>,
 }
 
 impl Ports {
-    fn all(&self) -> [u16; 5] {
-        [self.plain, self.auth, self.tls, self.mtls, self.expired]
+    fn all(&self) -> Vec<u16> {
+        let mut all = vec![self.plain, self.auth, self.tls, self.mtls, self.expired];
+        all.extend(self.ws);
+        all
     }
 }
 
-fn free_ports() -> io::Result<Ports> {
-    // Hold all five at once so that they differ, then release them for Mosquitto.
-    let listeners = (0..5)
+fn free_ports(websockets: bool) -> io::Result<Ports> {
+    // Hold them all at once so that they differ, then release them for Mosquitto.
+    let listeners = (0..6)
         .map(|_| TcpListener::bind((Ipv4Addr::LOCALHOST, 0)))
         .collect::<io::Result<Vec<_>>>()?;
-    let mut ports = [0u16; 5];
+    let mut ports = [0u16; 6];
     for (slot, l) in ports.iter_mut().zip(&listeners) {
         *slot = l.local_addr()?.port();
     }
-    let [plain, auth, tls, mtls, expired] = ports;
+    let [plain, auth, tls, mtls, expired, ws] = ports;
     Ok(Ports {
         plain,
         auth,
         tls,
         mtls,
         expired,
+        ws: websockets.then_some(ws),
     })
 }
 
@@ -543,7 +561,13 @@ impl Broker {
             max_queued_messages: None,
             extra: Vec::new(),
             plain_extra: Vec::new(),
+            websockets: false,
         }
+    }
+
+    /// The MQTT-over-WebSocket listener's port ([`BrokerBuilder::websockets`]).
+    pub fn ws_port(&self) -> Option<u16> {
+        self.ports.ws
     }
 
     /// The plain, anonymous listener's port.
