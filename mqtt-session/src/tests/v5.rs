@@ -910,6 +910,29 @@ fn incoming_packet_too_large_is_disconnect_0x95() {
     );
 }
 
+/// Section 3.1.2.11.4: a packet above the Maximum Packet Size of our CONNECT is a Protocol
+/// Error, DISCONNECT 0x95, even when the receive buffer could hold it.
+#[test]
+fn incoming_packet_above_our_maximum_packet_size_is_disconnect_0x95() {
+    let props = [Property::MaximumPacketSize(10)];
+    let mut options = ConnectOptionsV5::new("c");
+    options.properties = Properties::new(&props);
+    let mut s = connected(Config::default(), &options, CONNACK);
+    // Ten bytes: PUBLISH "t" with "abcd" at QoS 0 is delivered.
+    s.handle_receive(
+        T0,
+        &[0x30, 0x08, 0x00, 0x01, b't', 0x00, b'a', b'b', b'c', b'd'],
+    );
+    assert_eq!(events(&mut s), ["Message \"t\" \"abcd\" qos=0"]);
+    // Eleven bytes are refused before the body arrives.
+    s.handle_receive(T0, &[0x30, 0x09, 0x00, 0x01, b't']);
+    assert_eq!(out(&mut s, T0), [0xE0, 0x01, 0x95]);
+    assert_eq!(
+        events(&mut s),
+        ["Disconnected { reason: IncomingPacketTooLarge }"]
+    );
+}
+
 #[test]
 fn auth_without_authentication_method_is_a_protocol_error() {
     let mut s = plain();

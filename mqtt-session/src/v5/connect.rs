@@ -91,6 +91,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
         v.on = true;
         v.receive_maximum = props.receive_maximum().unwrap_or(u16::MAX);
         v.topic_alias_maximum = topic_alias_maximum;
+        v.maximum_packet_size = props.maximum_packet_size();
         v.connect_session_expiry = expiry;
         v.auth_method = false;
         v.accepted = false;
