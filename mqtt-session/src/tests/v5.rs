@@ -531,6 +531,37 @@ fn disconnect_with_will_reason_code_0x04() {
     assert_eq!(events(&mut s), ["Disconnected { reason: Local }"]);
 }
 
+/// Section 3.14.2.1: a client sends 0x00, 0x04, 0x80 to 0x83, 0x90 and 0x93 to 0x99; the other
+/// codes (0x87 Not authorized, 0x8B Server shutting down, 0x8E Session taken over, ...) are the
+/// server's, and `disconnect_with` refuses them with nothing sent.
+#[test]
+fn disconnect_with_a_servers_reason_code_is_refused() {
+    let client = [
+        0x00, 0x04, 0x80, 0x81, 0x82, 0x83, 0x90, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98, 0x99,
+    ];
+    let mut refused = Vec::new();
+    for b in 0..=255u8 {
+        let Ok(code) = DisconnectReasonCode::from_u8(b) else {
+            continue;
+        };
+        let mut s = plain();
+        match s.disconnect_with(T0, &DisconnectOptions::new(code)) {
+            Ok(()) => assert_eq!(out(&mut s, T0)[..2], [0xE0, 0x01 - u8::from(b == 0)]),
+            Err(e) => {
+                assert_eq!(
+                    e,
+                    CommandError::Invalid(mqtt_proto::DecodeError::InvalidDisconnectReasonCode)
+                );
+                assert_eq!(s.state(), State::Connected);
+                assert!(out(&mut s, T0).is_empty());
+                refused.push(b);
+            }
+        }
+        assert_eq!(refused.contains(&b), !client.contains(&b), "0x{b:02X}");
+    }
+    assert_eq!(refused.len(), 16);
+}
+
 #[test]
 fn plain_disconnect_on_v5_is_normal_disconnection() {
     let mut s = plain();
