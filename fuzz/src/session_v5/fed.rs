@@ -323,10 +323,19 @@ impl<S: Store + Default> Harness<S> {
             let whole = match decoder.frame(rest) {
                 Ok(Frame::Complete(h)) => rest.get(..h.total_len()),
                 Ok(Frame::Incomplete { needed }) => {
+                    // A declared length above a limit: the session ends it at once.
                     let declared = needed.map_or(rest.len(), |more| rest.len() + more.get());
+                    let ours = c
+                        .our_maximum_packet_size
+                        .and_then(|m| usize::try_from(m).ok())
+                        .unwrap_or(usize::MAX);
                     if declared > limit || rest.len() >= limit {
                         c.broke.too_large = true;
                         c.must_end("a declared length above the receive limit");
+                    }
+                    if declared > ours || rest.len() >= ours {
+                        c.broke.above_our_maximum = true;
+                        c.must_end("a declared length above our Maximum Packet Size");
                     }
                     break;
                 }
