@@ -1100,3 +1100,37 @@ fn subscribe_with_what_the_broker_does_not_offer_is_refused() {
     }
     assert!(out(&mut s, T0).is_empty());
 }
+
+/// The 3.1.1 `subscribe` on a 5.0 connection checks its filters as `subscribe_with` does: a
+/// malformed shared subscription [MQTT-4.8.2-1, MQTT-4.8.2-2], and what the broker does not
+/// offer (a Protocol Error, section 3.2.2.3), are refused with nothing sent.
+#[test]
+fn plain_subscribe_on_v5_checks_its_filters() {
+    let mut s = plain();
+    for filter in ["$share//a", "$share/g"] {
+        assert_eq!(
+            s.subscribe(T0, &[(filter, QoS::AtMostOnce)]),
+            Err(CommandError::Invalid(
+                mqtt_proto::DecodeError::InvalidSharedSubscription
+            )),
+            "{filter}"
+        );
+    }
+    // Wildcard and Shared Subscription Available 0.
+    let connack = [0x20, 0x07, 0x00, 0x00, 0x04, 0x28, 0x00, 0x2A, 0x00];
+    let mut s = connected(Config::default(), &ConnectOptionsV5::new("c"), &connack);
+    for filter in ["a/+", "#", "$share/g/t"] {
+        assert_eq!(
+            s.subscribe(T0, &[("a", QoS::AtLeastOnce), (filter, QoS::AtMostOnce)]),
+            Err(CommandError::NotAvailableOnServer),
+            "{filter}"
+        );
+    }
+    assert!(out(&mut s, T0).is_empty());
+    // A plain filter still goes out, with its empty property list.
+    s.subscribe(T0, &[("a", QoS::AtLeastOnce)]).unwrap();
+    assert_eq!(
+        out(&mut s, T0),
+        [0x82, 0x07, 0x00, 0x01, 0x00, 0x00, 0x01, b'a', 0x01]
+    );
+}
