@@ -85,6 +85,11 @@ const OPEN: &[(&str, &str, &str)] = &[
         "v5-resumed-qos2-resent-above-maximum-qos",
         "above the broker's Maximum QoS [MQTT-3.2.2-11]",
     ),
+    (
+        "session",
+        "v5-resumed-qos2-counted-against-our-receive-maximum",
+        "ReceiveMaximumExceeded, which the broker did not do",
+    ),
 ];
 
 #[test]

@@ -876,6 +876,14 @@ impl<S: Store + Default> Harness<S> {
             ));
         }
         let p = r.u8();
+        // The 3.1.1 command on a 5.0 connection: maximum QoS only, no properties.
+        let plain = p & 0x80 != 0;
+        if plain {
+            for (_, o) in &mut filters {
+                *o = SubscriptionOptions::new(o.qos);
+            }
+        }
+        let p = if plain { 0 } else { p };
         let user_value = if p & 4 != 0 { text(r) } else { "" };
         let mut props = Vec::new();
         if p & 1 != 0 {
@@ -913,10 +921,14 @@ impl<S: Store + Default> Harness<S> {
         let before = self.session.state();
         let limits = self.session.server_limits();
         let protocol = self.session.protocol();
-        let result = self
-            .session
-            .subscribe_with(self.now(), &filters, &properties);
-        trace!("  subscribe_with {filters:?} {props:?}: {result:?}");
+        let result = if plain {
+            let pairs: Vec<(&str, QoS)> = filters.iter().map(|(f, o)| (*f, o.qos)).collect();
+            self.session.subscribe(self.now(), &pairs)
+        } else {
+            self.session
+                .subscribe_with(self.now(), &filters, &properties)
+        };
+        trace!("  subscribe (plain: {plain}) {filters:?} {props:?}: {result:?}");
         match result {
             Ok(id) => {
                 assert_eq!(before, State::Connected);
@@ -925,9 +937,18 @@ impl<S: Store + Default> Harness<S> {
                     "subscribed to {filters:?} with {props:?}"
                 );
                 let l = limits.unwrap_or_else(|| panic!("connected without server limits"));
-                assert!(!subscription_id || l.subscription_identifiers_available);
-                assert!(!shared || l.shared_subscription_available);
-                assert!(!wildcard || l.wildcard_subscription_available);
+                assert!(
+                    !subscription_id || l.subscription_identifiers_available,
+                    "a Subscription Identifier accepted, the broker offers none"
+                );
+                assert!(
+                    !shared || l.shared_subscription_available,
+                    "a shared subscription accepted, the broker offers none"
+                );
+                assert!(
+                    !wildcard || l.wildcard_subscription_available,
+                    "a wildcard subscription accepted, the broker offers none"
+                );
                 self.check_new_id(id);
                 self.requests
                     .insert(id.get(), (Request::Subscribe(n), self.conn_no));
@@ -947,7 +968,10 @@ impl<S: Store + Default> Harness<S> {
             Err(e) => {
                 assert_eq!(self.session.state(), before);
                 match e {
-                    CommandError::RequiresV5 => assert_eq!(protocol, ProtocolVersion::V311),
+                    CommandError::RequiresV5 => {
+                        assert!(!plain);
+                        assert_eq!(protocol, ProtocolVersion::V311);
+                    }
                     CommandError::NoFilters => assert_eq!(n, 0),
                     CommandError::Invalid(_) => assert!(invalid, "{e:?} for {filters:?}"),
                     CommandError::NotAvailableOnServer => {

@@ -152,6 +152,25 @@ impl<S: Store + Default> Harness<S> {
                         other => panic!("SUBSCRIBE {id} sent for {other:?}"),
                     }
                     let conn_no = self.conn_no;
+                    if let Some(v) = self.model().cur().accepted().copied() {
+                        // Section 3.2.2.3: what the broker does not offer is a Protocol Error.
+                        for (f, _) in s.filters.iter() {
+                            let f = f.as_str();
+                            assert!(
+                                v.wildcard || !f.contains(['+', '#']),
+                                "SUBSCRIBE to {f:?}, Wildcard Subscription Available is 0"
+                            );
+                            assert!(
+                                v.shared || !f.starts_with("$share/"),
+                                "SUBSCRIBE to {f:?}, Shared Subscription Available is 0"
+                            );
+                        }
+                        assert!(
+                            v.subscription_identifiers
+                                || !s.properties.contains(PropertyId::SubscriptionIdentifier),
+                            "a Subscription Identifier, Subscription Identifier Available is 0"
+                        );
+                    }
                     if let Some(d) = self.model().subs.get(&id).filter(|d| d.conn == conn_no) {
                         let sent: Vec<(String, u8)> = s
                             .filters
