@@ -90,6 +90,11 @@ const OPEN: &[(&str, &str, &str)] = &[
         "v5-resumed-qos2-counted-against-our-receive-maximum",
         "ReceiveMaximumExceeded, which the broker did not do",
     ),
+    (
+        "session",
+        "v5-pubcomp-for-an-unknown-pubrel-counted-against-our-receive-maximum",
+        "ReceiveMaximumExceeded, which the broker did not do",
+    ),
 ];
 
 #[test]
