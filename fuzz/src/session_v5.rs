@@ -10,7 +10,8 @@
 //! commands and packets in place of connect, publish, subscribe, disconnect and broker
 //! packets: `connect` with `ConnectOptionsV5` (session expiry, limits, will properties, and
 //! sometimes what the session must refuse), `publish_with` (QoS 0/1/2, properties, sometimes
-//! invalid ones), `subscribe_with` (options, a Subscription Identifier, shared filters),
+//! invalid ones), `subscribe_with` and `subscribe` (options, a Subscription Identifier, shared
+//! filters),
 //! `disconnect_with` (any reason code, session expiry, reason string), broker packets built
 //! from the input (CONNACK with reason codes and properties, PUBLISH with topic aliases and
 //! properties, PUBACK/PUBREC/PUBREL/PUBCOMP with reason codes of 0x80 or more, SUBACK/UNSUBACK
@@ -32,7 +33,8 @@
 //! - once the session holds the CONNACK's limits, no packet above the broker's Maximum Packet
 //!   Size [MQTT-3.2.2-15], no PUBLISH above its Maximum QoS [MQTT-3.2.2-11], no RETAIN when
 //!   Retain Available is 0 [MQTT-3.2.2-14], no Subscription Identifier in PUBLISH
-//!   [MQTT-3.3.4-6]; `Session::server_limits` is what the CONNACK said;
+//!   [MQTT-3.3.4-6], no SUBSCRIBE with a wildcard, shared filter or Subscription Identifier
+//!   the broker does not offer; `Session::server_limits` is what the CONNACK said;
 //! - an outgoing Topic Alias is between 1 and the broker's Topic Alias Maximum
 //!   [MQTT-3.2.2-17, MQTT-3.3.2-9], an empty topic only with an alias set earlier on the same
 //!   connection [MQTT-3.3.2-7]; a PUBLISH carries the topic, payload and properties it was
