@@ -4,7 +4,7 @@ use mqtt_proto::QoS;
 use mqtt_session::{DisconnectReason, Event, Store, Violation};
 
 use super::fed::{T_CONNACK, T_DISCONNECT, T_PUBACK, T_PUBCOMP, T_PUBREC, T_SUBACK, T_UNSUBACK};
-use super::{Broke, ConnV5, Model};
+use super::model::{Broke, ConnV5, Model};
 use crate::session::Harness;
 
 /// An `Event::Response`, copied.

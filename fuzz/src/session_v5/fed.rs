@@ -10,7 +10,9 @@ use mqtt_proto::v5::{
 use mqtt_proto::{PacketId, QoS, QosPid, TopicFilter, TopicName};
 use mqtt_session::Store;
 
-use super::{ConnAckView, ConnV5, DISCONNECT_CODES, Expected, FedAck, Flow, ServerProps};
+use super::model::{
+    ConnAckView, ConnV5, DISCONNECT_CODES, Expected, FedAck, Flow, ServerProps, text,
+};
 use crate::input::In;
 use crate::session::{Harness, Request, pid, qos_of, trace};
 
@@ -25,8 +27,8 @@ pub(crate) fn encode_v5(p: &Packet<'_>) -> Vec<u8> {
 }
 
 /// A string from the input when `on`.
-fn text<'a>(r: &mut In<'a, '_>, on: u8) -> &'a str {
-    if on != 0 { super::text(r) } else { "" }
+fn text_if<'a>(r: &mut In<'a, '_>, on: u8) -> &'a str {
+    if on != 0 { text(r) } else { "" }
 }
 
 /// 5.0 packet types as the acknowledgement table keys them.
@@ -91,7 +93,7 @@ impl<S: Store + Default> Harness<S> {
                 } else {
                     ServerProps::read(r)
                 };
-                let reason = text(r, m & 2);
+                let reason = text_if(r, m & 2);
                 let mut props = Vec::new();
                 server.push_props(&mut props);
                 if m & 2 != 0 {
@@ -119,7 +121,7 @@ impl<S: Store + Default> Harness<S> {
             k @ 2..=5 => {
                 let id = self.pick_id(r);
                 let b = r.u8();
-                let reason = text(r, b & 0x80);
+                let reason = text_if(r, b & 0x80);
                 let props = [Property::ReasonString(reason)];
                 let props: &[Property<'_>] = if b & 0x80 != 0 { &props } else { &[] };
                 let pub_code = pick(PUBACK_CODES, b);
@@ -169,7 +171,7 @@ impl<S: Store + Default> Harness<S> {
             9 => {
                 let c = pick(DISCONNECT_CODES, r.u8());
                 let m = r.u8();
-                let reason = text(r, m & 1);
+                let reason = text_if(r, m & 1);
                 let mut props = Vec::new();
                 if m & 1 != 0 {
                     props.push(Property::ReasonString(reason));

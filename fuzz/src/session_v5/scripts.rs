@@ -4,7 +4,7 @@
 use crate::input::Out;
 use crate::session::scripts::{AUTO, DROP};
 
-use super::Stats;
+use super::model::Stats;
 
 /// The CONNACK limits of a setup (see `ServerProps::read`): bytes as read.
 #[derive(Clone, Copy)]

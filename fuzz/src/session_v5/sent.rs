@@ -10,7 +10,7 @@ use mqtt_proto::{PacketId, QoS, QosPid};
 use mqtt_session::{OutgoingState, Store};
 
 use super::fed::encode_v5;
-use super::{CLIENT_DISCONNECT_CODES, Flow, without_alias};
+use super::model::{CLIENT_DISCONNECT_CODES, Flow, without_alias};
 use crate::session::{Harness, Request};
 
 /// Packet types a client may send (section 2.1.2).
