@@ -1342,7 +1342,7 @@ pub(crate) fn run_setup(
     }
 }
 
-/// The `session` target: 3.1.1, or 5.0 after the [`V5`] selector.
+/// The `session` target: 3.1.1, or 5.0 after the selector byte 0xF5.
 pub fn session(data: &[u8]) {
     if let Some((&V5, rest)) = data.split_first() {
         return crate::session_v5::session_v5(rest);
