@@ -1,5 +1,10 @@
 //! Replays the seed corpus (`corpus/<target>/seed-*`) and every saved crash or regression input
 //! (`regressions/<target>/*`) through the targets, so a stable `cargo test` exercises them.
+//!
+//! `regressions/<target>/open/` holds the inputs of bugs found and not fixed yet: each must
+//! still fail, with the message [`OPEN`] gives it, so the check that finds the bug stays. Once
+//! the bug is fixed that test fails: move the input up to `regressions/<target>/`, where it is
+//! replayed for good, and drop its line from [`OPEN`].
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -56,4 +61,78 @@ fn roundtrip_seeds_and_regressions() {
 #[test]
 fn session_seeds_and_regressions() {
     replay("session", crate::session, 1);
+}
+
+/// The open findings: (target, file in `regressions/<target>/open/`, part of the panic message).
+const OPEN: &[(&str, &str, &str)] = &[
+    (
+        "session",
+        "v5-offline-qos2-sent-above-maximum-qos",
+        "above the broker's Maximum QoS [MQTT-3.2.2-11]",
+    ),
+    (
+        "session",
+        "v5-offline-publish-sent-above-maximum-packet-size",
+        "above the broker's Maximum Packet Size 16 [MQTT-3.2.2-15]",
+    ),
+    (
+        "session",
+        "v5-offline-retain-sent-without-retain-available",
+        "RETAIN with Retain Available 0 [MQTT-3.2.2-14]",
+    ),
+    (
+        "session",
+        "v5-resumed-qos2-resent-above-maximum-qos",
+        "above the broker's Maximum QoS [MQTT-3.2.2-11]",
+    ),
+    (
+        "session",
+        "v5-resumed-qos2-counted-against-our-receive-maximum",
+        "ReceiveMaximumExceeded, which the broker did not do",
+    ),
+    (
+        "session",
+        "v5-pubcomp-for-an-unknown-pubrel-counted-against-our-receive-maximum",
+        "ReceiveMaximumExceeded, which the broker did not do",
+    ),
+];
+
+#[test]
+fn open_findings_still_fail() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("regressions");
+    let mut listed = 0;
+    for target in ["decode", "roundtrip", "session"] {
+        let dir = root.join(target).join("open");
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(&(_, _, message)) = OPEN.iter().find(|(t, f, _)| *t == target && *f == name)
+            else {
+                panic!("{target}/open/{name} is not listed in OPEN");
+            };
+            listed += 1;
+            let data = fs::read(entry.path()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let run: fn(&[u8]) = match target {
+                "decode" => crate::decode,
+                "roundtrip" => crate::roundtrip,
+                _ => crate::session,
+            };
+            let outcome = std::panic::catch_unwind(|| run(&data));
+            let Err(payload) = outcome else {
+                panic!("{target}/open/{name} passes now: move it to regressions/{target}/");
+            };
+            let text = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or_default();
+            assert!(
+                text.contains(message),
+                "{target}/open/{name} fails otherwise: {text}"
+            );
+        }
+    }
+    assert_eq!(listed, OPEN.len(), "an input of OPEN is missing");
 }

@@ -195,8 +195,12 @@ fn decode_v5_seeds_are_the_samples() {
 
 #[test]
 fn session_seeds_are_the_scripts() {
+    let v5 = crate::session_v5::scripts::all()
+        .into_iter()
+        .map(|(name, bytes, _)| (name.to_owned(), bytes));
     let seeds = crate::session::scripts::all(&decode_vectors())
         .into_iter()
+        .chain(v5)
         .map(|(name, bytes)| (format!("seed-{name}"), bytes))
         .collect();
     check_or_write("session", "seed-", &seeds);

@@ -1,5 +1,9 @@
 //! The `session` target: a [`Session`] driven by an arbitrary sequence of operations.
 //!
+//! An input whose first byte is [`V5`] (0xF5) runs the MQTT 5.0 half (`session_v5.rs`) on this
+//! same harness, which hands it the version-specific operations and checks; every other input
+//! is the 3.1.1 scenario described here, unchanged.
+//!
 //! The input is a setup (window, queue, timeouts, size limits, buffer sizes, store kind, resend
 //! policy) followed by operations: transport up / closed, commands (connect, publish, subscribe,
 //! unsubscribe, disconnect), bytes from the broker (well-formed packets built from the input,
@@ -40,18 +44,19 @@ use crate::input::In;
 
 /// Whether `MQTT_FUZZ_TRACE` is set: print every operation, event and packet sent (to read a
 /// crash input: `MQTT_FUZZ_TRACE=1 cargo test --manifest-path fuzz/Cargo.toml -- --nocapture`).
-fn tracing() -> bool {
+pub(crate) fn tracing() -> bool {
     static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *ON.get_or_init(|| std::env::var_os("MQTT_FUZZ_TRACE").is_some())
 }
 
 macro_rules! trace {
     ($($arg:tt)*) => {
-        if tracing() {
+        if $crate::session::tracing() {
             eprintln!($($arg)*);
         }
     };
 }
+pub(crate) use trace;
 
 // ---------------------------------------------------------------------------------------------
 // A store wrapper that checks the session's side of the Store contract.
@@ -62,7 +67,7 @@ macro_rules! trace {
 pub struct Checked<S> {
     inner: S,
     /// Successful `insert_incoming` calls, ever.
-    incoming_inserts: usize,
+    pub(crate) incoming_inserts: usize,
 }
 
 impl<S: Store> Store for Checked<S> {
@@ -162,23 +167,23 @@ impl<S: Store> Store for Checked<S> {
 // Setup and operations.
 // ---------------------------------------------------------------------------------------------
 
-const TOPICS: &[&str] = &["a", "a/b", "sport/tennis/player1", "$SYS/uptime", "t"];
-const FILTERS: &[&str] = &["a", "a/+", "#", "sport/#", "+/+", "$SYS/#"];
+pub(crate) const TOPICS: &[&str] = &["a", "a/b", "sport/tennis/player1", "$SYS/uptime", "t"];
+pub(crate) const FILTERS: &[&str] = &["a", "a/+", "#", "sport/#", "+/+", "$SYS/#"];
 /// The driver's send buffer in a well-behaved loop.
-const BIG: usize = 1 << 17;
+pub(crate) const BIG: usize = 1 << 17;
 
-struct Setup {
-    config: Config,
-    rx_len: usize,
-    tx_len: usize,
-    fixed_store: bool,
-    store_limit: usize,
+pub(crate) struct Setup {
+    pub(crate) config: Config,
+    pub(crate) rx_len: usize,
+    pub(crate) tx_len: usize,
+    pub(crate) fixed_store: bool,
+    pub(crate) store_limit: usize,
     /// Drain events and transmit after every operation, as the docs ask.
-    auto_drain: bool,
+    pub(crate) auto_drain: bool,
 }
 
 impl Setup {
-    fn read(r: &mut In<'_, '_>) -> Setup {
+    pub(crate) fn read(r: &mut In<'_, '_>) -> Setup {
         let max_inflight = [0u16, 1, 2, 3, 4, 8, 16, 2000][usize::from(r.u8() % 8)];
         let max_queued = u16::from(r.u8() % 4);
         let connack_timeout = u64::from(r.u8()) * 100 + 1;
@@ -215,68 +220,74 @@ impl Setup {
 
 /// What a request was, to check its acknowledgement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Request {
+pub(crate) enum Request {
     Subscribe(usize),
     Unsubscribe(usize),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Published {
-    qos: QoS,
-    retain: bool,
-    topic: String,
-    payload: Vec<u8>,
+pub(crate) struct Published {
+    pub(crate) qos: QoS,
+    pub(crate) retain: bool,
+    pub(crate) topic: String,
+    pub(crate) payload: Vec<u8>,
+    /// 5.0: the PUBLISH properties given, as wire bytes without their length (empty in 3.1.1).
+    pub(crate) props: Vec<u8>,
 }
 
 /// One connection as seen in events: started by `connect`, ended by `Disconnected`.
 #[derive(Debug, Clone, Copy)]
-struct Conn {
-    clean_session: bool,
-    connected_seen: bool,
+pub(crate) struct Conn {
+    /// Its number (`Harness::conn_no` when it was made).
+    pub(crate) no: usize,
+    pub(crate) clean_session: bool,
+    pub(crate) connected_seen: bool,
 }
 
 /// The client's byte stream on the current connection.
 #[derive(Debug, Default)]
-struct Wire {
-    connect_sent: bool,
-    disconnect_sent: bool,
+pub(crate) struct Wire {
+    pub(crate) connect_sent: bool,
+    pub(crate) disconnect_sent: bool,
 }
 
-struct Harness<S: Store> {
+pub(crate) struct Harness<S: Store> {
     /// The driver's send buffer, reused.
-    out: Vec<u8>,
+    pub(crate) out: Vec<u8>,
     /// A message reported dropped, which the store holds until the next call.
-    pending_drop: Option<u16>,
-    session: Session<Checked<S>, Vec<u8>>,
-    config: Config,
-    window: usize,
-    rx_len: usize,
-    tx_len: usize,
-    auto_drain: bool,
-    now: u64,
+    pub(crate) pending_drop: Option<u16>,
+    pub(crate) session: Session<Checked<S>, Vec<u8>>,
+    pub(crate) config: Config,
+    pub(crate) window: usize,
+    pub(crate) rx_len: usize,
+    pub(crate) tx_len: usize,
+    pub(crate) auto_drain: bool,
+    pub(crate) now: u64,
     /// Broker bytes not taken by the session yet.
-    inbound: Vec<u8>,
+    pub(crate) inbound: Vec<u8>,
     /// Accepted QoS 1/2 publishes not reported done yet.
-    published: BTreeMap<u16, Published>,
+    pub(crate) published: BTreeMap<u16, Published>,
     /// SUBSCRIBE/UNSUBSCRIBE not acknowledged yet, with the connection they were made on.
-    requests: BTreeMap<u16, (Request, usize)>,
+    pub(crate) requests: BTreeMap<u16, (Request, usize)>,
     /// Every SUBSCRIBE/UNSUBSCRIBE made, by id (latest), with its connection: a broker may
     /// acknowledge one before it is written out.
-    issued: BTreeMap<u16, (Request, usize)>,
+    pub(crate) issued: BTreeMap<u16, (Request, usize)>,
     /// Connections whose `Disconnected` was not polled yet, oldest first.
-    conns: VecDeque<Conn>,
+    pub(crate) conns: VecDeque<Conn>,
     /// Number of the current connection (`connect` calls that succeeded).
-    conn_no: usize,
-    wire: Wire,
+    pub(crate) conn_no: usize,
+    pub(crate) wire: Wire,
     /// What a cooperative broker would answer to what the client sent, in order.
-    to_answer: VecDeque<Vec<u8>>,
+    pub(crate) to_answer: VecDeque<Vec<u8>>,
     /// Packet ids the client used, most recent last (for the broker to refer to).
-    ids: Vec<u16>,
+    pub(crate) ids: Vec<u16>,
     /// QoS 2 messages delivered, ever.
-    q2_delivered: usize,
+    pub(crate) q2_delivered: usize,
+    /// The 5.0 model (`session_v5`): `None` on the 3.1.1 path, which it leaves unchanged.
+    pub(crate) v5: Option<Box<crate::session_v5::Model>>,
 }
 
-fn encode(p: &Packet<'_>) -> Vec<u8> {
+pub(crate) fn encode(p: &Packet<'_>) -> Vec<u8> {
     let mut buf = vec![0u8; p.encoded_len()];
     match p.encode(&mut buf) {
         Ok(n) => buf.truncate(n),
@@ -285,11 +296,11 @@ fn encode(p: &Packet<'_>) -> Vec<u8> {
     buf
 }
 
-fn pid(id: u16) -> PacketId {
+pub(crate) fn pid(id: u16) -> PacketId {
     PacketId::new(id).unwrap_or(PacketId(core::num::NonZeroU16::MIN))
 }
 
-fn qos_of(b: u8) -> QoS {
+pub(crate) fn qos_of(b: u8) -> QoS {
     match b % 3 {
         0 => QoS::AtMostOnce,
         1 => QoS::AtLeastOnce,
@@ -298,7 +309,7 @@ fn qos_of(b: u8) -> QoS {
 }
 
 impl<S: Store + Default> Harness<S> {
-    fn new(setup: &Setup, store: S) -> Self {
+    pub(crate) fn new(setup: &Setup, store: S) -> Self {
         let config = setup.config;
         let window = usize::from(config.max_inflight.clamp(1, Config::MAX_INFLIGHT));
         Harness {
@@ -329,14 +340,15 @@ impl<S: Store + Default> Harness<S> {
             q2_delivered: 0,
             pending_drop: None,
             out: vec![0; BIG],
+            v5: None,
         }
     }
 
-    fn now(&self) -> Instant {
+    pub(crate) fn now(&self) -> Instant {
         Instant::from_millis(self.now)
     }
 
-    fn remember_id(&mut self, id: u16) {
+    pub(crate) fn remember_id(&mut self, id: u16) {
         if self.ids.len() >= 32 {
             self.ids.remove(0);
         }
@@ -344,7 +356,7 @@ impl<S: Store + Default> Harness<S> {
     }
 
     /// A packet id for the broker to use: mostly one the client used.
-    fn pick_id(&self, r: &mut In<'_, '_>) -> u16 {
+    pub(crate) fn pick_id(&self, r: &mut In<'_, '_>) -> u16 {
         let b = r.u8();
         if b < 0xC0 && !self.ids.is_empty() {
             let i = self.ids.len() - 1 - usize::from(b) % self.ids.len();
@@ -354,7 +366,7 @@ impl<S: Store + Default> Harness<S> {
         }
     }
 
-    fn topic<'a>(r: &mut In<'a, '_>) -> &'a str {
+    pub(crate) fn topic<'a>(r: &mut In<'a, '_>) -> &'a str {
         let b = r.u8();
         match TOPICS.get(usize::from(b)) {
             Some(t) => t,
@@ -363,7 +375,7 @@ impl<S: Store + Default> Harness<S> {
         }
     }
 
-    fn filter<'a>(r: &mut In<'a, '_>) -> &'a str {
+    pub(crate) fn filter<'a>(r: &mut In<'a, '_>) -> &'a str {
         let b = r.u8();
         match FILTERS.get(usize::from(b)) {
             Some(f) => f,
@@ -373,7 +385,7 @@ impl<S: Store + Default> Harness<S> {
     }
 
     /// An id a command returned: not in use by a held message or a live request.
-    fn check_new_id(&self, id: PacketId) {
+    pub(crate) fn check_new_id(&self, id: PacketId) {
         let id = id.get();
         assert!(
             !self.published.contains_key(&id),
@@ -389,7 +401,7 @@ impl<S: Store + Default> Harness<S> {
 
     // -- operations ---------------------------------------------------------------------------
 
-    fn step(&mut self, r: &mut In<'_, '_>) {
+    pub(crate) fn step(&mut self, r: &mut In<'_, '_>) {
         let op = r.u8();
         trace!(
             "op {} at {} in {:?}",
@@ -397,6 +409,13 @@ impl<S: Store + Default> Harness<S> {
             self.now,
             self.session.state()
         );
+        if self.v5.is_some() && self.step_v5(op % 16, r) {
+            if self.auto_drain {
+                self.drain();
+            }
+            self.check();
+            return;
+        }
         match op % 16 {
             0 => {
                 self.session.handle_transport_up(self.now());
@@ -465,7 +484,7 @@ impl<S: Store + Default> Harness<S> {
         self.check();
     }
 
-    fn connect(&mut self, r: &mut In<'_, '_>) {
+    pub(crate) fn connect(&mut self, r: &mut In<'_, '_>) {
         let flags = r.u8();
         let keep_alive = u16::from(r.u8());
         let will_topic = Self::topic(r);
@@ -491,6 +510,7 @@ impl<S: Store + Default> Harness<S> {
                 assert_eq!(self.session.state(), State::Connecting);
                 self.conn_no += 1;
                 self.conns.push_back(Conn {
+                    no: self.conn_no,
                     clean_session: options.clean_session,
                     connected_seen: false,
                 });
@@ -522,7 +542,7 @@ impl<S: Store + Default> Harness<S> {
         }
     }
 
-    fn publish(&mut self, r: &mut In<'_, '_>) {
+    pub(crate) fn publish(&mut self, r: &mut In<'_, '_>) {
         let flags = r.u8();
         let qos = qos_of(flags);
         let retain = flags & 4 != 0;
@@ -562,6 +582,7 @@ impl<S: Store + Default> Harness<S> {
                         retain,
                         topic: topic.to_owned(),
                         payload: payload.to_vec(),
+                        props: Vec::new(),
                     },
                 );
                 self.remember_id(id.get());
@@ -579,7 +600,7 @@ impl<S: Store + Default> Harness<S> {
         }
     }
 
-    fn subscribe(&mut self, r: &mut In<'_, '_>) {
+    pub(crate) fn subscribe(&mut self, r: &mut In<'_, '_>) {
         let n = usize::from(r.u8() % 5);
         let filters: Vec<(&str, QoS)> = (0..n).map(|_| (Self::filter(r), qos_of(r.u8()))).collect();
         let before = self.session.state();
@@ -603,7 +624,7 @@ impl<S: Store + Default> Harness<S> {
         }
     }
 
-    fn unsubscribe(&mut self, r: &mut In<'_, '_>) {
+    pub(crate) fn unsubscribe(&mut self, r: &mut In<'_, '_>) {
         let n = usize::from(r.u8() % 5);
         let filters: Vec<&str> = (0..n).map(|_| Self::filter(r)).collect();
         let before = self.session.state();
@@ -623,7 +644,7 @@ impl<S: Store + Default> Harness<S> {
     }
 
     /// A well-formed packet from the broker, appended to the inbound bytes.
-    fn broker_packet(&mut self, r: &mut In<'_, '_>) {
+    pub(crate) fn broker_packet(&mut self, r: &mut In<'_, '_>) {
         let kind = r.u8();
         let bytes = match kind % 12 {
             0 => {
@@ -700,12 +721,13 @@ impl<S: Store + Default> Harness<S> {
     }
 
     /// Give the session up to `chunk` inbound bytes (once).
-    fn feed(&mut self, chunk: usize) -> usize {
+    pub(crate) fn feed(&mut self, chunk: usize) -> usize {
         let n = chunk.min(self.inbound.len());
         if n == 0 {
             return 0;
         }
         let data = self.inbound.get(..n).unwrap_or_default().to_vec();
+        let receiving = self.receiving();
         let taken = self.session.handle_receive(self.now(), &data);
         trace!("  received {data:02X?}: took {taken}");
         assert!(taken <= n, "handle_receive took {taken} of {n}");
@@ -716,12 +738,16 @@ impl<S: Store + Default> Harness<S> {
                 self.rx_len
             );
         }
+        if receiving && self.v5.is_some() {
+            self.fed_v5(data.get(..taken).unwrap_or_default());
+        }
         self.inbound.drain(..taken);
         taken
     }
 
-    fn feed_zero_copy(&mut self, want: usize) {
+    pub(crate) fn feed_zero_copy(&mut self, want: usize) {
         let now = self.now();
+        let receiving = self.receiving();
         let buf = self.session.receive_buffer();
         assert!(buf.len() <= self.rx_len);
         let n = want.min(buf.len()).min(self.inbound.len());
@@ -729,10 +755,14 @@ impl<S: Store + Default> Harness<S> {
             dst.copy_from_slice(src);
         }
         self.session.handle_received(now, n);
+        if receiving && self.v5.is_some() {
+            let fed = self.inbound.get(..n).unwrap_or_default().to_vec();
+            self.fed_v5(&fed);
+        }
         self.inbound.drain(..n);
     }
 
-    fn tick(&mut self, r: &mut In<'_, '_>) {
+    pub(crate) fn tick(&mut self, r: &mut In<'_, '_>) {
         let b = r.u8();
         let amount = u64::from(r.u8());
         let at = match b % 5 {
@@ -757,7 +787,7 @@ impl<S: Store + Default> Harness<S> {
     }
 
     /// One `poll_event`; false when there was none.
-    fn poll_one_event(&mut self) -> bool {
+    pub(crate) fn poll_one_event(&mut self) -> bool {
         let max_incoming = self.session.max_incoming_packet();
         let rx_len = self.rx_len;
         let Some(event) = self.session.poll_event() else {
@@ -766,6 +796,10 @@ impl<S: Store + Default> Harness<S> {
         // Copy what the checks need: the event borrows the session.
         trace!("  event {event:?}");
         let summary = Summary::of(&event);
+        if self.v5.is_some() {
+            let v5 = crate::session_v5::EventV5::of(&event);
+            self.event_v5(v5);
+        }
         match summary {
             Summary::Connected { session_present } => {
                 let Some(conn) = self.conns.front_mut() else {
@@ -789,11 +823,15 @@ impl<S: Store + Default> Harness<S> {
             } => {
                 assert!(topic_ok, "a message with an invalid topic");
                 assert_eq!(qos != QoS::AtMostOnce, packet_id.is_some());
-                assert!(
-                    size <= max_incoming,
-                    "a {size}-byte message over the {max_incoming} limit"
-                );
-                assert!(size <= rx_len + 5);
+                // 5.0 checks the exact size of the packet it came in (`session_v5`): this
+                // 3.1.1 size leaves out the properties and counts a topic an alias stood for.
+                if self.v5.is_none() {
+                    assert!(
+                        size <= max_incoming,
+                        "a {size}-byte message over the {max_incoming} limit"
+                    );
+                    assert!(size <= rx_len + 5);
+                }
                 if qos == QoS::ExactlyOnce {
                     self.q2_delivered += 1;
                     assert!(
@@ -810,6 +848,12 @@ impl<S: Store + Default> Harness<S> {
                 Some(p) => assert_eq!(p.qos, QoS::ExactlyOnce, "PUBCOMP completed QoS 1 id {id}"),
                 None => panic!("PublishCompleted for {id}, not held"),
             },
+            Summary::Rejected(id) => {
+                assert!(
+                    self.published.remove(&id).is_some(),
+                    "PublishRejected for {id}, not held"
+                );
+            }
             Summary::Accepted(id) => match self.published.remove(&id) {
                 Some(p) => assert_eq!(p.qos, QoS::ExactlyOnce, "QoS 1 id {id} reported accepted"),
                 None => panic!("PublishAcceptedSessionEnded for {id}, not held"),
@@ -859,26 +903,32 @@ impl<S: Store + Default> Harness<S> {
     }
 
     /// One `poll_transmit` into a buffer of `size` bytes; the number of bytes written.
-    fn transmit(&mut self, size: usize) -> usize {
+    pub(crate) fn transmit(&mut self, size: usize) -> usize {
         let mut buf = std::mem::take(&mut self.out);
         let n = self.transmit_into(buf.get_mut(..size).unwrap_or_default());
         self.out = buf;
         n
     }
 
-    fn transmit_into(&mut self, buf: &mut [u8]) -> usize {
+    pub(crate) fn transmit_into(&mut self, buf: &mut [u8]) -> usize {
         let size = buf.len();
         let active_before = matches!(
             self.session.state(),
             State::Connecting | State::Connected | State::Disconnecting
         );
+        // 5.0: whether the session had the broker's CONNACK limits when it wrote these bytes.
+        let limits_known = self.session.server_limits().is_some();
         match self.session.poll_transmit(self.now(), buf) {
             Ok(None) => 0,
             Ok(Some(n)) => {
                 assert!(active_before, "bytes sent with no connection");
                 assert!(n > 0 && n <= size, "poll_transmit wrote {n} into {size}");
                 trace!("  sent {:02X?}", buf.get(..n).unwrap_or_default());
-                self.check_sent(buf.get(..n).unwrap_or_default());
+                if self.v5.is_some() {
+                    self.check_sent_v5(buf.get(..n).unwrap_or_default(), limits_known);
+                } else {
+                    self.check_sent(buf.get(..n).unwrap_or_default());
+                }
                 n
             }
             Err(e) => {
@@ -893,7 +943,7 @@ impl<S: Store + Default> Harness<S> {
     }
 
     /// The client's bytes: whole valid packets, in a valid order, naming held ids.
-    fn check_sent(&mut self, mut bytes: &[u8]) {
+    pub(crate) fn check_sent(&mut self, mut bytes: &[u8]) {
         let decoder = Decoder::new();
         while !bytes.is_empty() {
             let (packet, used) = match decoder.decode(bytes) {
@@ -983,7 +1033,7 @@ impl<S: Store + Default> Harness<S> {
     }
 
     /// Poll events and transmit until both are empty, as the docs ask after every call.
-    fn drain(&mut self) -> bool {
+    pub(crate) fn drain(&mut self) -> bool {
         let mut progressed = false;
         let mut rounds = 0;
         loop {
@@ -998,12 +1048,15 @@ impl<S: Store + Default> Harness<S> {
                 progressed = true;
                 continue;
             }
+            if self.v5.is_some() {
+                self.drained_v5();
+            }
             return progressed;
         }
     }
 
     /// A driver's loop until nothing is left to do now: it must neither spin nor stall.
-    fn settle(&mut self) {
+    pub(crate) fn settle(&mut self) {
         let mut idle = 0;
         for _ in 0..10_000 {
             let mut progressed = self.drain();
@@ -1037,13 +1090,13 @@ impl<S: Store + Default> Harness<S> {
         panic!("the driver loop never settles");
     }
 
-    fn receiving(&self) -> bool {
+    pub(crate) fn receiving(&self) -> bool {
         matches!(self.session.state(), State::Connecting | State::Connected)
     }
 
     /// Restart the session over its store, as after a process restart: unpolled events are gone;
     /// the store is the truth.
-    fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         let config = self.config;
         let placeholder = Session::new(
             config,
@@ -1067,10 +1120,13 @@ impl<S: Store + Default> Harness<S> {
         self.wire = Wire::default();
         self.to_answer.clear();
         self.inbound.clear();
+        if let Some(m) = &mut self.v5 {
+            m.restart();
+        }
     }
 
     /// Invariants that hold after every step.
-    fn check(&mut self) {
+    pub(crate) fn check(&mut self) {
         let store = self.session.store();
         // A message reported dropped leaves the store at the next call that settles it.
         if self
@@ -1081,7 +1137,11 @@ impl<S: Store + Default> Harness<S> {
         }
         let held = store.outgoing_len();
         assert!(self.session.inflight() <= self.window);
-        assert!(self.session.queued() <= usize::from(self.config.max_queued));
+        // 5.0: a smaller Receive Maximum on a later connection queues held messages beyond
+        // the queue's bound; the store's bound below still holds.
+        if self.v5.is_none() {
+            assert!(self.session.queued() <= usize::from(self.config.max_queued));
+        }
         assert!(
             held <= self.window + usize::from(self.config.max_queued),
             "{held} held, window {} + queue {}",
@@ -1114,11 +1174,14 @@ impl<S: Store + Default> Harness<S> {
             }
         }
         assert!(self.session.max_incoming_packet() <= self.rx_len);
+        if self.v5.is_some() {
+            self.check_v5();
+        }
     }
 
     /// After `poll_event` said `None`: every accepted publish not reported is still held, and
     /// the connections reported match the state.
-    fn check_drained(&mut self) {
+    pub(crate) fn check_drained(&mut self) {
         let store = self.session.store();
         assert!(
             self.pending_drop
@@ -1160,6 +1223,8 @@ enum Summary {
     },
     Acknowledged(u16),
     Completed(u16),
+    /// 5.0: PUBACK or PUBREC with a code of 0x80 or more.
+    Rejected(u16),
     Accepted(u16),
     Republished {
         old: u16,
@@ -1208,6 +1273,7 @@ impl Summary {
             }
             Event::PublishAcknowledged { packet_id } => Summary::Acknowledged(packet_id.get()),
             Event::PublishCompleted { packet_id } => Summary::Completed(packet_id.get()),
+            Event::PublishRejected { packet_id, .. } => Summary::Rejected(packet_id.get()),
             Event::PublishAcceptedSessionEnded { packet_id } => Summary::Accepted(packet_id.get()),
             Event::Republished { old, new } => Summary::Republished {
                 old: old.get(),
@@ -1234,8 +1300,14 @@ impl Summary {
 /// Most operations one input runs.
 const MAX_STEPS: usize = 4096;
 
-fn run<S: Store + Default>(setup: &Setup, store: S, r: &mut In<'_, '_>) {
+fn run<S: Store + Default>(
+    setup: &Setup,
+    store: S,
+    r: &mut In<'_, '_>,
+    v5: Option<Box<crate::session_v5::Model>>,
+) {
     let mut h = Harness::new(setup, store);
+    h.v5 = v5;
     h.check();
     let mut steps = 0;
     while !r.is_empty() && steps < MAX_STEPS {
@@ -1244,20 +1316,41 @@ fn run<S: Store + Default>(setup: &Setup, store: S, r: &mut In<'_, '_>) {
     }
     h.settle();
     h.check();
+    #[cfg(test)]
+    if let Some(m) = &h.v5 {
+        crate::session_v5::scripts::record(m.stats);
+    }
 }
 
-/// The `session` target.
+/// The first input byte that selects the 5.0 half (`session_v5`), as in `decode`. Its 3.1.1
+/// reading (window index 0xF5 % 8 = 5) is reached by other first bytes, so the 3.1.1 half
+/// loses no setup.
+pub const V5: u8 = 0xF5;
+
+/// Run the operations of `r` on a session over the store `setup` names.
+pub(crate) fn run_setup(
+    setup: &Setup,
+    r: &mut In<'_, '_>,
+    v5: Option<Box<crate::session_v5::Model>>,
+) {
+    if setup.fixed_store {
+        run(setup, FixedStore::<8, 1024>::new(), r, v5);
+    } else if setup.store_limit == 0 {
+        run(setup, VecStore::new(), r, v5);
+    } else {
+        run(setup, VecStore::with_limit(setup.store_limit), r, v5);
+    }
+}
+
+/// The `session` target: 3.1.1, or 5.0 after the selector byte 0xF5.
 pub fn session(data: &[u8]) {
+    if let Some((&V5, rest)) = data.split_first() {
+        return crate::session_v5::session_v5(rest);
+    }
     let mut u = Unstructured::new(data);
     let mut r = In::new(&mut u);
     let setup = Setup::read(&mut r);
-    if setup.fixed_store {
-        run(&setup, FixedStore::<8, 1024>::new(), &mut r);
-    } else if setup.store_limit == 0 {
-        run(&setup, VecStore::new(), &mut r);
-    } else {
-        run(&setup, VecStore::with_limit(setup.store_limit), &mut r);
-    }
+    run_setup(&setup, &mut r, None);
 }
 
 /// Scripted scenarios in the target's input form: the `session` seeds.

@@ -13,6 +13,10 @@ impl<S: Store, B: Buffer> Session<S, B> {
     /// Command: subscribe to one or more `(filter, maximum QoS)` pairs in one SUBSCRIBE. Needs
     /// [`State::Connected`]. The result arrives as
     /// [`Event::Subscribed`](crate::Event::Subscribed) with one return code per filter.
+    ///
+    /// On a 5.0 connection (feature `v5`) the filters are checked as `subscribe_with` checks
+    /// them: a shared subscription must be well-formed, and a wildcard or shared one is
+    /// [`CommandError::NotAvailableOnServer`] when the broker's CONNACK said so.
     pub fn subscribe(
         &mut self,
         now: Instant,
@@ -20,6 +24,12 @@ impl<S: Store, B: Buffer> Session<S, B> {
     ) -> Result<PacketId, CommandError> {
         self.settle();
         self.clamp(now);
+        #[cfg(feature = "v5")]
+        if self.v5.on {
+            for (f, _) in filters {
+                self.check_filter_v5(f, false)?;
+            }
+        }
         // Saturating (a filter may be repeated): past `usize::MAX` is past the format's limit.
         let body = filters.iter().fold(self.request_header(), |n, (f, _)| {
             n.saturating_add(f.len()).saturating_add(3)

@@ -536,6 +536,37 @@ fn disconnect_with_will_reason_code_0x04() {
     assert_eq!(events(&mut s), ["Disconnected { reason: Local }"]);
 }
 
+/// Section 3.14.2.1: a client sends 0x00, 0x04, 0x80 to 0x83, 0x90 and 0x93 to 0x99; the other
+/// codes (0x87 Not authorized, 0x8B Server shutting down, 0x8E Session taken over, ...) are the
+/// server's, and `disconnect_with` refuses them with nothing sent.
+#[test]
+fn disconnect_with_a_servers_reason_code_is_refused() {
+    let client = [
+        0x00, 0x04, 0x80, 0x81, 0x82, 0x83, 0x90, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98, 0x99,
+    ];
+    let mut refused = Vec::new();
+    for b in 0..=255u8 {
+        let Ok(code) = DisconnectReasonCode::from_u8(b) else {
+            continue;
+        };
+        let mut s = plain();
+        match s.disconnect_with(T0, &DisconnectOptions::new(code)) {
+            Ok(()) => assert_eq!(out(&mut s, T0)[..2], [0xE0, 0x01 - u8::from(b == 0)]),
+            Err(e) => {
+                assert_eq!(
+                    e,
+                    CommandError::Invalid(mqtt_proto::DecodeError::InvalidDisconnectReasonCode)
+                );
+                assert_eq!(s.state(), State::Connected);
+                assert!(out(&mut s, T0).is_empty());
+                refused.push(b);
+            }
+        }
+        assert_eq!(refused.contains(&b), !client.contains(&b), "0x{b:02X}");
+    }
+    assert_eq!(refused.len(), 16);
+}
+
 #[test]
 fn plain_disconnect_on_v5_is_normal_disconnection() {
     let mut s = plain();
@@ -904,6 +935,29 @@ fn incoming_packet_too_large_is_disconnect_0x95() {
     );
 }
 
+/// Section 3.1.2.11.4: a packet above the Maximum Packet Size of our CONNECT is a Protocol
+/// Error, DISCONNECT 0x95, even when the receive buffer could hold it.
+#[test]
+fn incoming_packet_above_our_maximum_packet_size_is_disconnect_0x95() {
+    let props = [Property::MaximumPacketSize(10)];
+    let mut options = ConnectOptionsV5::new("c");
+    options.properties = Properties::new(&props);
+    let mut s = connected(Config::default(), &options, CONNACK);
+    // Ten bytes: PUBLISH "t" with "abcd" at QoS 0 is delivered.
+    s.handle_receive(
+        T0,
+        &[0x30, 0x08, 0x00, 0x01, b't', 0x00, b'a', b'b', b'c', b'd'],
+    );
+    assert_eq!(events(&mut s), ["Message \"t\" \"abcd\" qos=0"]);
+    // Eleven bytes are refused before the body arrives.
+    s.handle_receive(T0, &[0x30, 0x09, 0x00, 0x01, b't']);
+    assert_eq!(out(&mut s, T0), [0xE0, 0x01, 0x95]);
+    assert_eq!(
+        events(&mut s),
+        ["Disconnected { reason: IncomingPacketTooLarge }"]
+    );
+}
+
 #[test]
 fn auth_without_authentication_method_is_a_protocol_error() {
     let mut s = plain();
@@ -1039,4 +1093,38 @@ fn subscribe_with_what_the_broker_does_not_offer_is_refused() {
         );
     }
     assert!(out(&mut s, T0).is_empty());
+}
+
+/// The 3.1.1 `subscribe` on a 5.0 connection checks its filters as `subscribe_with` does: a
+/// malformed shared subscription [MQTT-4.8.2-1, MQTT-4.8.2-2], and what the broker does not
+/// offer (a Protocol Error, section 3.2.2.3), are refused with nothing sent.
+#[test]
+fn plain_subscribe_on_v5_checks_its_filters() {
+    let mut s = plain();
+    for filter in ["$share//a", "$share/g"] {
+        assert_eq!(
+            s.subscribe(T0, &[(filter, QoS::AtMostOnce)]),
+            Err(CommandError::Invalid(
+                mqtt_proto::DecodeError::InvalidSharedSubscription
+            )),
+            "{filter}"
+        );
+    }
+    // Wildcard and Shared Subscription Available 0.
+    let connack = [0x20, 0x07, 0x00, 0x00, 0x04, 0x28, 0x00, 0x2A, 0x00];
+    let mut s = connected(Config::default(), &ConnectOptionsV5::new("c"), &connack);
+    for filter in ["a/+", "#", "$share/g/t"] {
+        assert_eq!(
+            s.subscribe(T0, &[("a", QoS::AtLeastOnce), (filter, QoS::AtMostOnce)]),
+            Err(CommandError::NotAvailableOnServer),
+            "{filter}"
+        );
+    }
+    assert!(out(&mut s, T0).is_empty());
+    // A plain filter still goes out, with its empty property list.
+    s.subscribe(T0, &[("a", QoS::AtLeastOnce)]).unwrap();
+    assert_eq!(
+        out(&mut s, T0),
+        [0x82, 0x07, 0x00, 0x01, 0x00, 0x00, 0x01, b'a', 0x01]
+    );
 }

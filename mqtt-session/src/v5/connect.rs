@@ -3,7 +3,7 @@
 use mqtt_proto::v5::{
     ConnectReasonCode, Disconnect, DisconnectReasonCode, Packet, PacketType, Properties, PropertyId,
 };
-use mqtt_proto::{EncodeError, TopicName};
+use mqtt_proto::{DecodeError, EncodeError, TopicName};
 
 use super::{Codes, InAliases, ServerLimits};
 use crate::connect::ConnectOptionsV5;
@@ -19,7 +19,7 @@ use crate::time::Instant;
 pub struct DisconnectOptions<'a> {
     /// The reason code: [`DisconnectReasonCode::NormalDisconnection`] (the broker discards the
     /// will), [`DisconnectReasonCode::DisconnectWithWillMessage`] (the broker publishes it), or
-    /// an error code.
+    /// an error code a client may send (section 3.14.2.1: 0x80 to 0x83, 0x90, 0x93 to 0x99).
     pub reason_code: DisconnectReasonCode,
     /// DISCONNECT properties: Session Expiry Interval (not above 0 if the CONNECT's was 0
     /// [MQTT-3.14.2-2]), Reason String, User Properties. A Server Reference is for servers only.
@@ -40,6 +40,29 @@ impl DisconnectOptions<'_> {
             properties: Properties::EMPTY,
         }
     }
+}
+
+/// Whether a client may send this DISCONNECT reason code (the "Sent by" column of section
+/// 3.14.2.1); the others are the server's.
+fn client_may_send(code: DisconnectReasonCode) -> bool {
+    use DisconnectReasonCode as C;
+    matches!(
+        code,
+        C::NormalDisconnection
+            | C::DisconnectWithWillMessage
+            | C::UnspecifiedError
+            | C::MalformedPacket
+            | C::ProtocolError
+            | C::ImplementationSpecificError
+            | C::TopicNameInvalid
+            | C::ReceiveMaximumExceeded
+            | C::TopicAliasInvalid
+            | C::PacketTooLarge
+            | C::MessageRateTooHigh
+            | C::QuotaExceeded
+            | C::AdministrativeAction
+            | C::PayloadFormatInvalid
+    )
 }
 
 impl<S: Store, B: Buffer> Session<S, B> {
@@ -87,6 +110,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
         v.on = true;
         v.receive_maximum = props.receive_maximum().unwrap_or(u16::MAX);
         v.topic_alias_maximum = topic_alias_maximum;
+        v.maximum_packet_size = props.maximum_packet_size();
         v.connect_session_expiry = expiry;
         v.auth = auth;
         v.accepted = false;
@@ -131,7 +155,8 @@ impl<S: Store, B: Buffer> Session<S, B> {
     /// [`CommandError::SessionExpiryAfterZero`] for a non-zero Session Expiry Interval when the
     /// CONNECT's was 0 [MQTT-3.14.2-2], [`CommandError::PacketTooLargeForServer`] above the
     /// broker's Maximum Packet Size [MQTT-3.2.2-15], [`CommandError::Invalid`] for a property
-    /// not allowed in DISCONNECT.
+    /// not allowed in DISCONNECT, or with [`DecodeError::InvalidDisconnectReasonCode`] for a
+    /// reason code only a server sends (section 3.14.2.1).
     pub fn disconnect_with(
         &mut self,
         now: Instant,
@@ -144,6 +169,11 @@ impl<S: Store, B: Buffer> Session<S, B> {
         }
         if !self.v5.on {
             return Err(CommandError::RequiresV5);
+        }
+        if !client_may_send(options.reason_code) {
+            return Err(CommandError::Invalid(
+                DecodeError::InvalidDisconnectReasonCode,
+            ));
         }
         let expiry = options.properties.session_expiry_interval();
         if expiry.is_some_and(|e| e > 0) && self.v5.connect_session_expiry == 0 {

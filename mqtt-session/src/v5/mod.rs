@@ -25,9 +25,10 @@
 //!   is resent however late [MQTT-4.4.0-1, MQTT-4.3.3-7];
 //! * ends a PUBLISH flow on a PUBACK or PUBREC with a code of 0x80 or more
 //!   ([`Event::PublishRejected`](crate::Event::PublishRejected), no PUBREL);
-//! * enforces our Receive Maximum and Topic Alias Maximum on the broker, and on any protocol
-//!   error by the broker sends DISCONNECT with the reason code that names it (0x81 malformed,
-//!   0x82 protocol error, 0x93, 0x94, 0x95) before the connection ends [MQTT-4.13.1-1];
+//! * enforces our Receive Maximum, Maximum Packet Size and Topic Alias Maximum on the broker,
+//!   and on any protocol error by the broker sends DISCONNECT with the reason code that names
+//!   it (0x81 malformed, 0x82 protocol error, 0x93, 0x94, 0x95) before the connection ends
+//!   [MQTT-4.13.1-1];
 //! * can send DISCONNECT with a reason code and properties
 //!   ([`Session::disconnect_with`](crate::Session::disconnect_with));
 //! * offers enhanced authentication (section 4.12), below.
@@ -295,6 +296,9 @@ pub(crate) struct State {
     pub(crate) receive_maximum: u16,
     /// Our Topic Alias Maximum (0 when we sent none).
     pub(crate) topic_alias_maximum: u16,
+    /// Our Maximum Packet Size (`None` when we sent none): a larger incoming packet is a
+    /// Protocol Error, DISCONNECT 0x95 (section 3.1.2.11.4).
+    pub(crate) maximum_packet_size: Option<u32>,
     /// The Session Expiry Interval we sent in CONNECT.
     pub(crate) connect_session_expiry: u32,
     /// A CONNACK accepted the current (or last) connection.
@@ -321,6 +325,7 @@ impl State {
             server: ServerLimits::defaults(0, 0),
             receive_maximum: u16::MAX,
             topic_alias_maximum: 0,
+            maximum_packet_size: None,
             connect_session_expiry: 0,
             accepted: false,
             auth: Auth::new(),

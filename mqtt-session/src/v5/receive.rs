@@ -75,9 +75,21 @@ fn props_range(p: &Properties<'_>, base: usize) -> (usize, usize) {
 }
 
 impl<S: Store, B: Buffer> Session<S, B> {
-    /// The 5.0 decoder for this session's incoming size limit.
+    /// Largest incoming packet on this 5.0 connection: the session's limit, and at most the
+    /// Maximum Packet Size of our CONNECT (a larger packet is a Protocol Error, section
+    /// 3.1.2.11.4).
+    pub(crate) fn max_incoming_v5(&self) -> usize {
+        let ours = self
+            .v5
+            .maximum_packet_size
+            .and_then(|m| usize::try_from(m).ok())
+            .unwrap_or(usize::MAX);
+        self.max_incoming_packet().min(ours)
+    }
+
+    /// The 5.0 decoder for this connection's incoming size limit.
     pub(crate) fn decoder_v5(&self) -> Decoder {
-        let max = self.max_incoming_packet().saturating_sub(2);
+        let max = self.max_incoming_v5().saturating_sub(2);
         Decoder::with_max_remaining_length(u32::try_from(max).unwrap_or(u32::MAX))
     }
 
@@ -89,7 +101,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
     /// Process buffered 5.0 packets while there is room for what they produce.
     pub(crate) fn process_v5(&mut self) {
         let decoder = self.decoder_v5();
-        let max = self.max_incoming_packet();
+        let max = self.max_incoming_v5();
         while self.receiving()
             && self.orphans == 0
             && self.events.free() >= crate::receive::EVENTS_PER_PACKET

@@ -9,6 +9,27 @@ use crate::store::Store;
 use crate::time::Instant;
 
 impl<S: Store, B: Buffer> Session<S, B> {
+    /// The 5.0 rules of one filter of a SUBSCRIBE, from `subscribe_with` or `subscribe`: a
+    /// shared subscription well-formed [MQTT-4.8.2-1, MQTT-4.8.2-2] and without No Local
+    /// [MQTT-3.8.3-4], and nothing the broker's CONNACK said it does not offer (a Protocol
+    /// Error, section 3.2.2.3).
+    pub(crate) fn check_filter_v5(&self, f: &str, no_local: bool) -> Result<(), CommandError> {
+        let server = &self.v5.server;
+        let filter = TopicFilter::new(f).map_err(CommandError::Invalid)?;
+        let shared = mqtt_proto::v5::shared_subscription(filter).map_err(CommandError::Invalid)?;
+        if shared && no_local {
+            return Err(CommandError::Invalid(
+                DecodeError::NoLocalOnSharedSubscription,
+            ));
+        }
+        if (shared && !server.shared_subscription_available)
+            || (f.contains(['+', '#']) && !server.wildcard_subscription_available)
+        {
+            return Err(CommandError::NotAvailableOnServer);
+        }
+        Ok(())
+    }
+
     /// Command (5.0): subscribe with Subscription Options per filter (maximum QoS, No Local,
     /// Retain As Published, Retain Handling) and SUBSCRIBE properties (a Subscription
     /// Identifier, which then comes back in the properties of matching messages, and User
@@ -44,19 +65,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
             return Err(CommandError::NotAvailableOnServer);
         }
         for (f, o) in filters {
-            let filter = TopicFilter::new(f).map_err(CommandError::Invalid)?;
-            let shared =
-                mqtt_proto::v5::shared_subscription(filter).map_err(CommandError::Invalid)?;
-            if shared && o.no_local {
-                return Err(CommandError::Invalid(
-                    DecodeError::NoLocalOnSharedSubscription,
-                ));
-            }
-            if (shared && !server.shared_subscription_available)
-                || (f.contains(['+', '#']) && !server.wildcard_subscription_available)
-            {
-                return Err(CommandError::NotAvailableOnServer);
-            }
+            self.check_filter_v5(f, o.no_local)?;
         }
         // Packet identifier, properties (with their length), then (filter, options) pairs.
         let body = filters
