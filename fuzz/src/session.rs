@@ -854,6 +854,12 @@ impl<S: Store + Default> Harness<S> {
                     "PublishRejected for {id}, not held"
                 );
             }
+            Summary::Unsent(id) => {
+                assert!(
+                    self.published.remove(&id).is_some(),
+                    "PublishExpired or PublishNotSendable for {id}, not held"
+                );
+            }
             Summary::Accepted(id) => match self.published.remove(&id) {
                 Some(p) => assert_eq!(p.qos, QoS::ExactlyOnce, "QoS 1 id {id} reported accepted"),
                 None => panic!("PublishAcceptedSessionEnded for {id}, not held"),
@@ -1225,6 +1231,9 @@ enum Summary {
     Completed(u16),
     /// 5.0: PUBACK or PUBREC with a code of 0x80 or more.
     Rejected(u16),
+    /// 5.0: a held message removed unsent: it expired, or the connection's broker does not
+    /// take it (size, QoS, retain).
+    Unsent(u16),
     Accepted(u16),
     Republished {
         old: u16,
@@ -1274,6 +1283,9 @@ impl Summary {
             Event::PublishAcknowledged { packet_id } => Summary::Acknowledged(packet_id.get()),
             Event::PublishCompleted { packet_id } => Summary::Completed(packet_id.get()),
             Event::PublishRejected { packet_id, .. } => Summary::Rejected(packet_id.get()),
+            Event::PublishExpired { packet_id } | Event::PublishNotSendable { packet_id, .. } => {
+                Summary::Unsent(packet_id.get())
+            }
             Event::PublishAcceptedSessionEnded { packet_id } => Summary::Accepted(packet_id.get()),
             Event::Republished { old, new } => Summary::Republished {
                 old: old.get(),

@@ -111,7 +111,6 @@ impl<S: Store + Default> Harness<S> {
             Ok(()) => {
                 assert_eq!(before, State::TransportUp, "connect accepted in {before:?}");
                 assert_eq!(self.session.state(), State::Connecting);
-                assert!(!asked.auth, "an Authentication Method accepted");
                 assert!(
                     !asked.will_props_without_will,
                     "will properties without a will"
@@ -131,6 +130,12 @@ impl<S: Store + Default> Harness<S> {
                 let no = self.conn_no;
                 let m = self.model();
                 m.cur = no;
+                // A clean start ends the session too, as another client id does.
+                let no_session = m.session_ended
+                    || options.options.clean_session
+                    || m.last_client_id.is_some_and(|id| id != client_id);
+                m.session_ended = no_session;
+                m.last_client_id = Some(client_id);
                 m.conns.insert(
                     no,
                     ConnV5 {
@@ -140,6 +145,11 @@ impl<S: Store + Default> Harness<S> {
                         our_topic_alias_maximum: tam.unwrap_or(0),
                         connect_session_expiry: expiry.unwrap_or(0),
                         keep_alive,
+                        no_session,
+                        broke: super::model::Broke {
+                            auth: asked.auth,
+                            ..Default::default()
+                        },
                         ..ConnV5::default()
                     },
                 );
@@ -158,7 +168,6 @@ impl<S: Store + Default> Harness<S> {
                         before,
                         State::Connecting | State::Connected | State::Disconnecting
                     )),
-                    CommandError::EnhancedAuthUnsupported => assert!(asked.auth),
                     CommandError::WillPropertiesWithoutWill => {
                         assert!(asked.will_props_without_will);
                     }
@@ -319,9 +328,6 @@ impl<S: Store + Default> Harness<S> {
                     }
                     CommandError::Invalid(_) => assert!(!topic_ok || invalid),
                     CommandError::PropertyNotAllowed => assert!(forbidden),
-                    CommandError::StoredPropertiesUnsupported => {
-                        assert!(qos != QoS::AtMostOnce && !props.is_empty());
-                    }
                     CommandError::QoSNotSupported { maximum } => {
                         let l = limits.unwrap_or_else(|| panic!("{e:?} without limits"));
                         assert_eq!(maximum, l.maximum_qos);

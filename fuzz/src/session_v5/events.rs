@@ -101,6 +101,10 @@ fn outcome(r: &ResponseV5, e: &EventV5) -> bool {
             EventV5::Connected
                 | EventV5::Disconnected(DisconnectReason::ProtocolViolation(
                     Violation::SessionPresentWithCleanSession
+                        | Violation::SessionPresentWithoutSession
+                        | Violation::AuthMethodMismatch
+                        | Violation::UnexpectedAuth
+                        | Violation::AuthBeforeAnswer
                 ))
         ),
         T_CONNACK => matches!(
@@ -161,7 +165,13 @@ fn justified(b: &Broke, v: &Violation) -> bool {
         Violation::ConnAckNotFirst(_) => b.connack_not_first,
         Violation::DuplicateConnAck => b.duplicate_connack,
         Violation::SessionPresentWithCleanSession => b.session_present_clean,
-        Violation::UnexpectedAuth => b.auth,
+        Violation::SessionPresentWithoutSession => b.session_present_without_session,
+        Violation::UnexpectedAuth
+        | Violation::AuthMethodMismatch
+        | Violation::AuthBeforeAnswer
+        | Violation::AuthSuccessBeforeConnAck
+        | Violation::ReAuthenticateFromServer
+        | Violation::UnsolicitedAuth(_) => b.auth,
         Violation::ReceiveMaximumExceeded => b.receive_maximum_exceeded,
         Violation::TopicAliasInvalid(a) => b.alias_invalid.contains(a),
         Violation::UnknownTopicAlias(a) => b.alias_unknown.contains(a),
@@ -215,6 +225,7 @@ impl<S: Store + Default> Harness<S> {
             }
             EventV5::Connected => {
                 assert!(answered, "Connected without a CONNACK Response");
+                m.session_ended = false;
                 m.stats.connected += 1;
                 if m.conn(no, &e).connack.is_some_and(|v| v.session_present) {
                     m.stats.resumed += 1;
@@ -319,6 +330,17 @@ impl<S: Store + Default> Harness<S> {
                         "IncomingPacketTooLarge without such a packet"
                     ),
                     _ => {}
+                }
+                // The session outlives the connection only with a Session Expiry Interval
+                // above 0 in force at its end [MQTT-3.1.2-23]: the CONNACK's (or the
+                // CONNECT's), or the one a DISCONNECT of ours set.
+                let accepted = c.connack.filter(|v| v.code < 0x80);
+                let expiry = c.expiry_override.unwrap_or(match accepted {
+                    Some(v) => v.session_expiry,
+                    None => c.connect_session_expiry,
+                });
+                if expiry == 0 {
+                    m.session_ended = true;
                 }
                 match reason {
                     DisconnectReason::RefusedV5(_) => m.stats.refused += 1,

@@ -413,6 +413,11 @@ impl ConnV5 {
                 } else if c.session_present && self.clean_start {
                     self.broke.session_present_clean = true;
                     self.must_end("session present with Clean Start");
+                } else if c.session_present && self.no_session {
+                    self.broke.session_present_without_session = true;
+                    self.must_end("session present without a session");
+                } else if self.broke.auth {
+                    self.must_end("a CONNACK without the Authentication Method asked for");
                 }
             }
             Packet::Publish(p) => self.fed_publish(p),

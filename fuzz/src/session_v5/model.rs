@@ -234,6 +234,11 @@ pub(crate) struct Broke {
     pub(crate) connack_not_first: bool,
     pub(crate) duplicate_connack: bool,
     pub(crate) session_present_clean: bool,
+    /// Session present 1 when the client's session had ended (Session Expiry 0 on the last
+    /// connection, or another client id) [MQTT-3.2.2-4].
+    pub(crate) session_present_without_session: bool,
+    /// The connection asked for enhanced authentication, which the cooperative broker does
+    /// not do: the session ends it as the AUTH rules say.
     pub(crate) auth: bool,
     pub(crate) alias_invalid: BTreeSet<u16>,
     pub(crate) alias_unknown: BTreeSet<u16>,
@@ -261,6 +266,9 @@ pub(crate) struct ConnV5 {
     pub(crate) keep_alive: u16,
     /// The Session Expiry Interval in force when set by `disconnect_with`.
     pub(crate) expiry_override: Option<u32>,
+    /// The client had no session when this connection began (the last one ended it, or the
+    /// client id changed).
+    pub(crate) no_session: bool,
 
     // -- the broker's bytes the session took while receiving ----------------------------------
     pub(crate) fed: Vec<u8>,
@@ -351,6 +359,10 @@ pub(crate) struct Model {
     pub(crate) pending: Option<super::events::ResponseV5>,
     pub(crate) subs: BTreeMap<u16, SubDetails>,
     pub(crate) stats: Stats,
+    /// The client's session ended and no CONNACK has accepted a connection since.
+    pub(crate) session_ended: bool,
+    /// The client id of the last CONNECT (the held state belongs to it).
+    pub(crate) last_client_id: Option<&'static str>,
 }
 
 impl Model {
@@ -362,6 +374,8 @@ impl Model {
             pending: None,
             subs: BTreeMap::new(),
             stats: Stats::default(),
+            session_ended: false,
+            last_client_id: None,
         }
     }
 
@@ -372,6 +386,8 @@ impl Model {
 
     /// The session was made again over its store: no connection, no event left.
     pub(crate) fn restart(&mut self) {
+        self.session_ended = false;
+        self.last_client_id = None;
         self.conns.clear();
         self.cur = 0;
         self.pending = None;

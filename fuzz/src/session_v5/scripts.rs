@@ -142,8 +142,9 @@ impl Script5 {
             .str("value");
         self
     }
-    /// A CONNECT the session must refuse: an Authentication Method, or will properties without
-    /// a will.
+    /// A CONNECT with an Authentication Method (`auth`: the cooperative broker's CONNACK then
+    /// lacks it, which ends the connection), or one the session must refuse: will properties
+    /// without a will.
     pub fn connect_refused(mut self, auth: bool) -> Self {
         let extra = if auth { 0x10 } else { 0x20 };
         self.0
@@ -503,7 +504,6 @@ pub fn all() -> Vec<(&'static str, Vec<u8>, Reach)> {
                 .answer(1)
                 .disconnect_with(13, Some(3))
                 .up()
-                .connect_refused(true)
                 .connect_refused(false)
                 .connect(true, 0, 1)
                 .answer(1)

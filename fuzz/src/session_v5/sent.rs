@@ -80,11 +80,13 @@ impl<S: Store + Default> Harness<S> {
                     conn.connect_session_expiry,
                     p.contains(PropertyId::AuthenticationMethod),
                 ));
+                let kept = !c.clean_start && !conn.no_session;
                 let mut props = Vec::new();
                 setup.server.push_props(&mut props);
                 self.to_answer
                     .push_back(encode_v5(&Packet::ConnAck(ConnAck {
-                        session_present: !c.clean_start,
+                        // A broker keeps the session only while it has not ended.
+                        session_present: kept,
                         reason_code: ConnectReasonCode::Success,
                         properties: Properties::new(&props),
                     })));

@@ -149,3 +149,39 @@ fn mqtt_3_2_2_11_held_messages_above_the_maximum_qos_or_retained_without_retain_
     );
     assert_eq!(s.inflight(), 1);
 }
+
+/// Our Receive Maximum counts the messages of this connection only: the broker's send quota
+/// starts afresh on each connection (section 4.9), so a QoS 2 id left awaiting PUBREL from the
+/// last connection does not count against the next [MQTT-3.3.4-9].
+#[test]
+fn our_receive_maximum_starts_afresh_on_each_connection() {
+    let props = [
+        Property::SessionExpiryInterval(60),
+        Property::ReceiveMaximum(1),
+    ];
+    let mut o = ConnectOptionsV5::new("c");
+    o.options.clean_session = false;
+    o.properties = Properties::new(&props);
+    let mut s = connected(Config::default(), &o, CONNACK);
+    // QoS 2 PUBLISH id 1 "t" "a": delivered, PUBREC sent, the id awaits PUBREL.
+    s.handle_receive(T0, &[0x34, 0x07, 0x00, 0x01, b't', 0x00, 0x01, 0x00, b'a']);
+    assert_eq!(out(&mut s, T0), [0x50, 0x02, 0x00, 0x01]);
+    events(&mut s);
+    s.handle_transport_closed(T0);
+    events(&mut s);
+    s.handle_transport_up(T0);
+    s.connect(T0, &o).unwrap();
+    out(&mut s, T0);
+    s.handle_receive(T0, &[0x20, 0x03, 0x01, 0x00, 0x00]);
+    events(&mut s);
+    // A new QoS 2 message on this connection is within its quota of 1.
+    s.handle_receive(T0, &[0x34, 0x07, 0x00, 0x01, b't', 0x00, 0x02, 0x00, b'b']);
+    assert_eq!(out(&mut s, T0), [0x50, 0x02, 0x00, 0x02]);
+    let seen = events(&mut s);
+    assert!(!seen.iter().any(|e| e.contains("Disconnected")), "{seen:?}");
+    // A second one beyond it is the broker's error: DISCONNECT 0x93.
+    s.handle_receive(T0, &[0x34, 0x07, 0x00, 0x01, b't', 0x00, 0x03, 0x00, b'c']);
+    let sent = out(&mut s, T0);
+    assert_eq!(sent.first(), Some(&0xE0), "{sent:02X?}");
+    assert_eq!(sent.get(2), Some(&0x93));
+}

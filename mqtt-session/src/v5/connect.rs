@@ -119,6 +119,8 @@ impl<S: Store, B: Buffer> Session<S, B> {
         v.disconnect_written = false;
         v.aliases_in.clear();
         v.aliases_out.clear();
+        // Our Receive Maximum counts this connection's messages only (section 4.9).
+        v.incoming_qos2 = 0;
         Ok(())
     }
 

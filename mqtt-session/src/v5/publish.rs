@@ -31,13 +31,17 @@ impl<S: Store, B: Buffer> Session<S, B> {
         }
     }
 
-    /// Incoming QoS 1/2 messages the broker has not had the final acknowledgement of: QoS 2
-    /// ids awaiting PUBREL, and PUBACKs and PUBCOMPs queued but not written yet.
+    /// Incoming QoS 1/2 messages of this connection the broker may still count against our
+    /// Receive Maximum: QoS 2 ids received on it and awaiting PUBREL, and PUBACKs queued but
+    /// not written yet. The broker's send quota starts afresh on each connection (section
+    /// 4.9), so ids left from an earlier one do not count; nor do queued PUBCOMPs, which may
+    /// answer a PUBREL of an earlier connection's message: a broker is never accused of
+    /// exceeding what it may send, at the cost of letting one PUBCOMP's worth through.
     fn incoming_unacknowledged(&self) -> usize {
         let queued = self
             .control
             .iter()
-            .filter(|c| matches!(c.first(), Some(0x40 | 0x70)))
+            .filter(|c| c.first() == Some(&0x40))
             .count();
         self.v5.incoming_qos2 + queued
     }
