@@ -5,8 +5,10 @@
 use core::time::Duration;
 
 use mqtt_proto::TopicName;
+#[cfg(feature = "v5")]
+use mqtt_session::v5::{DisconnectOptions, Properties, SubscriptionOptions};
 use mqtt_session::{
-    CommandError, Config, ConnectOptions, Event, Instant, PacketId, QoS, Session, State, Store,
+    CommandError, Config, ConnectRequest, Event, Instant, PacketId, QoS, Session, State, Store,
 };
 
 use crate::buffers::Buffers;
@@ -155,9 +157,9 @@ impl<'a, S: Store, C: Clock> Driver<'a, S, C> {
 
     /// Start a connection over a fresh transport: refuse if one is active or events of the
     /// previous one wait, else queue CONNECT.
-    pub(crate) fn begin_connect<E>(
+    pub(crate) fn begin_connect<'o, E>(
         &mut self,
-        options: &ConnectOptions<'_>,
+        options: impl Into<ConnectRequest<'o>>,
     ) -> Result<(), Error<E>> {
         if self.active() {
             return Err(Error::Command(CommandError::AlreadyConnected));
@@ -184,10 +186,16 @@ impl<'a, S: Store, C: Clock> Driver<'a, S, C> {
                 *refused = Some(code);
                 None
             }
+            // 5.0: a refusal is `Disconnected` with `DisconnectReason::RefusedV5`, after the
+            // CONNACK's `Event::Response`.
             Ok(Some(Event::Disconnected { reason })) => Some(Err(match refused.take() {
                 Some(code) => Error::Refused(code),
                 None => Error::ConnectFailed(reason),
             })),
+            // Enhanced authentication needs the application's answer, with the broker's data,
+            // which only `poll` can hand out.
+            #[cfg(feature = "v5")]
+            Ok(Some(Event::AuthContinue { .. })) => Some(Err(Error::AuthExchange)),
             Ok(_) => None,
             Err(e) => Some(Err(e)),
         }
@@ -223,9 +231,70 @@ impl<'a, S: Store, C: Clock> Driver<'a, S, C> {
         qos: QoS,
         retain: bool,
     ) -> Result<Option<PacketId>, CommandError> {
+        #[cfg(feature = "v5")]
+        self.check_publish_fits(topic, payload, qos, &Properties::EMPTY)?;
+        #[cfg(not(feature = "v5"))]
         self.check_publish_fits(topic, payload, qos)?;
         let now = self.now();
         self.session.publish(now, topic, payload, qos, retain)
+    }
+
+    /// Queue a PUBLISH with 5.0 properties (see the clients' `publish_with`).
+    #[cfg(feature = "v5")]
+    pub(crate) fn publish_with(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+        properties: &Properties<'_>,
+    ) -> Result<Option<PacketId>, CommandError> {
+        self.check_publish_fits(topic, payload, qos, properties)?;
+        let now = self.now();
+        self.session
+            .publish_with(now, topic, payload, qos, retain, properties)
+    }
+
+    /// Queue a 5.0 SUBSCRIBE with subscription options and properties.
+    #[cfg(feature = "v5")]
+    pub(crate) fn subscribe_with(
+        &mut self,
+        filters: &[(&str, SubscriptionOptions)],
+        properties: &Properties<'_>,
+    ) -> Result<PacketId, CommandError> {
+        let now = self.now();
+        self.session.subscribe_with(now, filters, properties)
+    }
+
+    /// Queue a 5.0 DISCONNECT with a reason code and properties.
+    #[cfg(feature = "v5")]
+    pub(crate) fn disconnect_with(
+        &mut self,
+        options: &DisconnectOptions<'_>,
+    ) -> Result<(), CommandError> {
+        let now = self.now();
+        self.session.disconnect_with(now, options)
+    }
+
+    /// Queue AUTH 0x18 answering the broker's AUTH 0x18.
+    #[cfg(feature = "v5")]
+    pub(crate) fn auth_continue(&mut self, data: Option<&[u8]>) -> Result<(), CommandError> {
+        let now = self.now();
+        self.session.auth_continue(now, data)
+    }
+
+    /// Queue AUTH 0x19, starting a re-authentication.
+    #[cfg(feature = "v5")]
+    pub(crate) fn reauthenticate(&mut self, data: Option<&[u8]>) -> Result<(), CommandError> {
+        let now = self.now();
+        self.session.reauthenticate(now, data)
+    }
+
+    /// Queue DISCONNECT 0x80, giving up an authentication.
+    #[cfg(feature = "v5")]
+    pub(crate) fn abort_auth(&mut self) -> Result<(), CommandError> {
+        let now = self.now();
+        self.session.abort_auth(now)
     }
 
     /// Queue a SUBSCRIBE.
@@ -266,7 +335,8 @@ impl<'a, S: Store, C: Clock> Driver<'a, S, C> {
         self.session.disconnect(now)
     }
 
-    /// Refuse a PUBLISH that can never pass through the output buffer.
+    /// Refuse a PUBLISH that can never pass through the output buffer (3.1.1 build).
+    #[cfg(not(feature = "v5"))]
     fn check_publish_fits(
         &self,
         topic: &str,
@@ -277,7 +347,56 @@ impl<'a, S: Store, C: Clock> Driver<'a, S, C> {
         if TopicName::new(topic).is_err() {
             return Ok(());
         }
-        match mqtt_session::publish_len(topic, payload, qos) {
+        self.fits(mqtt_session::publish_len(topic, payload, qos))
+    }
+
+    /// Refuse a PUBLISH that can never pass through the output buffer, counted at the largest
+    /// form it can take on the wire:
+    ///
+    /// * QoS 0 goes out on this connection only: at its version, and at 5.0 with the 3 bytes
+    ///   of a Topic Alias if the session may set one (our and the broker's maximum both
+    ///   non-zero);
+    /// * a QoS 1/2 message is held and may go out on a later connection of either version,
+    ///   first sent there with a Topic Alias: it is counted at its 5.0 size (Property Length
+    ///   and properties), with a Topic Alias if
+    ///   [`Config::outgoing_topic_aliases`] is non-zero.
+    #[cfg(feature = "v5")]
+    fn check_publish_fits(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        properties: &Properties<'_>,
+    ) -> Result<(), CommandError> {
+        // An invalid topic, or a packet too large for MQTT itself, is the session's to report.
+        if TopicName::new(topic).is_err() {
+            return Ok(());
+        }
+        let v5 = self.session.protocol() == mqtt_session::ProtocolVersion::V5;
+        if !v5 && !properties.is_empty() {
+            // Properties without a 5.0 connection are the session's to refuse.
+            return Ok(());
+        }
+        let ours = self.session.config().outgoing_topic_aliases > 0;
+        let required = match qos {
+            QoS::AtMostOnce if !v5 => mqtt_session::publish_len(topic, payload, qos),
+            QoS::AtMostOnce => {
+                let theirs = self
+                    .session
+                    .server_limits()
+                    .is_some_and(|l| l.topic_alias_maximum > 0);
+                let alias = ours && theirs;
+                mqtt_session::v5::publish_len(topic, payload, qos, properties, alias)
+            }
+            _ => mqtt_session::v5::publish_len(topic, payload, qos, properties, ours),
+        };
+        self.fits(required)
+    }
+
+    /// `Err(PacketTooLarge)` if a packet of `required` bytes cannot pass through the output
+    /// buffer (`None`, too large for MQTT itself, is the session's to report).
+    fn fits(&self, required: Option<usize>) -> Result<(), CommandError> {
+        match required {
             Some(required) if required > self.out.len() => {
                 Err(CommandError::PacketTooLarge { required })
             }

@@ -30,11 +30,19 @@ pub enum Error<E> {
     /// `connect`: events of the previous connection have not been polled yet. Call `poll`
     /// until it returns [`Error::NotConnected`], then connect.
     EventsPending,
-    /// `connect`: CONNACK refused the connection.
+    /// `connect`: an MQTT 3.1.1 CONNACK refused the connection with this return code. A 5.0
+    /// refusal is [`Error::ConnectFailed`] with `DisconnectReason::RefusedV5`.
     Refused(ConnectReturnCode),
-    /// `connect`: the connection ended before CONNACK (CONNACK timeout, transport closed,
-    /// protocol violation).
+    /// `connect`: the connection ended without being accepted: CONNACK timeout, transport
+    /// closed, protocol violation, or (feature `v5`) a 5.0 CONNACK that refused it, as
+    /// `DisconnectReason::RefusedV5(code)` with the 5.0 reason code (0x80 or more: 0x86 Bad
+    /// User Name or Password, 0x87 Not authorized, 0x9C Use another server, ...).
     ConnectFailed(DisconnectReason),
+    /// `connect` (feature `v5`): the broker continued an enhanced authentication (AUTH 0x18
+    /// Continue authentication), which `connect` cannot answer; the connection is closed. To
+    /// authenticate so, start the connection with `start_connect` and answer the
+    /// `Event::AuthContinue` that `poll` hands out with `auth_continue`.
+    AuthExchange,
 }
 
 impl<E> From<CommandError> for Error<E> {
@@ -56,6 +64,9 @@ impl<E: fmt::Debug> fmt::Display for Error<E> {
             Error::EventsPending => f.write_str("events of the previous connection not polled"),
             Error::Refused(code) => write!(f, "connection refused: {code:?}"),
             Error::ConnectFailed(reason) => write!(f, "connection failed: {reason}"),
+            Error::AuthExchange => {
+                f.write_str("enhanced authentication needs an answer: use start_connect and poll")
+            }
         }
     }
 }

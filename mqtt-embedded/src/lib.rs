@@ -27,7 +27,22 @@ pub use embedded_io;
 pub use embedded_io_async;
 
 pub use mqtt_session::{
-    CommandError, Config, ConnectOptions, ConnectReturnCode, DisconnectReason, Event, FixedStore,
-    Instant, LastWill, Message, Outgoing, PacketId, QoS, Session, SessionLostPolicy, State, Store,
-    SubAckReturnCode, SubscribeResults, Violation,
+    CommandError, Config, ConnectOptions, ConnectRequest, ConnectReturnCode, DisconnectReason,
+    Event, FixedStore, Instant, LastWill, Message, Outgoing, PacketId, QoS, Session,
+    SessionLostPolicy, State, Store, SubAckReturnCode, SubscribeResults, Violation,
+};
+
+#[cfg(feature = "v5")]
+pub use mqtt_session::ConnectOptionsV5;
+/// MQTT 5.0 (feature `v5`): the session's `v5` module, with what a 5.0 connection takes and
+/// gives: [`Properties`] and [`Property`], [`SubscriptionOptions`] and [`RetainHandling`],
+/// [`DisconnectOptions`], the reason codes of every packet, [`Response`], [`ServerLimits`] and
+/// [`v5::publish_len`]. The most used are re-exported here too.
+#[cfg(feature = "v5")]
+pub use mqtt_session::v5;
+#[cfg(feature = "v5")]
+pub use mqtt_session::v5::{
+    ConnectReasonCode, DisconnectOptions, DisconnectReasonCode, Properties, Property,
+    ProtocolVersion, PubAckReasonCode, Response, RetainHandling, ServerLimits, SubAckReasonCode,
+    SubscriptionOptions,
 };

@@ -185,3 +185,60 @@ fn our_receive_maximum_starts_afresh_on_each_connection() {
     assert_eq!(sent.first(), Some(&0xE0), "{sent:02X?}");
     assert_eq!(sent.get(2), Some(&0x93));
 }
+
+/// `v5::publish_len` is the size of what goes out: without an alias, with a Topic Alias being
+/// set (the property pushing the Property Length and the Remaining Length to two bytes), and
+/// for `publish` on a 5.0 connection (empty properties: one byte more than 3.1.1).
+#[test]
+fn publish_len_is_the_size_of_the_5_0_publish_sent() {
+    use crate::v5::publish_len;
+    // 125 bytes of properties: the list takes one byte of Property Length; with the 3 bytes
+    // of a Topic Alias it takes two.
+    let value = [b'x'; 122];
+    let props = [Property::CorrelationData(&value)];
+    let list = Properties::new(&props);
+    let mut s = connected(Config::default(), &ConnectOptionsV5::new("c"), CONNACK);
+    for qos in [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce] {
+        s.publish_with(T0, "t", b"p", qos, false, &list).unwrap();
+        let sent = out(&mut s, T0);
+        assert_eq!(publish_len("t", b"p", qos, &list, false), Some(sent.len()));
+        events(&mut s);
+        s.publish(T0, "t", b"p", qos, false).unwrap();
+        let sent = out(&mut s, T0);
+        assert_eq!(
+            publish_len("t", b"p", qos, &Properties::EMPTY, false),
+            Some(sent.len())
+        );
+        assert_eq!(
+            Some(sent.len()),
+            crate::publish_len("t", b"p", qos).map(|n| n + 1)
+        );
+    }
+    let config = Config::default().with_outgoing_topic_aliases(8);
+    let mut s = connected(config, &ConnectOptionsV5::new("c"), CONNACK_ALIASES);
+    for (topic, qos) in [("t", QoS::AtMostOnce), ("u", QoS::AtLeastOnce)] {
+        s.publish_with(T0, topic, b"p", qos, false, &list).unwrap();
+        let sent = out(&mut s, T0);
+        // The alias is set: topic in full, Topic Alias 0x23 after the user's properties.
+        let body = if qos == QoS::AtMostOnce { 134 } else { 136 };
+        assert_eq!(
+            &sent[1..3],
+            &[0x80 | (body % 128), 0x01],
+            "Remaining Length"
+        );
+        let at = if qos == QoS::AtMostOnce { 6 } else { 8 };
+        assert_eq!(&sent[at..at + 2], &[0x80, 0x01], "Property Length 128");
+        assert_eq!(publish_len(topic, b"p", qos, &list, true), Some(sent.len()));
+        assert_eq!(
+            publish_len(topic, b"p", qos, &list, false).map(|n| n + 4),
+            Some(sent.len()),
+            "3 bytes of Topic Alias and one more of Property Length"
+        );
+        events(&mut s);
+    }
+    let big = std::vec![0u8; 268_435_455];
+    assert_eq!(
+        publish_len("t", &big, QoS::AtMostOnce, &Properties::EMPTY, false),
+        None
+    );
+}

@@ -112,6 +112,7 @@ pub(crate) use alias::{InAliases, OutAliases};
 pub use auth::MAX_AUTH_METHOD_LEN;
 pub(crate) use auth::{Auth, auth_event};
 pub use connect::DisconnectOptions;
+pub use publish::publish_len;
 pub(crate) use publish::{
     Expiry, StoredProperties, expiry, publish_body_len, write_stored_publish,
 };

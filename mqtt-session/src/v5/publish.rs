@@ -278,6 +278,48 @@ pub(crate) fn publish_body_len(topic_len: usize, payload: &[u8], qos: QoS, props
         .saturating_add(2 + id)
 }
 
+/// Bytes of the 5.0 PUBLISH packet that [`Session::publish_with`] sends for this message,
+/// fixed header included (the same for any packet identifier, DUP and RETAIN; a Message Expiry
+/// Interval keeps its size when it is counted down); `None` when the remaining length would
+/// exceed the format's limit of 268,435,455 bytes. [`Session::publish`] on a 5.0 connection
+/// sends it with [`Properties::EMPTY`].
+///
+/// `with_topic_alias`: count the Topic Alias property (3 bytes, and the Property Length and
+/// Remaining Length that may grow with it) that the session adds when it sets an alias for the
+/// topic (see [`Config::outgoing_topic_aliases`](crate::Config::outgoing_topic_aliases)): the
+/// largest form the packet takes, with the topic in full and the alias. A packet that uses an
+/// alias already set has an empty topic and is smaller; a resend never carries one
+/// [MQTT-3.3.2-7].
+///
+/// A driver that writes through an output buffer smaller than the transmit buffer checks a
+/// message against it with this before the command, as with
+/// [`publish_len`](crate::publish_len) for 3.1.1.
+///
+/// ```
+/// use mqtt_session::QoS;
+/// use mqtt_session::v5::{Properties, Property, publish_len};
+///
+/// let props = [Property::ContentType("text/plain")];
+/// // Fixed header 2, topic 2 + 3, packet id 2, Property Length 1, Content Type 1 + 2 + 10,
+/// // payload 4.
+/// let len = publish_len("a/b", b"data", QoS::AtLeastOnce, &Properties::new(&props), false);
+/// assert_eq!(len, Some(2 + 5 + 2 + 1 + 13 + 4));
+/// // With a Topic Alias (1 + 2 bytes).
+/// let len = publish_len("a/b", b"data", QoS::AtLeastOnce, &Properties::new(&props), true);
+/// assert_eq!(len, Some(2 + 5 + 2 + 1 + 13 + 3 + 4));
+/// ```
+pub fn publish_len(
+    topic: &str,
+    payload: &[u8],
+    qos: QoS,
+    properties: &Properties<'_>,
+    with_topic_alias: bool,
+) -> Option<usize> {
+    let alias = if with_topic_alias { 3 } else { 0 };
+    let props = content_len(properties).saturating_add(alias);
+    wire::total_len(publish_body_len(topic.len(), payload, qos, props))
+}
+
 /// Bytes of the user's PUBLISH properties on the wire, without the Property Length; checks
 /// them for PUBLISH: a client never sends a Subscription Identifier [MQTT-3.3.4-6], and the
 /// session sets any Topic Alias itself.
