@@ -54,6 +54,13 @@ pub struct PublishProperties {
     /// Subscription Identifiers of the subscriptions a received message matched (set by the
     /// broker; a publish must leave it empty [MQTT-3.3.4-6]).
     pub subscription_identifiers: Vec<u32>,
+    /// The Topic Alias a received message came with, if any (set by the broker; the
+    /// message's topic is the name it stands for). A publish must leave it `None`: the client
+    /// sets outgoing aliases itself
+    /// ([`ClientOptions::topic_aliases`](crate::ClientOptions::topic_aliases)), and one given
+    /// here is refused with [`Error::Command`](crate::Error::Command)
+    /// (`PropertyNotAllowed`).
+    pub topic_alias: Option<u16>,
 }
 
 impl PublishProperties {
@@ -71,6 +78,7 @@ impl PublishProperties {
             && self.correlation_data.is_none()
             && self.user_properties.is_empty()
             && self.subscription_identifiers.is_empty()
+            && self.topic_alias.is_none()
     }
 
     /// Set the Payload Format Indicator (`true`: UTF-8 text).
@@ -134,11 +142,14 @@ impl PublishProperties {
         for id in &self.subscription_identifiers {
             list.push(Property::SubscriptionIdentifier(*id));
         }
+        if let Some(a) = self.topic_alias {
+            list.push(Property::TopicAlias(a));
+        }
         Ok(list)
     }
 
-    /// An owned copy of a received PUBLISH's properties (a Topic Alias is left out: the
-    /// session resolved it already).
+    /// An owned copy of a received PUBLISH's properties (with the Topic Alias it used, which
+    /// the session resolved already).
     pub(crate) fn received(p: &Properties<'_>) -> Self {
         let mut out = Self::default();
         if p.is_empty() {
@@ -155,6 +166,7 @@ impl PublishProperties {
                     out.user_properties.push((k.to_owned(), v.to_owned()));
                 }
                 Property::SubscriptionIdentifier(id) => out.subscription_identifiers.push(id),
+                Property::TopicAlias(a) => out.topic_alias = Some(a),
                 _ => {}
             }
         }
@@ -333,13 +345,60 @@ pub struct ConnAckInfo {
     /// Enhanced authentication: the broker's last Authentication Data (e.g. SCRAM's server
     /// signature, for the application to verify).
     pub authentication_data: Option<Vec<u8>>,
+    /// The limits and settings among the CONNACK's properties, as the broker sent them
+    /// (`None` where it sent none; [`ConnAckInfo::server`] has the values in force).
+    pub sent: ConnAckProperties,
+}
+
+/// The limit and setting properties of a 5.0 CONNACK (section 3.2.2.3) as the broker sent
+/// them: `None` for each one it left out (the standard's default then applies).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConnAckProperties {
+    /// Session Expiry Interval.
+    pub session_expiry_interval: Option<u32>,
+    /// Receive Maximum.
+    pub receive_maximum: Option<u16>,
+    /// Maximum QoS.
+    pub maximum_qos: Option<QoS>,
+    /// Retain Available.
+    pub retain_available: Option<bool>,
+    /// Maximum Packet Size.
+    pub maximum_packet_size: Option<u32>,
+    /// Topic Alias Maximum.
+    pub topic_alias_maximum: Option<u16>,
+    /// Wildcard Subscription Available.
+    pub wildcard_subscription_available: Option<bool>,
+    /// Subscription Identifiers Available.
+    pub subscription_identifiers_available: Option<bool>,
+    /// Shared Subscription Available.
+    pub shared_subscription_available: Option<bool>,
+    /// Server Keep Alive.
+    pub server_keep_alive: Option<u16>,
 }
 
 impl ConnAckInfo {
     pub(crate) fn from_props(p: &Properties<'_>) -> Self {
         let mut out = ConnAckInfo::default();
         for prop in p.iter() {
+            let sent = &mut out.sent;
             match prop {
+                Property::SessionExpiryInterval(n) => sent.session_expiry_interval = Some(n),
+                Property::ReceiveMaximum(n) => sent.receive_maximum = Some(n),
+                Property::MaximumQoS(q) => sent.maximum_qos = Some(q),
+                Property::RetainAvailable(b) => sent.retain_available = Some(b),
+                Property::MaximumPacketSize(n) => sent.maximum_packet_size = Some(n),
+                Property::TopicAliasMaximum(n) => sent.topic_alias_maximum = Some(n),
+                Property::WildcardSubscriptionAvailable(b) => {
+                    sent.wildcard_subscription_available = Some(b);
+                }
+                Property::SubscriptionIdentifierAvailable(b) => {
+                    sent.subscription_identifiers_available = Some(b);
+                }
+                Property::SharedSubscriptionAvailable(b) => {
+                    sent.shared_subscription_available = Some(b);
+                }
+                Property::ServerKeepAlive(n) => sent.server_keep_alive = Some(n),
                 Property::AssignedClientIdentifier(s) => out.assigned_client_id = Some(s.into()),
                 Property::ResponseInformation(s) => out.response_information = Some(s.into()),
                 Property::ReasonString(s) => out.reason_string = Some(s.into()),
@@ -350,6 +409,113 @@ impl ConnAckInfo {
             }
         }
         out
+    }
+}
+
+/// How the broker answered a QoS 1/2 publish made with
+/// [`Client::publish_v5`](crate::Client::publish_v5): the reason code, Reason String and User
+/// Properties of its PUBACK (QoS 1) or PUBREC (QoS 2). A QoS 0 publish has no answer: it
+/// reads [`PubAckReasonCode::Success`] once written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PubAck {
+    /// The reason code: 0x00 success, 0x10 "no matching subscribers", or a refusal (0x80 or
+    /// more, e.g. 0x87 "not authorized", 0x97 "quota exceeded").
+    pub reason_code: PubAckReasonCode,
+    /// The Reason String, if any.
+    pub reason_string: Option<String>,
+    /// The User Properties, in order.
+    pub user_properties: Vec<(String, String)>,
+}
+
+impl PubAck {
+    /// An answer with this code and nothing else.
+    pub(crate) fn code(reason_code: PubAckReasonCode) -> Self {
+        PubAck {
+            reason_code,
+            reason_string: None,
+            user_properties: Vec::new(),
+        }
+    }
+
+    /// The answer a PUBACK's or PUBREC's code and properties give.
+    pub(crate) fn from_response(code: u8, p: &Properties<'_>) -> Self {
+        let mut out = PubAck::code(
+            PubAckReasonCode::from_u8(code).unwrap_or(PubAckReasonCode::UnspecifiedError),
+        );
+        for prop in p.iter() {
+            match prop {
+                Property::ReasonString(s) => out.reason_string = Some(s.to_owned()),
+                Property::UserProperty(k, v) => {
+                    out.user_properties.push((k.to_owned(), v.to_owned()));
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+/// The properties of a 5.0 DISCONNECT the client sends (section 3.14.2.2), for
+/// [`Client::disconnect_with_properties`](crate::Client::disconnect_with_properties).
+///
+/// ```
+/// use mqtt_std::v5::DisconnectProperties;
+///
+/// let props = DisconnectProperties::new()
+///     .session_expiry(0)
+///     .reason_string("shutting down for maintenance")
+///     .user_property("host", "gw-4");
+/// # let _ = props;
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DisconnectProperties {
+    /// A new Session Expiry Interval (not above 0 when the CONNECT's was 0 [MQTT-3.14.2-2]).
+    pub session_expiry_interval: Option<u32>,
+    /// A Reason String for the broker's logs.
+    pub reason_string: Option<String>,
+    /// User Properties, in order.
+    pub user_properties: Vec<(String, String)>,
+}
+
+impl DisconnectProperties {
+    /// No properties.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Set the Session Expiry Interval in seconds.
+    pub fn session_expiry(mut self, secs: u32) -> Self {
+        self.session_expiry_interval = Some(secs);
+        self
+    }
+
+    /// Set the Reason String.
+    pub fn reason_string(mut self, reason: impl Into<String>) -> Self {
+        self.reason_string = Some(reason.into());
+        self
+    }
+
+    /// Add a User Property.
+    pub fn user_property(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.user_properties.push((name.into(), value.into()));
+        self
+    }
+
+    /// The properties as the session takes them.
+    pub(crate) fn to_list(&self) -> Vec<Property<'_>> {
+        let mut list = Vec::new();
+        if let Some(s) = self.session_expiry_interval {
+            list.push(Property::SessionExpiryInterval(s));
+        }
+        if let Some(r) = &self.reason_string {
+            list.push(Property::ReasonString(r));
+        }
+        for (k, v) in &self.user_properties {
+            list.push(Property::UserProperty(k, v));
+        }
+        list
     }
 }
 
@@ -442,6 +608,95 @@ mod tests {
             ]
         );
         assert!(ConnectProperties::default().to_list(None).is_empty());
+    }
+
+    #[test]
+    fn a_received_topic_alias_is_kept_and_a_publish_may_not_set_one() {
+        let list = [Property::TopicAlias(3), Property::ContentType("t")];
+        let p = PublishProperties::received(&Properties::new(&list));
+        assert_eq!(p.topic_alias, Some(3));
+        assert!(!p.is_empty());
+        // Given back to a publish, the session refuses it (the client sets aliases).
+        assert!(
+            p.to_list()
+                .expect("valid")
+                .contains(&Property::TopicAlias(3))
+        );
+    }
+
+    #[test]
+    fn connack_properties_as_sent() {
+        let list = [
+            Property::ReceiveMaximum(20),
+            Property::TopicAliasMaximum(10),
+            Property::MaximumQoS(QoS::AtLeastOnce),
+            Property::RetainAvailable(false),
+            Property::ServerKeepAlive(15),
+            Property::SessionExpiryInterval(60),
+            Property::MaximumPacketSize(1000),
+            Property::WildcardSubscriptionAvailable(false),
+            Property::SubscriptionIdentifierAvailable(false),
+            Property::SharedSubscriptionAvailable(true),
+            Property::ReasonString("hello"),
+        ];
+        let info = ConnAckInfo::from_props(&Properties::new(&list));
+        let s = info.sent;
+        assert_eq!(
+            (s.receive_maximum, s.topic_alias_maximum, s.maximum_qos),
+            (Some(20), Some(10), Some(QoS::AtLeastOnce))
+        );
+        assert_eq!(
+            (
+                s.retain_available,
+                s.server_keep_alive,
+                s.session_expiry_interval
+            ),
+            (Some(false), Some(15), Some(60))
+        );
+        assert_eq!(s.maximum_packet_size, Some(1000));
+        assert_eq!(
+            (
+                s.wildcard_subscription_available,
+                s.subscription_identifiers_available,
+                s.shared_subscription_available
+            ),
+            (Some(false), Some(false), Some(true))
+        );
+        assert_eq!(info.reason_string.as_deref(), Some("hello"));
+        assert_eq!(
+            ConnAckInfo::from_props(&Properties::EMPTY).sent,
+            ConnAckProperties::default()
+        );
+    }
+
+    #[test]
+    fn puback_answers_and_disconnect_properties() {
+        let list = [
+            Property::ReasonString("why"),
+            Property::UserProperty("k", "v"),
+        ];
+        let a = PubAck::from_response(0x97, &Properties::new(&list));
+        assert_eq!(a.reason_code, PubAckReasonCode::QuotaExceeded);
+        assert_eq!(a.reason_string.as_deref(), Some("why"));
+        assert_eq!(a.user_properties, [("k".to_string(), "v".to_string())]);
+        // A code PUBACK does not have reads as an unspecified error.
+        assert_eq!(
+            PubAck::from_response(0x04, &Properties::EMPTY).reason_code,
+            PubAckReasonCode::UnspecifiedError
+        );
+        let d = DisconnectProperties::new()
+            .session_expiry(0)
+            .reason_string("bye")
+            .user_property("a", "b");
+        assert_eq!(
+            d.to_list(),
+            [
+                Property::SessionExpiryInterval(0),
+                Property::ReasonString("bye"),
+                Property::UserProperty("a", "b"),
+            ]
+        );
+        assert!(DisconnectProperties::new().to_list().is_empty());
     }
 
     #[test]
