@@ -430,7 +430,7 @@ pub struct PubAck {
 
 impl PubAck {
     /// An answer with this code and nothing else.
-    pub(crate) fn code(reason_code: PubAckReasonCode) -> Self {
+    pub fn new(reason_code: PubAckReasonCode) -> Self {
         PubAck {
             reason_code,
             reason_string: None,
@@ -440,7 +440,7 @@ impl PubAck {
 
     /// The answer a PUBACK's or PUBREC's code and properties give.
     pub(crate) fn from_response(code: u8, p: &Properties<'_>) -> Self {
-        let mut out = PubAck::code(
+        let mut out = PubAck::new(
             PubAckReasonCode::from_u8(code).unwrap_or(PubAckReasonCode::UnspecifiedError),
         );
         for prop in p.iter() {

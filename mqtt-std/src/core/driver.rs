@@ -457,7 +457,7 @@ impl<F: Family, L: LinkState> Core<F, L> {
             Ok(()) => {
                 while c.qos0.front().is_some_and(|(seq, _)| *seq <= upto) {
                     if let Some((_, done)) = c.qos0.pop_front() {
-                        let ok = crate::v5::PubAck::code(crate::v5::PubAckReasonCode::Success);
+                        let ok = crate::v5::PubAck::new(crate::v5::PubAckReasonCode::Success);
                         self.complete_pub(done, Ok(ok));
                     }
                 }

@@ -82,7 +82,7 @@ impl<F: Family, L: LinkState> Core<F, L> {
                 Event::PublishAcknowledged { packet_id }
                 | Event::PublishCompleted { packet_id } => {
                     let answer = c.pub_answers.remove(&packet_id).unwrap_or_else(|| {
-                        crate::v5::PubAck::code(crate::v5::PubAckReasonCode::Success)
+                        crate::v5::PubAck::new(crate::v5::PubAckReasonCode::Success)
                     });
                     self.finish_publish(c, packet_id, Ok(answer));
                 }
@@ -102,7 +102,7 @@ impl<F: Family, L: LinkState> Core<F, L> {
                         .pub_answers
                         .remove(&packet_id)
                         .filter(|a| a.reason_code == reason_code)
-                        .unwrap_or_else(|| crate::v5::PubAck::code(reason_code));
+                        .unwrap_or_else(|| crate::v5::PubAck::new(reason_code));
                     self.finish_publish(c, packet_id, Ok(answer));
                 }
                 Event::PublishNotSendable { packet_id, reason } => {
