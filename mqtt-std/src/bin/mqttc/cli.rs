@@ -113,8 +113,8 @@ MQTT 5.0 (after a connect with \"protocol_version\":5; a 5.0 field at 3.1.1 is a
 
 Events without a command, one JSON object per stdout line:
   {\"event\":\"message\",\"topic\":T,\"payload\":S,\"payload_hex\":H,\"qos\":Q,\"retain\":B,\"dup\":B}
-    (5.0: \"properties\" as sent, subscription_identifiers [..] and topic_alias included; the
-    topic is always the name)
+    (5.0: \"properties\" as sent, {} for none, subscription_identifiers [..] and topic_alias
+    included; the topic is always the name)
   {\"event\":\"disconnected\",\"reason\":R,\"detail\":S}
     (5.0: a DISCONNECT from the broker: \"reason\":\"server\",\"reason_code\":C,\"reason_string\":S)
   {\"event\":\"error\",\"cmd\":C,\"error\":S}

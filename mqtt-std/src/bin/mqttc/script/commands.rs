@@ -38,12 +38,12 @@ impl Script {
         let qos = qos_of(o.get("qos"))?;
         let retain = bool_of(o, "retain", false)?;
         let props = match object_of(o, "properties")? {
-            Some(_) if !self.v5 => return Err(needs_v5("properties")),
+            Some(_) if !self.v5() => return Err(needs_v5("properties")),
             Some(p) => Some(json::publish_props(p, false)?.0),
             None => None,
         };
         let out = self.out.clone();
-        if !self.v5 {
+        if !self.v5() {
             let pending = self
                 .client()?
                 .publish(topic, &payload, qos, retain)
@@ -83,7 +83,7 @@ impl Script {
             filters.push((filter.to_owned(), options_of(f, qos)?));
         }
         let out = self.out.clone();
-        if !self.v5 {
+        if !self.v5() {
             if id.is_some() {
                 return Err(needs_v5("subscription_identifier"));
             }
@@ -138,7 +138,7 @@ impl Script {
             filters.push(f.as_str().ok_or("each filter is a string")?);
         }
         let out = self.out.clone();
-        if !self.v5 {
+        if !self.v5() {
             let pending = self
                 .client()?
                 .unsubscribe(&filters)
@@ -173,7 +173,7 @@ impl Script {
         if code.is_none() && props.is_none() {
             return self.client()?.disconnect().map_err(|e| e.to_string());
         }
-        if !self.v5 {
+        if !self.v5() {
             return Err(needs_v5("reason_code and properties"));
         }
         let code = json::client_disconnect_code(code.unwrap_or(0))?;

@@ -47,7 +47,8 @@ pub fn publish_properties(p: &PublishProperties) -> Map<String, Value> {
     m
 }
 
-pub fn message_event(m: &Message) -> Value {
+/// A received message; with `v5` (a 5.0 connection) its `properties`, empty or not.
+pub fn message_event(m: &Message, v5: bool) -> Value {
     let mut ev = Map::new();
     ev.insert("event".into(), "message".into());
     ev.insert("topic".into(), m.topic.clone().into());
@@ -61,7 +62,7 @@ pub fn message_event(m: &Message) -> Value {
     if let Some(seq) = m.seq {
         ev.insert("seq".into(), seq.into());
     }
-    if !m.properties.is_empty() {
+    if v5 || !m.properties.is_empty() {
         ev.insert(
             "properties".into(),
             publish_properties(&m.properties).into(),
@@ -280,6 +281,26 @@ mod tests {
             })
         );
         assert!(publish_properties(&PublishProperties::new()).is_empty());
+    }
+
+    #[test]
+    fn a_5_0_message_always_has_properties_a_3_1_1_one_never() {
+        let m = Message {
+            topic: "t".into(),
+            payload: b"\xff".to_vec(),
+            qos: mqtt_std::QoS::AtLeastOnce,
+            retain: false,
+            dup: false,
+            packet_id: None,
+            seq: None,
+            properties: PublishProperties::new(),
+        };
+        assert_eq!(
+            message_event(&m, true),
+            json!({"event": "message", "topic": "t", "payload_hex": "ff", "qos": 1,
+                   "retain": false, "dup": false, "properties": {}})
+        );
+        assert!(message_event(&m, false).get("properties").is_none());
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 use std::io::{self, BufRead as _, Write as _};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -80,8 +81,9 @@ struct Script {
     out: Out,
     client: Option<Client>,
     key: Option<ClientKey>,
-    /// The last connect asked for MQTT 5.0.
-    v5: bool,
+    /// The last connect asked for MQTT 5.0 (also read by the IO thread, which writes the
+    /// `message` events).
+    v5: Arc<AtomicBool>,
 }
 
 /// Runs the script loop until `exit` or the end of stdin.
@@ -90,7 +92,7 @@ pub fn run() -> ExitCode {
         out: Out(Arc::new(Mutex::new(io::stdout()))),
         client: None,
         key: None,
-        v5: false,
+        v5: Arc::new(AtomicBool::new(false)),
     };
     let stdin = io::stdin();
     for line in stdin.lock().lines() {
@@ -138,6 +140,11 @@ fn needs_v5(field: &str) -> String {
 }
 
 impl Script {
+    /// The last connect asked for MQTT 5.0.
+    fn v5(&self) -> bool {
+        self.v5.load(Ordering::Relaxed)
+    }
+
     fn client(&self) -> Result<&Client, String> {
         self.client
             .as_ref()
@@ -184,14 +191,15 @@ impl Script {
         });
         let out = self.out.clone();
         let reader = c.clone();
+        let v5 = Arc::clone(&self.v5);
         c.set_receive_notify(move |_queued: usize| {
             while let Some(m) = reader.try_recv() {
-                out.emit(&message_event(&m));
+                out.emit(&message_event(&m, v5.load(Ordering::Relaxed)));
             }
         });
         // Messages a durable store hands out again are queued from the start.
         while let Some(m) = c.try_recv() {
-            self.out.emit(&message_event(&m));
+            self.out.emit(&message_event(&m, self.v5()));
         }
         self.client = Some(c.clone());
         self.key = Some(key);
@@ -291,8 +299,8 @@ impl Script {
                 .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
             topic_aliases,
         };
+        self.v5.store(v5, Ordering::Relaxed);
         let client = self.client_for(key)?;
-        self.v5 = v5;
         match username {
             Some(u) => client.set_login(u, password.map(str::as_bytes)),
             None => client.clear_login(),
