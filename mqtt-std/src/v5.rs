@@ -54,6 +54,13 @@ pub struct PublishProperties {
     /// Subscription Identifiers of the subscriptions a received message matched (set by the
     /// broker; a publish must leave it empty [MQTT-3.3.4-6]).
     pub subscription_identifiers: Vec<u32>,
+    /// The Topic Alias a received message came with, if any (set by the broker; the
+    /// message's topic is the name it stands for). A publish must leave it `None`: the client
+    /// sets outgoing aliases itself
+    /// ([`ClientOptions::topic_aliases`](crate::ClientOptions::topic_aliases)), and one given
+    /// here is refused with [`Error::Command`](crate::Error::Command)
+    /// (`PropertyNotAllowed`).
+    pub topic_alias: Option<u16>,
 }
 
 impl PublishProperties {
@@ -71,6 +78,7 @@ impl PublishProperties {
             && self.correlation_data.is_none()
             && self.user_properties.is_empty()
             && self.subscription_identifiers.is_empty()
+            && self.topic_alias.is_none()
     }
 
     /// Set the Payload Format Indicator (`true`: UTF-8 text).
@@ -134,11 +142,14 @@ impl PublishProperties {
         for id in &self.subscription_identifiers {
             list.push(Property::SubscriptionIdentifier(*id));
         }
+        if let Some(a) = self.topic_alias {
+            list.push(Property::TopicAlias(a));
+        }
         Ok(list)
     }
 
-    /// An owned copy of a received PUBLISH's properties (a Topic Alias is left out: the
-    /// session resolved it already).
+    /// An owned copy of a received PUBLISH's properties (with the Topic Alias it used, which
+    /// the session resolved already).
     pub(crate) fn received(p: &Properties<'_>) -> Self {
         let mut out = Self::default();
         if p.is_empty() {
@@ -155,6 +166,7 @@ impl PublishProperties {
                     out.user_properties.push((k.to_owned(), v.to_owned()));
                 }
                 Property::SubscriptionIdentifier(id) => out.subscription_identifiers.push(id),
+                Property::TopicAlias(a) => out.topic_alias = Some(a),
                 _ => {}
             }
         }
@@ -333,13 +345,60 @@ pub struct ConnAckInfo {
     /// Enhanced authentication: the broker's last Authentication Data (e.g. SCRAM's server
     /// signature, for the application to verify).
     pub authentication_data: Option<Vec<u8>>,
+    /// The limits and settings among the CONNACK's properties, as the broker sent them
+    /// (`None` where it sent none; [`ConnAckInfo::server`] has the values in force).
+    pub sent: ConnAckProperties,
+}
+
+/// The limit and setting properties of a 5.0 CONNACK (section 3.2.2.3) as the broker sent
+/// them: `None` for each one it left out (the standard's default then applies).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConnAckProperties {
+    /// Session Expiry Interval.
+    pub session_expiry_interval: Option<u32>,
+    /// Receive Maximum.
+    pub receive_maximum: Option<u16>,
+    /// Maximum QoS.
+    pub maximum_qos: Option<QoS>,
+    /// Retain Available.
+    pub retain_available: Option<bool>,
+    /// Maximum Packet Size.
+    pub maximum_packet_size: Option<u32>,
+    /// Topic Alias Maximum.
+    pub topic_alias_maximum: Option<u16>,
+    /// Wildcard Subscription Available.
+    pub wildcard_subscription_available: Option<bool>,
+    /// Subscription Identifiers Available.
+    pub subscription_identifiers_available: Option<bool>,
+    /// Shared Subscription Available.
+    pub shared_subscription_available: Option<bool>,
+    /// Server Keep Alive.
+    pub server_keep_alive: Option<u16>,
 }
 
 impl ConnAckInfo {
     pub(crate) fn from_props(p: &Properties<'_>) -> Self {
         let mut out = ConnAckInfo::default();
         for prop in p.iter() {
+            let sent = &mut out.sent;
             match prop {
+                Property::SessionExpiryInterval(n) => sent.session_expiry_interval = Some(n),
+                Property::ReceiveMaximum(n) => sent.receive_maximum = Some(n),
+                Property::MaximumQoS(q) => sent.maximum_qos = Some(q),
+                Property::RetainAvailable(b) => sent.retain_available = Some(b),
+                Property::MaximumPacketSize(n) => sent.maximum_packet_size = Some(n),
+                Property::TopicAliasMaximum(n) => sent.topic_alias_maximum = Some(n),
+                Property::WildcardSubscriptionAvailable(b) => {
+                    sent.wildcard_subscription_available = Some(b);
+                }
+                Property::SubscriptionIdentifierAvailable(b) => {
+                    sent.subscription_identifiers_available = Some(b);
+                }
+                Property::SharedSubscriptionAvailable(b) => {
+                    sent.shared_subscription_available = Some(b);
+                }
+                Property::ServerKeepAlive(n) => sent.server_keep_alive = Some(n),
                 Property::AssignedClientIdentifier(s) => out.assigned_client_id = Some(s.into()),
                 Property::ResponseInformation(s) => out.response_information = Some(s.into()),
                 Property::ReasonString(s) => out.reason_string = Some(s.into()),
@@ -350,6 +409,113 @@ impl ConnAckInfo {
             }
         }
         out
+    }
+}
+
+/// How the broker answered a QoS 1/2 publish made with
+/// [`Client::publish_v5`](crate::Client::publish_v5): the reason code, Reason String and User
+/// Properties of its PUBACK (QoS 1) or PUBREC (QoS 2). A QoS 0 publish has no answer: it
+/// reads [`PubAckReasonCode::Success`] once written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PubAck {
+    /// The reason code: 0x00 success, 0x10 "no matching subscribers", or a refusal (0x80 or
+    /// more, e.g. 0x87 "not authorized", 0x97 "quota exceeded").
+    pub reason_code: PubAckReasonCode,
+    /// The Reason String, if any.
+    pub reason_string: Option<String>,
+    /// The User Properties, in order.
+    pub user_properties: Vec<(String, String)>,
+}
+
+impl PubAck {
+    /// An answer with this code and nothing else.
+    pub fn new(reason_code: PubAckReasonCode) -> Self {
+        PubAck {
+            reason_code,
+            reason_string: None,
+            user_properties: Vec::new(),
+        }
+    }
+
+    /// The answer a PUBACK's or PUBREC's code and properties give.
+    pub(crate) fn from_response(code: u8, p: &Properties<'_>) -> Self {
+        let mut out = PubAck::new(
+            PubAckReasonCode::from_u8(code).unwrap_or(PubAckReasonCode::UnspecifiedError),
+        );
+        for prop in p.iter() {
+            match prop {
+                Property::ReasonString(s) => out.reason_string = Some(s.to_owned()),
+                Property::UserProperty(k, v) => {
+                    out.user_properties.push((k.to_owned(), v.to_owned()));
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+/// The properties of a 5.0 DISCONNECT the client sends (section 3.14.2.2), for
+/// [`Client::disconnect_with_properties`](crate::Client::disconnect_with_properties).
+///
+/// ```
+/// use mqtt_std::v5::DisconnectProperties;
+///
+/// let props = DisconnectProperties::new()
+///     .session_expiry(0)
+///     .reason_string("shutting down for maintenance")
+///     .user_property("host", "gw-4");
+/// # let _ = props;
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DisconnectProperties {
+    /// A new Session Expiry Interval (not above 0 when the CONNECT's was 0 [MQTT-3.14.2-2]).
+    pub session_expiry_interval: Option<u32>,
+    /// A Reason String for the broker's logs.
+    pub reason_string: Option<String>,
+    /// User Properties, in order.
+    pub user_properties: Vec<(String, String)>,
+}
+
+impl DisconnectProperties {
+    /// No properties.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Set the Session Expiry Interval in seconds.
+    pub fn session_expiry(mut self, secs: u32) -> Self {
+        self.session_expiry_interval = Some(secs);
+        self
+    }
+
+    /// Set the Reason String.
+    pub fn reason_string(mut self, reason: impl Into<String>) -> Self {
+        self.reason_string = Some(reason.into());
+        self
+    }
+
+    /// Add a User Property.
+    pub fn user_property(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.user_properties.push((name.into(), value.into()));
+        self
+    }
+
+    /// The properties as the session takes them.
+    pub(crate) fn to_list(&self) -> Vec<Property<'_>> {
+        let mut list = Vec::new();
+        if let Some(s) = self.session_expiry_interval {
+            list.push(Property::SessionExpiryInterval(s));
+        }
+        if let Some(r) = &self.reason_string {
+            list.push(Property::ReasonString(r));
+        }
+        for (k, v) in &self.user_properties {
+            list.push(Property::UserProperty(k, v));
+        }
+        list
     }
 }
 
@@ -381,86 +547,4 @@ pub(crate) fn suback_codes(raw: &[u8]) -> Vec<SubAckReasonCode> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn publish_properties_to_wire_and_back() {
-        let mut p = PublishProperties::new()
-            .payload_utf8(true)
-            .message_expiry(30)
-            .content_type("text/plain")
-            .response_topic("reply/here")
-            .correlation_data(b"id-1".to_vec())
-            .user_property("a", "1")
-            .user_property("a", "2");
-        p.subscription_identifiers = vec![7, 9];
-        assert!(!p.is_empty());
-        let list = p.to_list().expect("valid");
-        assert_eq!(list.len(), 9);
-        let back = PublishProperties::received(&Properties::new(&list));
-        assert_eq!(back, p);
-        assert_eq!(p.size(), 10 + 10 + 4 + 4);
-        assert!(PublishProperties::new().is_empty());
-        assert!(
-            PublishProperties::new()
-                .to_list()
-                .expect("empty")
-                .is_empty()
-        );
-    }
-
-    #[test]
-    fn a_response_topic_with_a_wildcard_is_refused() {
-        let p = PublishProperties::new().response_topic("reply/#");
-        assert!(p.to_list().is_err());
-    }
-
-    #[test]
-    fn connect_properties_list() {
-        let c = ConnectProperties {
-            session_expiry_interval: Some(3600),
-            receive_maximum: Some(10),
-            topic_alias_maximum: Some(5),
-            request_response_information: true,
-            request_problem_information: Some(false),
-            user_properties: vec![("k".into(), "v".into())],
-            authentication_method: None,
-            authentication_data: None,
-        };
-        let list = c.to_list(Some(1024));
-        assert_eq!(
-            list,
-            [
-                Property::SessionExpiryInterval(3600),
-                Property::ReceiveMaximum(10),
-                Property::MaximumPacketSize(1024),
-                Property::TopicAliasMaximum(5),
-                Property::RequestResponseInformation(true),
-                Property::RequestProblemInformation(false),
-                Property::UserProperty("k", "v"),
-            ]
-        );
-        assert!(ConnectProperties::default().to_list(None).is_empty());
-    }
-
-    #[test]
-    fn reason_codes_from_bytes() {
-        assert_eq!(
-            suback_codes(&[0x01, 0x87, 0x55]),
-            [
-                SubAckReasonCode::GrantedQoS1,
-                SubAckReasonCode::NotAuthorized,
-                SubAckReasonCode::UnspecifiedError
-            ]
-        );
-        assert_eq!(
-            unsuback_codes(&[0x00, 0x11], 2),
-            [
-                UnsubAckReasonCode::Success,
-                UnsubAckReasonCode::NoSubscriptionExisted
-            ]
-        );
-        assert_eq!(unsuback_codes(&[], 2), [UnsubAckReasonCode::Success; 2]);
-    }
-}
+mod tests;

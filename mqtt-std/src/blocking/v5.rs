@@ -7,7 +7,8 @@ use super::pending::{Pending, Slot};
 use crate::core::CloseKind;
 use crate::error::Error;
 use crate::v5::{
-    DisconnectReasonCode, PublishProperties, SubAckReasonCode, SubscribeOptions, UnsubAckReasonCode,
+    DisconnectProperties, DisconnectReasonCode, PubAck, PublishProperties, SubAckReasonCode,
+    SubscribeOptions, UnsubAckReasonCode,
 };
 
 impl Client {
@@ -46,6 +47,46 @@ impl Client {
             self.command(|st, now| st.c.publish_with(now, topic, payload, qos, retain, &list))?;
         let slot = Slot::new();
         st.c.register_publish(id, slot.clone());
+        Ok(Pending::new(slot, id))
+    }
+
+    /// Publishes as [`Client::publish_with`], and gives the broker's answer: the reason code,
+    /// Reason String and User Properties of its PUBACK (QoS 1) or PUBREC (QoS 2), once the
+    /// flow is complete. A refusal (code 0x80 or more) is an answer too, not an error: check
+    /// [`PubAckReasonCode::is_error`](crate::v5::PubAckReasonCode::is_error). QoS 0 and a
+    /// 3.1.1 connection (whose acknowledgements carry no code) read
+    /// [`PubAckReasonCode::Success`](crate::v5::PubAckReasonCode::Success).
+    ///
+    /// ```no_run
+    /// use mqtt_std::v5::PublishProperties;
+    /// use mqtt_std::{Client, ClientOptions, ConnectOptions, ProtocolVersion, QoS};
+    ///
+    /// let client = Client::new(ClientOptions::new("sensor-17"))?;
+    /// client.connect("localhost", 1883, &ConnectOptions::default().protocol(ProtocolVersion::V5))?;
+    /// let answer = client
+    ///     .publish_v5("sensors/17/temp", b"21.5", QoS::AtLeastOnce, false, &PublishProperties::new())?
+    ///     .wait()?;
+    /// if answer.reason_code.is_error() {
+    ///     eprintln!("refused: {} {:?}", answer.reason_code, answer.reason_string);
+    /// }
+    /// # Ok::<(), mqtt_std::Error>(())
+    /// ```
+    ///
+    /// Errors: those of `publish_with`, and for the [`Pending`] those of [`Client::publish`]'s
+    /// besides [`Error::PublishRejected`].
+    pub fn publish_v5(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+        properties: &PublishProperties,
+    ) -> Result<Pending<PubAck>, Error> {
+        let list = properties.to_list().map_err(Error::Invalid)?;
+        let (id, mut st) =
+            self.command(|st, now| st.c.publish_with(now, topic, payload, qos, retain, &list))?;
+        let slot = Slot::new();
+        st.c.register_publish5(id, slot.clone());
         Ok(Pending::new(slot, id))
     }
 
@@ -197,7 +238,45 @@ impl Client {
         reason_code: DisconnectReasonCode,
         session_expiry: Option<u32>,
     ) -> Result<(), Error> {
-        self.shared().lock().c.check_disconnect(session_expiry)?;
-        self.close_connection(CloseKind::Disconnect(Some((reason_code, session_expiry))))
+        let props = DisconnectProperties {
+            session_expiry_interval: session_expiry,
+            ..DisconnectProperties::default()
+        };
+        self.disconnect_with_properties(reason_code, &props)
+    }
+
+    /// As [`Client::disconnect_with`], with a Reason String and User Properties besides the
+    /// Session Expiry Interval.
+    ///
+    /// ```no_run
+    /// use mqtt_std::v5::{DisconnectProperties, DisconnectReasonCode};
+    /// use mqtt_std::{Client, ClientOptions, ConnectOptions, ProtocolVersion};
+    ///
+    /// let client = Client::new(ClientOptions::new("gw-4"))?;
+    /// client.connect("localhost", 1883, &ConnectOptions::default().protocol(ProtocolVersion::V5))?;
+    /// client.disconnect_with_properties(
+    ///     DisconnectReasonCode::NormalDisconnection,
+    ///     &DisconnectProperties::new().reason_string("maintenance"),
+    /// )?;
+    /// # Ok::<(), mqtt_std::Error>(())
+    /// ```
+    ///
+    /// Errors besides `disconnect_with`'s: [`Error::Command`] with
+    /// [`PacketTooLargeForServer`](mqtt_session::CommandError::PacketTooLargeForServer) when
+    /// the properties make the DISCONNECT larger than the broker's Maximum Packet Size
+    /// [MQTT-3.14.2-3, MQTT-3.14.2-4] (nothing is sent; the connection stays up).
+    pub fn disconnect_with_properties(
+        &self,
+        reason_code: DisconnectReasonCode,
+        properties: &DisconnectProperties,
+    ) -> Result<(), Error> {
+        self.shared()
+            .lock()
+            .c
+            .check_disconnect(reason_code, properties)?;
+        self.close_connection(CloseKind::Disconnect(Some(Box::new((
+            reason_code,
+            properties.clone(),
+        )))))
     }
 }

@@ -146,6 +146,10 @@ impl<F: Family, L: LinkState> Core<F, L> {
         self.fires.extend(F::complete(done, r));
     }
 
+    fn complete_pub(&mut self, done: super::PubDone<F>, r: Result<crate::v5::PubAck, Error>) {
+        self.fires.extend(done.complete(r));
+    }
+
     /// A received message, for the application.
     pub(crate) fn push_received(&mut self, m: Message) {
         self.received_bytes = self.received_bytes.saturating_add(m.size());
@@ -330,15 +334,12 @@ impl<F: Family, L: LinkState> Core<F, L> {
         self.feed(c);
         // Not connected yet (CONNACK pending): just close.
         if let (Some(super::CloseKind::Disconnect(v5)), None) = (close, &self.closing) {
-            let sent = match v5 {
+            let sent = match v5.as_deref() {
                 None => c.session.disconnect(now),
-                Some((code, expiry)) => {
-                    let list: Vec<_> = expiry
-                        .map(mqtt_proto::v5::Property::SessionExpiryInterval)
-                        .into_iter()
-                        .collect();
+                Some((code, props)) => {
+                    let list = props.to_list();
                     let options = mqtt_session::DisconnectOptions {
-                        reason_code: code,
+                        reason_code: *code,
                         properties: mqtt_proto::v5::Properties::new(&list),
                     };
                     c.session.disconnect_with(now, &options)
@@ -456,7 +457,8 @@ impl<F: Family, L: LinkState> Core<F, L> {
             Ok(()) => {
                 while c.qos0.front().is_some_and(|(seq, _)| *seq <= upto) {
                     if let Some((_, done)) = c.qos0.pop_front() {
-                        self.complete(done, Ok(()));
+                        let ok = crate::v5::PubAck::new(crate::v5::PubAckReasonCode::Success);
+                        self.complete_pub(done, Ok(ok));
                     }
                 }
             }
@@ -559,7 +561,7 @@ impl<F: Family, L: LinkState> Core<F, L> {
         c.sub_filters.clear();
         c.unsub_filters.clear();
         for (_, done) in std::mem::take(&mut c.qos0) {
-            self.complete(done, Err(lost.clone()));
+            self.complete_pub(done, Err(lost.clone()));
         }
         let was_connected = c.status == Status::Connected;
         if c.status != Status::Closed {
@@ -590,8 +592,9 @@ impl<F: Family, L: LinkState> Core<F, L> {
     /// Completes every QoS 1/2 publish still waiting with [`Error::PublishInterrupted`]: the
     /// link is gone and no reconnect follows. The messages stay in the session.
     fn interrupt_publishes(&mut self, c: &mut Common<F>, reason: &DisconnectReason) {
+        c.pub_answers.clear();
         for (_, done) in std::mem::take(&mut c.pubs) {
-            self.complete(done, Err(Error::PublishInterrupted(reason.clone())));
+            self.complete_pub(done, Err(Error::PublishInterrupted(reason.clone())));
         }
     }
 
@@ -671,8 +674,9 @@ impl<F: Family, L: LinkState> Core<F, L> {
         self.reconnect_at = None;
         c.reconnecting = false;
         c.status = Status::Closed;
+        c.pub_answers.clear();
         for (_, done) in std::mem::take(&mut c.pubs) {
-            self.complete(done, Err(Error::Closed));
+            self.complete_pub(done, Err(Error::Closed));
         }
         for w in std::mem::take(&mut c.end_waiters) {
             self.complete(w, Ok(DisconnectReason::ClientClosed));

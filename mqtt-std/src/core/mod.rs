@@ -40,7 +40,7 @@ use crate::error::{DisconnectReason, Error};
 use crate::options::{ClientOptions, ConnectOptions, Message, Reconnect, Will};
 use crate::store::{FileStore, SessionStore};
 use crate::tls::TlsConfig;
-use crate::v5::{SubAckReasonCode, SubscribeOptions, UnsubAckReasonCode};
+use crate::v5::{PubAck, SubAckReasonCode, SubscribeOptions, UnsubAckReasonCode};
 use crate::ws::WsConfig;
 
 pub(crate) use outgoing::Outgoing;
@@ -109,13 +109,49 @@ pub(crate) enum Status {
 }
 
 /// How the application asked to end the connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum CloseKind {
-    /// Send DISCONNECT (on 5.0 with this reason code and Session Expiry Interval, if
-    /// given), then close.
-    Disconnect(Option<(mqtt_proto::v5::DisconnectReasonCode, Option<u32>)>),
+    /// Send DISCONNECT (on 5.0 with this reason code and these properties, if given), then
+    /// close.
+    Disconnect(
+        Option<
+            Box<(
+                mqtt_proto::v5::DisconnectReasonCode,
+                crate::v5::DisconnectProperties,
+            )>,
+        >,
+    ),
     /// Close without DISCONNECT.
     Drop,
+}
+
+/// The caller waiting for a publish: for its completion, or (5.0,
+/// [`crate::Client::publish_v5`]) for the broker's answer.
+pub(crate) enum PubDone<F: Family> {
+    Plain(F::Done<()>),
+    V5(F::Done<PubAck>),
+}
+
+impl<F: Family> PubDone<F> {
+    /// Hands the outcome to the caller: the broker's answer (a refusal is
+    /// [`Error::PublishRejected`] for a plain publish), or why there is none.
+    pub(crate) fn complete(self, r: Result<PubAck, Error>) -> Option<Fire> {
+        match self {
+            PubDone::Plain(done) => {
+                let r = r.and_then(|a| match a.reason_code.is_error() {
+                    true => Err(Error::PublishRejected(a.reason_code)),
+                    false => Ok(()),
+                });
+                F::complete(done, r)
+            }
+            PubDone::V5(done) => F::complete(done, r),
+        }
+    }
+
+    /// Whether the caller wants the broker's answer in full.
+    pub(crate) fn wants_answer(&self) -> bool {
+        matches!(self, PubDone::V5(_))
+    }
 }
 
 /// Where to connect (again, for an automatic reconnect).
@@ -173,7 +209,10 @@ pub(crate) struct Common<F: Family> {
     /// The client is being closed: the driver ends.
     pub(crate) shutdown: bool,
     /// QoS 1/2 publishes by packet id, until their flow ends.
-    pub(crate) pubs: HashMap<PacketId, F::Done<()>>,
+    pub(crate) pubs: HashMap<PacketId, PubDone<F>>,
+    /// 5.0: the PUBACK or PUBREC of a publish in `pubs` that wants the broker's answer,
+    /// until its flow ends.
+    pub(crate) pub_answers: HashMap<PacketId, PubAck>,
     pub(crate) subs: HashMap<PacketId, F::Done<Vec<SubAckReturnCode>>>,
     pub(crate) unsubs: HashMap<PacketId, F::Done<()>>,
     /// 5.0 requests, completed with their reason codes.
@@ -186,7 +225,7 @@ pub(crate) struct Common<F: Family> {
     /// Response topics a request subscribed to on this connection.
     pub(crate) response_topics: Vec<String>,
     /// QoS 0 publishes by sequence number, until written.
-    pub(crate) qos0: VecDeque<(u64, F::Done<()>)>,
+    pub(crate) qos0: VecDeque<(u64, PubDone<F>)>,
     pub(crate) qos0_seq: u64,
     /// Waiting for the current connection (or attempt) to end.
     pub(crate) end_waiters: Vec<F::Done<DisconnectReason>>,
@@ -231,6 +270,7 @@ impl<F: Family> Common<F> {
                 close_req: None,
                 shutdown: false,
                 pubs: HashMap::new(),
+                pub_answers: HashMap::new(),
                 subs: HashMap::new(),
                 unsubs: HashMap::new(),
                 subs5: HashMap::new(),
@@ -267,6 +307,15 @@ impl<F: Family> Common<F> {
 
     /// Records the completion of a publish the session accepted (`id` `None` for QoS 0).
     pub(crate) fn register_publish(&mut self, id: Option<PacketId>, done: F::Done<()>) {
+        self.register_pub(id, PubDone::Plain(done));
+    }
+
+    /// Records a 5.0 publish the session accepted, whose caller wants the broker's answer.
+    pub(crate) fn register_publish5(&mut self, id: Option<PacketId>, done: F::Done<PubAck>) {
+        self.register_pub(id, PubDone::V5(done));
+    }
+
+    fn register_pub(&mut self, id: Option<PacketId>, done: PubDone<F>) {
         match id {
             Some(id) => {
                 self.pubs.insert(id, done);
@@ -415,19 +464,36 @@ impl<F: Family> Common<F> {
     }
 
     /// Checks a 5.0 DISCONNECT's options before the driver sends it: a non-zero Session
-    /// Expiry Interval when the CONNECT's was 0 is refused [MQTT-3.14.2-2].
-    pub(crate) fn check_disconnect(&self, session_expiry: Option<u32>) -> Result<(), Error> {
+    /// Expiry Interval when the CONNECT's was 0 is refused [MQTT-3.14.2-2], and so are a
+    /// Reason String or User Properties that make the packet larger than the broker's
+    /// Maximum Packet Size [MQTT-3.14.2-3, MQTT-3.14.2-4].
+    pub(crate) fn check_disconnect(
+        &self,
+        code: mqtt_proto::v5::DisconnectReasonCode,
+        props: &crate::v5::DisconnectProperties,
+    ) -> Result<(), Error> {
         if self.session.protocol() != mqtt_session::ProtocolVersion::V5 {
             return Err(Error::RequiresV5);
         }
-        let zero = self
-            .session
-            .server_limits()
-            .is_some_and(|l| l.session_expiry_interval == 0);
-        if zero && session_expiry.is_some_and(|s| s != 0) {
+        let limits = self.session.server_limits();
+        let zero = limits.is_some_and(|l| l.session_expiry_interval == 0);
+        if zero && props.session_expiry_interval.is_some_and(|s| s != 0) {
             return Err(Error::Command(
                 mqtt_session::CommandError::SessionExpiryAfterZero,
             ));
+        }
+        let list = props.to_list();
+        let packet = mqtt_proto::v5::Packet::Disconnect(mqtt_proto::v5::Disconnect {
+            reason_code: code,
+            properties: mqtt_proto::v5::Properties::new(&list),
+        });
+        let required = packet.encoded_len();
+        if let Some(maximum) = limits.and_then(|l| l.maximum_packet_size) {
+            if usize::try_from(maximum).is_ok_and(|m| required > m) {
+                return Err(Error::Command(
+                    mqtt_session::CommandError::PacketTooLargeForServer { required, maximum },
+                ));
+            }
         }
         Ok(())
     }

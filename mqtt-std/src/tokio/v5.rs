@@ -7,7 +7,8 @@ use super::Client;
 use crate::core::CloseKind;
 use crate::error::Error;
 use crate::v5::{
-    DisconnectReasonCode, PublishProperties, SubAckReasonCode, SubscribeOptions, UnsubAckReasonCode,
+    DisconnectProperties, DisconnectReasonCode, PubAck, PublishProperties, SubAckReasonCode,
+    SubscribeOptions, UnsubAckReasonCode,
 };
 
 impl Client {
@@ -29,6 +30,32 @@ impl Client {
                 |st, id| {
                     let (tx, rx) = oneshot::channel();
                     st.register_publish(id, tx);
+                    rx
+                },
+            )
+            .await?;
+        done.await.unwrap_or(Err(Error::Closed))
+    }
+
+    /// Publishes as [`Client::publish_with`] and resolves with the broker's answer once the
+    /// flow is complete: the reason code, Reason String and User Properties of its PUBACK or
+    /// PUBREC, a refusal included (see the blocking
+    /// [`Client::publish_v5`](crate::Client::publish_v5)).
+    pub async fn publish_v5(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+        properties: &PublishProperties,
+    ) -> Result<PubAck, Error> {
+        let list = properties.to_list().map_err(Error::Invalid)?;
+        let done = self
+            .command(
+                |st, now| st.publish_with(now, topic, payload, qos, retain, &list),
+                |st, id| {
+                    let (tx, rx) = oneshot::channel();
+                    st.register_publish5(id, tx);
                     rx
                 },
             )
@@ -153,8 +180,28 @@ impl Client {
         reason_code: DisconnectReasonCode,
         session_expiry: Option<u32>,
     ) -> Result<(), Error> {
-        self.shared().lock().check_disconnect(session_expiry)?;
-        self.close_connection(CloseKind::Disconnect(Some((reason_code, session_expiry))))
-            .await
+        let props = DisconnectProperties {
+            session_expiry_interval: session_expiry,
+            ..DisconnectProperties::default()
+        };
+        self.disconnect_with_properties(reason_code, &props).await
+    }
+
+    /// As [`Client::disconnect_with`], with a Reason String and User Properties besides the
+    /// Session Expiry Interval (see the blocking
+    /// [`Client::disconnect_with_properties`](crate::Client::disconnect_with_properties)).
+    pub async fn disconnect_with_properties(
+        &self,
+        reason_code: DisconnectReasonCode,
+        properties: &DisconnectProperties,
+    ) -> Result<(), Error> {
+        self.shared()
+            .lock()
+            .check_disconnect(reason_code, properties)?;
+        self.close_connection(CloseKind::Disconnect(Some(Box::new((
+            reason_code,
+            properties.clone(),
+        )))))
+        .await
     }
 }

@@ -74,7 +74,7 @@ Commands (\"cmd\"), one JSON object per stdin line:
                key_file, server_name}, websocket {path (\"/mqtt\"), headers {NAME: VALUE}}
                (MQTT over WebSocket; wss with tls), timeout_ms, session_store (a directory: the
                client keeps its session there, like --session-store; messages then carry
-               \"seq\", their number in the store), protocol_version (4 or 5), properties
+               \"seq\", their number in the store), protocol_version (4 = 3.1.1, 5 = 5.0)
                -> {\"event\":\"connack\",\"session_present\":B,\"return_code\":N} or an error event
   publish      topic, payload | payload_hex, qos, retain
                -> {\"event\":\"published\",\"packet_id\":N|null} once the flow is complete
@@ -85,9 +85,38 @@ Commands (\"cmd\"), one JSON object per stdin line:
                -> {\"event\":\"disconnected\",\"reason\":\"dropped\"}
   exit         end the process (status 0)
 
+MQTT 5.0 (after a connect with \"protocol_version\":5; a 5.0 field at 3.1.1 is an error event):
+  connect      properties {session_expiry_interval, receive_maximum, maximum_packet_size,
+               topic_alias_maximum, request_response_information, request_problem_information,
+               user_properties [[K,V],..], authentication_method, authentication_data_hex};
+               will {.., properties {will_delay_interval, message_expiry_interval,
+               content_type, response_topic, correlation_data_hex, payload_format_indicator,
+               user_properties}}; topic_aliases N (outgoing aliases the client sets itself;
+               a new maximum_packet_size or topic_aliases, like a new client_id or
+               session_store, makes a new client, whose session here starts empty)
+               -> connack adds reason_code and properties as the broker sent them
+               (assigned_client_identifier, server_keep_alive, receive_maximum, maximum_qos,
+               retain_available, maximum_packet_size, topic_alias_maximum, reason_string,
+               user_properties, ...); a refusal gives its reason_code
+  publish      properties {message_expiry_interval, content_type, response_topic,
+               correlation_data_hex, payload_format_indicator, user_properties}
+               -> published adds reason_code (PUBACK or PUBREC; 0 at QoS 0) and reason_string;
+               a refusal: {\"event\":\"error\",\"cmd\":\"publish\",\"packet_id\":N,\"reason_code\":C,..}
+  subscribe    filters [{filter, qos, no_local, retain_as_published, retain_handling 0|1|2}],
+               subscription_identifier -> suback gives reason_codes [..] per filter
+  unsubscribe  -> unsuback gives reason_codes [..] per filter
+  disconnect   reason_code (0), properties {session_expiry_interval, reason_string,
+               user_properties}
+  Flags take true/false or 1/0; a property a packet cannot carry is an error event.
+  Not supported yet (an error event): properties.topic_alias on publish (the client picks
+  its aliases: topic_aliases), properties on subscribe and unsubscribe.
+
 Events without a command, one JSON object per stdout line:
   {\"event\":\"message\",\"topic\":T,\"payload\":S,\"payload_hex\":H,\"qos\":Q,\"retain\":B,\"dup\":B}
+    (5.0: \"properties\" as sent, {} for none, subscription_identifiers [..] and topic_alias
+    included; the topic is always the name)
   {\"event\":\"disconnected\",\"reason\":R,\"detail\":S}
+    (5.0: a DISCONNECT from the broker: \"reason\":\"server\",\"reason_code\":C,\"reason_string\":S)
   {\"event\":\"error\",\"cmd\":C,\"error\":S}
 
 Exit status: 0 after `exit` or the end of stdin; 2 bad usage.";

@@ -1,11 +1,14 @@
 //! The session's events, turned into completions, messages and the end of a connection.
 
+use std::collections::HashMap;
+
+use mqtt_proto::PacketId;
 use mqtt_session::Event;
 
 use super::{Core, LinkState};
 use mqtt_proto::QoS;
 
-use crate::core::{Common, Family, Fire, Reconnected, Status};
+use crate::core::{Common, Family, Fire, PubDone, Reconnected, Status};
 use crate::error::{DisconnectReason, Error};
 use crate::options::{Connected, Message};
 
@@ -78,7 +81,10 @@ impl<F: Family, L: LinkState> Core<F, L> {
                 }
                 Event::PublishAcknowledged { packet_id }
                 | Event::PublishCompleted { packet_id } => {
-                    self.finish_publish(c, packet_id, Ok(()));
+                    let answer = c.pub_answers.remove(&packet_id).unwrap_or_else(|| {
+                        crate::v5::PubAck::new(crate::v5::PubAckReasonCode::Success)
+                    });
+                    self.finish_publish(c, packet_id, Ok(answer));
                 }
                 Event::PublishDropped(o) => {
                     let packet_id = o.packet_id;
@@ -91,7 +97,13 @@ impl<F: Family, L: LinkState> Core<F, L> {
                     packet_id,
                     reason_code,
                 } => {
-                    self.finish_publish(c, packet_id, Err(Error::PublishRejected(reason_code)));
+                    // The answer with its Reason String (the Response before), or the code.
+                    let answer = c
+                        .pub_answers
+                        .remove(&packet_id)
+                        .filter(|a| a.reason_code == reason_code)
+                        .unwrap_or_else(|| crate::v5::PubAck::new(reason_code));
+                    self.finish_publish(c, packet_id, Ok(answer));
                 }
                 Event::PublishNotSendable { packet_id, reason } => {
                     self.finish_publish(c, packet_id, Err(reason.into()));
@@ -100,7 +112,9 @@ impl<F: Family, L: LinkState> Core<F, L> {
                     self.finish_publish(c, packet_id, Err(Error::PublishExpired));
                 }
                 Event::Republished { old, new } => {
-                    // Its session ended: the message goes out again under a new id.
+                    // Its session ended: the message goes out again under a new id (and a
+                    // PUBREC of the ended session is no answer to it).
+                    c.pub_answers.remove(&old);
                     if let Some(done) = c.pubs.remove(&old) {
                         c.pubs.insert(new, done);
                     }
@@ -129,7 +143,7 @@ impl<F: Family, L: LinkState> Core<F, L> {
                         self.complete(done, Ok(crate::v5::unsuback_codes(&raw, n)));
                     }
                 }
-                Event::Response(r) => self.response(&r),
+                Event::Response(r) => self.response(&c.pubs, &mut c.pub_answers, &r),
                 Event::AuthContinue {
                     method,
                     data,
@@ -185,11 +199,26 @@ impl<F: Family, L: LinkState> Core<F, L> {
         }
     }
 
-    /// 5.0: a CONNACK's or DISCONNECT's properties and an UNSUBACK's reason codes, kept for
-    /// the event that follows.
-    fn response(&mut self, r: &mqtt_session::Response<'_>) {
+    /// 5.0: a CONNACK's or DISCONNECT's properties, an UNSUBACK's reason codes, and the
+    /// PUBACK or PUBREC of a publish whose caller wants the answer, kept for the event that
+    /// follows.
+    fn response(
+        &mut self,
+        pubs: &HashMap<PacketId, PubDone<F>>,
+        answers: &mut HashMap<PacketId, crate::v5::PubAck>,
+        r: &mqtt_session::Response<'_>,
+    ) {
         use mqtt_proto::v5::PacketType as T;
         match r.packet_type {
+            T::PubAck | T::PubRec => {
+                if let Some(id) = r.packet_id {
+                    if pubs.get(&id).is_some_and(PubDone::wants_answer) {
+                        let answer =
+                            crate::v5::PubAck::from_response(r.reason_code(), &r.properties);
+                        answers.insert(id, answer);
+                    }
+                }
+            }
             T::ConnAck => {
                 let info = crate::v5::ConnAckInfo::from_props(&r.properties);
                 if r.is_error() {
@@ -216,11 +245,12 @@ impl<F: Family, L: LinkState> Core<F, L> {
         &mut self,
         c: &mut Common<F>,
         packet_id: mqtt_proto::PacketId,
-        r: Result<(), Error>,
+        r: Result<crate::v5::PubAck, Error>,
     ) {
         self.wake.room = true;
+        c.pub_answers.remove(&packet_id);
         if let Some(done) = c.pubs.remove(&packet_id) {
-            self.complete(done, r);
+            self.complete_pub(done, r);
         }
     }
 
