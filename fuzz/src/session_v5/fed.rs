@@ -378,6 +378,18 @@ impl ConnV5 {
             self.must_end("a packet above our Maximum Packet Size");
         }
         let connack_seen = self.connack.is_some();
+        // Enhanced authentication: before CONNACK, the broker's AUTH 0x18 with the CONNECT's
+        // method is its turn of the exchange (section 4.12), once.
+        let auth_turn = matches!(packet, Packet::Auth(a)
+            if self.broke.auth
+                && !connack_seen
+                && !self.auth_awaiting
+                && a.reason_code == mqtt_proto::v5::AuthReasonCode::ContinueAuthentication
+                && a.properties.authentication_method() == Some("SCRAM-SHA-1"));
+        if auth_turn {
+            self.auth_awaiting = true;
+            return;
+        }
         if !connack_seen && !matches!(packet, Packet::ConnAck(_) | Packet::Disconnect(_)) {
             self.broke.connack_not_first = true;
             self.must_end("a packet before CONNACK");

@@ -274,6 +274,9 @@ pub(crate) struct ConnV5 {
     pub(crate) fed: Vec<u8>,
     pub(crate) fed_broken: bool,
     pub(crate) packets_fed: usize,
+    /// An AUTH 0x18 of the broker's, in turn, awaits the application's answer (the harness
+    /// never gives one: the next AUTH or CONNACK is out of turn).
+    pub(crate) auth_awaiting: bool,
     pub(crate) connack: Option<ConnAckView>,
     /// Topic aliases the broker set, as it meant them.
     pub(crate) aliases_in: BTreeMap<u16, String>,
