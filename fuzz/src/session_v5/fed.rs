@@ -353,6 +353,16 @@ impl<S: Store + Default> Harness<S> {
                     c.fed_broken = true;
                     c.broke.malformed = true;
                     c.must_end("malformed bytes");
+                    // A whole packet above a size limit may be refused for its size before
+                    // its body is read.
+                    if let Some(n) = whole.map(<[u8]>::len) {
+                        let ours = c
+                            .our_maximum_packet_size
+                            .and_then(|m| usize::try_from(m).ok())
+                            .unwrap_or(usize::MAX);
+                        c.broke.too_large |= n > limit;
+                        c.broke.above_our_maximum |= n > ours;
+                    }
                     return;
                 }
             }
