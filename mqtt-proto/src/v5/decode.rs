@@ -117,18 +117,24 @@ impl Decoder {
         }
     }
 
+    #[inline]
     fn header(&self, buf: &[u8]) -> Result<Option<FixedHeader>, DecodeError> {
         let Some((&first, rest)) = buf.split_first() else {
             return Ok(None);
         };
         let packet_type = PacketType::from_first_byte(first)?;
-        let (remaining_length, n) = match read_vbi(rest) {
-            Ok(Some(v)) => v,
-            Ok(None) => return Ok(None),
-            Err(DecodeError::NonMinimalVariableByteInteger) => {
-                return Err(DecodeError::MalformedLength);
+        let (remaining_length, n) = match rest {
+            [] => return Ok(None),
+            [b, ..] if b & 0x80 == 0 => (u32::from(*b), 1),
+            // Two bytes (128 to 16,383), the usual size of a PUBLISH: the second byte is
+            // neither a continuation nor a 0 (which would not be the shortest encoding).
+            [b1, b2, ..] if b2.wrapping_sub(1) < 0x7F => {
+                (u32::from(b1 & 0x7F) | u32::from(*b2) << 7, 2)
             }
-            Err(_) => return Err(DecodeError::RemainingLengthTooLong),
+            _ => match long_remaining_length(rest)? {
+                Some(v) => v,
+                None => return Ok(None),
+            },
         };
         if remaining_length > self.max_remaining_length {
             return Err(DecodeError::PacketTooLarge);
@@ -144,6 +150,7 @@ impl Decoder {
 
     /// Decode the packet at the start of `buf`, borrowing from it. `Ok(None)` when more bytes
     /// are needed; otherwise the packet and the number of bytes it took.
+    #[inline]
     pub fn decode<'a>(&self, buf: &'a [u8]) -> Result<Option<(Packet<'a>, usize)>, DecodeError> {
         let Some(header) = self.header(buf)? else {
             return Ok(None);
@@ -179,6 +186,16 @@ impl Decoder {
     }
 }
 
+/// A remaining length of three or four bytes, or one still arriving: `Ok(None)` while
+/// incomplete.
+fn long_remaining_length(rest: &[u8]) -> Result<Option<(u32, usize)>, DecodeError> {
+    match read_vbi(rest) {
+        Ok(v) => Ok(v),
+        Err(DecodeError::NonMinimalVariableByteInteger) => Err(DecodeError::MalformedLength),
+        Err(_) => Err(DecodeError::RemainingLengthTooLong),
+    }
+}
+
 impl<'a> Packet<'a> {
     /// Decode the packet at the start of `buf` with [`Decoder::new`]: `Ok(None)` when more
     /// bytes are needed, else the packet and the bytes it took.
@@ -188,6 +205,7 @@ impl<'a> Packet<'a> {
 }
 
 /// Sizes no packet of this type can have, refused while only the header is buffered.
+#[inline]
 fn check_remaining_length(ty: PacketType, flags: u8, rl: u32) -> Result<(), DecodeError> {
     let ok = match ty {
         PacketType::PingReq | PacketType::PingResp => rl == 0,
@@ -225,6 +243,7 @@ fn check_partial_body(ty: PacketType, flags: u8, partial: &[u8]) -> Result<(), D
 }
 
 /// A Property Length and the properties it covers, validated for `context`.
+#[inline]
 fn properties<'a>(
     r: &mut Reader<'a>,
     context: PropertyContext,
@@ -236,6 +255,7 @@ fn properties<'a>(
 
 /// Decode a body whose size passed [`check_remaining_length`]. With `complete` false, `body`
 /// is the start of a body still arriving: lists may still be empty and bytes may be left.
+#[inline]
 fn decode_body(
     ty: PacketType,
     flags: u8,
@@ -298,6 +318,7 @@ fn decode_body(
 
 /// PUBLISH (section 3.3): topic, packet identifier for QoS 1/2, properties; the payload is
 /// borrowed as it is.
+#[inline]
 fn decode_publish<'a>(flags: u8, r: &mut Reader<'a>) -> Result<Publish<'a>, DecodeError> {
     let topic = r.binary()?;
     let topic = if topic.is_empty() {
