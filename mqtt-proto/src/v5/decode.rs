@@ -6,7 +6,7 @@ use super::packet::{
     Subscribe, SubscribeFilters, SubscriptionOptions, UnsubAck, Unsubscribe, Will,
     check_subscription,
 };
-use super::properties::{Properties, PropertyContext, read_vbi};
+use super::properties::{Properties, PropertyContext, PropertyId, read_vbi};
 use super::reason::{
     AuthReasonCode, ConnectReasonCode, DisconnectReasonCode, ReasonCode, ReasonCodes,
 };
@@ -255,6 +255,8 @@ fn properties<'a>(
 
 /// Decode a body whose size passed [`check_remaining_length`]. With `complete` false, `body`
 /// is the start of a body still arriving: lists may still be empty and bytes may be left.
+/// PUBLISH and its acknowledgements are decoded here, each packet built where it is returned;
+/// the other types in [`decode_other`].
 #[inline]
 fn decode_body(
     ty: PacketType,
@@ -263,12 +265,40 @@ fn decode_body(
     complete: bool,
 ) -> Result<Packet<'_>, DecodeError> {
     let mut r = Reader::new(body);
+    macro_rules! response {
+        ($variant:ident, $context:ident) => {{
+            let p = decode_response(&mut r, PropertyContext::$context)?;
+            if complete {
+                r.finish()?;
+            }
+            Ok(Packet::$variant(p))
+        }};
+    }
+    match ty {
+        // The payload takes the rest of the body.
+        PacketType::Publish => decode_publish(flags, &mut r).map(Packet::Publish),
+        PacketType::PubAck => response!(PubAck, PubAck),
+        PacketType::PubRec => response!(PubRec, PubRec),
+        PacketType::PubRel => response!(PubRel, PubRel),
+        PacketType::PubComp => response!(PubComp, PubComp),
+        _ => decode_other(ty, flags, body, complete),
+    }
+}
+
+/// [`decode_body`] for the packet types other than PUBLISH and its acknowledgements.
+fn decode_other(
+    ty: PacketType,
+    flags: u8,
+    body: &[u8],
+    complete: bool,
+) -> Result<Packet<'_>, DecodeError> {
+    let mut r = Reader::new(body);
     let packet = match ty {
-        PacketType::Publish => Packet::Publish(decode_publish(flags, &mut r)?),
-        PacketType::PubAck => Packet::PubAck(decode_response(&mut r, PropertyContext::PubAck)?),
-        PacketType::PubRec => Packet::PubRec(decode_response(&mut r, PropertyContext::PubRec)?),
-        PacketType::PubRel => Packet::PubRel(decode_response(&mut r, PropertyContext::PubRel)?),
-        PacketType::PubComp => Packet::PubComp(decode_response(&mut r, PropertyContext::PubComp)?),
+        PacketType::Publish
+        | PacketType::PubAck
+        | PacketType::PubRec
+        | PacketType::PubRel
+        | PacketType::PubComp => return decode_body(ty, flags, body, complete),
         PacketType::Connect => Packet::Connect(decode_connect(&mut r)?),
         PacketType::ConnAck => Packet::ConnAck(decode_connack(&mut r)?),
         PacketType::Subscribe => Packet::Subscribe(decode_subscribe(&mut r, complete)?),
@@ -332,17 +362,19 @@ fn decode_publish<'a>(flags: u8, r: &mut Reader<'a>) -> Result<Publish<'a>, Deco
         QoS::ExactlyOnce => QosPid::ExactlyOnce(r.packet_id()?),
     };
     let properties = properties(r, PropertyContext::Publish)?;
+    // A zero-length topic name needs a Topic Alias (section 3.3.2.3.4).
+    if topic.is_none() && !properties.contains(PropertyId::TopicAlias) {
+        return Err(DecodeError::EmptyTopicWithoutAlias);
+    }
     let payload = r.take(r.rest().len())?;
-    let publish = Publish {
+    Ok(Publish {
         dup: flags & 0b1000 != 0,
         qos_pid,
         retain: flags & 0b0001 != 0,
         topic,
         properties,
         payload,
-    };
-    publish.check_topic()?;
-    Ok(publish)
+    })
 }
 
 /// PUBACK, PUBREC, PUBREL, PUBCOMP (sections 3.4 to 3.7): a remaining length of 2 means reason
