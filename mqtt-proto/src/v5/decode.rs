@@ -157,10 +157,9 @@ impl Decoder {
         };
         let total = header.total_len();
         match buf.get(header.header_len..total) {
-            Some(body) => {
-                let packet = decode_body(header.packet_type, header.flags, body, true)?;
-                Ok(Some((packet, total)))
-            }
+            Some(body) => decode_into(header.packet_type, header.flags, body, true, |p| {
+                Some((p, total))
+            }),
             None => {
                 let partial = buf.get(header.header_len..).unwrap_or_default();
                 check_partial_body(header.packet_type, header.flags, partial)?;
@@ -255,8 +254,6 @@ fn properties<'a>(
 
 /// Decode a body whose size passed [`check_remaining_length`]. With `complete` false, `body`
 /// is the start of a body still arriving: lists may still be empty and bytes may be left.
-/// PUBLISH and its acknowledgements are decoded here, each packet built where it is returned;
-/// the other types in [`decode_other`].
 #[inline]
 fn decode_body(
     ty: PacketType,
@@ -264,6 +261,20 @@ fn decode_body(
     body: &[u8],
     complete: bool,
 ) -> Result<Packet<'_>, DecodeError> {
+    decode_into(ty, flags, body, complete, |p| p)
+}
+
+/// [`decode_body`], handing the packet to `wrap`: PUBLISH and its acknowledgements are decoded
+/// here, each packet built where `wrap` puts it (what [`Decoder::decode`] returns), without a
+/// copy in between; the other types in [`decode_other`].
+#[inline]
+fn decode_into<'a, T>(
+    ty: PacketType,
+    flags: u8,
+    body: &'a [u8],
+    complete: bool,
+    wrap: impl FnOnce(Packet<'a>) -> T,
+) -> Result<T, DecodeError> {
     let mut r = Reader::new(body);
     macro_rules! response {
         ($variant:ident, $context:ident) => {{
@@ -271,17 +282,20 @@ fn decode_body(
             if complete {
                 r.finish()?;
             }
-            Ok(Packet::$variant(p))
+            Ok(wrap(Packet::$variant(p)))
         }};
     }
     match ty {
         // The payload takes the rest of the body.
-        PacketType::Publish => decode_publish(flags, &mut r).map(Packet::Publish),
+        PacketType::Publish => {
+            let p = decode_publish(flags, &mut r)?;
+            Ok(wrap(Packet::Publish(p)))
+        }
         PacketType::PubAck => response!(PubAck, PubAck),
         PacketType::PubRec => response!(PubRec, PubRec),
         PacketType::PubRel => response!(PubRel, PubRel),
         PacketType::PubComp => response!(PubComp, PubComp),
-        _ => decode_other(ty, flags, body, complete),
+        _ => decode_other(ty, flags, body, complete).map(wrap),
     }
 }
 
