@@ -38,6 +38,53 @@ pub(crate) fn check_str(bytes: &[u8]) -> Result<&str, DecodeError> {
     Ok(s)
 }
 
+/// No U+0000 in a string already known to be UTF-8 [MQTT-1.5.4-2]. Property strings are short
+/// (a content type, a user property name), too short for the vectorised loop of
+/// [`scan_name`] to pay off: this reads them eight bytes at a time, the last word overlapping
+/// the one before it.
+#[cfg(feature = "v5")]
+#[inline]
+pub(crate) fn check_nul(s: &str) -> Result<(), DecodeError> {
+    if has_nul(s.as_bytes()) {
+        return Err(DecodeError::NullCharacter);
+    }
+    Ok(())
+}
+
+/// Whether `b` holds a 0 byte.
+#[cfg(feature = "v5")]
+#[inline]
+fn has_nul(b: &[u8]) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    // Exact as a yes/no test: the lowest 0 byte always sets its high bit here.
+    let zero = |x: u64| x.wrapping_sub(LO) & !x & HI != 0;
+    match (b.first_chunk::<4>(), b.last_chunk::<4>()) {
+        (Some(head), Some(tail)) if b.len() <= 8 => {
+            // Four to eight bytes: the first four and the last four (overlapping below 8).
+            zero(u64::from(u32::from_le_bytes(*head)) << 32 | u64::from(u32::from_le_bytes(*tail)))
+        }
+        (Some(_), Some(_)) => {
+            let mut rest = b;
+            while let Some((word, tail)) = rest.split_first_chunk::<8>() {
+                if zero(u64::from_le_bytes(*word)) {
+                    return true;
+                }
+                rest = tail;
+            }
+            // The last eight bytes, overlapping words already read.
+            !rest.is_empty()
+                && b.last_chunk::<8>()
+                    .is_some_and(|w| zero(u64::from_le_bytes(*w)))
+        }
+        // Up to three bytes: the first, middle and last cover them all.
+        _ => match (b.first(), b.get(b.len() / 2), b.last()) {
+            (Some(&x), Some(&y), Some(&z)) => x == 0 || y == 0 || z == 0,
+            _ => false,
+        },
+    }
+}
+
 /// The string rules for a string given to the encoder: at most 65,535 bytes, no U+0000.
 pub(crate) fn check_encode_str(s: &str) -> Result<(), DecodeError> {
     if s.len() > MAX_STRING_LEN {
@@ -66,6 +113,21 @@ impl<'a> TopicName<'a> {
         let s = core::str::from_utf8(bytes).map_err(|_| DecodeError::InvalidUtf8)?;
         Self::check_chars(s)?;
         Ok(TopicName(s))
+    }
+
+    /// Validate a topic name read from the wire and already known to be UTF-8.
+    #[cfg(feature = "v5")]
+    #[inline]
+    pub(crate) fn from_wire_str(s: &'a str) -> Result<Self, DecodeError> {
+        Self::check_chars(s)?;
+        Ok(TopicName(s))
+    }
+
+    /// A topic name read from bytes that were validated before (iteration over decoded
+    /// property lists).
+    #[cfg(feature = "v5")]
+    pub(crate) fn from_validated(s: &'a str) -> Self {
+        TopicName(s)
     }
 
     #[inline]
@@ -228,6 +290,21 @@ mod tests {
 
     fn name(s: &str) -> TopicName<'_> {
         TopicName::new(s).unwrap()
+    }
+
+    #[cfg(feature = "v5")]
+    #[test]
+    fn has_nul_agrees_with_a_plain_search() {
+        for len in 0..=40usize {
+            let none = [b'a'; 40];
+            assert!(!has_nul(&none[..len]), "{len}");
+            for at in 0..len {
+                let mut b = [0xFFu8; 40];
+                b[at] = 0;
+                assert!(has_nul(&b[..len]), "{len} {at}");
+                assert!(!has_nul(&b[at + 1..len]), "{len} {at}");
+            }
+        }
     }
 
     #[test]

@@ -825,3 +825,157 @@ fn decoded_and_built_lists_compare_equal() {
         format!("{:?}", Properties::new(&list))
     );
 }
+
+/// A list that is valid UTF-8 as a whole may still hold a string that is not valid on its own:
+/// a length byte can be the lead of a character whose continuation bytes open the string, and
+/// a string can end inside a character that the next length prefix completes. The decoder
+/// checks each string on its own whatever the whole list looks like [MQTT-1.5.4-1].
+#[test]
+fn mqtt5_1_5_4_1_each_string_is_checked_on_its_own_in_a_list_that_is_utf8_as_a_whole() {
+    // Reason String of 195 bytes (length 0x00C3) starting with 0xA9: `C3 A9` is "é" in the
+    // list, but the string itself starts with a continuation byte.
+    let mut starts_inside = vec![0x1F, 0x00, 0xC3, 0xA9];
+    starts_inside.resize(3 + 195, b'a');
+    // User Property name "a" + 0xE2, value of 0x82AC bytes: `E2 82 AC` is "€" in the list,
+    // but the name ends in the middle of a character.
+    let mut ends_inside = vec![0x26, 0x00, 0x02, b'a', 0xE2, 0x82, 0xAC];
+    ends_inside.resize(7 + 0x82AC, b'v');
+    for (wire, context) in [
+        (&starts_inside, PropertyContext::PubAck),
+        (&ends_inside, PropertyContext::Publish),
+    ] {
+        assert!(core::str::from_utf8(wire).is_ok(), "the list is UTF-8");
+        assert_eq!(
+            Properties::from_wire(wire, context),
+            Err(DecodeError::InvalidUtf8)
+        );
+    }
+    // The same shapes with strings that are valid on their own decode, and the getters give
+    // the strings back.
+    let mut fine = vec![0x1F, 0x00, 0xC3];
+    fine.resize(3 + 195, b'a');
+    let p = Properties::from_wire(&fine, PropertyContext::PubAck).unwrap();
+    assert_eq!(p.reason_string(), Some(&*"a".repeat(195)));
+    let wire = [
+        &[0x03, 0x00, 0x06][..],
+        "é/€".as_bytes(),
+        &[0x26, 0x00, 0x00, 0x00, 0x02],
+        "é".as_bytes(),
+    ]
+    .concat();
+    let p = Properties::from_wire(&wire, PropertyContext::Publish).unwrap();
+    assert_eq!(p.content_type(), Some("é/€"));
+    assert!(p.user_properties().eq([("", "é")]));
+    let list = [
+        Property::ContentType("é/€"),
+        Property::UserProperty("", "é"),
+    ];
+    assert_eq!(p, Properties::new(&list));
+}
+
+/// U+0000 is found at any place in strings of any length, whether the list is valid UTF-8 as a
+/// whole or not (here made not so by a Correlation Data byte of 0xFF in front).
+#[test]
+fn mqtt5_1_5_4_2_null_character_at_any_place_in_strings_of_any_length() {
+    for len in 1..=40usize {
+        for at in (0..len).map(Some).chain([None]) {
+            let mut s = vec![b'a'; len];
+            if let Some(i) = at {
+                s[i] = 0x00;
+            }
+            let content_type = [&[0x03, 0x00, len as u8][..], &s].concat();
+            let user = [&[0x26, 0x00, 0x01, b'k', 0x00, len as u8][..], &s].concat();
+            for text in [content_type, user] {
+                for prefix in [&[][..], &[0x09, 0x00, 0x01, 0xFF]] {
+                    let wire = [prefix, &text].concat();
+                    let got = Properties::from_wire(&wire, PropertyContext::Publish);
+                    match at {
+                        Some(_) => assert_eq!(got, Err(DecodeError::NullCharacter), "{wire:02X?}"),
+                        None => {
+                            let p = got.unwrap();
+                            let read = p
+                                .content_type()
+                                .or_else(|| p.user_properties().next().map(|(_, v)| v));
+                            assert_eq!(read.map(str::as_bytes), Some(&s[..]), "{wire:02X?}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Getters, iteration and counting on a list whose bytes are not valid UTF-8 as a whole (a
+/// binary value, integers with bytes of 0x80 and more) and on the same properties in a list
+/// that is: the same answers.
+#[test]
+fn decoded_lists_read_the_same_whether_utf8_as_a_whole_or_not() {
+    let tail = [
+        &[0x26, 0x00, 0x02][..],
+        "é".as_bytes(),
+        &[0x00, 0x01, b'v'],
+        &[0x03, 0x00, 0x04, b'j', b's', b'o', b'n'],
+        &[0x08, 0x00, 0x03, b'r', b'/', b'1'],
+        &[0x23, 0x00, 0x05],
+        &[0x26, 0x00, 0x01, b'k', 0x00, 0x00],
+        &[0x0B, 0x01],
+    ]
+    .concat();
+    // Correlation Data, Message Expiry Interval, a Subscription Identifier (300 takes two
+    // bytes, the first above 0x7F; 100 takes one).
+    let binary = [
+        &[
+            0x09, 0x00, 0x02, 0xFF, 0x00, 0x02, 0x80, 0x00, 0x00, 0x01, 0x0B, 0xAC, 0x02,
+        ][..],
+        &tail,
+    ]
+    .concat();
+    let text = [
+        &[
+            0x09, 0x00, 0x02, b'c', b'd', 0x02, 0x00, 0x00, 0x00, 0x3C, 0x0B, 0x64,
+        ][..],
+        &tail,
+    ]
+    .concat();
+    assert!(core::str::from_utf8(&binary).is_err());
+    assert!(core::str::from_utf8(&text).is_ok());
+    for (wire, data, expiry, sub) in [
+        (&binary, &[0xFF, 0x00][..], 0x8000_0001, 300),
+        (&text, b"cd", 60, 100),
+    ] {
+        let p = Properties::from_wire(wire, PropertyContext::Publish).unwrap();
+        let list = [
+            Property::CorrelationData(data),
+            Property::MessageExpiryInterval(expiry),
+            Property::SubscriptionIdentifier(sub),
+            Property::UserProperty("é", "v"),
+            Property::ContentType("json"),
+            Property::ResponseTopic(topic("r/1")),
+            Property::TopicAlias(5),
+            Property::UserProperty("k", ""),
+            Property::SubscriptionIdentifier(1),
+        ];
+        assert_eq!(p.iter().collect::<Vec<_>>(), list);
+        assert_eq!(p.len(), list.len());
+        assert_eq!(p.correlation_data(), Some(data));
+        assert_eq!(p.message_expiry_interval(), Some(expiry));
+        assert_eq!(p.content_type(), Some("json"));
+        assert_eq!(p.response_topic(), Some(topic("r/1")));
+        assert_eq!(p.topic_alias(), Some(5));
+        assert_eq!(p.subscription_identifier(), Some(sub));
+        assert!(p.subscription_identifiers().eq([sub, 1]));
+        assert!(p.user_properties().eq([("é", "v"), ("k", "")]));
+        assert_eq!(p.payload_format_indicator(), None);
+        assert!(!p.contains(PropertyId::PayloadFormatIndicator));
+        assert!(p.contains(PropertyId::SubscriptionIdentifier));
+        for id in PropertyId::ALL {
+            let present = list.iter().any(|q| q.id() == id);
+            assert_eq!(p.contains(id), present, "{id}");
+            assert_eq!(through_getter(&p, id).is_some(), present, "{id}");
+        }
+    }
+    // No User Property, no Subscription Identifier: the iterators are empty.
+    let p = Properties::from_wire(&[0x23, 0x00, 0x05], PropertyContext::Publish).unwrap();
+    assert_eq!(p.user_properties().count(), 0);
+    assert_eq!(p.subscription_identifiers().count(), 0);
+}

@@ -6,7 +6,7 @@ use super::packet::{
     Subscribe, SubscribeFilters, SubscriptionOptions, UnsubAck, Unsubscribe, Will,
     check_subscription,
 };
-use super::properties::{Properties, PropertyContext, read_vbi};
+use super::properties::{Properties, PropertyContext, PropertyId, read_vbi};
 use super::reason::{
     AuthReasonCode, ConnectReasonCode, DisconnectReasonCode, ReasonCode, ReasonCodes,
 };
@@ -117,18 +117,24 @@ impl Decoder {
         }
     }
 
+    #[inline]
     fn header(&self, buf: &[u8]) -> Result<Option<FixedHeader>, DecodeError> {
         let Some((&first, rest)) = buf.split_first() else {
             return Ok(None);
         };
         let packet_type = PacketType::from_first_byte(first)?;
-        let (remaining_length, n) = match read_vbi(rest) {
-            Ok(Some(v)) => v,
-            Ok(None) => return Ok(None),
-            Err(DecodeError::NonMinimalVariableByteInteger) => {
-                return Err(DecodeError::MalformedLength);
+        let (remaining_length, n) = match rest {
+            [] => return Ok(None),
+            [b, ..] if b & 0x80 == 0 => (u32::from(*b), 1),
+            // Two bytes (128 to 16,383), the usual size of a PUBLISH: the second byte is
+            // neither a continuation nor a 0 (which would not be the shortest encoding).
+            [b1, b2, ..] if b2.wrapping_sub(1) < 0x7F => {
+                (u32::from(b1 & 0x7F) | u32::from(*b2) << 7, 2)
             }
-            Err(_) => return Err(DecodeError::RemainingLengthTooLong),
+            _ => match long_remaining_length(rest)? {
+                Some(v) => v,
+                None => return Ok(None),
+            },
         };
         if remaining_length > self.max_remaining_length {
             return Err(DecodeError::PacketTooLarge);
@@ -144,16 +150,16 @@ impl Decoder {
 
     /// Decode the packet at the start of `buf`, borrowing from it. `Ok(None)` when more bytes
     /// are needed; otherwise the packet and the number of bytes it took.
+    #[inline]
     pub fn decode<'a>(&self, buf: &'a [u8]) -> Result<Option<(Packet<'a>, usize)>, DecodeError> {
         let Some(header) = self.header(buf)? else {
             return Ok(None);
         };
         let total = header.total_len();
         match buf.get(header.header_len..total) {
-            Some(body) => {
-                let packet = decode_body(header.packet_type, header.flags, body, true)?;
-                Ok(Some((packet, total)))
-            }
+            Some(body) => decode_into(header.packet_type, header.flags, body, true, |p| {
+                Some((p, total))
+            }),
             None => {
                 let partial = buf.get(header.header_len..).unwrap_or_default();
                 check_partial_body(header.packet_type, header.flags, partial)?;
@@ -179,6 +185,16 @@ impl Decoder {
     }
 }
 
+/// A remaining length of three or four bytes, or one still arriving: `Ok(None)` while
+/// incomplete.
+fn long_remaining_length(rest: &[u8]) -> Result<Option<(u32, usize)>, DecodeError> {
+    match read_vbi(rest) {
+        Ok(v) => Ok(v),
+        Err(DecodeError::NonMinimalVariableByteInteger) => Err(DecodeError::MalformedLength),
+        Err(_) => Err(DecodeError::RemainingLengthTooLong),
+    }
+}
+
 impl<'a> Packet<'a> {
     /// Decode the packet at the start of `buf` with [`Decoder::new`]: `Ok(None)` when more
     /// bytes are needed, else the packet and the bytes it took.
@@ -188,6 +204,7 @@ impl<'a> Packet<'a> {
 }
 
 /// Sizes no packet of this type can have, refused while only the header is buffered.
+#[inline]
 fn check_remaining_length(ty: PacketType, flags: u8, rl: u32) -> Result<(), DecodeError> {
     let ok = match ty {
         PacketType::PingReq | PacketType::PingResp => rl == 0,
@@ -225,6 +242,7 @@ fn check_partial_body(ty: PacketType, flags: u8, partial: &[u8]) -> Result<(), D
 }
 
 /// A Property Length and the properties it covers, validated for `context`.
+#[inline]
 fn properties<'a>(
     r: &mut Reader<'a>,
     context: PropertyContext,
@@ -236,7 +254,53 @@ fn properties<'a>(
 
 /// Decode a body whose size passed [`check_remaining_length`]. With `complete` false, `body`
 /// is the start of a body still arriving: lists may still be empty and bytes may be left.
+#[inline]
 fn decode_body(
+    ty: PacketType,
+    flags: u8,
+    body: &[u8],
+    complete: bool,
+) -> Result<Packet<'_>, DecodeError> {
+    decode_into(ty, flags, body, complete, |p| p)
+}
+
+/// [`decode_body`], handing the packet to `wrap`: PUBLISH and its acknowledgements are decoded
+/// here, each packet built where `wrap` puts it (what [`Decoder::decode`] returns), without a
+/// copy in between; the other types in [`decode_other`].
+#[inline]
+fn decode_into<'a, T>(
+    ty: PacketType,
+    flags: u8,
+    body: &'a [u8],
+    complete: bool,
+    wrap: impl FnOnce(Packet<'a>) -> T,
+) -> Result<T, DecodeError> {
+    let mut r = Reader::new(body);
+    macro_rules! response {
+        ($variant:ident, $context:ident) => {{
+            let p = decode_response(&mut r, PropertyContext::$context)?;
+            if complete {
+                r.finish()?;
+            }
+            Ok(wrap(Packet::$variant(p)))
+        }};
+    }
+    match ty {
+        // The payload takes the rest of the body.
+        PacketType::Publish => {
+            let p = decode_publish(flags, &mut r)?;
+            Ok(wrap(Packet::Publish(p)))
+        }
+        PacketType::PubAck => response!(PubAck, PubAck),
+        PacketType::PubRec => response!(PubRec, PubRec),
+        PacketType::PubRel => response!(PubRel, PubRel),
+        PacketType::PubComp => response!(PubComp, PubComp),
+        _ => decode_other(ty, flags, body, complete).map(wrap),
+    }
+}
+
+/// [`decode_body`] for the packet types other than PUBLISH and its acknowledgements.
+fn decode_other(
     ty: PacketType,
     flags: u8,
     body: &[u8],
@@ -244,11 +308,11 @@ fn decode_body(
 ) -> Result<Packet<'_>, DecodeError> {
     let mut r = Reader::new(body);
     let packet = match ty {
-        PacketType::Publish => Packet::Publish(decode_publish(flags, &mut r)?),
-        PacketType::PubAck => Packet::PubAck(decode_response(&mut r, PropertyContext::PubAck)?),
-        PacketType::PubRec => Packet::PubRec(decode_response(&mut r, PropertyContext::PubRec)?),
-        PacketType::PubRel => Packet::PubRel(decode_response(&mut r, PropertyContext::PubRel)?),
-        PacketType::PubComp => Packet::PubComp(decode_response(&mut r, PropertyContext::PubComp)?),
+        PacketType::Publish
+        | PacketType::PubAck
+        | PacketType::PubRec
+        | PacketType::PubRel
+        | PacketType::PubComp => return decode_body(ty, flags, body, complete),
         PacketType::Connect => Packet::Connect(decode_connect(&mut r)?),
         PacketType::ConnAck => Packet::ConnAck(decode_connack(&mut r)?),
         PacketType::Subscribe => Packet::Subscribe(decode_subscribe(&mut r, complete)?),
@@ -298,6 +362,7 @@ fn decode_body(
 
 /// PUBLISH (section 3.3): topic, packet identifier for QoS 1/2, properties; the payload is
 /// borrowed as it is.
+#[inline]
 fn decode_publish<'a>(flags: u8, r: &mut Reader<'a>) -> Result<Publish<'a>, DecodeError> {
     let topic = r.binary()?;
     let topic = if topic.is_empty() {
@@ -311,17 +376,19 @@ fn decode_publish<'a>(flags: u8, r: &mut Reader<'a>) -> Result<Publish<'a>, Deco
         QoS::ExactlyOnce => QosPid::ExactlyOnce(r.packet_id()?),
     };
     let properties = properties(r, PropertyContext::Publish)?;
+    // A zero-length topic name needs a Topic Alias (section 3.3.2.3.4).
+    if topic.is_none() && !properties.contains(PropertyId::TopicAlias) {
+        return Err(DecodeError::EmptyTopicWithoutAlias);
+    }
     let payload = r.take(r.rest().len())?;
-    let publish = Publish {
+    Ok(Publish {
         dup: flags & 0b1000 != 0,
         qos_pid,
         retain: flags & 0b0001 != 0,
         topic,
         properties,
         payload,
-    };
-    publish.check_topic()?;
-    Ok(publish)
+    })
 }
 
 /// PUBACK, PUBREC, PUBREL, PUBCOMP (sections 3.4 to 3.7): a remaining length of 2 means reason

@@ -3,7 +3,7 @@
 use core::fmt;
 
 use crate::encode::{Writer, remaining_length_len};
-use crate::topic::{MAX_STRING_LEN, check_encode_str, check_str};
+use crate::topic::{MAX_STRING_LEN, check_encode_str, check_nul};
 use crate::{DecodeError, EncodeError, QoS, TopicName};
 
 /// The largest value of a Variable Byte Integer (section 1.5.5): 268,435,455.
@@ -238,6 +238,13 @@ impl PropertyId {
         self as u8
     }
 
+    /// The identifier's bit in a set of identifiers (one bit for each of the 27, in the order
+    /// of [`PropertyId::ALL`]).
+    #[inline]
+    const fn bit(self) -> u32 {
+        1 << INDEX[self as usize]
+    }
+
     /// The data type of the property's value.
     pub const fn property_type(self) -> PropertyType {
         match self {
@@ -468,6 +475,7 @@ pub(crate) fn read_vbi(buf: &[u8]) -> Result<Option<(u32, usize)>, DecodeError> 
 struct Cursor<'a>(&'a [u8]);
 
 impl<'a> Cursor<'a> {
+    #[inline]
     fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         let (b, rest) = self
             .0
@@ -477,12 +485,14 @@ impl<'a> Cursor<'a> {
         Ok(b)
     }
 
+    #[inline]
     fn u8(&mut self) -> Result<u8, DecodeError> {
         let (&b, rest) = self.0.split_first().ok_or(DecodeError::MalformedLength)?;
         self.0 = rest;
         Ok(b)
     }
 
+    #[inline]
     fn u16(&mut self) -> Result<u16, DecodeError> {
         let (b, rest) = self
             .0
@@ -492,6 +502,7 @@ impl<'a> Cursor<'a> {
         Ok(u16::from_be_bytes(*b))
     }
 
+    #[inline]
     fn u32(&mut self) -> Result<u32, DecodeError> {
         let (b, rest) = self
             .0
@@ -501,96 +512,271 @@ impl<'a> Cursor<'a> {
         Ok(u32::from_be_bytes(*b))
     }
 
+    #[inline]
     fn vbi(&mut self) -> Result<u32, DecodeError> {
         let (v, n) = read_vbi(self.0)?.ok_or(DecodeError::MalformedLength)?;
         self.take(n)?;
         Ok(v)
     }
 
+    #[inline]
     fn binary(&mut self) -> Result<&'a [u8], DecodeError> {
         let len = self.u16()?;
         self.take(usize::from(len))
     }
 
-    fn string(&mut self) -> Result<&'a str, DecodeError> {
-        check_str(self.binary()?)
-    }
-
-    fn flag(&mut self) -> Result<bool, DecodeError> {
-        match self.u8()? {
-            0 => Ok(false),
-            1 => Ok(true),
-            _ => Err(DecodeError::InvalidPropertyByte),
+    /// A length-prefixed string, checked as UTF-8 [MQTT-1.5.4-1] (U+0000 is the caller's to
+    /// check). `list` is the property list the cursor started on, `text` the same list as a
+    /// `str` when it is valid UTF-8 as a whole, else empty. In a valid UTF-8 list, a string is
+    /// valid UTF-8 on its own exactly when it starts and ends on character boundaries (its
+    /// first byte is not a continuation byte, and the character before its end is complete),
+    /// so it is sliced out of `text` after two boundary tests instead of being validated again.
+    #[inline]
+    fn utf8(&mut self, list: &'a [u8], text: &'a str) -> Result<&'a str, DecodeError> {
+        let len = usize::from(self.u16()?);
+        let start = list.len().saturating_sub(self.0.len());
+        let raw = self.take(len)?;
+        if text.is_empty() {
+            core::str::from_utf8(raw).map_err(|_| DecodeError::InvalidUtf8)
+        } else {
+            text.get(start..start + len).ok_or(DecodeError::InvalidUtf8)
         }
     }
 }
 
-/// Read one property's value, of property `id`.
-fn read_value<'a>(id: PropertyId, c: &mut Cursor<'a>) -> Result<Property<'a>, DecodeError> {
+/// Check one property's value (its identifier read and checked already) at the start of `c`:
+/// the bytes are there, in the form of the property's type, and the value rules hold: every
+/// byte property 0 or 1 (the seven booleans and Maximum QoS), no Topic Alias, Receive Maximum,
+/// Maximum Packet Size or Subscription Identifier of 0, Variable Byte Integers in shortest
+/// form [MQTT-1.5.5-1], strings valid UTF-8 without U+0000 [MQTT-1.5.4-1, MQTT-1.5.4-2], the
+/// Response Topic a valid topic name [MQTT-3.3.2-14]. `list` and `text` as for
+/// [`Cursor::utf8`].
+#[inline]
+fn check_value<'a>(
+    id: PropertyId,
+    c: &mut Cursor<'a>,
+    list: &'a [u8],
+    text: &'a str,
+) -> Result<(), DecodeError> {
+    match id.property_type() {
+        PropertyType::Byte => {
+            if c.u8()? > 1 {
+                return Err(DecodeError::InvalidPropertyByte);
+            }
+        }
+        PropertyType::TwoByteInteger => {
+            if c.u16()? == 0 {
+                match id {
+                    PropertyId::TopicAlias => return Err(DecodeError::ZeroTopicAlias),
+                    PropertyId::ReceiveMaximum => return Err(DecodeError::ZeroReceiveMaximum),
+                    _ => {}
+                }
+            }
+        }
+        PropertyType::FourByteInteger => {
+            if c.u32()? == 0 && id == PropertyId::MaximumPacketSize {
+                return Err(DecodeError::ZeroMaximumPacketSize);
+            }
+        }
+        // The Subscription Identifier, the one property of this type: 1 to 268,435,455.
+        PropertyType::VariableByteInteger => {
+            if c.vbi()? == 0 {
+                return Err(DecodeError::ZeroSubscriptionIdentifier);
+            }
+        }
+        PropertyType::Utf8String => {
+            let s = c.utf8(list, text)?;
+            if id == PropertyId::ResponseTopic {
+                TopicName::from_wire_str(s)?;
+            } else {
+                check_nul(s)?;
+            }
+        }
+        PropertyType::Utf8StringPair => {
+            check_nul(c.utf8(list, text)?)?;
+            check_nul(c.utf8(list, text)?)?;
+        }
+        PropertyType::BinaryData => {
+            c.binary()?;
+        }
+    }
+    Ok(())
+}
+
+/// Check the property bytes `list` (without the Property Length) for `context`, property by
+/// property in order, so that the error is the one at the first byte that proves a rule broken:
+/// the identifier known, allowed in `context` and not a forbidden repeat (checked before its
+/// value is read), then the value ([`check_value`]). `text` is `list` as a `str` when it is
+/// valid UTF-8 as a whole, else empty. Returns the identifiers present, as bits of
+/// [`PropertyId::bit`].
+fn check_list<'a>(
+    list: &'a [u8],
+    text: &'a str,
+    context: PropertyContext,
+) -> Result<u32, DecodeError> {
+    let mut c = Cursor(list);
+    let mut seen = Seen::new(context);
+    let mut present = 0;
+    while let Some((&b, rest)) = c.0.split_first() {
+        c.0 = rest;
+        let id = seen.check_byte(b)?;
+        present |= id.bit();
+        check_value(id, &mut c, list, text)?;
+    }
+    Ok(present)
+}
+
+/// Read one property's value from a list that passed [`check_list`]: the value rules are not
+/// checked again, and strings come from `text` when the list is valid UTF-8 as a whole (else
+/// they are validated as UTF-8 again, the one check that making a `str` in safe code cannot
+/// skip). `list` and `text` as for [`Cursor::utf8`].
+fn read_validated<'a>(
+    id: PropertyId,
+    c: &mut Cursor<'a>,
+    list: &'a [u8],
+    text: &'a str,
+) -> Result<Property<'a>, DecodeError> {
     Ok(match id {
-        PropertyId::PayloadFormatIndicator => Property::PayloadFormatIndicator(c.flag()?),
+        PropertyId::PayloadFormatIndicator => Property::PayloadFormatIndicator(c.u8()? != 0),
         PropertyId::MessageExpiryInterval => Property::MessageExpiryInterval(c.u32()?),
-        PropertyId::ContentType => Property::ContentType(c.string()?),
-        PropertyId::ResponseTopic => Property::ResponseTopic(TopicName::from_wire(c.binary()?)?),
+        PropertyId::ContentType => Property::ContentType(c.utf8(list, text)?),
+        PropertyId::ResponseTopic => {
+            Property::ResponseTopic(TopicName::from_validated(c.utf8(list, text)?))
+        }
         PropertyId::CorrelationData => Property::CorrelationData(c.binary()?),
         PropertyId::SubscriptionIdentifier => Property::SubscriptionIdentifier(c.vbi()?),
         PropertyId::SessionExpiryInterval => Property::SessionExpiryInterval(c.u32()?),
-        PropertyId::AssignedClientIdentifier => Property::AssignedClientIdentifier(c.string()?),
+        PropertyId::AssignedClientIdentifier => {
+            Property::AssignedClientIdentifier(c.utf8(list, text)?)
+        }
         PropertyId::ServerKeepAlive => Property::ServerKeepAlive(c.u16()?),
-        PropertyId::AuthenticationMethod => Property::AuthenticationMethod(c.string()?),
+        PropertyId::AuthenticationMethod => Property::AuthenticationMethod(c.utf8(list, text)?),
         PropertyId::AuthenticationData => Property::AuthenticationData(c.binary()?),
-        PropertyId::RequestProblemInformation => Property::RequestProblemInformation(c.flag()?),
+        PropertyId::RequestProblemInformation => Property::RequestProblemInformation(c.u8()? != 0),
         PropertyId::WillDelayInterval => Property::WillDelayInterval(c.u32()?),
-        PropertyId::RequestResponseInformation => Property::RequestResponseInformation(c.flag()?),
-        PropertyId::ResponseInformation => Property::ResponseInformation(c.string()?),
-        PropertyId::ServerReference => Property::ServerReference(c.string()?),
-        PropertyId::ReasonString => Property::ReasonString(c.string()?),
+        PropertyId::RequestResponseInformation => {
+            Property::RequestResponseInformation(c.u8()? != 0)
+        }
+        PropertyId::ResponseInformation => Property::ResponseInformation(c.utf8(list, text)?),
+        PropertyId::ServerReference => Property::ServerReference(c.utf8(list, text)?),
+        PropertyId::ReasonString => Property::ReasonString(c.utf8(list, text)?),
         PropertyId::ReceiveMaximum => Property::ReceiveMaximum(c.u16()?),
         PropertyId::TopicAliasMaximum => Property::TopicAliasMaximum(c.u16()?),
         PropertyId::TopicAlias => Property::TopicAlias(c.u16()?),
-        PropertyId::MaximumQoS => Property::MaximumQoS(match c.u8()? {
-            0 => QoS::AtMostOnce,
-            1 => QoS::AtLeastOnce,
-            _ => return Err(DecodeError::InvalidPropertyByte),
+        PropertyId::MaximumQoS => Property::MaximumQoS(if c.u8()? == 0 {
+            QoS::AtMostOnce
+        } else {
+            QoS::AtLeastOnce
         }),
-        PropertyId::RetainAvailable => Property::RetainAvailable(c.flag()?),
+        PropertyId::RetainAvailable => Property::RetainAvailable(c.u8()? != 0),
         PropertyId::UserProperty => {
-            let name = c.string()?;
-            Property::UserProperty(name, c.string()?)
+            let name = c.utf8(list, text)?;
+            Property::UserProperty(name, c.utf8(list, text)?)
         }
         PropertyId::MaximumPacketSize => Property::MaximumPacketSize(c.u32()?),
         PropertyId::WildcardSubscriptionAvailable => {
-            Property::WildcardSubscriptionAvailable(c.flag()?)
+            Property::WildcardSubscriptionAvailable(c.u8()? != 0)
         }
         PropertyId::SubscriptionIdentifierAvailable => {
-            Property::SubscriptionIdentifierAvailable(c.flag()?)
+            Property::SubscriptionIdentifierAvailable(c.u8()? != 0)
         }
-        PropertyId::SharedSubscriptionAvailable => Property::SharedSubscriptionAvailable(c.flag()?),
+        PropertyId::SharedSubscriptionAvailable => {
+            Property::SharedSubscriptionAvailable(c.u8()? != 0)
+        }
     })
 }
 
+/// Step over one property's value in a list that passed [`check_list`], without reading it.
+#[inline(always)]
+fn skip_value(id: PropertyId, c: &mut Cursor<'_>) -> Result<(), DecodeError> {
+    match id.property_type() {
+        PropertyType::Byte => c.take(1).map(drop),
+        PropertyType::TwoByteInteger => c.take(2).map(drop),
+        PropertyType::FourByteInteger => c.take(4).map(drop),
+        PropertyType::VariableByteInteger => c.vbi().map(drop),
+        PropertyType::Utf8String | PropertyType::BinaryData => c.binary().map(drop),
+        PropertyType::Utf8StringPair => {
+            c.binary()?;
+            c.binary().map(drop)
+        }
+    }
+}
+
+/// Per context (indexed by `PropertyContext as usize`), the identifiers allowed there, as bits
+/// `1 << id` (section 2.2.2.2's table).
+const ALLOWED: [u64; 14] = context_masks(false);
+/// Per context, the identifiers allowed there that may not repeat.
+const SINGLE: [u64; 14] = context_masks(true);
+
+const fn context_masks(single_only: bool) -> [u64; 14] {
+    let mut masks = [0u64; 14];
+    let mut c = 0;
+    while c < PropertyContext::ALL.len() {
+        let context = PropertyContext::ALL[c];
+        let mut i = 0;
+        while i < PropertyId::ALL.len() {
+            let id = PropertyId::ALL[i];
+            if id.allowed_in(context) && !(single_only && id.may_repeat(context)) {
+                masks[context as usize] |= 1 << id.as_u8();
+            }
+            i += 1;
+        }
+        c += 1;
+    }
+    masks
+}
+
+/// For each identifier byte below 64, its place in [`PropertyId::ALL`] (0 for bytes that are
+/// not identifiers).
+const INDEX: [u8; 64] = {
+    let mut index = [0u8; 64];
+    let mut i = 0;
+    while i < PropertyId::ALL.len() {
+        index[PropertyId::ALL[i].as_u8() as usize] = i as u8;
+        i += 1;
+    }
+    index
+};
+
 /// Tracks the identifiers seen in one property list, to refuse repeats.
 struct Seen {
-    context: PropertyContext,
+    allowed: u64,
+    single: u64,
     bits: u64,
 }
 
 impl Seen {
     const fn new(context: PropertyContext) -> Self {
-        Seen { context, bits: 0 }
+        Seen {
+            allowed: ALLOWED[context as usize],
+            single: SINGLE[context as usize],
+            bits: 0,
+        }
+    }
+
+    /// The identifier byte `b` is a known identifier ([`DecodeError::UnknownProperty`]),
+    /// allowed in this context ([`DecodeError::PropertyNotAllowed`]) and not a forbidden
+    /// repeat ([`DecodeError::DuplicateProperty`]).
+    #[inline]
+    fn check_byte(&mut self, b: u8) -> Result<PropertyId, DecodeError> {
+        // Every identifier is below 64; the masks hold known identifiers only.
+        let bit = 1u64.checked_shl(u32::from(b)).unwrap_or(0);
+        if self.allowed & bit == 0 {
+            return Err(match PropertyId::from_u8(b) {
+                Some(_) => DecodeError::PropertyNotAllowed,
+                None => DecodeError::UnknownProperty,
+            });
+        }
+        if self.bits & bit & self.single != 0 {
+            return Err(DecodeError::DuplicateProperty);
+        }
+        self.bits |= bit;
+        PropertyId::from_u8(b).ok_or(DecodeError::UnknownProperty)
     }
 
     /// The identifier is allowed in this context and not a forbidden repeat.
     fn check(&mut self, id: PropertyId) -> Result<(), DecodeError> {
-        if !id.allowed_in(self.context) {
-            return Err(DecodeError::PropertyNotAllowed);
-        }
-        let bit = 1u64 << id.as_u8();
-        if self.bits & bit != 0 && !id.may_repeat(self.context) {
-            return Err(DecodeError::DuplicateProperty);
-        }
-        self.bits |= bit;
-        Ok(())
+        self.check_byte(id.as_u8()).map(drop)
     }
 }
 
@@ -738,25 +924,14 @@ impl<'a> Property<'a> {
     }
 }
 
-/// Parse and check one property at the start of `c`. The identifier is checked (known,
-/// allowed, not repeated) before its value is read, so the error comes at the first byte that
-/// proves it.
-fn next_checked<'a>(c: &mut Cursor<'a>, seen: &mut Seen) -> Result<Property<'a>, DecodeError> {
-    let id = PropertyId::from_u8(c.u8()?).ok_or(DecodeError::UnknownProperty)?;
-    seen.check(id)?;
-    let p = read_value(id, c)?;
-    p.check_value()?;
-    Ok(p)
-}
-
-/// Check the property bytes (without the Property Length) for `context`.
-fn validate_wire(bytes: &[u8], context: PropertyContext) -> Result<(), DecodeError> {
-    let mut c = Cursor(bytes);
-    let mut seen = Seen::new(context);
-    while !c.0.is_empty() {
-        next_checked(&mut c, &mut seen)?;
+/// The error for property bytes cut short by the end of the bytes buffered so far: the first
+/// broken rule in what has arrived, else [`DecodeError::MalformedLength`].
+#[cold]
+fn partial_error(rest: &[u8], context: PropertyContext) -> DecodeError {
+    match check_list(rest, "", context) {
+        Err(e) => e,
+        Ok(_) => DecodeError::MalformedLength,
     }
-    Ok(())
 }
 
 /// A property list: validated wire bytes (decoded) or a caller slice of [`Property`] values
@@ -768,6 +943,10 @@ fn validate_wire(bytes: &[u8], context: PropertyContext) -> Result<(), DecodeErr
 /// shortest form [MQTT-1.5.5-1], booleans 0 or 1, no Topic Alias, Subscription Identifier,
 /// Receive Maximum or Maximum Packet Size of 0). A caller list is checked the same way when its
 /// packet is encoded.
+///
+/// A decoded list also knows which identifiers it holds, so a getter for an absent property
+/// answers without reading the bytes, and a getter for a present one steps over the other
+/// properties without checking them again.
 #[derive(Clone, Copy)]
 pub struct Properties<'a> {
     repr: Repr<'a>,
@@ -775,9 +954,75 @@ pub struct Properties<'a> {
 
 #[derive(Debug, Clone, Copy)]
 enum Repr<'a> {
-    /// Validated bytes (without the Property Length) and the context they were checked for.
-    Wire(&'a [u8], PropertyContext),
+    /// Validated bytes (without the Property Length) that are not valid UTF-8 as a whole, the
+    /// context they were checked for, and the identifiers present (bits of
+    /// [`PropertyId::bit`]).
+    Wire(&'a [u8], PropertyContext, u32),
+    /// Validated bytes that are valid UTF-8 as a whole (small integers, short ASCII strings:
+    /// the usual list), the context and the identifiers present: strings are sliced out of it.
+    Text(&'a str, PropertyContext, u32),
     List(&'a [Property<'a>]),
+}
+
+/// A decoded list as the readers see it: its bytes, the same bytes as a `str` when they are
+/// valid UTF-8 as a whole (else empty), and the identifiers present.
+struct Wire<'a> {
+    bytes: &'a [u8],
+    text: &'a str,
+    present: u32,
+}
+
+/// A value in a decoded list, read the way its getter says: the cursor at the value, the list
+/// and its text as for [`Cursor::utf8`]. The list was validated, so only the reading is left.
+struct Value<'a> {
+    c: Cursor<'a>,
+    list: &'a [u8],
+    text: &'a str,
+}
+
+impl<'a> Value<'a> {
+    #[inline]
+    fn flag(mut self) -> Option<bool> {
+        Some(self.c.u8().ok()? != 0)
+    }
+
+    #[inline]
+    fn qos(mut self) -> Option<QoS> {
+        Some(match self.c.u8().ok()? {
+            0 => QoS::AtMostOnce,
+            _ => QoS::AtLeastOnce,
+        })
+    }
+
+    #[inline]
+    fn u16(mut self) -> Option<u16> {
+        self.c.u16().ok()
+    }
+
+    #[inline]
+    fn u32(mut self) -> Option<u32> {
+        self.c.u32().ok()
+    }
+
+    #[inline]
+    fn vbi(mut self) -> Option<u32> {
+        self.c.vbi().ok()
+    }
+
+    #[inline]
+    fn string(mut self) -> Option<&'a str> {
+        self.c.utf8(self.list, self.text).ok()
+    }
+
+    #[inline]
+    fn topic(self) -> Option<TopicName<'a>> {
+        self.string().map(TopicName::from_validated)
+    }
+
+    #[inline]
+    fn binary(mut self) -> Option<&'a [u8]> {
+        self.c.binary().ok()
+    }
 }
 
 impl Default for Properties<'_> {
@@ -787,14 +1032,18 @@ impl Default for Properties<'_> {
 }
 
 macro_rules! getters {
-    ($($(#[$meta:meta])* $name:ident => $variant:ident: $ty:ty;)*) => {
+    ($($(#[$meta:meta])* $name:ident => $variant:ident: $ty:ty = $read:ident;)*) => {
         $(
             $(#[$meta])*
+            #[inline]
             pub fn $name(&self) -> Option<$ty> {
-                self.iter().find_map(|p| match p {
-                    Property::$variant(v) => Some(v),
-                    _ => None,
-                })
+                match self.repr {
+                    Repr::List(l) => l.iter().find_map(|p| match *p {
+                        Property::$variant(v) => Some(v),
+                        _ => None,
+                    }),
+                    _ => self.value_of(PropertyId::$variant)?.$read(),
+                }
             }
         )*
     };
@@ -815,62 +1064,133 @@ impl<'a> Properties<'a> {
 
     /// Validate property bytes (the bytes after the Property Length) for `context`: the
     /// zero-copy view a decoder makes.
+    #[inline]
     pub fn from_wire(bytes: &'a [u8], context: PropertyContext) -> Result<Self, DecodeError> {
-        validate_wire(bytes, context)?;
-        Ok(Properties {
-            repr: Repr::Wire(bytes, context),
-        })
+        // One UTF-8 pass over the whole list first: when it passes, every string in the list
+        // is checked by two character-boundary tests instead of a pass of its own, and the
+        // getters slice strings out of it. When it fails (a byte of an integer or of binary
+        // data that is not UTF-8), each string is validated on its own.
+        let repr = match core::str::from_utf8(bytes) {
+            Ok(text) => Repr::Text(text, context, check_list(bytes, text, context)?),
+            Err(_) => Repr::Wire(bytes, context, check_list(bytes, "", context)?),
+        };
+        Ok(Properties { repr })
     }
 
     /// Read a Property Length and the property bytes it covers at the start of `buf`, validated
     /// for `context`. Returns the list and the bytes taken. Bytes running short are
     /// [`DecodeError::MalformedLength`].
+    #[inline]
     pub(crate) fn read(
         buf: &'a [u8],
         context: PropertyContext,
     ) -> Result<(Self, usize), DecodeError> {
-        let (len, n) = read_vbi(buf)?.ok_or(DecodeError::MalformedLength)?;
+        let (len, n) = match buf.first() {
+            Some(&b) if b < 0x80 => (usize::from(b), 1),
+            _ => {
+                let (len, n) = read_vbi(buf)?.ok_or(DecodeError::MalformedLength)?;
+                (len as usize, n)
+            }
+        };
         let rest = buf.get(n..).unwrap_or_default();
-        let len = len as usize;
         match rest.get(..len) {
             Some(bytes) => Ok((Properties::from_wire(bytes, context)?, n + len)),
-            None => {
-                // Check what has arrived, so a broken rule is reported before the rest.
-                let mut c = Cursor(rest);
-                let mut seen = Seen::new(context);
-                while !c.0.is_empty() {
-                    next_checked(&mut c, &mut seen)?;
-                }
-                Err(DecodeError::MalformedLength)
+            None => Err(partial_error(rest, context)),
+        }
+    }
+
+    /// The decoded list's bytes, text and identifiers; `None` for a caller list.
+    #[inline]
+    fn wire(&self) -> Option<Wire<'a>> {
+        match self.repr {
+            Repr::Wire(bytes, _, present) => Some(Wire {
+                bytes,
+                text: "",
+                present,
+            }),
+            Repr::Text(text, _, present) => Some(Wire {
+                bytes: text.as_bytes(),
+                text,
+                present,
+            }),
+            Repr::List(_) => None,
+        }
+    }
+
+    /// The value of the first property with this identifier, in a decoded list.
+    #[inline]
+    fn value_of(&self, id: PropertyId) -> Option<Value<'a>> {
+        let w = self.wire()?;
+        if w.present & id.bit() == 0 {
+            return None;
+        }
+        let mut c = Cursor(w.bytes);
+        loop {
+            let found = PropertyId::from_u8(c.u8().ok()?)?;
+            if found == id {
+                return Some(Value {
+                    c,
+                    list: w.bytes,
+                    text: w.text,
+                });
             }
+            skip_value(found, &mut c).ok()?;
         }
     }
 
     /// The properties, in order.
     pub fn iter(&self) -> PropertiesIter<'a> {
-        PropertiesIter { repr: self.repr }
+        PropertiesIter {
+            repr: match self.wire() {
+                Some(w) => IterRepr::Wire {
+                    rest: w.bytes,
+                    list: w.bytes,
+                    text: w.text,
+                },
+                None => match self.repr {
+                    Repr::List(l) => IterRepr::List(l),
+                    _ => IterRepr::List(&[]),
+                },
+            },
+        }
+    }
+
+    /// An iterator over the list, or an empty one when a decoded list lacks `id`.
+    fn iter_if(&self, id: PropertyId) -> PropertiesIter<'a> {
+        match self.wire() {
+            Some(w) if w.present & id.bit() == 0 => PropertiesIter {
+                repr: IterRepr::List(&[]),
+            },
+            _ => self.iter(),
+        }
     }
 
     /// Whether there are no properties.
     pub fn is_empty(&self) -> bool {
-        match self.repr {
-            Repr::Wire(b, _) => b.is_empty(),
-            Repr::List(l) => l.is_empty(),
-        }
+        self.content_len() == 0
     }
 
     /// Number of properties.
     pub fn len(&self) -> usize {
-        match self.repr {
-            Repr::List(l) => l.len(),
-            Repr::Wire(..) => self.iter().count(),
+        let Some(w) = self.wire() else {
+            return self.iter().count();
+        };
+        let mut c = Cursor(w.bytes);
+        let mut n = 0;
+        while let Some(id) = c.u8().ok().and_then(PropertyId::from_u8) {
+            if skip_value(id, &mut c).is_err() {
+                break;
+            }
+            n += 1;
         }
+        n
     }
 
     /// The wire bytes (without the Property Length), for a decoded list.
     pub const fn wire_bytes(&self) -> Option<&'a [u8]> {
         match self.repr {
-            Repr::Wire(b, _) => Some(b),
+            Repr::Wire(b, _, _) => Some(b),
+            Repr::Text(t, _, _) => Some(t.as_bytes()),
             Repr::List(_) => None,
         }
     }
@@ -878,7 +1198,8 @@ impl<'a> Properties<'a> {
     /// Bytes of the properties without the Property Length in front.
     fn content_len(&self) -> usize {
         match self.repr {
-            Repr::Wire(b, _) => b.len(),
+            Repr::Wire(b, _, _) => b.len(),
+            Repr::Text(t, _, _) => t.len(),
             Repr::List(l) => l.iter().map(Property::encoded_len).sum(),
         }
     }
@@ -893,8 +1214,13 @@ impl<'a> Properties<'a> {
     /// return [`Properties::encoded_len`].
     pub fn validate(&self, context: PropertyContext) -> Result<usize, DecodeError> {
         match self.repr {
-            Repr::Wire(_, ctx) if ctx == context => {}
-            Repr::Wire(b, _) => validate_wire(b, context)?,
+            Repr::Wire(_, ctx, _) | Repr::Text(_, ctx, _) if ctx == context => {}
+            Repr::Wire(b, _, _) => {
+                check_list(b, "", context)?;
+            }
+            Repr::Text(t, _, _) => {
+                check_list(t.as_bytes(), t, context)?;
+            }
             Repr::List(l) => {
                 let mut seen = Seen::new(context);
                 for p in l {
@@ -926,80 +1252,87 @@ impl<'a> Properties<'a> {
     pub(crate) fn write(&self, w: &mut Writer<'_>) {
         w.remaining_length(self.content_len());
         match self.repr {
-            Repr::Wire(b, _) => w.bytes(b),
+            Repr::Wire(b, _, _) => w.bytes(b),
+            Repr::Text(t, _, _) => w.bytes(t.as_bytes()),
             Repr::List(l) => l.iter().for_each(|p| p.write(w)),
         }
     }
 
     /// Whether a property with this identifier is present.
+    #[inline]
     pub fn contains(&self, id: PropertyId) -> bool {
-        self.iter().any(|p| p.id() == id)
+        match self.wire() {
+            Some(w) => w.present & id.bit() != 0,
+            None => self.iter().any(|p| p.id() == id),
+        }
     }
 
     /// The User Properties (name, value), in order.
+    #[inline]
     pub fn user_properties(&self) -> UserProperties<'a> {
-        UserProperties(self.iter())
+        UserProperties(self.iter_if(PropertyId::UserProperty))
     }
 
     /// The Subscription Identifiers, in order (several in a PUBLISH, at most one in SUBSCRIBE).
+    #[inline]
     pub fn subscription_identifiers(&self) -> SubscriptionIdentifiers<'a> {
-        SubscriptionIdentifiers(self.iter())
+        SubscriptionIdentifiers(self.iter_if(PropertyId::SubscriptionIdentifier))
     }
 
     getters! {
         /// 0x01 Payload Format Indicator: `Some(true)` for UTF-8 payloads.
-        payload_format_indicator => PayloadFormatIndicator: bool;
+        payload_format_indicator => PayloadFormatIndicator: bool = flag;
         /// 0x02 Message Expiry Interval, seconds.
-        message_expiry_interval => MessageExpiryInterval: u32;
+        message_expiry_interval => MessageExpiryInterval: u32 = u32;
         /// 0x03 Content Type.
-        content_type => ContentType: &'a str;
+        content_type => ContentType: &'a str = string;
         /// 0x08 Response Topic.
-        response_topic => ResponseTopic: TopicName<'a>;
+        response_topic => ResponseTopic: TopicName<'a> = topic;
         /// 0x09 Correlation Data.
-        correlation_data => CorrelationData: &'a [u8];
+        correlation_data => CorrelationData: &'a [u8] = binary;
         /// 0x0B the first Subscription Identifier; see
         /// [`Properties::subscription_identifiers`] for all.
-        subscription_identifier => SubscriptionIdentifier: u32;
+        subscription_identifier => SubscriptionIdentifier: u32 = vbi;
         /// 0x11 Session Expiry Interval, seconds.
-        session_expiry_interval => SessionExpiryInterval: u32;
+        session_expiry_interval => SessionExpiryInterval: u32 = u32;
         /// 0x12 Assigned Client Identifier.
-        assigned_client_identifier => AssignedClientIdentifier: &'a str;
+        assigned_client_identifier => AssignedClientIdentifier: &'a str = string;
         /// 0x13 Server Keep Alive, seconds.
-        server_keep_alive => ServerKeepAlive: u16;
+        server_keep_alive => ServerKeepAlive: u16 = u16;
         /// 0x15 Authentication Method.
-        authentication_method => AuthenticationMethod: &'a str;
+        authentication_method => AuthenticationMethod: &'a str = string;
         /// 0x16 Authentication Data.
-        authentication_data => AuthenticationData: &'a [u8];
+        authentication_data => AuthenticationData: &'a [u8] = binary;
         /// 0x17 Request Problem Information.
-        request_problem_information => RequestProblemInformation: bool;
+        request_problem_information => RequestProblemInformation: bool = flag;
         /// 0x18 Will Delay Interval, seconds.
-        will_delay_interval => WillDelayInterval: u32;
+        will_delay_interval => WillDelayInterval: u32 = u32;
         /// 0x19 Request Response Information.
-        request_response_information => RequestResponseInformation: bool;
+        request_response_information => RequestResponseInformation: bool = flag;
         /// 0x1A Response Information.
-        response_information => ResponseInformation: &'a str;
+        response_information => ResponseInformation: &'a str = string;
         /// 0x1C Server Reference.
-        server_reference => ServerReference: &'a str;
+        server_reference => ServerReference: &'a str = string;
         /// 0x1F Reason String.
-        reason_string => ReasonString: &'a str;
+        reason_string => ReasonString: &'a str = string;
         /// 0x21 Receive Maximum (never 0).
-        receive_maximum => ReceiveMaximum: u16;
+        receive_maximum => ReceiveMaximum: u16 = u16;
         /// 0x22 Topic Alias Maximum.
-        topic_alias_maximum => TopicAliasMaximum: u16;
+        topic_alias_maximum => TopicAliasMaximum: u16 = u16;
         /// 0x23 Topic Alias (never 0).
-        topic_alias => TopicAlias: u16;
+        topic_alias => TopicAlias: u16 = u16;
         /// 0x24 Maximum QoS (0 or 1).
-        maximum_qos => MaximumQoS: QoS;
+        maximum_qos => MaximumQoS: QoS = qos;
         /// 0x25 Retain Available.
-        retain_available => RetainAvailable: bool;
+        retain_available => RetainAvailable: bool = flag;
         /// 0x27 Maximum Packet Size (never 0).
-        maximum_packet_size => MaximumPacketSize: u32;
+        maximum_packet_size => MaximumPacketSize: u32 = u32;
         /// 0x28 Wildcard Subscription Available.
-        wildcard_subscription_available => WildcardSubscriptionAvailable: bool;
+        wildcard_subscription_available => WildcardSubscriptionAvailable: bool = flag;
         /// 0x29 Subscription Identifier Available.
-        subscription_identifier_available => SubscriptionIdentifierAvailable: bool;
+        subscription_identifier_available => SubscriptionIdentifierAvailable: bool = flag;
         /// 0x2A Shared Subscription Available.
-        shared_subscription_available => SharedSubscriptionAvailable: bool;
+        shared_subscription_available => SharedSubscriptionAvailable: bool = flag;
     }
 }
 
@@ -1048,25 +1381,37 @@ impl<'a> IntoIterator for &Properties<'a> {
 /// Iterator over a property list.
 #[derive(Debug, Clone)]
 pub struct PropertiesIter<'a> {
-    repr: Repr<'a>,
+    repr: IterRepr<'a>,
+}
+
+#[derive(Debug, Clone)]
+enum IterRepr<'a> {
+    List(&'a [Property<'a>]),
+    /// A decoded list: the bytes not read yet, the whole list, and the list as a `str` when it
+    /// is valid UTF-8 as a whole (else empty).
+    Wire {
+        rest: &'a [u8],
+        list: &'a [u8],
+        text: &'a str,
+    },
 }
 
 impl<'a> Iterator for PropertiesIter<'a> {
     type Item = Property<'a>;
     fn next(&mut self) -> Option<Property<'a>> {
         match &mut self.repr {
-            Repr::List(l) => {
+            IterRepr::List(l) => {
                 let (first, rest) = l.split_first()?;
                 *l = rest;
                 Some(*first)
             }
-            Repr::Wire(b, _) => {
+            IterRepr::Wire { rest, list, text } => {
                 // The bytes were validated when the list was made; an error would end the
                 // iteration.
-                let mut c = Cursor(b);
+                let mut c = Cursor(rest);
                 let id = PropertyId::from_u8(c.u8().ok()?)?;
-                let p = read_value(id, &mut c).ok()?;
-                *b = c.0;
+                let p = read_validated(id, &mut c, list, text).ok()?;
+                *rest = c.0;
                 Some(p)
             }
         }
@@ -1079,11 +1424,32 @@ pub struct UserProperties<'a>(PropertiesIter<'a>);
 
 impl<'a> Iterator for UserProperties<'a> {
     type Item = (&'a str, &'a str);
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        self.0.find_map(|p| match p {
-            Property::UserProperty(k, v) => Some((k, v)),
-            _ => None,
-        })
+        match &mut self.0.repr {
+            IterRepr::List(l) => loop {
+                let (p, tail) = l.split_first()?;
+                *l = tail;
+                if let Property::UserProperty(k, v) = *p {
+                    return Some((k, v));
+                }
+            },
+            IterRepr::Wire { rest, list, text } => {
+                // Validated when the list was made: an error would end the iteration.
+                let mut c = Cursor(rest);
+                loop {
+                    let id = PropertyId::from_u8(c.u8().ok()?)?;
+                    if id == PropertyId::UserProperty {
+                        let name = c.utf8(list, text).ok()?;
+                        let value = c.utf8(list, text).ok()?;
+                        *rest = c.0;
+                        return Some((name, value));
+                    }
+                    skip_value(id, &mut c).ok()?;
+                    *rest = c.0;
+                }
+            }
+        }
     }
 }
 
@@ -1093,11 +1459,31 @@ pub struct SubscriptionIdentifiers<'a>(PropertiesIter<'a>);
 
 impl Iterator for SubscriptionIdentifiers<'_> {
     type Item = u32;
+    #[inline]
     fn next(&mut self) -> Option<u32> {
-        self.0.find_map(|p| match p {
-            Property::SubscriptionIdentifier(v) => Some(v),
-            _ => None,
-        })
+        match &mut self.0.repr {
+            IterRepr::List(l) => loop {
+                let (p, tail) = l.split_first()?;
+                *l = tail;
+                if let Property::SubscriptionIdentifier(v) = *p {
+                    return Some(v);
+                }
+            },
+            IterRepr::Wire { rest, .. } => {
+                // Validated when the list was made: an error would end the iteration.
+                let mut c = Cursor(rest);
+                loop {
+                    let id = PropertyId::from_u8(c.u8().ok()?)?;
+                    if id == PropertyId::SubscriptionIdentifier {
+                        let v = c.vbi().ok()?;
+                        *rest = c.0;
+                        return Some(v);
+                    }
+                    skip_value(id, &mut c).ok()?;
+                    *rest = c.0;
+                }
+            }
+        }
     }
 }
 
