@@ -129,13 +129,26 @@ impl<S: Store + Default> Harness<S> {
                 self.wire = Wire::default();
                 let no = self.conn_no;
                 let m = self.model();
-                m.cur = no;
-                // A clean start ends the session too, as another client id does.
+                // Whether the client may hold no session now: the last connection ended it (a
+                // Session Expiry Interval of 0 in force at its end: the events that tell may
+                // not be polled yet), an earlier one did and none was accepted since (not
+                // modelled exactly: once ended since the last restart, counted as maybe), a
+                // clean start, or another client id.
+                let prev_ended = m.cur != 0 && {
+                    let p = m.cur();
+                    let accepted = p.connack.filter(|v| v.code < 0x80);
+                    p.expiry_override.unwrap_or(match accepted {
+                        Some(v) => v.session_expiry,
+                        None => p.connect_session_expiry,
+                    }) == 0
+                };
                 let no_session = m.session_ended
+                    || prev_ended
                     || options.options.clean_session
                     || m.last_client_id.is_some_and(|id| id != client_id);
                 m.session_ended = no_session;
                 m.last_client_id = Some(client_id);
+                m.cur = no;
                 m.conns.insert(
                     no,
                     ConnV5 {

@@ -225,7 +225,6 @@ impl<S: Store + Default> Harness<S> {
             }
             EventV5::Connected => {
                 assert!(answered, "Connected without a CONNACK Response");
-                m.session_ended = false;
                 m.stats.connected += 1;
                 if m.conn(no, &e).connack.is_some_and(|v| v.session_present) {
                     m.stats.resumed += 1;
@@ -340,6 +339,8 @@ impl<S: Store + Default> Harness<S> {
                     None => c.connect_session_expiry,
                 });
                 if expiry == 0 {
+                    // Once ended since the last restart: the next sessions may or may not
+                    // exist (see `no_session`).
                     m.session_ended = true;
                 }
                 match reason {

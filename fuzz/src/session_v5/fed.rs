@@ -436,8 +436,9 @@ impl ConnV5 {
                     self.broke.session_present_clean = true;
                     self.must_end("session present with Clean Start");
                 } else if c.session_present && self.no_session {
+                    // The session may hold none: it may close [MQTT-3.2.2-4] (the model does
+                    // not know for sure, see `no_session`).
                     self.broke.session_present_without_session = true;
-                    self.must_end("session present without a session");
                 } else if self.broke.auth {
                     self.must_end("a CONNACK without the Authentication Method asked for");
                 }
