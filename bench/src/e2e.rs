@@ -40,6 +40,11 @@ pub struct Options {
     pub idle_timeout: Duration,
     /// Print progress to stderr once a second.
     pub progress: bool,
+    /// Speak MQTT 5.0 instead of 3.1.1.
+    pub v5: bool,
+    /// 5.0: a User Property (name, value) sent with every publish, which every subscriber
+    /// checks it received (without it, received messages must carry no User Property).
+    pub user_property: Option<(String, String)>,
 }
 
 /// The usage text shared by the programs.
@@ -55,8 +60,12 @@ pub const USAGE: &str = "options:
   -t PREFIX          topic prefix (default bench/e2e)
   --idle-timeout S   give up after S seconds without a message (default 10)
   --progress         print progress to stderr once a second
-Prints one JSON line with the figures on stdout; exits 1 when a message is missing or
-duplicated at QoS 2, 2 on bad usage.";
+  --v5               MQTT 5.0 (default 3.1.1)
+  --user-property NAME VALUE
+                     with --v5: send this User Property with every publish; subscribers
+                     check every message carries exactly it
+Prints one JSON line with the figures on stdout; exits 1 when a message is missing,
+duplicated at QoS 2 or without its User Property, 2 on bad usage.";
 
 impl Default for Options {
     fn default() -> Self {
@@ -72,6 +81,8 @@ impl Default for Options {
             topic: "bench/e2e".into(),
             idle_timeout: Duration::from_secs(10),
             progress: false,
+            v5: false,
+            user_property: None,
         }
     }
 }
@@ -102,6 +113,11 @@ impl Options {
                     o.idle_timeout = Duration::from_secs_f64(value(&a, args.next())?)
                 }
                 "--progress" => o.progress = true,
+                "--v5" => o.v5 = true,
+                "--user-property" => {
+                    let name = value(&a, args.next())?;
+                    o.user_property = Some((name, value(&a, args.next())?));
+                }
                 "--help" => return Err(String::new()),
                 _ => return Err(format!("unknown option {a:?}")),
             }
@@ -118,7 +134,25 @@ impl Options {
         if o.topic.is_empty() || o.topic.contains(['+', '#']) {
             return Err("-t must be a topic name without wildcards".into());
         }
+        if o.user_property.is_some() && !o.v5 {
+            return Err("--user-property needs --v5".into());
+        }
         Ok(o)
+    }
+
+    /// Whether a received message's User Properties are the ones every publish carries:
+    /// exactly the one of `--user-property`, or none without it.
+    pub fn properties_ok<'a>(
+        &self,
+        mut received: impl Iterator<Item = (&'a str, &'a str)>,
+    ) -> bool {
+        match &self.user_property {
+            None => received.next().is_none(),
+            Some((name, value)) => {
+                received.next() == Some((name.as_str(), value.as_str()))
+                    && received.next().is_none()
+            }
+        }
     }
 
     /// The topic publisher `i` publishes to.
@@ -208,6 +242,9 @@ pub struct Tracker {
     pub duplicates: u64,
     /// Payloads that were not stamped by this run (wrong size, unknown publisher or sequence).
     pub foreign: u64,
+    /// Deliveries whose User Properties were not the expected ones (see
+    /// [`Options::properties_ok`]).
+    pub bad_properties: u64,
     /// Latency of each first delivery, in ns.
     pub latencies: Vec<u64>,
     /// When the last new message arrived (ns on the run's clock).
@@ -226,11 +263,21 @@ impl Tracker {
             unique: 0,
             duplicates: 0,
             foreign: 0,
+            bad_properties: 0,
             latencies: Vec::with_capacity(usize::try_from(o.expected()).unwrap_or(0)),
             last_ns: 0,
             size: o.size,
             received,
         }
+    }
+
+    /// Record a received payload at `now_ns` whose properties passed or failed
+    /// [`Options::properties_ok`].
+    pub fn record_checked(&mut self, payload: &[u8], properties_ok: bool, now_ns: u64) {
+        if !properties_ok {
+            self.bad_properties += 1;
+        }
+        self.record(payload, now_ns);
     }
 
     /// Record a received payload at `now_ns`.
@@ -339,7 +386,10 @@ impl Report {
     pub fn ok(&self) -> bool {
         self.error.is_none()
             && self.trackers.iter().all(|t| {
-                t.complete() && t.foreign == 0 && (self.options.qos < 2 || t.duplicates == 0)
+                t.complete()
+                    && t.foreign == 0
+                    && t.bad_properties == 0
+                    && (self.options.qos < 2 || t.duplicates == 0)
             })
     }
 
@@ -356,6 +406,7 @@ impl Report {
         let delivered: u64 = self.trackers.iter().map(|t| t.unique).sum();
         let duplicates: u64 = self.trackers.iter().map(|t| t.duplicates).sum();
         let foreign: u64 = self.trackers.iter().map(|t| t.foreign).sum();
+        let bad_properties: u64 = self.trackers.iter().map(|t| t.bad_properties).sum();
         let missing = published * u64::from(o.subscribers) - delivered;
         let rate = published as f64 / self.elapsed_s;
         let p50 = percentile(&lat, 0.50) / 1e3;
@@ -367,7 +418,8 @@ impl Report {
             "{{\"client\":\"{}\",\"publishers\":{},\"subscribers\":{},\"qos\":{},\"size\":{},\
              \"messages\":{},\"inflight\":{},\"elapsed_s\":{:.6},\"msgs_per_s\":{:.1},\
              \"deliveries_per_s\":{:.1},\"p50_us\":{:.1},\"p99_us\":{:.1},\"delivered\":{},\
-             \"missing\":{},\"duplicates\":{},\"foreign\":{},\"ok\":{}",
+             \"missing\":{},\"duplicates\":{},\"foreign\":{},\"bad_properties\":{},\
+             \"protocol\":\"{}\",\"user_property\":{},\"ok\":{}",
             self.client,
             o.publishers,
             o.subscribers,
@@ -384,6 +436,9 @@ impl Report {
             missing,
             duplicates,
             foreign,
+            bad_properties,
+            if o.v5 { "5.0" } else { "3.1.1" },
+            o.user_property.is_some(),
             ok
         );
         if let Some(e) = &self.error {
@@ -392,9 +447,11 @@ impl Report {
         line.push('}');
         println!("{line}");
         eprintln!(
-            "{}: QoS {} x {} B, {} pub x {} sub, {} messages: {:.0} msg/s, latency p50 {:.0} µs \
-             p99 {:.0} µs, missing {missing}, duplicates {duplicates}{}",
+            "{}: MQTT {}, QoS {} x {} B, {} pub x {} sub, {} messages: {:.0} msg/s, latency p50 \
+             {:.0} µs p99 {:.0} µs, missing {missing}, duplicates {duplicates}, bad properties \
+             {bad_properties}{}",
             self.client,
+            if o.v5 { "5.0" } else { "3.1.1" },
             o.qos,
             o.size,
             o.publishers,
@@ -430,6 +487,46 @@ mod tests {
         assert!(opts(&["-s", "8"]).is_err());
         assert!(opts(&["-t", "a/#"]).is_err());
         assert!(opts(&["-n"]).is_err());
+        assert!(!o.v5 && o.user_property.is_none());
+        let o = opts(&["--v5", "--user-property", "k", "v w"]).unwrap();
+        assert!(o.v5);
+        assert_eq!(o.user_property, Some(("k".into(), "v w".into())));
+        assert!(opts(&["--user-property", "k", "v"]).is_err());
+        assert!(opts(&["--v5", "--user-property", "k"]).is_err());
+    }
+
+    #[test]
+    fn properties_ok_wants_exactly_the_user_property() {
+        let with = opts(&["--v5", "--user-property", "k", "v"]).unwrap();
+        let without = opts(&["--v5"]).unwrap();
+        assert!(with.properties_ok([("k", "v")].into_iter()));
+        assert!(!with.properties_ok(std::iter::empty()));
+        assert!(!with.properties_ok([("k", "x")].into_iter()));
+        assert!(!with.properties_ok([("x", "v")].into_iter()));
+        assert!(!with.properties_ok([("k", "v"), ("k", "v")].into_iter()));
+        assert!(without.properties_ok(std::iter::empty()));
+        assert!(!without.properties_ok([("k", "v")].into_iter()));
+    }
+
+    #[test]
+    fn bad_properties_fail_the_report() {
+        let o = opts(&["-n", "1", "-s", "20", "--v5", "--user-property", "k", "v"]).unwrap();
+        let clock = Clock::start();
+        let report = |properties_ok| {
+            let mut t = Tracker::new(&o, Arc::new(AtomicU64::new(0)));
+            t.record_checked(Payload::new(20, 0).stamp(0, &clock), properties_ok, 0);
+            assert!(t.complete());
+            assert_eq!(t.bad_properties, u64::from(!properties_ok));
+            Report {
+                client: "test",
+                options: o.clone(),
+                elapsed_s: 1.0,
+                trackers: vec![t],
+                error: None,
+            }
+        };
+        assert!(report(true).ok());
+        assert!(!report(false).ok());
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! and M subscribers in one process, each subscriber receiving every message. The blocking
 //! `mqtt_std::Client` by default (one client per thread); `--driver tokio` runs the async
 //! `mqtt_std::tokio::Client` instead (one driver task per client on a multi-threaded tokio
-//! runtime, as the rumqttc program does). `e2e-mqtt-std --help` lists the options;
-//! `bench/run-e2e` runs it beside the peers.
+//! runtime, as the rumqttc program does). `--v5` speaks MQTT 5.0 (`--user-property` then
+//! publishes with `publish_with` and checks `Message::properties`). `e2e-mqtt-std --help`
+//! lists the options; `bench/run-e2e` runs it beside the peers.
 use std::collections::VecDeque;
 use std::fmt::Display;
 use std::sync::Arc;
@@ -12,7 +13,11 @@ use std::thread;
 use std::time::Duration;
 
 use mqtt_bench::e2e::{Clock, Options, Payload, Progress, Report, Tracker, USAGE};
-use mqtt_std::{Client, ClientOptions, ConnectOptions, Error, Pending, QoS, SubAckReturnCode};
+use mqtt_std::v5::{PublishProperties, SubscribeOptions};
+use mqtt_std::{
+    Client, ClientOptions, ConnectOptions, Error, Message, Pending, ProtocolVersion, QoS,
+    SubAckReturnCode,
+};
 
 const NAME: &str = "mqtt-std";
 const NAME_TOKIO: &str = "mqtt-std-tokio";
@@ -23,6 +28,34 @@ fn qos(q: u8) -> QoS {
         1 => QoS::AtLeastOnce,
         _ => QoS::ExactlyOnce,
     }
+}
+
+/// The CONNECT options: 3.1.1, or 5.0 with `--v5`.
+fn connect_options(o: &Options) -> ConnectOptions {
+    let c = ConnectOptions::default();
+    if o.v5 {
+        c.protocol(ProtocolVersion::V5)
+    } else {
+        c
+    }
+}
+
+/// The properties every publish carries (none without `--user-property`).
+fn publish_properties(o: &Options) -> PublishProperties {
+    match &o.user_property {
+        Some((name, value)) => PublishProperties::new().user_property(name, value),
+        None => PublishProperties::new(),
+    }
+}
+
+/// Whether a received message carries the User Properties every publish does.
+fn properties_ok(o: &Options, m: &Message) -> bool {
+    o.properties_ok(
+        m.properties
+            .user_properties
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    )
 }
 
 fn context<T>(what: &str, r: Result<T, impl Display>) -> Result<T, String> {
@@ -37,13 +70,25 @@ fn client(o: &Options, id: String) -> Result<Client, String> {
     let c = context(&id, Client::new(options))?;
     context(
         &format!("{id}: connect"),
-        c.connect(&o.host, o.port, &ConnectOptions::default()),
+        c.connect(&o.host, o.port, &connect_options(o)),
     )?;
     Ok(c)
 }
 
 fn subscribe(o: &Options, c: &Client) -> Result<(), String> {
     let filter = o.filter();
+    if o.v5 {
+        let options = SubscribeOptions::new(qos(o.qos));
+        let pending = context(
+            "subscribe",
+            c.subscribe_with(&[(filter.as_str(), options)], None),
+        )?;
+        let codes = context("SUBACK", pending.wait_timeout(Duration::from_secs(10)))?;
+        if codes.iter().any(|c| c.is_error()) {
+            return Err(format!("subscription refused: {codes:?}"));
+        }
+        return Ok(());
+    }
     let pending = context("subscribe", c.subscribe(&[(filter.as_str(), qos(o.qos))]))?;
     let codes = context("SUBACK", pending.wait_timeout(Duration::from_secs(10)))?;
     if codes.contains(&SubAckReturnCode::Failure) {
@@ -56,13 +101,17 @@ fn publish_all(o: &Options, c: &Client, index: u32, clock: &Clock) -> Result<(),
     let topic = o.publish_topic(index);
     let q = qos(o.qos);
     let mut payload = Payload::new(o.size, index);
+    let props = publish_properties(o);
     let mut window: VecDeque<Pending<()>> = VecDeque::with_capacity(usize::from(o.inflight));
     let mut last = None;
     for seq in 0..o.messages {
-        let p = context(
-            "publish",
-            c.publish(&topic, payload.stamp(seq, clock), q, false),
-        )?;
+        let bytes = payload.stamp(seq, clock);
+        let p = if props.is_empty() {
+            c.publish(&topic, bytes, q, false)
+        } else {
+            c.publish_with(&topic, bytes, q, false, &props)
+        };
+        let p = context("publish", p)?;
         if o.qos == 0 {
             last = Some(p);
             continue;
@@ -88,7 +137,7 @@ fn receive_all(
 ) -> Result<(), String> {
     while !tracker.complete() {
         match c.recv_timeout(o.idle_timeout) {
-            Ok(m) => tracker.record(&m.payload, clock.now_ns()),
+            Ok(m) => tracker.record_checked(&m.payload, properties_ok(o, &m), clock.now_ns()),
             Err(Error::Timeout) => {
                 return Err(format!(
                     "no message for {:?} ({} of {} arrived)",
@@ -260,13 +309,16 @@ mod async_driver {
 
     use mqtt_bench::e2e::{Clock, Options, Payload, Progress, Report, Tracker};
     use mqtt_std::tokio::{Client, Messages};
-    use mqtt_std::{ClientOptions, ConnectOptions, SubAckReturnCode};
+    use mqtt_std::{ClientOptions, SubAckReturnCode};
     use std::future::Future;
     use std::pin::Pin;
     use std::task::Poll;
     use tokio::time::timeout;
 
-    use super::{NAME_TOKIO, context, qos};
+    use super::{
+        NAME_TOKIO, PublishProperties, SubscribeOptions, connect_options, context, properties_ok,
+        publish_properties, qos,
+    };
 
     async fn client(o: &Options, id: String) -> Result<(Client, Messages), String> {
         let options = ClientOptions::new(id.clone())
@@ -276,13 +328,29 @@ mod async_driver {
         let (c, m) = context(&id, Client::new(options))?;
         context(
             &format!("{id}: connect"),
-            c.connect(&o.host, o.port, &ConnectOptions::default()).await,
+            c.connect(&o.host, o.port, &connect_options(o)).await,
         )?;
         Ok((c, m))
     }
 
     async fn subscribe(o: &Options, c: &Client) -> Result<(), String> {
         let filter = o.filter();
+        if o.v5 {
+            let options = SubscribeOptions::new(qos(o.qos));
+            let codes = match timeout(
+                Duration::from_secs(10),
+                c.subscribe_with(&[(filter.as_str(), options)], None),
+            )
+            .await
+            {
+                Ok(r) => context("subscribe", r)?,
+                Err(_) => return Err("SUBACK: timed out".into()),
+            };
+            if codes.iter().any(|c| c.is_error()) {
+                return Err(format!("subscription refused: {codes:?}"));
+            }
+            return Ok(());
+        }
         let codes = match timeout(
             Duration::from_secs(10),
             c.subscribe(&[(filter.as_str(), qos(o.qos))]),
@@ -305,13 +373,17 @@ mod async_driver {
         let topic = o.publish_topic(index);
         let q = qos(o.qos);
         let mut payload = Payload::new(o.size, index);
+        let props: PublishProperties = publish_properties(&o);
         let window_len = usize::from(o.inflight);
         let mut window: VecDeque<Flow<'_>> = VecDeque::with_capacity(window_len);
         for seq in 0..o.messages {
             let bytes = payload.stamp(seq, &clock).to_vec();
-            let (c, topic) = (&c, topic.as_str());
-            let mut flow: Flow<'_> =
-                Box::pin(async move { c.publish(topic, &bytes, q, false).await });
+            let (c, topic, props) = (&c, topic.as_str(), &props);
+            let mut flow: Flow<'_> = if props.is_empty() {
+                Box::pin(async move { c.publish(topic, &bytes, q, false).await })
+            } else {
+                Box::pin(async move { c.publish_with(topic, &bytes, q, false, props).await })
+            };
             let first = std::future::poll_fn(|cx| Poll::Ready(flow.as_mut().poll(cx))).await;
             match first {
                 Poll::Ready(r) => context("publish", r)?,
@@ -340,7 +412,9 @@ mod async_driver {
     ) -> (Messages, Tracker, Option<String>) {
         while !tracker.complete() {
             match timeout(o.idle_timeout, messages.recv()).await {
-                Ok(Some(m)) => tracker.record(&m.payload, clock.now_ns()),
+                Ok(Some(m)) => {
+                    tracker.record_checked(&m.payload, properties_ok(&o, &m), clock.now_ns())
+                }
                 Ok(None) => return (messages, tracker, Some("receive: client closed".into())),
                 Err(_) => {
                     let e = format!(
