@@ -349,17 +349,14 @@ impl<S: Store + Default> Harness<S> {
             "PUBLISH {n} sent at store index {i:?}, window {window}"
         );
         match self.published.get(&n) {
-            Some(m) => assert_eq!(
-                (
-                    m.qos,
-                    m.retain,
-                    m.topic.as_str(),
-                    &m.payload[..],
-                    &m.props[..]
-                ),
-                (qos, p.retain, topic.as_str(), p.payload, &props[..]),
-                "PUBLISH {n} content"
-            ),
+            Some(m) => {
+                assert_eq!(
+                    (m.qos, m.retain, m.topic.as_str(), &m.payload[..]),
+                    (qos, p.retain, topic.as_str(), p.payload),
+                    "PUBLISH {n} content"
+                );
+                same_properties_counted_down(&m.props, &props, n);
+            }
             None => panic!("PUBLISH {n} which was never published"),
         }
         let answer = if qos == QoS::ExactlyOnce {
@@ -368,5 +365,33 @@ impl<S: Store + Default> Harness<S> {
             Packet::PubAck(success(id, PubAckReasonCode::Success))
         };
         self.to_answer.push_back(encode_v5(&answer));
+    }
+}
+
+/// The properties a held PUBLISH goes out with are the ones published, in order, but for the
+/// Message Expiry Interval, which is what is left: never more than published.
+fn same_properties_counted_down(published: &[u8], sent: &[u8], n: u16) {
+    use mqtt_proto::v5::{Property, PropertyContext};
+    fn read(b: &[u8]) -> Vec<Property<'_>> {
+        Properties::from_wire(b, PropertyContext::Publish)
+            .map(|p| p.iter().collect())
+            .unwrap_or_default()
+    }
+    let (a, b) = (read(published), read(sent));
+    assert_eq!(
+        a.len(),
+        b.len(),
+        "PUBLISH {n} properties: {a:?} sent as {b:?}"
+    );
+    for (x, y) in a.iter().zip(&b) {
+        match (x, y) {
+            (Property::MessageExpiryInterval(was), Property::MessageExpiryInterval(left)) => {
+                assert!(
+                    left <= was,
+                    "PUBLISH {n} expiry {left} above the {was} published"
+                );
+            }
+            _ => assert_eq!(x, y, "PUBLISH {n} properties: {a:?} sent as {b:?}"),
+        }
     }
 }
