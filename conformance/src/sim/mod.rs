@@ -32,6 +32,7 @@ pub mod net;
 mod observe;
 pub mod rng;
 mod store;
+pub mod v5;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt::Write as _;
