@@ -108,6 +108,9 @@ impl Sim {
     }
 
     pub(super) fn app_action(&mut self) -> Result<(), String> {
+        if self.version5 {
+            return self.app_action_v5();
+        }
         if !self.connected {
             return Ok(());
         }
