@@ -4,16 +4,20 @@ use std::collections::BTreeMap;
 
 use mqtt_session::QoS;
 
-use super::{Sim, seq_of};
+use super::{Model, Sim, seq_of};
 
 impl Sim {
     /// Every accepted QoS 1 message arrived at least once, every QoS 2 message exactly once,
     /// QoS 0 at most once, at the broker and at the application; per topic, QoS 1/2 messages
     /// arrived in publish order [MQTT-4.6.0-*].
     pub(super) fn final_checks(&mut self) -> Result<(), String> {
+        let accepted = match &self.broker {
+            Model::V3(b) => &b.accepted,
+            Model::V5(_) => return self.final_checks_v5(),
+        };
         let mut at_broker: BTreeMap<usize, usize> = BTreeMap::new();
         let mut broker_order: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-        for a in &self.broker.accepted {
+        for a in accepted {
             let seq = seq_of(&a.payload).ok_or("broker accepted an unknown payload")?;
             let planned = self.plan.get(seq).ok_or("broker accepted an unknown seq")?;
             if seq >= self.next || planned.topic != a.topic || planned.qos != a.qos {

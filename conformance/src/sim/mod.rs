@@ -24,22 +24,29 @@
 //! and the application at least once (it comes back through the client's own subscription),
 //! every QoS 2 message exactly once at both, QoS 0 at most once; per topic, QoS 1/2 messages
 //! arrive in publish order at both [MQTT-4.6.0-*].
+//!
+//! A 5.0 run ([`run_v5`]) drives the same session over 5.0 connections to a 5.0 broker model,
+//! with flow control, topic aliases, message properties and expiry, reason codes and sessions
+//! that end; see [`v5`] for what it adds and checks.
 
+mod app;
 pub mod broker;
 mod checks;
+mod drive;
+mod model;
 pub mod net;
 mod observe;
 pub mod rng;
 mod store;
+pub mod v5;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt::Write as _;
-use std::time::Duration;
 
-use mqtt_session::{
-    CommandError, Config, ConnectOptions, DisconnectReason, Instant, QoS, Session,
-    SubAckReturnCode, VecStore,
-};
+use drive::new_client;
+use model::Model;
+use mqtt_session::{Instant, QoS, Session, VecStore};
+use v5::{BrokerModelV5, V5};
 
 pub use broker::BrokerModel;
 pub use net::{Link, Pipe};
@@ -47,15 +54,13 @@ pub use rng::Rng;
 pub use store::SimStore;
 use store::StoreLen as _;
 
-use crate::script::Seen;
-
 /// Virtual milliseconds of the fault phase.
 pub const FAULT_MS: u64 = 60_000;
 /// Virtual milliseconds the calm phase may take to settle.
 pub const SETTLE_MS: u64 = 180_000;
 const TOPICS: [&str; 3] = ["sim/a", "sim/b", "sim/c/d"];
-const CLIENT_ID: &str = "sim-client";
-const KEEP_ALIVE_S: u16 = 5;
+pub(crate) const CLIENT_ID: &str = "sim-client";
+pub(crate) const KEEP_ALIVE_S: u16 = 5;
 
 /// What one run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -81,6 +86,8 @@ pub struct Stats {
     pub app_duplicates: usize,
     /// Virtual time the run took, in ms.
     pub virtual_ms: u64,
+    /// What a 5.0 run adds.
+    pub v5: v5::Stats5,
 }
 
 /// A failed run: the seed and what broke.
@@ -94,9 +101,19 @@ pub struct Failure {
     pub trace: String,
 }
 
-/// Runs one seed. With `trace`, the failure carries a line per packet and event.
+/// Runs one seed of the 3.1.1 simulation. With `trace`, the failure carries a line per packet
+/// and event.
 pub fn run(seed: u64, trace: bool) -> Result<Stats, Failure> {
-    let mut sim = Sim::new(seed, trace);
+    run_version(seed, false, trace)
+}
+
+/// Runs one seed of the 5.0 simulation (see [`v5`]).
+pub fn run_v5(seed: u64, trace: bool) -> Result<Stats, Failure> {
+    run_version(seed, true, trace)
+}
+
+fn run_version(seed: u64, version5: bool, trace: bool) -> Result<Stats, Failure> {
+    let mut sim = Sim::new(seed, version5, trace);
     match sim.run() {
         Ok(()) => Ok(sim.stats),
         Err(reason) => Err(Failure {
@@ -112,6 +129,9 @@ struct Planned {
     topic: &'static str,
     qos: QoS,
     payload: Vec<u8>,
+    /// 5.0: User Properties and Message Expiry Interval.
+    user: Vec<(String, String)>,
+    expiry: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,7 +165,11 @@ struct Sim {
     rng: Rng,
     now: u64,
     client: Session<SimStore, Vec<u8>>,
-    broker: BrokerModel,
+    broker: Model,
+    /// A 5.0 run.
+    version5: bool,
+    /// The 5.0 state (unused in a 3.1.1 run).
+    v5: V5,
     link: Option<Link>,
     reconnect_at: Option<u64>,
     faults: bool,
@@ -169,37 +193,66 @@ struct Sim {
 }
 
 impl Sim {
-    fn new(seed: u64, trace: bool) -> Self {
+    fn new(seed: u64, version5: bool, trace: bool) -> Self {
         let mut rng = Rng::new(seed);
         let store = if rng.percent(50) {
             SimStore::Vec(VecStore::new())
         } else {
             SimStore::Fixed(Box::default())
         };
-        let client = new_client(&mut rng, store);
-        let mut broker = BrokerModel::new(rng.range(1, 8) as usize);
-        if rng.percent(30) {
+        let client = new_client(&mut rng, store, version5);
+        let window = rng.range(1, 8) as usize;
+        let mut broker = BrokerModel::new(window);
+        // A 5.0 broker never sends a PUBLISH again but on resumption [MQTT-4.4.0-1].
+        if !version5 && rng.percent(30) {
             broker.duplicate_every = rng.range(1, 5) as usize;
         }
         let count = rng.range(5, 30) as usize;
-        let plan = (0..count)
+        let plan: Vec<Planned> = (0..count)
             .map(|seq| {
                 let qos = [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce][rng.index(3)];
                 let mut payload = format!("m{seq};").into_bytes();
                 payload.resize(payload.len() + rng.below(100) as usize, b'.');
+                let topic = TOPICS[rng.index(TOPICS.len())];
+                let (user, expiry) = if version5 {
+                    v5::planned_properties(&mut rng, seq)
+                } else {
+                    (Vec::new(), None)
+                };
                 Planned {
-                    topic: TOPICS[rng.index(TOPICS.len())],
+                    topic,
                     qos,
                     payload,
+                    user,
+                    expiry,
                 }
             })
             .collect();
+        let (broker, v5) = if version5 {
+            // Room for the largest PUBLISH of the plan: topic, packet id, properties (User
+            // Properties, Message Expiry Interval, Topic Alias), payload, fixed header.
+            let largest = plan
+                .iter()
+                .map(|m| {
+                    let user: usize = m.user.iter().map(|(k, v)| 5 + k.len() + v.len()).sum();
+                    2 + m.topic.len() + 2 + 4 + user + 5 + 3 + m.payload.len() + 5
+                })
+                .max()
+                .unwrap_or(0);
+            let model = BrokerModelV5::new(rng.next_u64(), window, largest as u32);
+            let params = v5::Params::choose(&mut rng);
+            (Model::V5(Box::new(model)), V5::with(params))
+        } else {
+            (Model::V3(broker), V5::default())
+        };
         Sim {
             seed,
             rng,
             now: 0,
             client,
             broker,
+            version5,
+            v5,
             link: None,
             reconnect_at: Some(0),
             faults: true,
@@ -238,11 +291,14 @@ impl Sim {
             self.client.config().max_queued,
         );
         let fixed = matches!(self.client.store(), SimStore::Fixed(_));
-        let dup = self.broker.duplicate_every;
+        let model = match &self.broker {
+            Model::V3(b) => format!("broker duplicates every {} PUBLISH", b.duplicate_every),
+            Model::V5(_) => format!("5.0 {:?}, {:?}", self.v5.params, self.client.config()),
+        };
         self.log(|| {
             format!(
                 "seed {seed}: {planned} messages, window {window}, queue {queue}, fixed store \
-                 {fixed}, broker duplicates every {dup} PUBLISH"
+                 {fixed}, {model}"
             )
         });
         let mut same_time = 0u32;
@@ -309,9 +365,18 @@ impl Sim {
         if let Some(link) = self.link.as_mut() {
             let up = link.up.take_due(now);
             if !up.is_empty() {
-                let reply = self.broker.receive(&up);
-                if let Some(v) = self.broker.violations.first() {
+                let mut reply = self.broker.receive(now, &up);
+                if let Some(v) = self.broker.violation() {
                     return Err(format!("broker model: {v}"));
+                }
+                // 5.0: now and then the broker ends the connection with a DISCONNECT.
+                let mut server_close = false;
+                if let Model::V5(b) = &mut self.broker {
+                    if self.faults && b.connected() && self.rng.percent(2) {
+                        let bytes = b.server_disconnect();
+                        server_close = !bytes.is_empty();
+                        reply.extend(bytes);
+                    }
                 }
                 if let Some(link) = self.link.as_mut() {
                     if !reply.is_empty() && !link.client_closed {
@@ -319,7 +384,10 @@ impl Sim {
                             link.cut(at);
                         }
                     }
-                    if self.broker.wants_close() {
+                    if server_close {
+                        // Closed once the DISCONNECT is through.
+                        link.cut(link.down.drained_at(now));
+                    } else if self.broker.wants_close() {
                         link.cut(now);
                     }
                 }
@@ -360,10 +428,15 @@ impl Sim {
         }
         // Keep alive [MQTT-3.1.2-23]: while connected, the client never stays silent longer
         // than the keep-alive (the ping timeout is shorter than it here).
+        // 5.0: the Server Keep Alive, if the CONNACK had one [MQTT-3.2.2-21, MQTT-3.1.2-20].
+        let (keep_alive, rule) = match self.v5.wire.allowed {
+            Some(a) if self.version5 => (a.keep_alive, "MQTT-3.2.2-21, MQTT-3.1.2-20"),
+            _ => (KEEP_ALIVE_S, "MQTT-3.1.2-23"),
+        };
         let silent = now.saturating_sub(self.conn.last_write);
-        if self.connected && self.link.is_some() && silent > u64::from(KEEP_ALIVE_S) * 1000 {
+        if self.connected && self.link.is_some() && silent > u64::from(keep_alive) * 1000 {
             return Err(format!(
-                "connected and silent for {silent} ms, keep alive {KEEP_ALIVE_S} s [MQTT-3.1.2-23]"
+                "connected and silent for {silent} ms, keep alive {keep_alive} s [{rule}]"
             ));
         }
         Ok(())
@@ -380,362 +453,4 @@ impl Sim {
                 .is_some_and(|l| l.up.is_empty() && l.down.is_empty() && l.cut_at.is_none())
             && !self.ids.values().any(|u| matches!(u, Use::Publish(_)))
     }
-
-    fn open(&mut self) -> Result<(), String> {
-        if self.faults && self.rng.percent(10) {
-            // The process restarts: a new session (maybe configured otherwise) over the store
-            // the old one kept.
-            let placeholder = Session::new(
-                Config::default(),
-                SimStore::Vec(VecStore::new()),
-                Vec::new(),
-                Vec::new(),
-            );
-            let old = std::mem::replace(&mut self.client, placeholder);
-            self.client = new_client(&mut self.rng, old.into_store());
-            self.stats.restarts += 1;
-            let window = self.client.config().max_inflight;
-            self.log(|| format!("== process restart (window {window})"));
-        }
-        let rng = &mut self.rng;
-        let (up_budget, down_budget, latency, piece, stall) = if self.faults {
-            let up = if rng.percent(50) {
-                rng.range(1, 400)
-            } else {
-                u64::MAX
-            };
-            let down = if rng.percent(40) {
-                rng.range(1, 400)
-            } else {
-                u64::MAX
-            };
-            let base = rng.range(0, 30);
-            let latency = (base, base + rng.range(0, 50));
-            // Sometimes the broker stalls after some bytes: the client's CONNACK or PINGRESP
-            // timeout fires.
-            let stall = rng.percent(10).then(|| rng.range(0, 200));
-            (up, down, latency, rng.range(1, 64) as usize, stall)
-        } else {
-            (u64::MAX, u64::MAX, (1, 20), 64, None)
-        };
-        let up_latency = (latency.0.min(50), latency.1.min(100));
-        let mut down = Pipe::new(latency, piece, down_budget);
-        if let Some(after) = stall {
-            down.stall_after(after, (10_000, 12_000), 15_000);
-        }
-        self.link = Some(Link::new(Pipe::new(up_latency, piece, up_budget), down));
-        self.broker.connection_opened();
-        self.conn = Conn::default();
-        self.stats.connections += 1;
-        let n = self.stats.connections;
-        self.log(|| format!("== connection {n} up"));
-        self.client.handle_transport_up(self.instant());
-        let options = ConnectOptions {
-            clean_session: false,
-            keep_alive: KEEP_ALIVE_S,
-            ..ConnectOptions::new(CLIENT_ID)
-        };
-        self.client
-            .connect(self.instant(), &options)
-            .map_err(|e| format!("connect refused by the session: {e:?}"))?;
-        self.pump().map(|_| ())
-    }
-
-    /// The transport is gone: the broker forgets the connection, the client is told.
-    fn transport_gone(&mut self, cut: bool) {
-        self.link = None;
-        self.broker.connection_closed();
-        if cut {
-            self.stats.cuts += 1;
-        }
-        self.log(|| format!("== transport gone (cut={cut})"));
-        self.client.handle_transport_closed(self.instant());
-        self.transport_closed_pending = false;
-        self.connected = false;
-        if self.reconnect_at.is_none() {
-            let delay = if self.faults {
-                self.rng.range(0, 3000)
-            } else {
-                10
-            };
-            self.reconnect_at = Some(self.now + delay);
-        }
-    }
-
-    fn deliver(&mut self, mut bytes: &[u8]) -> Result<(), String> {
-        let mut stalls = 0;
-        while !bytes.is_empty() {
-            let n = self.client.handle_receive(self.instant(), bytes);
-            let (taken, rest) = bytes.split_at(n.min(bytes.len()));
-            self.observe_in(taken)?;
-            bytes = rest;
-            let moved = self.pump()?;
-            if n == 0 && !moved {
-                stalls += 1;
-                if stalls > 3 {
-                    return Err("handle_receive takes nothing and nothing else moves".to_owned());
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Polls events, transmits, fires due timers, until nothing moves.
-    fn pump(&mut self) -> Result<bool, String> {
-        let mut any = false;
-        let mut buf = vec![0u8; 4096];
-        for _ in 0..10_000 {
-            let mut moved = false;
-            while let Some(e) = self.client.poll_event() {
-                let seen = Seen::from_event(&e);
-                moved = true;
-                self.on_event(seen)?;
-            }
-            if self.transport_closed_pending {
-                // The client ended the connection: close our side after its last bytes.
-                self.transport_closed_pending = false;
-                match self.link.as_mut() {
-                    Some(link) if !link.up.is_empty() => {
-                        link.client_closed = true;
-                        link.down.clear();
-                    }
-                    Some(_) => self.transport_gone(false),
-                    None => {
-                        self.client.handle_transport_closed(self.instant());
-                    }
-                }
-            }
-            if self.want_subscribe {
-                self.want_subscribe = false;
-                if self.connected && !self.sub_confirmed && self.sub_pending.is_none() {
-                    match self
-                        .client
-                        .subscribe(self.instant(), &[("sim/#", QoS::ExactlyOnce)])
-                    {
-                        Ok(id) => {
-                            self.take_id(id.get(), Use::Request)?;
-                            self.sub_pending = Some(id.get());
-                        }
-                        Err(e) => self.log(|| format!("subscribe sim/#: {e:?}")),
-                    }
-                    moved = true;
-                }
-            }
-            loop {
-                match self.client.poll_transmit(self.instant(), &mut buf) {
-                    Ok(Some(n)) => {
-                        moved = true;
-                        let bytes = buf.get(..n).unwrap_or_default().to_vec();
-                        self.observe_out(&bytes)?;
-                        if let Some(link) = self.link.as_mut() {
-                            if !link.client_closed {
-                                if let Some(at) = link.up.write(&mut self.rng, self.now, &bytes) {
-                                    link.cut(at);
-                                }
-                            }
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(e) => return Err(format!("poll_transmit with 4096 bytes: {e}")),
-                }
-            }
-            if self
-                .client
-                .poll_timeout()
-                .is_some_and(|t| t.as_millis() < self.now)
-            {
-                self.client.handle_timeout(self.instant());
-                moved = true;
-            }
-            if !moved {
-                return Ok(any);
-            }
-            any = true;
-        }
-        Err("pump: the session never stops producing".to_owned())
-    }
-
-    fn take_id(&mut self, id: u16, what: Use) -> Result<(), String> {
-        if let Some(old) = self.ids.insert(id, what) {
-            return Err(format!(
-                "packet id {id} handed out for {what:?} while still in use by {old:?} [MQTT-2.3.1-2]"
-            ));
-        }
-        Ok(())
-    }
-
-    fn on_event(&mut self, seen: Seen) -> Result<(), String> {
-        self.log(|| format!("!  {seen}"));
-        match seen {
-            Seen::Connected { .. } => {
-                self.connected = true;
-                self.want_subscribe = true;
-            }
-            Seen::Message {
-                topic,
-                payload,
-                qos,
-                ..
-            } => {
-                let seq = seq_of(&payload).ok_or_else(|| {
-                    format!("message with a payload never published: {payload:?}")
-                })?;
-                self.delivered.push((topic, seq, qos));
-            }
-            Seen::Acknowledged(id) | Seen::Completed(id) => {
-                let want = if matches!(seen, Seen::Acknowledged(_)) {
-                    QoS::AtLeastOnce
-                } else {
-                    QoS::ExactlyOnce
-                };
-                match self.ids.remove(&id) {
-                    Some(Use::Publish(seq))
-                        if self.plan.get(seq).is_some_and(|p| p.qos == want) => {}
-                    other => {
-                        return Err(format!(
-                            "{seen:?} for id {id}, which is {other:?} (expected a QoS {} publish)",
-                            want.as_u8()
-                        ));
-                    }
-                }
-            }
-            Seen::Subscribed { packet_id, results } => {
-                if self.ids.remove(&packet_id) != Some(Use::Request) {
-                    return Err(format!(
-                        "Subscribed for id {packet_id}, not a pending request"
-                    ));
-                }
-                if self.sub_pending == Some(packet_id) {
-                    self.sub_pending = None;
-                    if results != [SubAckReturnCode::Success(QoS::ExactlyOnce)] {
-                        return Err(format!("sim/# subscription results {results:?}"));
-                    }
-                    self.sub_confirmed = true;
-                }
-            }
-            Seen::Unsubscribed(id) => {
-                if self.ids.remove(&id) != Some(Use::Request) {
-                    return Err(format!("Unsubscribed for id {id}, not a pending request"));
-                }
-            }
-            Seen::Disconnected(reason) => {
-                *self
-                    .stats
-                    .client_ends
-                    .entry(format!("{reason:?}"))
-                    .or_default() += 1;
-                if let DisconnectReason::ProtocolViolation(v) = reason {
-                    return Err(format!(
-                        "the client saw a broker violation: {v} [{}]",
-                        v.rule()
-                    ));
-                }
-                self.connected = false;
-                self.sub_pending = None;
-                self.ids.retain(|_, u| *u != Use::Request);
-                self.transport_closed_pending = true;
-                if self.reconnect_at.is_none() {
-                    let delay = if self.faults {
-                        self.rng.range(0, 3000)
-                    } else {
-                        10
-                    };
-                    self.reconnect_at = Some(self.now + delay);
-                }
-            }
-            Seen::Refused(code) => return Err(format!("connection refused: {code:?}")),
-            Seen::Dropped { packet_id, .. } => {
-                return Err(format!(
-                    "message {packet_id} dropped although the broker kept the session"
-                ));
-            }
-            Seen::AcceptedSessionEnded(id) => {
-                return Err(format!(
-                    "message {id} reported as of an ended session although the broker kept it"
-                ));
-            }
-            Seen::Republished { old, new } => {
-                return Err(format!(
-                    "message {old} republished as {new} although the broker kept the session"
-                ));
-            }
-            Seen::Other(s) => return Err(format!("unknown event {s}")),
-        }
-        Ok(())
-    }
-
-    fn app_action(&mut self) -> Result<(), String> {
-        if !self.connected {
-            return Ok(());
-        }
-        let roll = self.rng.below(100);
-        let now = self.instant();
-        if roll < 70 {
-            if !self.sub_confirmed {
-                return Ok(());
-            }
-            let Some(m) = self.plan.get(self.next).cloned() else {
-                return Ok(());
-            };
-            match self.client.publish(now, m.topic, &m.payload, m.qos, false) {
-                Ok(id) => {
-                    let seq = self.next;
-                    self.next += 1;
-                    self.stats.published[usize::from(m.qos.as_u8())] += 1;
-                    self.log(|| format!("app publish m{seq} qos={} -> {id:?}", m.qos.as_u8()));
-                    match (id, m.qos) {
-                        (None, QoS::AtMostOnce) => {}
-                        (Some(id), QoS::AtLeastOnce | QoS::ExactlyOnce) => {
-                            self.take_id(id.get(), Use::Publish(seq))?;
-                        }
-                        (id, qos) => {
-                            return Err(format!("publish QoS {} returned id {id:?}", qos.as_u8()));
-                        }
-                    }
-                }
-                Err(
-                    CommandError::WindowFull
-                    | CommandError::StoreFull
-                    | CommandError::TransmitBufferFull { .. }
-                    | CommandError::NotConnected,
-                ) => {}
-                Err(e) => return Err(format!("publish refused: {e:?}")),
-            }
-        } else if roll < 90 {
-            let filter = format!("other/{}", self.rng.below(4));
-            let r = if roll < 80 {
-                let qos = [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce][self.rng.index(3)];
-                self.client.subscribe(now, &[(&filter, qos)])
-            } else {
-                self.client.unsubscribe(now, &[&filter])
-            };
-            match r {
-                Ok(id) => self.take_id(id.get(), Use::Request)?,
-                Err(
-                    CommandError::TooManyPendingRequests
-                    | CommandError::TransmitBufferFull { .. }
-                    | CommandError::NotConnected,
-                ) => {}
-                Err(e) => return Err(format!("subscribe/unsubscribe refused: {e:?}")),
-            }
-        } else if roll < 91 && self.faults {
-            self.log(|| "app disconnect".to_owned());
-            self.client
-                .disconnect(now)
-                .map_err(|e| format!("disconnect refused while connected: {e:?}"))?;
-        }
-        self.pump().map(|_| ())
-    }
-}
-
-/// A client session with a random window, queue and buffer sizes, over `store`.
-fn new_client(rng: &mut Rng, store: SimStore) -> Session<SimStore, Vec<u8>> {
-    let mut config = Config::default();
-    config.max_inflight = rng.range(1, 6) as u16;
-    config.max_queued = rng.range(0, 6) as u16;
-    config.connack_timeout = Duration::from_secs(5);
-    config.ping_timeout = Duration::from_secs(3);
-    let rx = [256, 512, 2048][rng.index(3)];
-    let tx = [256, 512, 2048][rng.index(3)];
-    Session::new(config, store, vec![0; rx], vec![0; tx])
 }

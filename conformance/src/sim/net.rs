@@ -87,6 +87,11 @@ impl Pipe {
         (self.budget == 0).then_some(self.last_due.max(now))
     }
 
+    /// When everything written so far is through (at `now` or later).
+    pub fn drained_at(&self, now: u64) -> u64 {
+        self.last_due.max(now)
+    }
+
     /// When the next piece is due.
     pub fn next_due(&self) -> Option<u64> {
         self.chunks.front().map(|(t, _)| *t)

@@ -12,6 +12,9 @@ use crate::wire;
 impl Sim {
     /// Bytes the client wrote on the current connection.
     pub(super) fn observe_out(&mut self, bytes: &[u8]) -> Result<(), String> {
+        if self.version5 {
+            return self.observe_out_v5(bytes);
+        }
         self.conn.out_buf.extend_from_slice(bytes);
         let (packets, rest) = wire::split(&self.conn.out_buf);
         let keep = self.conn.out_buf.len() - rest;
@@ -49,38 +52,7 @@ impl Sim {
                 };
                 let id = id.get();
                 let seq = seq_of(p.payload).ok_or("PUBLISH with an unknown payload")?;
-                if self.released.contains(&seq) {
-                    return Err(format!("m{seq} sent again after its PUBREL [MQTT-4.3.3-1]"));
-                }
-                match self.written.get(&seq) {
-                    Some(&first_id) => {
-                        self.stats.resends += 1;
-                        if first_id != id {
-                            return Err(format!(
-                                "m{seq} resent with id {id}, first sent with {first_id} [MQTT-2.3.1-3]"
-                            ));
-                        }
-                        if !p.dup {
-                            return Err(format!("m{seq} resent with DUP=0 [MQTT-3.3.1-1]"));
-                        }
-                        if self.conn.fresh_publish_seen {
-                            return Err(format!(
-                                "m{seq} resent after a new PUBLISH on this connection [MQTT-4.6.0-1]"
-                            ));
-                        }
-                        if self.conn.last_resend.is_some_and(|last| last > seq) {
-                            return Err(format!("m{seq} resent out of order [MQTT-4.6.0-1]"));
-                        }
-                        self.conn.last_resend = Some(seq);
-                    }
-                    None => {
-                        if p.dup {
-                            self.stats.dup_on_first_write += 1;
-                        }
-                        self.conn.fresh_publish_seen = true;
-                        self.written.insert(seq, id);
-                    }
-                }
+                self.track_publish(seq, id, p.dup)?;
             }
             Packet::PubAck(id) => expect_front(
                 &mut self.conn.expect_puback,
@@ -108,8 +80,57 @@ impl Sim {
         Ok(())
     }
 
+    /// A QoS 1/2 PUBLISH of message `seq` under `id`: a first send, or a resend with the same
+    /// id, DUP=1, before anything new, in order; never after its PUBREL.
+    pub(super) fn track_publish(&mut self, seq: usize, id: u16, dup: bool) -> Result<(), String> {
+        // The same rules, numbered differently in 5.0.
+        let (after_pubrel, same_id) = if self.version5 {
+            ("MQTT-4.3.3-6", "MQTT-4.4.0-1")
+        } else {
+            ("MQTT-4.3.3-1", "MQTT-2.3.1-3")
+        };
+        if self.released.contains(&seq) {
+            return Err(format!(
+                "m{seq} sent again after its PUBREL [{after_pubrel}]"
+            ));
+        }
+        match self.written.get(&seq) {
+            Some(&first_id) => {
+                self.stats.resends += 1;
+                if first_id != id {
+                    return Err(format!(
+                        "m{seq} resent with id {id}, first sent with {first_id} [{same_id}]"
+                    ));
+                }
+                if !dup {
+                    return Err(format!("m{seq} resent with DUP=0 [MQTT-3.3.1-1]"));
+                }
+                if self.conn.fresh_publish_seen {
+                    return Err(format!(
+                        "m{seq} resent after a new PUBLISH on this connection [MQTT-4.6.0-1]"
+                    ));
+                }
+                if self.conn.last_resend.is_some_and(|last| last > seq) {
+                    return Err(format!("m{seq} resent out of order [MQTT-4.6.0-1]"));
+                }
+                self.conn.last_resend = Some(seq);
+            }
+            None => {
+                if dup {
+                    self.stats.dup_on_first_write += 1;
+                }
+                self.conn.fresh_publish_seen = true;
+                self.written.insert(seq, id);
+            }
+        }
+        Ok(())
+    }
+
     /// Bytes the client took from the current connection.
     pub(super) fn observe_in(&mut self, bytes: &[u8]) -> Result<(), String> {
+        if self.version5 {
+            return self.observe_in_v5(bytes);
+        }
         self.conn.in_buf.extend_from_slice(bytes);
         let (packets, rest) = wire::split(&self.conn.in_buf);
         let keep = self.conn.in_buf.len() - rest;
@@ -149,7 +170,12 @@ impl Sim {
     }
 }
 
-fn expect_front(q: &mut VecDeque<u16>, id: u16, what: &str, rule: &str) -> Result<(), String> {
+pub(super) fn expect_front(
+    q: &mut VecDeque<u16>,
+    id: u16,
+    what: &str,
+    rule: &str,
+) -> Result<(), String> {
     match q.front() {
         Some(&f) if f == id => {
             q.pop_front();

@@ -20,4 +20,6 @@ mod v5_alias;
 #[cfg(feature = "v5")]
 mod v5_auth;
 #[cfg(feature = "v5")]
+mod v5_session;
+#[cfg(feature = "v5")]
 mod v5_store;
