@@ -12,9 +12,7 @@ use std::time::Duration;
 use conformance::v5::wire5::{self, string};
 use conformance::wire;
 use mqtt_session::v5::ConnectReasonCode;
-use mqtt_std::{
-    Client, ClientOptions, ConnectOptions, DisconnectReason, Error, ProtocolVersion, QoS,
-};
+use mqtt_std::{Client, ClientOptions, ConnectOptions, Error, ProtocolVersion, QoS};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -75,7 +73,8 @@ fn mqtt5_4_2_0_1_mqtt_over_a_tcp_byte_stream() {
         let mut b = Broker::accept(&listener);
         assert_eq!(
             b.next().unwrap(),
-            wire5::connect(0x02, 60, &[], &string("tcp-5"))
+            // Its only property: the receive limit as Maximum Packet Size (1 MiB by default).
+            wire5::connect(0x02, 60, &wire5::p_u32(0x27, 1 << 20), &string("tcp-5"))
         );
         // CONNACK one byte at a time.
         for byte in wire5::connack(0, 0, &[]) {
@@ -144,9 +143,10 @@ fn mqtt5_4_13_2_1_a_refusal_closes_the_tcp_connection() {
     assert!(
         matches!(
             refused,
-            Error::ConnectionLost(DisconnectReason::Other(
-                mqtt_session::DisconnectReason::RefusedV5(ConnectReasonCode::NotAuthorized)
-            ))
+            Error::RefusedV5 {
+                code: ConnectReasonCode::NotAuthorized,
+                ..
+            }
         ),
         "{refused:?}"
     );

@@ -77,7 +77,12 @@ fn mqtt5_6_0_0_1_every_packet_goes_in_a_binary_frame() {
         let connect = next_binary(&mut ws);
         assert_eq!(
             connect,
-            wire5::connect(0x02, 60, &[], &wire5::string("ws-binary"))
+            wire5::connect(
+                0x02,
+                60,
+                &wire5::p_u32(0x27, 1 << 20),
+                &wire5::string("ws-binary")
+            )
         );
         first_bytes.push(connect[0]);
         ws.send(Message::binary(wire5::connack(0, 0, &[]))).unwrap();
