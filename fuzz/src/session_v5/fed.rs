@@ -355,7 +355,7 @@ impl<S: Store + Default> Harness<S> {
                     c.must_end("malformed bytes");
                     // A whole packet above a size limit may be refused for its size before
                     // its body is read.
-                    if let Some(n) = whole.map(<[u8]>::len) {
+                    if let Some(n) = whole.map(<[u8]>::len).or_else(|| declared_len(rest)) {
                         let ours = c
                             .our_maximum_packet_size
                             .and_then(|m| usize::try_from(m).ok())
@@ -580,4 +580,18 @@ impl ConnV5 {
             via_alias: p.topic.is_none(),
         });
     }
+}
+
+/// The whole length a fixed header at the start of `b` declares (type byte, Remaining Length,
+/// body), when the Remaining Length can be read.
+fn declared_len(b: &[u8]) -> Option<usize> {
+    let mut len = 0usize;
+    for i in 0..4 {
+        let byte = *b.get(1 + i)?;
+        len |= usize::from(byte & 0x7F) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Some(1 + i + 1 + len);
+        }
+    }
+    None
 }
