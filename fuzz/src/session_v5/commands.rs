@@ -135,12 +135,17 @@ impl<S: Store + Default> Harness<S> {
                 // modelled exactly: once ended since the last restart, counted as maybe), a
                 // clean start, or another client id.
                 let prev_ended = m.cur != 0 && {
+                    use super::model::Taken;
                     let p = m.cur();
-                    let accepted = p.connack.filter(|v| v.code < 0x80);
-                    p.expiry_override.unwrap_or(match accepted {
-                        Some(v) => v.session_expiry,
-                        None => p.connect_session_expiry,
-                    }) == 0
+                    let granted = p
+                        .connack
+                        .map_or(p.connect_session_expiry, |v| v.session_expiry);
+                    match (p.expiry_override, p.connack_taken) {
+                        (Some(e), _) => e == 0,
+                        (None, Taken::Yes) => granted == 0,
+                        (None, Taken::No) => p.connect_session_expiry == 0,
+                        (None, Taken::Maybe) => granted == 0 || p.connect_session_expiry == 0,
+                    }
                 };
                 let no_session = m.session_ended
                     || prev_ended

@@ -442,6 +442,13 @@ impl ConnV5 {
                 } else if self.broke.auth {
                     self.must_end("a CONNACK without the Authentication Method asked for");
                 }
+                self.connack_taken = if self.broke.must_end.is_some() {
+                    super::model::Taken::No
+                } else if self.broke.session_present_without_session {
+                    super::model::Taken::Maybe
+                } else {
+                    super::model::Taken::Yes
+                };
             }
             Packet::Publish(p) => self.fed_publish(p),
             Packet::PubAck(r) => {

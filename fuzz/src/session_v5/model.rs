@@ -254,6 +254,17 @@ pub(crate) struct Broke {
     pub(crate) must_end: Option<&'static str>,
 }
 
+/// Whether the session took a CONNACK's limits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Taken {
+    /// No CONNACK, or one that ended the connection.
+    #[default]
+    No,
+    /// One the session may or may not have refused.
+    Maybe,
+    Yes,
+}
+
 /// One 5.0 connection: what the client asked for, what was fed to the session, what the
 /// client sent.
 #[derive(Debug, Default)]
@@ -277,6 +288,10 @@ pub(crate) struct ConnV5 {
     /// An AUTH 0x18 of the broker's, in turn, awaits the application's answer (the harness
     /// never gives one: the next AUTH or CONNACK is out of turn).
     pub(crate) auth_awaiting: bool,
+    /// Whether the session took the CONNACK's limits (its Session Expiry among them): not
+    /// when feeding it ended the connection, perhaps when it said session present 1 where
+    /// the client may hold no session.
+    pub(crate) connack_taken: Taken,
     pub(crate) connack: Option<ConnAckView>,
     /// Topic aliases the broker set, as it meant them.
     pub(crate) aliases_in: BTreeMap<u16, String>,
