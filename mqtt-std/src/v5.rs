@@ -519,8 +519,21 @@ impl DisconnectProperties {
     }
 }
 
+/// A request's properties: `properties` with `response_topic` and fresh Correlation Data,
+/// which come back first.
+pub(crate) fn request_properties(
+    properties: &PublishProperties,
+    response_topic: &str,
+) -> (Vec<u8>, PublishProperties) {
+    let correlation = correlation_data();
+    let mut props = properties.clone();
+    props.response_topic = Some(response_topic.to_owned());
+    props.correlation_data = Some(correlation.clone());
+    (correlation, props)
+}
+
 /// 16 random bytes: the Correlation Data of a request.
-pub(crate) fn correlation_data() -> Vec<u8> {
+fn correlation_data() -> Vec<u8> {
     let a = crate::core::random_u64();
     let b = crate::core::random_u64();
     let mut d = a.to_be_bytes().to_vec();

@@ -169,6 +169,28 @@ impl<S: Store, B: Buffer> Session<S, B> {
         if !matches!(self.state, State::Connecting | State::Connected) {
             return Err(CommandError::NotConnected);
         }
+        self.check_disconnect_with(options)?;
+        let expiry = options.properties.session_expiry_interval();
+        let packet = Packet::Disconnect(Disconnect {
+            reason_code: options.reason_code,
+            properties: options.properties,
+        });
+        self.queue_v5(&packet)?;
+        if let Some(e) = expiry {
+            self.v5.server.session_expiry_interval = e;
+        }
+        self.state = State::Disconnecting;
+        self.v5.closing = Some(DisconnectReason::Local);
+        Ok(())
+    }
+
+    /// The checks [`Session::disconnect_with`] makes of its options, without changing anything
+    /// (for a driver that sends the DISCONNECT later, from its own loop): the same errors,
+    /// but for the connection's state.
+    pub fn check_disconnect_with(
+        &self,
+        options: &DisconnectOptions<'_>,
+    ) -> Result<(), CommandError> {
         if !self.v5.on {
             return Err(CommandError::RequiresV5);
         }
@@ -185,14 +207,7 @@ impl<S: Store, B: Buffer> Session<S, B> {
             reason_code: options.reason_code,
             properties: options.properties,
         });
-        self.check_server_size(packet.encoded_len())?;
-        self.queue_v5(&packet)?;
-        if let Some(e) = expiry {
-            self.v5.server.session_expiry_interval = e;
-        }
-        self.state = State::Disconnecting;
-        self.v5.closing = Some(DisconnectReason::Local);
-        Ok(())
+        self.check_server_size(packet.encoded_len())
     }
 
     /// A packet of `required` bytes must fit the broker's Maximum Packet Size.

@@ -184,31 +184,17 @@ impl Client {
     ) -> Result<crate::Message, Error> {
         let deadline = std::time::Instant::now() + timeout;
         let left = || deadline.saturating_duration_since(std::time::Instant::now());
-        if self.shared().lock().c.session.protocol() != mqtt_session::ProtocolVersion::V5 {
-            return Err(Error::RequiresV5);
-        }
-        let subscribed = {
-            let st = self.shared().lock();
-            st.c.response_topics.iter().any(|t| t == response_topic)
-        };
-        if !subscribed {
-            let options = SubscribeOptions::new(QoS::AtLeastOnce).no_local(true);
+        let first = self.shared().lock().c.request_start(response_topic)?;
+        if let Some(subscription) = first {
             let codes = self
-                .subscribe_with(&[(response_topic, options)], None)?
+                .subscribe_with(&subscription, None)?
                 .wait_timeout(left())?;
-            if let Some(code) = codes.first().filter(|c| c.is_error()) {
-                return Err(Error::SubscribeRefused(*code));
-            }
             self.shared()
                 .lock()
                 .c
-                .response_topics
-                .push(response_topic.to_owned());
+                .response_subscribed(response_topic, &codes)?;
         }
-        let correlation = crate::v5::correlation_data();
-        let mut props = properties.clone();
-        props.response_topic = Some(response_topic.to_owned());
-        props.correlation_data = Some(correlation.clone());
+        let (correlation, props) = crate::v5::request_properties(properties, response_topic);
         let slot = Slot::new();
         self.shared()
             .lock()

@@ -463,38 +463,53 @@ impl<F: Family> Common<F> {
             .subscribe_with(now, &wire, &mqtt_proto::v5::Properties::new(&list))
     }
 
-    /// Checks a 5.0 DISCONNECT's options before the driver sends it: a non-zero Session
-    /// Expiry Interval when the CONNECT's was 0 is refused [MQTT-3.14.2-2], and so are a
-    /// Reason String or User Properties that make the packet larger than the broker's
-    /// Maximum Packet Size [MQTT-3.14.2-3, MQTT-3.14.2-4].
+    /// Checks a 5.0 DISCONNECT's options before the driver sends it, as the session will
+    /// ([`Session::check_disconnect_with`](mqtt_session::Session::check_disconnect_with)): a
+    /// non-zero Session Expiry Interval when the CONNECT's was 0 [MQTT-3.14.2-2], a reason
+    /// code only a server sends, a Reason String or User Properties that make the packet
+    /// larger than the broker's Maximum Packet Size [MQTT-3.14.2-3, MQTT-3.14.2-4].
     pub(crate) fn check_disconnect(
         &self,
         code: mqtt_proto::v5::DisconnectReasonCode,
         props: &crate::v5::DisconnectProperties,
     ) -> Result<(), Error> {
+        let list = props.to_list();
+        let options = mqtt_session::DisconnectOptions {
+            reason_code: code,
+            properties: mqtt_proto::v5::Properties::new(&list),
+        };
+        self.session
+            .check_disconnect_with(&options)
+            .map_err(Error::from)
+    }
+
+    /// The start of a request (both clients' `request`): 5.0 only; `Some` subscription to
+    /// make first when `response_topic` has none on this connection yet.
+    pub(crate) fn request_start<'t>(
+        &self,
+        response_topic: &'t str,
+    ) -> Result<Option<[(&'t str, SubscribeOptions); 1]>, Error> {
         if self.session.protocol() != mqtt_session::ProtocolVersion::V5 {
             return Err(Error::RequiresV5);
         }
-        let limits = self.session.server_limits();
-        let zero = limits.is_some_and(|l| l.session_expiry_interval == 0);
-        if zero && props.session_expiry_interval.is_some_and(|s| s != 0) {
-            return Err(Error::Command(
-                mqtt_session::CommandError::SessionExpiryAfterZero,
-            ));
+        if self.response_topics.iter().any(|t| t == response_topic) {
+            return Ok(None);
         }
-        let list = props.to_list();
-        let packet = mqtt_proto::v5::Packet::Disconnect(mqtt_proto::v5::Disconnect {
-            reason_code: code,
-            properties: mqtt_proto::v5::Properties::new(&list),
-        });
-        let required = packet.encoded_len();
-        if let Some(maximum) = limits.and_then(|l| l.maximum_packet_size) {
-            if usize::try_from(maximum).is_ok_and(|m| required > m) {
-                return Err(Error::Command(
-                    mqtt_session::CommandError::PacketTooLargeForServer { required, maximum },
-                ));
-            }
+        let options = SubscribeOptions::new(QoS::AtLeastOnce).no_local(true);
+        Ok(Some([(response_topic, options)]))
+    }
+
+    /// The SUBACK of a request's response subscription: kept for this connection, or the
+    /// broker's refusal.
+    pub(crate) fn response_subscribed(
+        &mut self,
+        response_topic: &str,
+        codes: &[SubAckReasonCode],
+    ) -> Result<(), Error> {
+        if let Some(code) = codes.first().filter(|c| c.is_error()) {
+            return Err(Error::SubscribeRefused(*code));
         }
+        self.response_topics.push(response_topic.to_owned());
         Ok(())
     }
 

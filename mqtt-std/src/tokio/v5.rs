@@ -128,33 +128,15 @@ impl Client {
         properties: &PublishProperties,
         timeout: std::time::Duration,
     ) -> Result<crate::Message, Error> {
-        if self.shared().lock().session.protocol() != mqtt_session::ProtocolVersion::V5 {
-            return Err(Error::RequiresV5);
-        }
-        let correlation = crate::v5::correlation_data();
+        let first = self.shared().lock().request_start(response_topic)?;
+        let (correlation, props) = crate::v5::request_properties(properties, response_topic);
         let work = async {
-            let subscribed = self
-                .shared()
-                .lock()
-                .response_topics
-                .iter()
-                .any(|t| t == response_topic);
-            if !subscribed {
-                let options = SubscribeOptions::new(QoS::AtLeastOnce).no_local(true);
-                let codes = self
-                    .subscribe_with(&[(response_topic, options)], None)
-                    .await?;
-                if let Some(code) = codes.first().filter(|c| c.is_error()) {
-                    return Err(Error::SubscribeRefused(*code));
-                }
+            if let Some(subscription) = first {
+                let codes = self.subscribe_with(&subscription, None).await?;
                 self.shared()
                     .lock()
-                    .response_topics
-                    .push(response_topic.to_owned());
+                    .response_subscribed(response_topic, &codes)?;
             }
-            let mut props = properties.clone();
-            props.response_topic = Some(response_topic.to_owned());
-            props.correlation_data = Some(correlation.clone());
             let (tx, rx) = oneshot::channel();
             self.shared()
                 .lock()
