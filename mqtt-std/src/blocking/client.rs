@@ -152,6 +152,8 @@ impl Client {
                 inbox_end: None,
                 connect_req: None,
                 wake: false,
+                fires: Vec::new(),
+                io_until: None,
                 queued_bytes: restored.iter().map(Message::size).sum(),
                 messages: restored.into(),
                 depth: options.receive_queue_depth,

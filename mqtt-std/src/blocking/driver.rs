@@ -1,26 +1,35 @@
-//! The IO thread: moves bytes and time between the socket and the session, and nothing else.
+//! The IO thread and the reader threads: they move bytes and time between the socket and the
+//! session, and nothing else.
 //!
-//! One IO thread per client owns the socket's write side, the TLS state and the timers; the
-//! protocol work is the driver core's ([`crate::core`]). Per connection, a reader thread
-//! blocks in `read` on a clone of the socket and hands raw bytes to the IO thread's inbox.
-//! The IO thread sleeps on a condition variable until one of: bytes or end-of-stream in the
-//! inbox, a command from the application (`wake`), or the next deadline (the core's). No
-//! polling interval, no spinning. Closing the socket (`shutdown`) ends the reader's `read`.
+//! The driver core ([`crate::core`]), the socket's write side and the TLS state live in an
+//! [`IoSide`] under a mutex of their own. Whoever holds it runs a round: take the inputs,
+//! decrypt (TLS), step the core, write. Per connection, a reader thread blocks in `read` on a
+//! clone of the socket and puts the bytes in the inbox; then, when nobody else holds the IO
+//! side and the connection is in its steady state, it runs the round itself, so that a packet
+//! is read, decoded, answered and written on one thread with no hand-off. Otherwise (the IO
+//! side is busy, or a connect, a close or the shutdown is under way) it wakes the IO thread,
+//! which runs the round as before.
 //!
-//! Each round: take the inputs under the lock; decrypt (TLS) without it; step the core under
-//! the lock; write to the socket and run callbacks without it.
+//! The IO thread owns everything else: connects, reconnects, closing, shutdown, timers, and
+//! every callback (a round a reader ran hands its callbacks over). It sleeps on a condition
+//! variable until one of: bytes or end-of-stream in the inbox, a command from the application
+//! (`wake`), callbacks handed over, or the next deadline (the core's). No polling interval,
+//! no spinning. Closing the socket (`shutdown`) ends the reader's `read`.
+//!
+//! Lock order: the IO side before the state (`Shared::st`). Application threads take the
+//! state only; a reader thread only tries the IO side, never waits for it.
 
 use std::io::{self, Read as _};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
 use super::pending::Slot;
 use super::shared::{Shared, Slots, State};
 use crate::core::driver::{Core, LinkState};
-use crate::core::{Fire, Target, deadline_after};
+use crate::core::{Fire, Status, Target, deadline_after};
 use crate::error::{DisconnectReason, Error};
 use crate::link::socket::{Link, LinkError};
 use crate::options::{ClientOptions, Connected};
@@ -48,26 +57,105 @@ impl LinkError {
     }
 }
 
-struct Io {
-    shared: Arc<Shared>,
+/// The driver core and the reader threads: what a round needs, under its own mutex.
+pub(crate) struct IoSide {
     core: Core<Slots, Link>,
     readers: Vec<JoinHandle<()>>,
 }
 
+type IoCell = Arc<Mutex<IoSide>>;
+
+fn lock_io(io: &Mutex<IoSide>) -> MutexGuard<'_, IoSide> {
+    io.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Who runs a round: its callbacks run at once on the IO thread, or are handed to it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Runner {
+    IoThread,
+    Reader,
+}
+
 pub(crate) fn run(shared: Arc<Shared>, options: ClientOptions) {
     let clock = shared.clock;
-    let mut io = Io {
-        shared,
+    let io: IoCell = Arc::new(Mutex::new(IoSide {
         core: Core::new(options, clock, Vec::new()),
         readers: Vec::new(),
-    };
-    io.main();
-    for r in io.readers.drain(..) {
+    }));
+    main(&shared, &io);
+    let readers = std::mem::take(&mut lock_io(&io).readers);
+    for r in readers {
         let _ = r.join();
     }
 }
 
-impl Io {
+/// The IO thread's loop.
+fn main(shared: &Arc<Shared>, cell: &IoCell) {
+    loop {
+        let (mut io, mut st) = wait(shared, cell);
+        st.wake = false;
+        let handed = std::mem::take(&mut st.fires);
+        io.core.fires.extend(handed);
+        if st.c.shutdown {
+            drop(st);
+            io.shutdown(shared);
+            return;
+        }
+        io.core.cancel_reconnect(&mut st.c);
+        if let Some(req) = st.connect_req.take() {
+            drop(st);
+            io.begin_connect(shared, cell, req.target, req.slot, false);
+            continue;
+        }
+        if let Some(target) = io.core.due_reconnect(&mut st.c) {
+            drop(st);
+            io.begin_connect(shared, cell, target, None, true);
+            continue;
+        }
+        io.exchange(shared, st, Runner::IoThread);
+    }
+}
+
+/// Sleeps until there is something to do; returns with the IO side and the state locked.
+fn wait<'a>(
+    shared: &'a Shared,
+    cell: &'a Mutex<IoSide>,
+) -> (MutexGuard<'a, IoSide>, MutexGuard<'a, State>) {
+    loop {
+        let io = lock_io(cell);
+        let mut st = shared.lock();
+        if io.has_work(&st) || !st.fires.is_empty() {
+            return (io, st);
+        }
+        let until = io.core.deadline(&st.c);
+        let sleep = until.map(|at| at.saturating_duration_since(Instant::now()));
+        if sleep.is_some_and(|d| d.is_zero()) {
+            return (io, st);
+        }
+        // Readers may run rounds while the IO thread sleeps.
+        drop(io);
+        st.io_until = until;
+        shared.io_sleeping.store(true, Ordering::Relaxed);
+        st = match sleep {
+            Some(d) => {
+                shared
+                    .io_cv
+                    .wait_timeout(st, d)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0
+            }
+            None => shared
+                .io_cv
+                .wait(st)
+                .unwrap_or_else(PoisonError::into_inner),
+        };
+        shared.io_sleeping.store(false, Ordering::Relaxed);
+        // The lock order is the IO side first: take both again from the top.
+        drop(st);
+    }
+}
+
+impl IoSide {
     fn has_work(&self, st: &State) -> bool {
         // Input waits while the receive queue is full (end of stream too: the messages
         // before it are delivered first).
@@ -84,162 +172,146 @@ impl Io {
         !self.core.queue_full(st.queued(), st.depth) || self.core.handshaking()
     }
 
-    /// Sleeps until there is something to do.
-    fn wait<'a>(&self, mut st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
-        let shared = &self.shared;
-        while !self.has_work(&st) {
-            let sleep = self
-                .core
-                .deadline(&st.c)
-                .map(|at| at.saturating_duration_since(Instant::now()));
-            if sleep.is_some_and(|d| d.is_zero()) {
-                break;
-            }
-            shared.io_sleeping.store(true, Ordering::Relaxed);
-            st = match sleep {
-                Some(d) => {
-                    shared
-                        .io_cv
-                        .wait_timeout(st, d)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0
-                }
-                None => shared
-                    .io_cv
-                    .wait(st)
-                    .unwrap_or_else(PoisonError::into_inner),
-            };
-            shared.io_sleeping.store(false, Ordering::Relaxed);
-        }
-        st
+    /// Whether a reader thread may run the round: the connection is in its steady state and
+    /// nothing but input and output is due (connects, closes, the shutdown and reconnects
+    /// are the IO thread's).
+    fn reader_may_run(&self, st: &State) -> bool {
+        st.c.status == Status::Connected
+            && !st.c.shutdown
+            && st.connect_req.is_none()
+            && st.c.close_req.is_none()
+            && !st.c.cancel_reconnect
+            && st.inbox_end.is_none()
+            && self.core.link.is_some()
+            && self.core.closing_linger().is_none()
     }
 
-    fn main(&mut self) {
-        loop {
-            let shared = self.shared.clone();
-            let mut st = self.wait(shared.lock());
+    /// One round: the inputs from the inbox (paused while the receive queue is full), then
+    /// the core's step and the write.
+    fn exchange(&mut self, shared: &Shared, mut st: MutexGuard<'_, State>, runner: Runner) {
+        // Every chunk waiting, up to one read's worth of bytes (at least one chunk), so that a
+        // full queue overshoots by one read at most.
+        let mut raw = Vec::new();
+        let can_take = self.can_take(&st);
+        if can_take {
+            let was_full = st.inbox_bytes >= INBOX_LIMIT;
+            let mut taken = 0usize;
+            while let Some(len) = st.inbox.front().map(Vec::len) {
+                if taken > 0 && taken.saturating_add(len) > READ_CHUNK {
+                    break;
+                }
+                let Some(chunk) = st.inbox.pop_front() else {
+                    break;
+                };
+                taken = taken.saturating_add(len);
+                st.inbox_bytes = st.inbox_bytes.saturating_sub(len);
+                raw.push(chunk);
+            }
+            // The reader waits for room only once the inbox is full.
+            if was_full && st.inbox_bytes < INBOX_LIMIT {
+                shared.reader_cv.notify_all();
+            }
+        }
+        let end = if st.inbox.is_empty() && can_take {
+            st.inbox_end.take()
+        } else {
+            None
+        };
+        if runner == Runner::Reader {
+            // This round takes the application's commands too.
             st.wake = false;
-            if st.c.shutdown {
-                drop(st);
-                self.shutdown();
-                return;
-            }
-            self.core.cancel_reconnect(&mut st.c);
-            if let Some(req) = st.connect_req.take() {
-                drop(st);
-                self.begin_connect(req.target, req.slot, false);
-                continue;
-            }
-            if let Some(target) = self.core.due_reconnect(&mut st.c) {
-                drop(st);
-                self.begin_connect(target, None, true);
-                continue;
-            }
+        }
+        drop(st);
 
-            // Inputs from the reader thread (paused while the receive queue is full). Every
-            // chunk waiting, up to one read's worth of bytes (at least one chunk), so that a
-            // full queue overshoots by one read at most.
-            let mut raw = Vec::new();
-            let can_take = self.can_take(&st);
-            if can_take {
-                let was_full = st.inbox_bytes >= INBOX_LIMIT;
-                let mut taken = 0usize;
-                while let Some(len) = st.inbox.front().map(Vec::len) {
-                    if taken > 0 && taken.saturating_add(len) > READ_CHUNK {
-                        break;
-                    }
-                    let Some(chunk) = st.inbox.pop_front() else {
-                        break;
-                    };
-                    taken = taken.saturating_add(len);
-                    st.inbox_bytes = st.inbox_bytes.saturating_sub(len);
-                    raw.push(chunk);
-                }
-                // The reader waits for room only once the inbox is full.
-                if was_full && st.inbox_bytes < INBOX_LIMIT {
-                    shared.reader_cv.notify_all();
+        // Decrypt (TLS) and trace without the lock.
+        let mut link_err = None;
+        if let Some(link) = &mut self.core.link {
+            let start = self.core.input.len();
+            if link.is_plain() && self.core.input.is_empty() && !raw.is_empty() {
+                // Plain TCP: the first chunk becomes the input as it is (no copy).
+                self.core.input = raw.remove(0);
+            }
+            for chunk in &raw {
+                if let Err(e) = link.received(chunk, &mut self.core.input) {
+                    link_err = Some(e);
+                    break;
                 }
             }
-            let end = if st.inbox.is_empty() && can_take {
-                st.inbox_end.take()
-            } else {
-                None
+            self.core.trace_received(start);
+        }
+
+        let mut st = shared.lock();
+        let (queued, depth) = (st.queued(), st.depth);
+        self.core.step(&mut st.c, queued, depth);
+        if let Some(e) = link_err {
+            // Before CONNACK (the handshake failed): the connect fails with it.
+            let attempt = match &e {
+                LinkError::Tls(t) => Some(Error::Tls(t.clone())),
+                LinkError::WebSocket(w) => Some(Error::WebSocket(w.clone())),
+                LinkError::Io(_) => None,
             };
-            drop(st);
+            self.core.link_lost(&mut st.c, e.reason(), attempt);
+        } else if let Some(end) = end {
+            let reason = match end {
+                None => DisconnectReason::TransportClosed,
+                Some(kind) => DisconnectReason::Io(kind),
+            };
+            let attempt = self
+                .core
+                .handshaking()
+                .then(|| Error::ConnectionLost(reason.clone()));
+            self.core.link_lost(&mut st.c, reason, attempt);
+        }
+        let upto = self.core.before_write(&mut st.c);
+        self.settle(shared, &mut st);
+        drop(st);
 
-            // Decrypt (TLS) and trace without the lock.
-            let mut link_err = None;
+        // Write without the lock.
+        let mut written = Ok(());
+        if !self.core.out.is_empty() {
             if let Some(link) = &mut self.core.link {
-                let start = self.core.input.len();
-                if link.is_plain() && self.core.input.is_empty() && !raw.is_empty() {
-                    // Plain TCP: the first chunk becomes the input as it is (no copy).
-                    self.core.input = raw.remove(0);
-                }
-                for chunk in &raw {
-                    if let Err(e) = link.received(chunk, &mut self.core.input) {
-                        link_err = Some(e);
-                        break;
-                    }
-                }
-                self.core.trace_received(start);
+                written = link.write(self.core.out.bytes()).map_err(LinkError::reason);
             }
-
-            let mut st = shared.lock();
-            let (queued, depth) = (st.queued(), st.depth);
-            self.core.step(&mut st.c, queued, depth);
-            if let Some(e) = link_err {
-                // Before CONNACK (the handshake failed): the connect fails with it.
-                let attempt = match &e {
-                    LinkError::Tls(t) => Some(Error::Tls(t.clone())),
-                    LinkError::WebSocket(w) => Some(Error::WebSocket(w.clone())),
-                    LinkError::Io(_) => None,
-                };
-                self.core.link_lost(&mut st.c, e.reason(), attempt);
-            } else if let Some(end) = end {
-                let reason = match end {
-                    None => DisconnectReason::TransportClosed,
-                    Some(kind) => DisconnectReason::Io(kind),
-                };
-                let attempt = self
-                    .core
-                    .handshaking()
-                    .then(|| Error::ConnectionLost(reason.clone()));
-                self.core.link_lost(&mut st.c, reason, attempt);
-            }
-            let upto = self.core.before_write(&mut st.c);
-            self.settle(&mut st);
-            drop(st);
-
-            // Write without the lock.
-            let mut written = Ok(());
-            if !self.core.out.is_empty() {
+        }
+        let mut st = shared.lock();
+        self.core.after_write(&mut st.c, written, upto);
+        if let Some(linger) = self.core.closing_linger() {
+            if !linger.is_zero() {
+                // DISCONNECT is out: half-close and drain without the lock.
+                drop(st);
                 if let Some(link) = &mut self.core.link {
-                    written = link.write(self.core.out.bytes()).map_err(LinkError::reason);
+                    link.finish(linger);
+                }
+                st = shared.lock();
+            }
+            self.core.finish_closing(&mut st.c);
+        }
+        self.settle(shared, &mut st);
+        match runner {
+            Runner::IoThread => {
+                drop(st);
+                self.run_fires();
+            }
+            Runner::Reader => {
+                // Callbacks run on the IO thread; so does a deadline this round brought
+                // forward, and whatever else it left to do.
+                let handed = std::mem::take(&mut self.core.fires);
+                let earlier = match (self.core.deadline(&st.c), st.io_until) {
+                    (Some(at), Some(until)) => at < until,
+                    (Some(_), None) => true,
+                    (None, _) => false,
+                };
+                if !handed.is_empty() || earlier || self.has_work(&st) {
+                    st.fires.extend(handed);
+                    shared.notify_io();
                 }
             }
-            let mut st = shared.lock();
-            self.core.after_write(&mut st.c, written, upto);
-            if let Some(linger) = self.core.closing_linger() {
-                if !linger.is_zero() {
-                    // DISCONNECT is out: half-close and drain without the lock.
-                    drop(st);
-                    if let Some(link) = &mut self.core.link {
-                        link.finish(linger);
-                    }
-                    st = shared.lock();
-                }
-                self.core.finish_closing(&mut st.c);
-            }
-            self.settle(&mut st);
-            drop(st);
-            self.run_fires();
         }
     }
 
     /// Before the lock is released: received messages to the application's queue, the
     /// receive notification, wake-ups, and links the core let go of closed.
-    fn settle(&mut self, st: &mut State) {
-        let shared = &self.shared;
+    fn settle(&mut self, shared: &Shared, st: &mut State) {
         while let Some(m) = self.core.take_received() {
             st.queued_bytes = st.queued_bytes.saturating_add(m.size());
             st.messages.push_back(m);
@@ -279,10 +351,16 @@ impl Io {
 
     /// Opens the TCP (and TLS) connection to `target`; CONNECT goes out once the transport
     /// is up.
-    fn begin_connect(&mut self, target: Target, slot: Option<Arc<Slot<Connected>>>, auto: bool) {
+    fn begin_connect(
+        &mut self,
+        shared: &Arc<Shared>,
+        cell: &IoCell,
+        target: Target,
+        slot: Option<Arc<Slot<Connected>>>,
+        auto: bool,
+    ) {
         let deadline = deadline_after(target.options.wait_time());
         let result = self.open(&target, deadline);
-        let shared = self.shared.clone();
         let mut st = shared.lock();
         match result {
             Ok((link, reader_stream)) => {
@@ -291,10 +369,11 @@ impl Io {
                 st.inbox_bytes = 0;
                 st.inbox_end = None;
                 let conn_gen = st.conn_gen;
-                let reader_shared = self.shared.clone();
+                let reader_shared = shared.clone();
+                let reader_io = cell.clone();
                 match thread::Builder::new()
                     .name("mqtt-reader".into())
-                    .spawn(move || reader(reader_shared, reader_stream, conn_gen))
+                    .spawn(move || reader(&reader_shared, &reader_io, reader_stream, conn_gen))
                 {
                     Ok(h) => {
                         self.readers.push(h);
@@ -311,7 +390,7 @@ impl Io {
         }
         // The CONNECT (or ClientHello) goes out in the main loop's write step.
         st.wake = true;
-        self.settle(&mut st);
+        self.settle(shared, &mut st);
         drop(st);
         self.run_fires();
     }
@@ -372,8 +451,7 @@ impl Io {
         Ok((link, reader))
     }
 
-    fn shutdown(&mut self) {
-        let shared = self.shared.clone();
+    fn shutdown(&mut self, shared: &Shared) {
         let mut st = shared.lock();
         // Still connected (the client was closed from a callback, or its last handle
         // dropped): say goodbye properly, without the lock.
@@ -404,15 +482,17 @@ impl Io {
             st.c.reconnect_notify.take(),
         );
         self.core.fires.push(Fire::new(move || drop(callbacks)));
-        self.settle(&mut st);
-        self.shared.reader_cv.notify_all();
+        self.settle(shared, &mut st);
+        shared.reader_cv.notify_all();
         drop(st);
         self.run_fires();
     }
 }
 
-/// The reader thread of connection `conn_gen`: blocking reads into the IO thread's inbox.
-fn reader(shared: Arc<Shared>, mut tcp: TcpStream, conn_gen: u64) {
+
+/// The reader thread of connection `conn_gen`: blocking reads into the inbox, then the round
+/// itself when the IO side is free (see the module docs).
+fn reader(shared: &Shared, cell: &Mutex<IoSide>, mut tcp: TcpStream, conn_gen: u64) {
     let mut buf = vec![0u8; READ_CHUNK];
     loop {
         let r = tcp.read(&mut buf);
@@ -430,7 +510,27 @@ fn reader(shared: Arc<Shared>, mut tcp: TcpStream, conn_gen: u64) {
                 st.inbox
                     .push_back(buf.get(..n).unwrap_or_default().to_vec());
                 st.inbox_bytes += n;
-                shared.notify_io();
+                drop(st);
+                let io = match cell.try_lock() {
+                    Ok(io) => Some(io),
+                    Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+                    Err(TryLockError::WouldBlock) => None,
+                };
+                st = shared.lock();
+                match io {
+                    Some(mut io)
+                        if st.conn_gen == conn_gen && io.reader_may_run(&st) && io.can_take(&st) =>
+                    {
+                        io.exchange(shared, st, Runner::Reader);
+                        drop(io);
+                        st = shared.lock();
+                    }
+                    // The IO thread's round (or the one running) takes it.
+                    other => {
+                        drop(other);
+                        shared.notify_io();
+                    }
+                }
                 while st.inbox_bytes >= INBOX_LIMIT && st.conn_gen == conn_gen && !st.c.shutdown {
                     st = shared
                         .reader_cv
@@ -459,10 +559,25 @@ enum Resolved {
     Failed(io::Error),
 }
 
+/// The system resolver's answer for `host`.
+fn system_lookup(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+    (host, port).to_socket_addrs().map(|a| a.collect())
+}
+
 /// The addresses of `host`, within the connect wait: an IP address at once; a name on a thread
 /// of its own, so that a resolver that hangs cannot hold the connect past its deadline (the
 /// thread ends when the resolver returns; its answer is then dropped).
 fn resolve(host: &str, port: u16, deadline: Instant) -> Result<Vec<SocketAddr>, Resolved> {
+    resolve_with(host, port, deadline, system_lookup)
+}
+
+/// [`resolve`] with the lookup given.
+fn resolve_with(
+    host: &str,
+    port: u16,
+    deadline: Instant,
+    lookup: fn(&str, u16) -> io::Result<Vec<SocketAddr>>,
+) -> Result<Vec<SocketAddr>, Resolved> {
     if let Ok(ip) = host.parse::<std::net::IpAddr>() {
         return Ok(vec![SocketAddr::new(ip, port)]);
     }
@@ -471,21 +586,61 @@ fn resolve(host: &str, port: u16, deadline: Instant) -> Result<Vec<SocketAddr>, 
     let spawned = std::thread::Builder::new()
         .name("mqtt-resolve".into())
         .spawn(move || {
-            let r = (name.as_str(), port)
-                .to_socket_addrs()
-                .map(|a| a.collect::<Vec<_>>());
-            let _ = tx.send(r);
+            let _ = tx.send(lookup(&name, port));
         });
     if spawned.is_err() {
         // No thread to spare: resolve here, without the bound.
-        return (host, port)
-            .to_socket_addrs()
-            .map(|a| a.collect())
-            .map_err(Resolved::Failed);
+        return lookup(host, port).map_err(Resolved::Failed);
     }
     let left = deadline.saturating_duration_since(Instant::now());
     match rx.recv_timeout(left) {
         Ok(r) => r.map_err(Resolved::Failed),
         Err(_) => Err(Resolved::TimedOut),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+    use std::sync::mpsc::{Receiver, Sender, channel};
+    use std::time::Duration;
+
+    /// The hanging resolver's release: it returns once this is sent to (or dropped).
+    static RELEASE: Mutex<Option<Receiver<()>>> = Mutex::new(None);
+
+    fn hanging_lookup(_: &str, _: u16) -> io::Result<Vec<SocketAddr>> {
+        let rx = RELEASE.lock().unwrap().take();
+        if let Some(rx) = rx {
+            let _ = rx.recv();
+        }
+        Ok(vec![SocketAddr::from(([127, 0, 0, 1], 1))])
+    }
+
+    fn failing_lookup(_: &str, _: u16) -> io::Result<Vec<SocketAddr>> {
+        Err(io::Error::new(io::ErrorKind::NotFound, "no such name"))
+    }
+
+    #[test]
+    fn a_resolver_that_hangs_is_bounded_by_the_connect_wait() {
+        let (release, rx): (Sender<()>, _) = channel();
+        *RELEASE.lock().unwrap() = Some(rx);
+        let deadline = Instant::now() + Duration::from_millis(200);
+        let r = resolve_with("broker.example", 1883, deadline, hanging_lookup);
+        assert!(matches!(r, Err(Resolved::TimedOut)), "{:?}", r.ok());
+        // It gave up once the connect wait had passed, with the resolver still hanging.
+        assert!(Instant::now() >= deadline);
+        drop(release);
+    }
+
+    #[test]
+    fn a_resolver_answer_or_error_comes_through() {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let r = resolve_with("broker.example", 1883, deadline, failing_lookup);
+        assert!(matches!(r, Err(Resolved::Failed(e)) if e.kind() == io::ErrorKind::NotFound));
+        let r = resolve_with("::1", 1883, deadline, failing_lookup);
+        assert_eq!(r.ok(), Some(vec![SocketAddr::from(([0u16, 0, 0, 0, 0, 0, 0, 1], 1883))]));
+        let r = resolve_with("localhost", 1883, deadline, system_lookup);
+        assert!(r.is_ok_and(|a| a.iter().all(|a| a.ip().is_loopback() && a.port() == 1883)));
     }
 }

@@ -48,6 +48,12 @@ pub(crate) struct State {
     // Requests to the IO thread.
     pub(crate) connect_req: Option<ConnectRequest>,
     pub(crate) wake: bool,
+    /// Callbacks due from a round a reader thread ran, for the IO thread to run (callbacks
+    /// run on the IO thread only).
+    pub(crate) fires: Vec<Fire>,
+    /// The deadline the IO thread sleeps until (`None`: until woken), so that a round run by
+    /// a reader thread that brings a deadline forward wakes it.
+    pub(crate) io_until: Option<Instant>,
 
     // The application side.
     pub(crate) messages: VecDeque<Message>,
