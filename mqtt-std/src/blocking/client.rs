@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ use mqtt_proto::{QoS, SubAckReturnCode};
 use mqtt_session::CommandError;
 
 use super::pending::{Pending, Slot};
-use super::shared::{ConnectRequest, Shared, State};
+use super::shared::{ConnectRequest, Shared, State, Turn};
 use crate::core::{Clock, CloseKind, Common, Reconnected, Status, Target, deadline_after};
 use crate::error::{DisconnectReason, Error};
 use crate::options::{ClientOptions, ConnectOptions, Connected, Message, Will};
@@ -168,6 +168,7 @@ impl Client {
             app_waiters: AtomicUsize::new(0),
             clock,
             client_id: options.client_id.clone(),
+            io: std::sync::OnceLock::new(),
         });
         let write_timeout = options.write_timeout;
         let linger = options.linger;
@@ -355,7 +356,7 @@ impl Client {
     pub(super) fn command<R>(
         &self,
         mut f: impl FnMut(&mut State, mqtt_session::Instant) -> Result<R, CommandError>,
-    ) -> Result<(R, MutexGuard<'_, State>), Error> {
+    ) -> Result<(R, Turn<'_>), Error> {
         let sh = self.shared();
         let deadline = deadline_after(self.inner.write_timeout);
         let mut st = sh.lock();
@@ -366,8 +367,10 @@ impl Client {
             let now = sh.now();
             match f(&mut st, now) {
                 Ok(r) => {
-                    sh.wake_io(&mut st);
-                    return Ok((r, st));
+                    // Written by this thread once the guard is dropped, when the IO side is
+                    // free (else by whoever holds it).
+                    st.wake = true;
+                    return Ok((r, Turn::new(sh, st)));
                 }
                 Err(CommandError::TransmitBufferFull { .. }) => {
                     let seen = st.tx_drained;

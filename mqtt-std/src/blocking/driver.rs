@@ -6,9 +6,11 @@
 //! decrypt (TLS), step the core, write. Per connection, a reader thread blocks in `read` on a
 //! clone of the socket and puts the bytes in the inbox; then, when nobody else holds the IO
 //! side and the connection is in its steady state, it runs the round itself, so that a packet
-//! is read, decoded, answered and written on one thread with no hand-off. Otherwise (the IO
-//! side is busy, or a connect, a close or the shutdown is under way) it wakes the IO thread,
-//! which runs the round as before.
+//! is read, decoded, answered and written on one thread with no hand-off. An application
+//! thread does the same after a session command ([`take_turn`]), so that a publish is
+//! written without waking anyone. A thread that finds the IO side taken leaves its work to
+//! the holder, who looks again after letting go; work that is not for a borrowed round (a
+//! connect, a close, the shutdown, a connection not in its steady state) wakes the IO thread.
 //!
 //! The IO thread owns everything else: connects, reconnects, closing, shutdown, timers, and
 //! every callback (a round a reader ran hands its callbacks over). It sleeps on a condition
@@ -16,8 +18,8 @@
 //! (`wake`), callbacks handed over, or the next deadline (the core's). No polling interval,
 //! no spinning. Closing the socket (`shutdown`) ends the reader's `read`.
 //!
-//! Lock order: the IO side before the state (`Shared::st`). Application threads take the
-//! state only; a reader thread only tries the IO side, never waits for it.
+//! Lock order: the IO side before the state (`Shared::st`). Only the IO thread waits for the
+//! IO side; readers and application threads only try it.
 
 use std::io::{self, Read as _};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
@@ -73,7 +75,8 @@ fn lock_io(io: &Mutex<IoSide>) -> MutexGuard<'_, IoSide> {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Runner {
     IoThread,
-    Reader,
+    /// A reader thread, or an application thread after its command.
+    Other,
 }
 
 pub(crate) fn run(shared: Arc<Shared>, options: ClientOptions) {
@@ -82,6 +85,7 @@ pub(crate) fn run(shared: Arc<Shared>, options: ClientOptions) {
         core: Core::new(options, clock, Vec::new()),
         readers: Vec::new(),
     }));
+    let _ = shared.io.set(Arc::downgrade(&io));
     main(&shared, &io);
     let readers = std::mem::take(&mut lock_io(&io).readers);
     for r in readers {
@@ -217,7 +221,7 @@ impl IoSide {
         } else {
             None
         };
-        if runner == Runner::Reader {
+        if runner == Runner::Other {
             // This round takes the application's commands too.
             st.wake = false;
         }
@@ -292,16 +296,17 @@ impl IoSide {
                 drop(st);
                 self.run_fires();
             }
-            Runner::Reader => {
-                // Callbacks run on the IO thread; so does a deadline this round brought
-                // forward, and whatever else it left to do.
+            Runner::Other => {
+                // Callbacks run on the IO thread; so do a deadline this round brought
+                // forward and the lifecycle work that came up (more input and commands are
+                // for the caller's next turn).
                 let handed = std::mem::take(&mut self.core.fires);
                 let earlier = match (self.core.deadline(&st.c), st.io_until) {
                     (Some(at), Some(until)) => at < until,
                     (Some(_), None) => true,
                     (None, _) => false,
                 };
-                if !handed.is_empty() || earlier || self.has_work(&st) {
+                if !handed.is_empty() || earlier || lifecycle_due(&st) {
                     st.fires.extend(handed);
                     shared.notify_io();
                 }
@@ -489,6 +494,70 @@ impl IoSide {
     }
 }
 
+/// Lifecycle work, the IO thread's alone.
+fn lifecycle_due(st: &State) -> bool {
+    st.c.shutdown
+        || st.connect_req.is_some()
+        || st.c.close_req.is_some()
+        || st.c.cancel_reconnect
+        || st.inbox_end.is_some()
+}
+
+/// What [`run_turn`] does when another thread holds the IO side.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Busy {
+    /// Leave: a command sets `wake`, which whoever holds the IO side looks at once more after
+    /// letting go of it.
+    Leave,
+    /// Wake the IO thread: input in the inbox is not looked at again that way.
+    WakeIo,
+}
+
+/// Called by an application thread after a session command (the state unlocked): see
+/// [`run_turn`].
+pub(crate) fn take_turn(shared: &Shared) {
+    match shared.io.get().and_then(std::sync::Weak::upgrade) {
+        Some(cell) => run_turn(shared, &cell, Busy::Leave),
+        // Not started or ended: the IO thread (if any) sees the command.
+        None => shared.notify_io(),
+    }
+}
+
+/// Runs rounds on this thread (not the IO thread) while there is input or a command to write
+/// and the IO side is free, so that nothing waits for the IO thread to be woken. Work that is
+/// the IO thread's (or a connection not in its steady state) wakes the IO thread instead.
+fn run_turn(shared: &Shared, cell: &Mutex<IoSide>, busy: Busy) {
+    loop {
+        let mut io = match cell.try_lock() {
+            Ok(io) => io,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => {
+                if busy == Busy::WakeIo {
+                    let _st = shared.lock();
+                    shared.notify_io();
+                }
+                return;
+            }
+        };
+        let st = shared.lock();
+        let input = !st.inbox.is_empty() && io.can_take(&st);
+        if st.wake || input {
+            if io.reader_may_run(&st) {
+                io.exchange(shared, st, Runner::Other);
+                continue;
+            }
+            shared.notify_io();
+            return;
+        }
+        drop(st);
+        drop(io);
+        // A command that came while this thread held the IO side, from a thread that then
+        // found it taken and left.
+        if !shared.lock().wake {
+            return;
+        }
+    }
+}
 
 /// The reader thread of connection `conn_gen`: blocking reads into the inbox, then the round
 /// itself when the IO side is free (see the module docs).
@@ -511,26 +580,8 @@ fn reader(shared: &Shared, cell: &Mutex<IoSide>, mut tcp: TcpStream, conn_gen: u
                     .push_back(buf.get(..n).unwrap_or_default().to_vec());
                 st.inbox_bytes += n;
                 drop(st);
-                let io = match cell.try_lock() {
-                    Ok(io) => Some(io),
-                    Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
-                    Err(TryLockError::WouldBlock) => None,
-                };
+                run_turn(shared, cell, Busy::WakeIo);
                 st = shared.lock();
-                match io {
-                    Some(mut io)
-                        if st.conn_gen == conn_gen && io.reader_may_run(&st) && io.can_take(&st) =>
-                    {
-                        io.exchange(shared, st, Runner::Reader);
-                        drop(io);
-                        st = shared.lock();
-                    }
-                    // The IO thread's round (or the one running) takes it.
-                    other => {
-                        drop(other);
-                        shared.notify_io();
-                    }
-                }
                 while st.inbox_bytes >= INBOX_LIMIT && st.conn_gen == conn_gen && !st.c.shutdown {
                     st = shared
                         .reader_cv
@@ -601,6 +652,7 @@ fn resolve_with(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use std::sync::Mutex;
     use std::sync::mpsc::{Receiver, Sender, channel};
@@ -639,7 +691,10 @@ mod tests {
         let r = resolve_with("broker.example", 1883, deadline, failing_lookup);
         assert!(matches!(r, Err(Resolved::Failed(e)) if e.kind() == io::ErrorKind::NotFound));
         let r = resolve_with("::1", 1883, deadline, failing_lookup);
-        assert_eq!(r.ok(), Some(vec![SocketAddr::from(([0u16, 0, 0, 0, 0, 0, 0, 1], 1883))]));
+        assert_eq!(
+            r.ok(),
+            Some(vec![SocketAddr::from(([0u16, 0, 0, 0, 0, 0, 0, 1], 1883))])
+        );
         let r = resolve_with("localhost", 1883, deadline, system_lookup);
         assert!(r.is_ok_and(|a| a.iter().all(|a| a.ip().is_loopback() && a.port() == 1883)));
     }

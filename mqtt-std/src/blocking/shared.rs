@@ -2,10 +2,12 @@
 
 use std::collections::VecDeque;
 use std::io;
+use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::time::Instant;
 
+use super::driver::IoSide;
 use super::pending::Slot;
 use crate::core::driver::Queued;
 use crate::core::{Clock, Common, Family, Fire, Target};
@@ -98,6 +100,9 @@ pub(crate) struct Shared {
     pub(crate) app_waiters: AtomicUsize,
     pub(crate) clock: Clock,
     pub(crate) client_id: String,
+    /// The IO side, once the IO thread made it: application threads run a round on it when
+    /// it is free (weak: the IO thread owns it and drops it when it ends).
+    pub(crate) io: OnceLock<Weak<Mutex<IoSide>>>,
 }
 
 impl Shared {
@@ -160,5 +165,44 @@ impl Shared {
         };
         self.app_waiters.fetch_sub(1, Ordering::Relaxed);
         Ok(st)
+    }
+}
+
+/// The state lock held after a session command: once dropped, this thread writes what the
+/// command queued if the IO side is free ([`super::driver::take_turn`]).
+pub(crate) struct Turn<'a> {
+    // Fields drop in order: the lock first, then the turn is taken.
+    st: MutexGuard<'a, State>,
+    _then: TakeTurn<'a>,
+}
+
+/// Takes the turn when dropped.
+struct TakeTurn<'a>(&'a Shared);
+
+impl Drop for TakeTurn<'_> {
+    fn drop(&mut self) {
+        super::driver::take_turn(self.0);
+    }
+}
+
+impl<'a> Turn<'a> {
+    pub(crate) fn new(shared: &'a Shared, st: MutexGuard<'a, State>) -> Self {
+        Turn {
+            st,
+            _then: TakeTurn(shared),
+        }
+    }
+}
+
+impl Deref for Turn<'_> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        &self.st
+    }
+}
+
+impl DerefMut for Turn<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        &mut self.st
     }
 }
