@@ -92,3 +92,80 @@ fn a_host_name_is_resolved_within_the_connect_wait() {
     c.close();
     broker.join().unwrap();
 }
+
+/// A listener whose accept queue is full: Linux then drops new SYNs, so a TCP connect to it
+/// hangs (retransmitting its SYN) rather than failing. Returns the port, the listener and the
+/// connections that filled the queue (keep them open while the listener is used).
+fn full_backlog() -> (u16, TcpListener, Vec<std::net::TcpStream>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut filled = Vec::new();
+    // The queue holds the listen backlog (128 for std) plus one; a connect that does not
+    // complete within the short wait shows it is full.
+    for _ in 0..1024 {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+            Ok(s) => filled.push(s),
+            Err(_) => return (addr.port(), listener, filled),
+        }
+    }
+    panic!(
+        "the accept queue never filled ({} connections)",
+        filled.len()
+    );
+}
+
+/// A TCP connect that hangs is bounded by the connect wait: `connect` fails with
+/// `Error::Timeout` once the wait is over, and the client stays usable (not connected).
+#[test]
+fn a_tcp_connect_that_hangs_is_bounded_by_the_connect_wait() {
+    let (port, _listener, _filled) = full_backlog();
+    let c = client("hang");
+    let r = c.connect(
+        "127.0.0.1",
+        port,
+        &ConnectOptions::default().wait(Duration::from_secs(1)),
+    );
+    assert!(matches!(r, Err(mqtt_std::Error::Timeout)), "{r:?}");
+    assert!(!c.is_connected());
+    // The same through a host name (resolved first, then the hanging connect).
+    let r = c.connect(
+        "localhost",
+        port,
+        &ConnectOptions::default().wait(Duration::from_secs(1)),
+    );
+    assert!(
+        matches!(
+            r,
+            Err(mqtt_std::Error::Timeout | mqtt_std::Error::Connect { .. })
+        ),
+        "{r:?}"
+    );
+    c.close();
+}
+
+/// The same for the tokio client: its whole open (resolve, TCP, TLS, WebSocket) runs under
+/// the connect wait.
+#[cfg(feature = "tokio")]
+#[test]
+fn tokio_a_tcp_connect_that_hangs_is_bounded_by_the_connect_wait() {
+    let (port, _listener, _filled) = full_backlog();
+    let rt = ::tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (c, _messages) =
+            mqtt_std::tokio::Client::new(ClientOptions::new(id("tk-hang"))).unwrap();
+        let r = c
+            .connect(
+                "127.0.0.1",
+                port,
+                &ConnectOptions::default().wait(Duration::from_secs(1)),
+            )
+            .await;
+        assert!(matches!(r, Err(mqtt_std::Error::Timeout)), "{r:?}");
+        assert!(!c.is_connected());
+        c.close().await;
+    });
+}

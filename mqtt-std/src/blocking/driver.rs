@@ -422,6 +422,9 @@ impl IoSide {
                     tcp = Some(s);
                     break;
                 }
+                // It had what was left of the connect wait: that is over (as in the tokio
+                // client, whose whole open runs under the wait).
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => return Err(Error::Timeout),
                 Err(e) => last = e,
             }
         }
