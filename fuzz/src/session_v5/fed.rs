@@ -562,8 +562,14 @@ impl ConnV5 {
             (None, None) => None,
         };
         if let Some(id) = p.qos_pid.packet_id() {
-            self.broker_unacked.insert(id.get());
-            if self.broker_unacked.len() > usize::from(self.our_receive_maximum) {
+            if p.qos_pid.qos() == QoS::AtLeastOnce {
+                *self.broker_unacked_qos1.entry(id.get()).or_insert(0) += 1;
+            } else {
+                self.broker_unacked_qos2.insert(id.get());
+            }
+            let unacked =
+                self.broker_unacked_qos1.values().sum::<usize>() + self.broker_unacked_qos2.len();
+            if unacked > usize::from(self.our_receive_maximum) {
                 self.broke.receive_maximum_exceeded = true;
             }
         }

@@ -298,8 +298,12 @@ pub(crate) struct ConnV5 {
     pub(crate) expected: VecDeque<Expected>,
     /// Acknowledgements by (5.0 packet type, packet id; 0 for CONNACK and DISCONNECT).
     pub(crate) acks: BTreeMap<(u8, u16), VecDeque<FedAck>>,
-    /// Incoming QoS 1/2 PUBLISH ids the client has not written PUBACK or PUBCOMP for.
-    pub(crate) broker_unacked: BTreeSet<u16>,
+    /// Incoming QoS 1 PUBLISH packets the client has not written a PUBACK for, counted by
+    /// packet id: [MQTT-3.3.4-9] counts PUBLISH packets, so a second one with an id whose
+    /// PUBACK is still unwritten counts again.
+    pub(crate) broker_unacked_qos1: BTreeMap<u16, usize>,
+    /// Incoming QoS 2 PUBLISH ids the client has not written PUBCOMP (or an error PUBREC) for.
+    pub(crate) broker_unacked_qos2: BTreeSet<u16>,
     pub(crate) broke: Broke,
 
     // -- the client's bytes -------------------------------------------------------------------

@@ -111,13 +111,20 @@ impl<S: Store + Default> Harness<S> {
             match packet {
                 Packet::Publish(p) => self.sent_publish_v5(&p),
                 Packet::PubAck(r) => {
-                    self.model().cur().broker_unacked.remove(&r.packet_id.get());
+                    let unacked = &mut self.model().cur().broker_unacked_qos1;
+                    let id = r.packet_id.get();
+                    if let Some(n) = unacked.get_mut(&id) {
+                        *n -= 1;
+                        if *n == 0 {
+                            unacked.remove(&id);
+                        }
+                    }
                 }
                 Packet::PubComp(r) => {
-                    self.model().cur().broker_unacked.remove(&r.packet_id.get());
+                    self.model().cur().broker_unacked_qos2.remove(&r.packet_id.get());
                 }
                 Packet::PubRec(r) if r.reason_code.as_u8() >= 0x80 => {
-                    self.model().cur().broker_unacked.remove(&r.packet_id.get());
+                    self.model().cur().broker_unacked_qos2.remove(&r.packet_id.get());
                 }
                 Packet::PubRel(r) => {
                     let id = r.packet_id;
