@@ -21,14 +21,17 @@
 //! Lock order: the IO side before the state (`Shared::st`). Only the IO thread waits for the
 //! IO side; readers and application threads only try it.
 
-use std::io::{self, Read as _};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+mod turn;
+
+use std::io;
+use std::net::TcpStream;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
 use super::pending::Slot;
+use super::resolve::{Resolved, resolve};
 use super::shared::{Shared, Slots, State};
 use crate::core::driver::{Core, LinkState};
 use crate::core::{Fire, Status, Target, deadline_after};
@@ -36,6 +39,9 @@ use crate::error::{DisconnectReason, Error};
 use crate::link::socket::{Link, LinkError};
 use crate::options::{ClientOptions, Connected};
 use crate::ws::WsLayer;
+
+use turn::reader;
+pub(crate) use turn::take_turn;
 
 /// Raw bytes buffered from a reader thread before it waits for the IO thread.
 const INBOX_LIMIT: usize = 256 * 1024;
@@ -504,201 +510,4 @@ fn lifecycle_due(st: &State) -> bool {
         || st.c.close_req.is_some()
         || st.c.cancel_reconnect
         || st.inbox_end.is_some()
-}
-
-/// What [`run_turn`] does when another thread holds the IO side.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Busy {
-    /// Leave: a command sets `wake`, which whoever holds the IO side looks at once more after
-    /// letting go of it.
-    Leave,
-    /// Wake the IO thread: input in the inbox is not looked at again that way.
-    WakeIo,
-}
-
-/// Called by an application thread after a session command (the state unlocked): see
-/// [`run_turn`].
-pub(crate) fn take_turn(shared: &Shared) {
-    match shared.io.get().and_then(std::sync::Weak::upgrade) {
-        Some(cell) => run_turn(shared, &cell, Busy::Leave),
-        // Not started or ended: the IO thread (if any) sees the command.
-        None => shared.notify_io(),
-    }
-}
-
-/// Runs rounds on this thread (not the IO thread) while there is input or a command to write
-/// and the IO side is free, so that nothing waits for the IO thread to be woken. Work that is
-/// the IO thread's (or a connection not in its steady state) wakes the IO thread instead.
-fn run_turn(shared: &Shared, cell: &Mutex<IoSide>, busy: Busy) {
-    loop {
-        let mut io = match cell.try_lock() {
-            Ok(io) => io,
-            Err(TryLockError::Poisoned(p)) => p.into_inner(),
-            Err(TryLockError::WouldBlock) => {
-                if busy == Busy::WakeIo {
-                    let _st = shared.lock();
-                    shared.notify_io();
-                }
-                return;
-            }
-        };
-        let st = shared.lock();
-        let input = !st.inbox.is_empty() && io.can_take(&st);
-        if st.wake || input {
-            if io.reader_may_run(&st) {
-                io.exchange(shared, st, Runner::Other);
-                continue;
-            }
-            shared.notify_io();
-            return;
-        }
-        drop(st);
-        drop(io);
-        // A command that came while this thread held the IO side, from a thread that then
-        // found it taken and left.
-        if !shared.lock().wake {
-            return;
-        }
-    }
-}
-
-/// The reader thread of connection `conn_gen`: blocking reads into the inbox, then the round
-/// itself when the IO side is free (see the module docs).
-fn reader(shared: &Shared, cell: &Mutex<IoSide>, mut tcp: TcpStream, conn_gen: u64) {
-    let mut buf = vec![0u8; READ_CHUNK];
-    loop {
-        let r = tcp.read(&mut buf);
-        let mut st = shared.lock();
-        if st.conn_gen != conn_gen || st.c.shutdown {
-            return;
-        }
-        match r {
-            Ok(0) => {
-                st.inbox_end = Some(None);
-                shared.notify_io();
-                return;
-            }
-            Ok(n) => {
-                st.inbox
-                    .push_back(buf.get(..n).unwrap_or_default().to_vec());
-                st.inbox_bytes += n;
-                drop(st);
-                run_turn(shared, cell, Busy::WakeIo);
-                st = shared.lock();
-                while st.inbox_bytes >= INBOX_LIMIT && st.conn_gen == conn_gen && !st.c.shutdown {
-                    st = shared
-                        .reader_cv
-                        .wait(st)
-                        .unwrap_or_else(PoisonError::into_inner);
-                }
-                if st.conn_gen != conn_gen || st.c.shutdown {
-                    return;
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                st.inbox_end = Some(Some(e.kind()));
-                shared.notify_io();
-                return;
-            }
-        }
-    }
-}
-
-/// Why [`resolve`] found no address.
-enum Resolved {
-    /// The connect wait ran out first.
-    TimedOut,
-    /// The resolver's error.
-    Failed(io::Error),
-}
-
-/// The system resolver's answer for `host`.
-fn system_lookup(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
-    (host, port).to_socket_addrs().map(|a| a.collect())
-}
-
-/// The addresses of `host`, within the connect wait: an IP address at once; a name on a thread
-/// of its own, so that a resolver that hangs cannot hold the connect past its deadline (the
-/// thread ends when the resolver returns; its answer is then dropped).
-fn resolve(host: &str, port: u16, deadline: Instant) -> Result<Vec<SocketAddr>, Resolved> {
-    resolve_with(host, port, deadline, system_lookup)
-}
-
-/// [`resolve`] with the lookup given.
-fn resolve_with(
-    host: &str,
-    port: u16,
-    deadline: Instant,
-    lookup: fn(&str, u16) -> io::Result<Vec<SocketAddr>>,
-) -> Result<Vec<SocketAddr>, Resolved> {
-    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
-        return Ok(vec![SocketAddr::new(ip, port)]);
-    }
-    let (tx, rx) = std::sync::mpsc::channel();
-    let name = host.to_owned();
-    let spawned = std::thread::Builder::new()
-        .name("mqtt-resolve".into())
-        .spawn(move || {
-            let _ = tx.send(lookup(&name, port));
-        });
-    if spawned.is_err() {
-        // No thread to spare: resolve here, without the bound.
-        return lookup(host, port).map_err(Resolved::Failed);
-    }
-    let left = deadline.saturating_duration_since(Instant::now());
-    match rx.recv_timeout(left) {
-        Ok(r) => r.map_err(Resolved::Failed),
-        Err(_) => Err(Resolved::TimedOut),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-    use std::sync::Mutex;
-    use std::sync::mpsc::{Receiver, Sender, channel};
-    use std::time::Duration;
-
-    /// The hanging resolver's release: it returns once this is sent to (or dropped).
-    static RELEASE: Mutex<Option<Receiver<()>>> = Mutex::new(None);
-
-    fn hanging_lookup(_: &str, _: u16) -> io::Result<Vec<SocketAddr>> {
-        let rx = RELEASE.lock().unwrap().take();
-        if let Some(rx) = rx {
-            let _ = rx.recv();
-        }
-        Ok(vec![SocketAddr::from(([127, 0, 0, 1], 1))])
-    }
-
-    fn failing_lookup(_: &str, _: u16) -> io::Result<Vec<SocketAddr>> {
-        Err(io::Error::new(io::ErrorKind::NotFound, "no such name"))
-    }
-
-    #[test]
-    fn a_resolver_that_hangs_is_bounded_by_the_connect_wait() {
-        let (release, rx): (Sender<()>, _) = channel();
-        *RELEASE.lock().unwrap() = Some(rx);
-        let deadline = Instant::now() + Duration::from_millis(200);
-        let r = resolve_with("broker.example", 1883, deadline, hanging_lookup);
-        assert!(matches!(r, Err(Resolved::TimedOut)), "{:?}", r.ok());
-        // It gave up once the connect wait had passed, with the resolver still hanging.
-        assert!(Instant::now() >= deadline);
-        drop(release);
-    }
-
-    #[test]
-    fn a_resolver_answer_or_error_comes_through() {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let r = resolve_with("broker.example", 1883, deadline, failing_lookup);
-        assert!(matches!(r, Err(Resolved::Failed(e)) if e.kind() == io::ErrorKind::NotFound));
-        let r = resolve_with("::1", 1883, deadline, failing_lookup);
-        assert_eq!(
-            r.ok(),
-            Some(vec![SocketAddr::from(([0u16, 0, 0, 0, 0, 0, 0, 1], 1883))])
-        );
-        let r = resolve_with("localhost", 1883, deadline, system_lookup);
-        assert!(r.is_ok_and(|a| a.iter().all(|a| a.ip().is_loopback() && a.port() == 1883)));
-    }
 }

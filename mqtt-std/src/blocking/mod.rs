@@ -5,6 +5,7 @@ mod client;
 mod driver;
 mod pending;
 mod receive;
+mod resolve;
 mod shared;
 mod v5;
 
