@@ -2,13 +2,18 @@
 
 use crate::core::Sess;
 
-/// Room the session gets to write packets into at least (a larger packet gets what it needs).
+/// What the buffer grows by once it is this large (a larger packet gets what it needs).
+/// Below it, the buffer doubles from [`MIN_ROOM`], so that a client that writes only small
+/// packets keeps a small buffer (10,000 idle sessions in one process held 64 KiB each of a
+/// zero-filled buffer before).
 const OUT_ROOM: usize = 64 * 1024;
+/// The first room the buffer gets.
+const MIN_ROOM: usize = 1024;
 
 /// The bytes to write this round (both clients). The session encodes its packets straight
 /// into the buffer (no copy between a transmit buffer and a write buffer); `buf` stays
-/// initialized beyond `len`, so that reusing it costs nothing. `Default` is empty, without
-/// an allocation: it grows on the first `fill`.
+/// initialized beyond `len`, so that reusing it costs nothing. It starts empty, without an
+/// allocation, and grows on the first `fill` that needs room.
 #[derive(Default)]
 pub(crate) struct Outgoing {
     buf: Vec<u8>,
@@ -17,10 +22,7 @@ pub(crate) struct Outgoing {
 
 impl Outgoing {
     pub(crate) fn new() -> Self {
-        Outgoing {
-            buf: vec![0; OUT_ROOM],
-            len: 0,
-        }
+        Outgoing::default()
     }
 
     pub(crate) fn bytes(&self) -> &[u8] {
@@ -51,7 +53,8 @@ impl Outgoing {
                     if too_small.required <= free {
                         return any;
                     }
-                    let want = self.len.saturating_add(too_small.required.max(OUT_ROOM));
+                    let grow = self.buf.len().clamp(MIN_ROOM, OUT_ROOM);
+                    let want = self.len.saturating_add(too_small.required.max(grow));
                     self.buf.resize(want, 0);
                 }
             }
