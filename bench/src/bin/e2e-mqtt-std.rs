@@ -2,7 +2,9 @@
 //! and M subscribers in one process, each subscriber receiving every message. The blocking
 //! `mqtt_std::Client` by default (one client per thread); `--driver tokio` runs the async
 //! `mqtt_std::tokio::Client` instead (one driver task per client on a multi-threaded tokio
-//! runtime, as the rumqttc program does). `--v5` speaks MQTT 5.0 (`--user-property` then
+//! runtime, as the rumqttc program does); `--driver tokio-threads` runs the same tokio client
+//! with each publisher and subscriber on an OS thread of its own that blocks on the client's
+//! futures (`Handle::block_on`), the shape of a blocking API over the tokio driver. `--v5` speaks MQTT 5.0 (`--user-property` then
 //! publishes with `publish_with` and checks `Message::properties`). `e2e-mqtt-std --help`
 //! lists the options; `bench/run-e2e` runs it beside the peers.
 use std::collections::VecDeque;
@@ -21,6 +23,7 @@ use mqtt_std::{
 
 const NAME: &str = "mqtt-std";
 const NAME_TOKIO: &str = "mqtt-std-tokio";
+const NAME_TOKIO_THREADS: &str = "mqtt-std-tokio-threads";
 
 fn qos(q: u8) -> QoS {
     match q {
@@ -245,9 +248,11 @@ fn run(o: Options) -> Report {
 enum Driver {
     Blocking,
     Tokio,
+    /// The tokio client, its publishers and subscribers on OS threads of their own.
+    TokioThreads,
 }
 
-/// Takes `--driver blocking|tokio` out of the arguments, then parses the shared options.
+/// Takes `--driver blocking|tokio|tokio-threads` out of the arguments, then parses the shared options.
 fn parse_args() -> Result<(Driver, Options), String> {
     let mut driver = Driver::Blocking;
     let mut rest = Vec::new();
@@ -257,7 +262,12 @@ fn parse_args() -> Result<(Driver, Options), String> {
             driver = match args.next().as_deref() {
                 Some("blocking") => Driver::Blocking,
                 Some("tokio") => Driver::Tokio,
-                other => return Err(format!("--driver must be blocking or tokio, not {other:?}")),
+                Some("tokio-threads") => Driver::TokioThreads,
+                other => {
+                    return Err(format!(
+                        "--driver must be blocking, tokio or tokio-threads, not {other:?}"
+                    ));
+                }
             };
         } else {
             rest.push(a);
@@ -272,9 +282,10 @@ fn main() {
         Ok(v) => v,
         Err(e) => {
             let usage = format!(
-                "usage: {PROGRAM} [--driver blocking|tokio] [options]\n{USAGE}\n  \
-                 --driver D         blocking (mqtt_std::Client, default) or tokio \
-                 (mqtt_std::tokio::Client)"
+                "usage: {PROGRAM} [--driver blocking|tokio|tokio-threads] [options]\n{USAGE}\n  \
+                 --driver D         blocking (mqtt_std::Client, default), tokio \
+                 (mqtt_std::tokio::Client) or tokio-threads (the tokio client, each \
+                 publisher and subscriber on an OS thread blocking on its futures)"
             );
             if e.is_empty() {
                 println!("{usage}");
@@ -286,11 +297,11 @@ fn main() {
     };
     let report = match driver {
         Driver::Blocking => run(o),
-        Driver::Tokio => match tokio::runtime::Builder::new_multi_thread()
+        Driver::Tokio | Driver::TokioThreads => match tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
         {
-            Ok(runtime) => runtime.block_on(async_driver::run(o)),
+            Ok(runtime) => runtime.block_on(async_driver::run(o, driver == Driver::TokioThreads)),
             Err(e) => {
                 eprintln!("{PROGRAM}: tokio runtime: {e}");
                 std::process::exit(1);
@@ -316,8 +327,8 @@ mod async_driver {
     use tokio::time::timeout;
 
     use super::{
-        NAME_TOKIO, PublishProperties, SubscribeOptions, connect_options, context, properties_ok,
-        publish_properties, qos,
+        NAME_TOKIO, NAME_TOKIO_THREADS, PublishProperties, SubscribeOptions, connect_options,
+        context, properties_ok, publish_properties, qos,
     };
 
     async fn client(o: &Options, id: String) -> Result<(Client, Messages), String> {
@@ -430,11 +441,31 @@ mod async_driver {
         (messages, tracker, None)
     }
 
-    pub(super) async fn run(o: Options) -> Report {
+    /// Runs `f` as a task, or with `threads` on an OS thread of its own that blocks on it.
+    fn start<T: Send + 'static>(
+        threads: bool,
+        f: impl Future<Output = T> + Send + 'static,
+    ) -> tokio::task::JoinHandle<T> {
+        if !threads {
+            return tokio::spawn(f);
+        }
+        let handle = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || {
+            // This blocking-pool thread is the application's thread: it polls `f` and sleeps
+            // until the client's driver task wakes it.
+            handle.block_on(f)
+        })
+    }
+
+    pub(super) async fn run(o: Options, threads: bool) -> Report {
         let pid = std::process::id();
         let received = Arc::new(AtomicU64::new(0));
         let mut report = Report {
-            client: NAME_TOKIO,
+            client: if threads {
+                NAME_TOKIO_THREADS
+            } else {
+                NAME_TOKIO
+            },
             options: o.clone(),
             elapsed_s: f64::NAN,
             trackers: Vec::new(),
@@ -471,13 +502,13 @@ mod async_driver {
         let mut sub_clients = Vec::new();
         for (c, m) in subs {
             let tracker = Tracker::new(&o, received.clone());
-            receivers.push(tokio::spawn(receive_all(o.clone(), m, tracker, clock)));
+            receivers.push(start(threads, receive_all(o.clone(), m, tracker, clock)));
             sub_clients.push(c);
         }
         let senders: Vec<_> = pubs
             .iter()
             .zip(0u32..)
-            .map(|(c, i)| tokio::spawn(publish_all(o.clone(), c.clone(), i, clock)))
+            .map(|(c, i)| start(threads, publish_all(o.clone(), c.clone(), i, clock)))
             .collect();
         let mut errors = Vec::new();
         for h in senders {
