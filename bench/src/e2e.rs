@@ -87,7 +87,8 @@ impl Default for Options {
     }
 }
 
-fn value<T: std::str::FromStr>(name: &str, v: Option<String>) -> Result<T, String> {
+/// The parsed value of option `name` (the next argument), or the error line.
+pub(crate) fn value<T: std::str::FromStr>(name: &str, v: Option<String>) -> Result<T, String> {
     let v = v.ok_or_else(|| format!("{name} needs a value"))?;
     v.parse()
         .map_err(|_| format!("{name}: invalid value {v:?}"))
@@ -373,7 +374,8 @@ pub struct Report {
     pub error: Option<String>,
 }
 
-fn percentile(sorted: &[u64], p: f64) -> f64 {
+/// The `p` quantile of `sorted` (NaN for none).
+pub(crate) fn percentile(sorted: &[u64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }

@@ -22,6 +22,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 
+use crate::e2e::{percentile, value};
+
 /// How long the process is left idle after the last CONNACK before its memory is read.
 pub const SETTLE: Duration = Duration::from_millis(500);
 
@@ -74,12 +76,6 @@ impl Default for Options {
             timeout: Duration::from_secs(120),
         }
     }
-}
-
-fn value<T: std::str::FromStr>(name: &str, v: Option<String>) -> Result<T, String> {
-    let v = v.ok_or_else(|| format!("{name} needs a value"))?;
-    v.parse()
-        .map_err(|_| format!("{name}: invalid value {v:?}"))
 }
 
 impl Options {
@@ -396,15 +392,8 @@ pub struct Report {
 }
 
 fn percentile_ms(mut v: Vec<u64>) -> (f64, f64) {
-    if v.is_empty() {
-        return (f64::NAN, f64::NAN);
-    }
     v.sort_unstable();
-    let at = |p: f64| {
-        let i = ((v.len() - 1) as f64 * p).round() as usize;
-        v[i.min(v.len() - 1)] as f64 / 1e6
-    };
-    (at(0.5), at(0.99))
+    (percentile(&v, 0.5) / 1e6, percentile(&v, 0.99) / 1e6)
 }
 
 /// A number as JSON: `null` for NaN and infinities.

@@ -182,16 +182,13 @@ impl IoSide {
         !self.core.queue_full(st.queued(), st.depth) || self.core.handshaking()
     }
 
-    /// Whether a reader thread may run the round: the connection is in its steady state and
-    /// nothing but input and output is due (connects, closes, the shutdown and reconnects
-    /// are the IO thread's).
-    fn reader_may_run(&self, st: &State) -> bool {
+    /// Whether a thread other than the IO thread (a reader, an application thread after its
+    /// command) may run the round: the connection is in its steady state and nothing but
+    /// input and output is due (connects, closes, the shutdown and reconnects are the IO
+    /// thread's).
+    fn others_may_run(&self, st: &State) -> bool {
         st.c.status == Status::Connected
-            && !st.c.shutdown
-            && st.connect_req.is_none()
-            && st.c.close_req.is_none()
-            && !st.c.cancel_reconnect
-            && st.inbox_end.is_none()
+            && !lifecycle_due(st)
             && self.core.link.is_some()
             && self.core.closing_linger().is_none()
     }

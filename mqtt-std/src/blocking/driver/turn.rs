@@ -25,7 +25,10 @@ pub(crate) fn take_turn(shared: &Shared) {
     match shared.io.get().and_then(std::sync::Weak::upgrade) {
         Some(cell) => run_turn(shared, &cell, Busy::Leave),
         // Not started or ended: the IO thread (if any) sees the command.
-        None => shared.notify_io(),
+        None => {
+            let _st = shared.lock();
+            shared.notify_io();
+        }
     }
 }
 
@@ -48,7 +51,7 @@ fn run_turn(shared: &Shared, cell: &Mutex<IoSide>, busy: Busy) {
         let st = shared.lock();
         let input = !st.inbox.is_empty() && io.can_take(&st);
         if st.wake || input {
-            if io.reader_may_run(&st) {
+            if io.others_may_run(&st) {
                 io.exchange(shared, st, Runner::Other);
                 continue;
             }
