@@ -6,7 +6,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use mqtt_proto::{QoS, SubAckReturnCode};
+use mqtt_proto::{PacketId, QoS, SubAckReturnCode};
 use mqtt_session::CommandError;
 
 use super::pending::{Pending, Slot};
@@ -150,6 +150,13 @@ impl Client {
                 inbox: VecDeque::new(),
                 inbox_bytes: 0,
                 inbox_end: None,
+                read_sock: None,
+                bg_reading: false,
+                app_reading: false,
+                app_wants_read: false,
+                app_read_at: None,
+                app_poller: None,
+                app_kicked: false,
                 connect_req: None,
                 wake: false,
                 fires: Vec::new(),
@@ -169,6 +176,8 @@ impl Client {
             clock,
             client_id: options.client_id.clone(),
             io: std::sync::OnceLock::new(),
+            io_thread: std::sync::OnceLock::new(),
+            kick: super::driver::read::Kick::new(),
         });
         let write_timeout = options.write_timeout;
         let linger = options.linger;
@@ -198,6 +207,15 @@ impl Client {
 
     pub(super) fn shared(&self) -> &Shared {
         &self.inner.shared
+    }
+
+    /// The handle of an operation in progress on `slot`.
+    pub(super) fn pending<T: Clone + Send + 'static>(
+        &self,
+        slot: Arc<Slot<T>>,
+        packet_id: Option<PacketId>,
+    ) -> Pending<T> {
+        Pending::new(slot, packet_id, Arc::downgrade(&self.inner.shared))
     }
 
     /// A handle that does not keep the client alive, for callbacks: a callback that captures
@@ -346,7 +364,7 @@ impl Client {
         on_complete: impl FnOnce(Result<Connected, Error>) + Send + 'static,
     ) -> Result<(), Error> {
         let slot = self.start_connect(host, port, tls, options)?;
-        Pending::new(slot, None).on_complete(on_complete);
+        self.pending(slot, None).on_complete(on_complete);
         Ok(())
     }
 
@@ -409,7 +427,7 @@ impl Client {
             self.command(|st, now| st.c.session.publish(now, topic, payload, qos, retain))?;
         let slot = Slot::new();
         st.c.register_publish(id, slot.clone());
-        Ok(Pending::new(slot, id))
+        Ok(self.pending(slot, id))
     }
 
     /// Subscribes to one or more `(filter, maximum QoS)` in one SUBSCRIBE
@@ -422,7 +440,7 @@ impl Client {
         let (id, mut st) = self.command(|st, now| st.c.session.subscribe(now, filters))?;
         let slot = Slot::new();
         st.c.register_subscribe(id, filters, slot.clone());
-        Ok(Pending::new(slot, Some(id)))
+        Ok(self.pending(slot, Some(id)))
     }
 
     /// Unsubscribes from one or more filters in one UNSUBSCRIBE
@@ -431,7 +449,7 @@ impl Client {
         let (id, mut st) = self.command(|st, now| st.c.session.unsubscribe(now, filters))?;
         let slot = Slot::new();
         st.c.register_unsubscribe(id, filters, slot.clone());
-        Ok(Pending::new(slot, Some(id)))
+        Ok(self.pending(slot, Some(id)))
     }
 
     /// QoS 1/2 publishes not yet complete (in flight or queued), kept in the session across

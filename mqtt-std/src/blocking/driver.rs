@@ -12,6 +12,11 @@
 //! the holder, who looks again after letting go; work that is not for a borrowed round (a
 //! connect, a close, the shutdown, a connection not in its steady state) wakes the IO thread.
 //!
+//! An application thread about to block for a message or a completion reads the connection
+//! itself instead while the connection is in its steady state ([`read`]): the bytes it waits
+//! for then wake the thread that wants them, and the reader thread stays parked until no
+//! application thread has read for a millisecond.
+//!
 //! The IO thread owns everything else: connects, reconnects, closing, shutdown, timers, and
 //! every callback (a round a reader ran hands its callbacks over). It sleeps on a condition
 //! variable until one of: bytes or end-of-stream in the inbox, a command from the application
@@ -21,6 +26,7 @@
 //! Lock order: the IO side before the state (`Shared::st`). Only the IO thread waits for the
 //! IO side; readers and application threads only try it.
 
+pub(crate) mod read;
 mod turn;
 
 use std::io;
@@ -87,6 +93,7 @@ enum Runner {
 
 pub(crate) fn run(shared: Arc<Shared>, options: ClientOptions) {
     let clock = shared.clock;
+    let _ = shared.io_thread.set(thread::current().id());
     let io: IoCell = Arc::new(Mutex::new(IoSide {
         core: Core::new(options, clock, Vec::new()),
         readers: Vec::new(),
@@ -320,6 +327,7 @@ impl IoSide {
     /// Before the lock is released: received messages to the application's queue, the
     /// receive notification, wake-ups, and links the core let go of closed.
     fn settle(&mut self, shared: &Shared, st: &mut State) {
+        read::kick_poller(shared, st);
         while let Some(m) = self.core.take_received() {
             st.queued_bytes = st.queued_bytes.saturating_add(m.size());
             st.messages.push_back(m);
@@ -346,6 +354,8 @@ impl IoSide {
             st.inbox.clear();
             st.inbox_bytes = 0;
             st.inbox_end = None;
+            st.read_sock = None;
+            st.app_wants_read = false;
             shared.reader_cv.notify_all();
             self.readers.retain(|h| !h.is_finished());
         }
@@ -376,6 +386,10 @@ impl IoSide {
                 st.inbox.clear();
                 st.inbox_bytes = 0;
                 st.inbox_end = None;
+                let reader_stream = Arc::new(reader_stream);
+                st.read_sock = Some(reader_stream.clone());
+                st.app_wants_read = false;
+                st.app_read_at = None;
                 let conn_gen = st.conn_gen;
                 let reader_shared = shared.clone();
                 let reader_io = cell.clone();

@@ -2,11 +2,13 @@
 //! or leaves a callback.
 
 use std::fmt;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use mqtt_proto::PacketId;
 
+use super::driver::read::{AppRead, read_instead_of_waiting};
+use super::shared::{Shared, State};
 use crate::core::{Fire, deadline_after};
 use crate::error::Error;
 
@@ -108,6 +110,9 @@ impl<T: Clone + Send + 'static> Slot<T> {
 pub struct Pending<T> {
     slot: Arc<Slot<T>>,
     packet_id: Option<PacketId>,
+    /// The client's state, for a wait that reads the connection itself (weak: a `Pending`
+    /// does not keep the client alive).
+    shared: Weak<Shared>,
 }
 
 impl<T> fmt::Debug for Pending<T> {
@@ -119,8 +124,39 @@ impl<T> fmt::Debug for Pending<T> {
 }
 
 impl<T: Clone + Send + 'static> Pending<T> {
-    pub(crate) fn new(slot: Arc<Slot<T>>, packet_id: Option<PacketId>) -> Self {
-        Pending { slot, packet_id }
+    pub(crate) fn new(
+        slot: Arc<Slot<T>>,
+        packet_id: Option<PacketId>,
+        shared: Weak<Shared>,
+    ) -> Self {
+        Pending {
+            slot,
+            packet_id,
+            shared,
+        }
+    }
+
+    /// Waits until the operation completes or `deadline` passes: reading the connection on
+    /// this thread while it may ([`read_instead_of_waiting`]), else on the condition variable.
+    fn wait_until(&self, deadline: Option<Instant>) -> Result<T, Error> {
+        if let Some(sh) = self.shared.upgrade() {
+            let slot = &self.slot;
+            let done = |_: &State| lock(&slot.state).result.is_some();
+            loop {
+                if let Some(r) = &lock(&slot.state).result {
+                    return r.clone();
+                }
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Err(Error::Timeout);
+                }
+                let (st, how) = read_instead_of_waiting(&sh, sh.lock(), deadline, &done);
+                drop(st);
+                if matches!(how, AppRead::NotNow) {
+                    break;
+                }
+            }
+        }
+        self.slot.wait_until(deadline)
     }
 
     /// The packet identifier the publish was given (`None` for a QoS 0 publish). If its session
@@ -134,13 +170,13 @@ impl<T: Clone + Send + 'static> Pending<T> {
 
     /// Blocks until the operation completes.
     pub fn wait(&self) -> Result<T, Error> {
-        self.slot.wait_until(None)
+        self.wait_until(None)
     }
 
     /// Blocks until the operation completes or `timeout` passes ([`Error::Timeout`]; the
     /// operation goes on).
     pub fn wait_timeout(&self, timeout: Duration) -> Result<T, Error> {
-        self.slot.wait_until(Some(deadline_after(timeout)))
+        self.wait_until(Some(deadline_after(timeout)))
     }
 
     /// The result if the operation has completed.

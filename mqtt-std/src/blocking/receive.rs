@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use super::client::Client;
+use super::driver::read::{AppRead, read_instead_of_waiting};
 use super::shared::State;
 use crate::core::{Status, deadline_after};
 use crate::error::{Error, MessageGetError};
@@ -105,7 +106,16 @@ impl Client {
                 }
                 _ => {}
             }
-            st = sh.wait_app(st, deadline).map_err(|_| Error::Timeout)?;
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(Error::Timeout);
+            }
+            let done = |st: &State| {
+                st.c.shutdown || !st.messages.is_empty() || st.c.status != Status::Connected
+            };
+            st = match read_instead_of_waiting(sh, st, deadline, &done) {
+                (st, AppRead::Read) => st,
+                (st, AppRead::NotNow) => sh.wait_app(st, deadline).map_err(|_| Error::Timeout)?,
+            };
         }
     }
 

@@ -2,12 +2,15 @@
 
 use std::collections::VecDeque;
 use std::io;
+use std::net::TcpStream;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
+use std::thread::ThreadId;
 use std::time::Instant;
 
 use super::driver::IoSide;
+use super::driver::read::Kick;
 use super::pending::Slot;
 use crate::core::driver::Queued;
 use crate::core::{Clock, Common, Family, Fire, Target};
@@ -46,6 +49,21 @@ pub(crate) struct State {
     pub(crate) inbox: VecDeque<Vec<u8>>,
     pub(crate) inbox_bytes: usize,
     pub(crate) inbox_end: Option<Option<io::ErrorKind>>,
+    /// The socket of connection `conn_gen`, for an application thread that reads it
+    /// ([`super::driver::read`]).
+    pub(crate) read_sock: Option<Arc<TcpStream>>,
+    /// The reader thread is inside `read`.
+    pub(crate) bg_reading: bool,
+    /// An application thread reads the connection (the reader thread does not).
+    pub(crate) app_reading: bool,
+    /// An application thread found the reader thread inside `read` and wants the reads.
+    pub(crate) app_wants_read: bool,
+    /// When an application thread last stopped reading.
+    pub(crate) app_read_at: Option<Instant>,
+    /// The application thread polling the socket, to be woken by rounds of other threads.
+    pub(crate) app_poller: Option<ThreadId>,
+    /// The poller was woken since it began polling.
+    pub(crate) app_kicked: bool,
 
     // Requests to the IO thread.
     pub(crate) connect_req: Option<ConnectRequest>,
@@ -103,6 +121,11 @@ pub(crate) struct Shared {
     /// The IO side, once the IO thread made it: application threads run a round on it when
     /// it is free (weak: the IO thread owns it and drops it when it ends).
     pub(crate) io: OnceLock<Weak<Mutex<IoSide>>>,
+    /// The IO thread (it never reads the connection itself: it holds the IO side).
+    pub(crate) io_thread: OnceLock<ThreadId>,
+    /// Wakes the application thread polling the socket (`None`: no application thread
+    /// reads).
+    pub(crate) kick: Option<Kick>,
 }
 
 impl Shared {

@@ -47,7 +47,7 @@ impl Client {
             self.command(|st, now| st.c.publish_with(now, topic, payload, qos, retain, &list))?;
         let slot = Slot::new();
         st.c.register_publish(id, slot.clone());
-        Ok(Pending::new(slot, id))
+        Ok(self.pending(slot, id))
     }
 
     /// Publishes as [`Client::publish_with`], and gives the broker's answer: the reason code,
@@ -87,7 +87,7 @@ impl Client {
             self.command(|st, now| st.c.publish_with(now, topic, payload, qos, retain, &list))?;
         let slot = Slot::new();
         st.c.register_publish5(id, slot.clone());
-        Ok(Pending::new(slot, id))
+        Ok(self.pending(slot, id))
     }
 
     /// Subscribes with 5.0 Subscription Options per filter (No Local, Retain As Published,
@@ -109,7 +109,7 @@ impl Client {
             self.command(|st, now| st.c.subscribe_with(now, filters, subscription_id))?;
         let slot = Slot::new();
         st.c.register_subscribe5(id, filters, subscription_id, slot.clone());
-        Ok(Pending::new(slot, Some(id)))
+        Ok(self.pending(slot, Some(id)))
     }
 
     /// Unsubscribes as [`Client::unsubscribe`], and gives one UNSUBACK reason code per
@@ -123,7 +123,7 @@ impl Client {
         let (id, mut st) = self.command(|st, now| st.c.session.unsubscribe(now, filters))?;
         let slot = Slot::new();
         st.c.register_unsubscribe5(id, filters, slot.clone());
-        Ok(Pending::new(slot, Some(id)))
+        Ok(self.pending(slot, Some(id)))
     }
 
     /// Starts a 5.0 re-authentication (section 4.12.1) with the CONNECT's Authentication
@@ -141,7 +141,7 @@ impl Client {
         let ((), mut st) = self.command(|st, now| st.c.session.reauthenticate(now, data))?;
         let slot = Slot::new();
         st.c.reauth = Some(slot.clone());
-        Ok(Pending::new(slot, None))
+        Ok(self.pending(slot, None))
     }
 
     /// 5.0 request/response (section 4.10): publishes `payload` to `topic` with a Response
@@ -201,7 +201,7 @@ impl Client {
             .c
             .requests
             .insert(correlation.clone(), slot.clone());
-        let answer = Pending::new(slot, None);
+        let answer = self.pending(slot, None);
         let sent = self
             .publish_with(topic, payload, qos, false, &props)
             .and_then(|p| p.wait_timeout(left()));

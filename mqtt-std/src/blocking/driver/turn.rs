@@ -4,14 +4,15 @@
 
 use std::io::{self, Read as _};
 use std::net::TcpStream;
-use std::sync::{Mutex, PoisonError, TryLockError};
+use std::sync::{Arc, Mutex, PoisonError, TryLockError};
+use std::time::Instant;
 
 use super::super::shared::Shared;
-use super::{INBOX_LIMIT, IoSide, READ_CHUNK, Runner};
+use super::{INBOX_LIMIT, IoSide, READ_CHUNK, Runner, read};
 
 /// What [`run_turn`] does when another thread holds the IO side.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Busy {
+pub(super) enum Busy {
     /// Leave: a command sets `wake`, which whoever holds the IO side looks at once more after
     /// letting go of it.
     Leave,
@@ -35,7 +36,7 @@ pub(crate) fn take_turn(shared: &Shared) {
 /// Runs rounds on this thread (not the IO thread) while there is input or a command to write
 /// and the IO side is free, so that nothing waits for the IO thread to be woken. Work that is
 /// the IO thread's (or a connection not in its steady state) wakes the IO thread instead.
-fn run_turn(shared: &Shared, cell: &Mutex<IoSide>, busy: Busy) {
+pub(super) fn run_turn(shared: &Shared, cell: &Mutex<IoSide>, busy: Busy) {
     loop {
         let mut io = match cell.try_lock() {
             Ok(io) => io,
@@ -70,11 +71,35 @@ fn run_turn(shared: &Shared, cell: &Mutex<IoSide>, busy: Busy) {
 
 /// The reader thread of connection `conn_gen`: blocking reads into the inbox, then the round
 /// itself when the IO side is free (see the module docs).
-pub(super) fn reader(shared: &Shared, cell: &Mutex<IoSide>, mut tcp: TcpStream, conn_gen: u64) {
+pub(super) fn reader(shared: &Shared, cell: &Mutex<IoSide>, tcp: Arc<TcpStream>, conn_gen: u64) {
     let mut buf = vec![0u8; READ_CHUNK];
+    let mut park = read::HAND_BACK;
     loop {
-        let r = tcp.read(&mut buf);
+        {
+            // Parked while an application thread reads (see `read`).
+            let mut st = shared.lock();
+            loop {
+                if st.conn_gen != conn_gen || st.c.shutdown || st.inbox_end.is_some() {
+                    return;
+                }
+                match read::reader_may_read(&mut st, Instant::now()) {
+                    Ok(()) => break,
+                    Err(wait) => {
+                        st = shared
+                            .reader_cv
+                            .wait_timeout(st, wait.max(park))
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .0;
+                        park = (park * 2).min(read::PARK_MAX);
+                    }
+                }
+            }
+            park = read::HAND_BACK;
+            st.bg_reading = true;
+        }
+        let r = (&*tcp).read(&mut buf);
         let mut st = shared.lock();
+        st.bg_reading = false;
         if st.conn_gen != conn_gen || st.c.shutdown {
             return;
         }

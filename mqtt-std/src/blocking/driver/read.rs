@@ -1,0 +1,271 @@
+//! Reads by the thread that waits: an application thread about to block for a message or a
+//! completion reads the connection itself instead, so that the bytes it waits for wake the
+//! thread that wants them, with no reader thread in between (see the [driver's docs](super)).
+//!
+//! One thread at a time reads a connection: its reader thread or one application thread.
+//! An application thread takes the reads only while the reader thread is not inside `read`:
+//! finding it there, it says it wants them (`app_wants_read`), waits as before, and the reader
+//! thread parks after that read. A parked reader thread takes the reads back once no
+//! application thread has read for [`HAND_BACK`], looking again with a back-off of
+//! [`HAND_BACK`] to [`PARK_MAX`] while application threads keep reading (and at once when a
+//! long read by one ends).
+//!
+//! An application thread reading waits in `poll` on the socket and on a wake-up pipe: a round
+//! run by another thread while it polls (the IO thread's timers, another application
+//! thread's command, the IO thread taking input from the inbox) writes a byte to the pipe, so
+//! that whatever that round completed or queued is seen at once. Closing a link shuts its
+//! socket down, which ends the poll too.
+
+use std::time::{Duration, Instant};
+
+use super::super::shared::{Shared, State};
+
+/// How long after an application thread's last read the reader thread takes the reads back.
+pub(crate) const HAND_BACK: Duration = Duration::from_millis(1);
+/// The longest a parked reader thread sleeps before looking again.
+pub(crate) const PARK_MAX: Duration = Duration::from_millis(32);
+
+/// What [`read_instead_of_waiting`] did.
+pub(crate) enum AppRead {
+    /// Read once (input, an end of stream, a wake-up, the deadline, or nothing): look at the
+    /// condition (and the deadline) again.
+    Read,
+    /// This thread may not read now: wait on the condition variable as before.
+    NotNow,
+}
+
+#[cfg(unix)]
+pub(crate) use imp::{Kick, read_instead_of_waiting};
+
+#[cfg(not(unix))]
+pub(crate) use fallback::{Kick, read_instead_of_waiting};
+
+/// Whether an application thread may read the connection now (the state locked): the
+/// connection is in its steady state and nobody else reads it.
+fn may_read(shared: &Shared, st: &State) -> bool {
+    use crate::core::Status;
+    st.c.status == Status::Connected
+        && !super::lifecycle_due(st)
+        && st.read_sock.is_some()
+        && !st.app_reading
+        && st.inbox_bytes < super::INBOX_LIMIT
+        && shared
+            .io_thread
+            .get()
+            .is_some_and(|t| *t != std::thread::current().id())
+}
+
+/// The reader thread's side (the state locked): whether it may read now, or how long to
+/// park first.
+pub(crate) fn reader_may_read(st: &mut State, now: Instant) -> Result<(), Duration> {
+    if st.app_reading {
+        return Err(HAND_BACK);
+    }
+    if st.app_wants_read {
+        // Parks from now on; takes the reads back if no application thread comes for them.
+        st.app_wants_read = false;
+        st.app_read_at = Some(now);
+        return Err(HAND_BACK);
+    }
+    match st.app_read_at {
+        Some(at) if now.saturating_duration_since(at) < HAND_BACK => {
+            Err(HAND_BACK - now.saturating_duration_since(at))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Ends an application thread's hold on the reads (the state locked).
+fn release(shared: &Shared, st: &mut State, since: Instant) {
+    st.app_reading = false;
+    st.app_poller = None;
+    let now = Instant::now();
+    st.app_read_at = Some(now);
+    if now.saturating_duration_since(since) > HAND_BACK {
+        // A long read: the reader thread may be parked for long; it looks again at once.
+        shared.reader_cv.notify_all();
+    }
+}
+
+#[cfg(unix)]
+mod imp {
+    use std::io::{self, Read as _, Write as _};
+    use std::os::unix::net::UnixStream;
+    use std::sync::MutexGuard;
+    use std::time::Instant;
+
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    use rustix::net::{RecvFlags, recv};
+
+    use super::super::super::shared::{Shared, State};
+    use super::super::{READ_CHUNK, turn};
+    use super::{AppRead, may_read, release};
+
+    /// A wake-up pipe for the application thread that polls the socket.
+    pub(crate) struct Kick {
+        tx: UnixStream,
+        rx: UnixStream,
+    }
+
+    impl Kick {
+        /// `None` if the pipe cannot be made (application threads then never read).
+        pub(crate) fn new() -> Option<Self> {
+            let (tx, rx) = UnixStream::pair().ok()?;
+            tx.set_nonblocking(true).ok()?;
+            rx.set_nonblocking(true).ok()?;
+            Some(Kick { tx, rx })
+        }
+
+        /// Wakes the poller (a full pipe already does).
+        pub(crate) fn kick(&self) {
+            let _ = (&self.tx).write(&[1]);
+        }
+
+        fn drain(&self) {
+            let mut buf = [0u8; 64];
+            while matches!((&self.rx).read(&mut buf), Ok(n) if n > 0) {}
+        }
+    }
+
+    /// Called by an application thread about to wait for `done` (the state locked, `done`
+    /// not yet true). If it may read the connection, it reads once and runs the round, and
+    /// says so; else ([`AppRead::NotNow`]) it waits on its condition variable as before.
+    pub(crate) fn read_instead_of_waiting<'a>(
+        shared: &'a Shared,
+        mut st: MutexGuard<'a, State>,
+        deadline: Option<Instant>,
+        done: &dyn Fn(&State) -> bool,
+    ) -> (MutexGuard<'a, State>, AppRead) {
+        let Some(kick) = &shared.kick else {
+            return (st, AppRead::NotNow);
+        };
+        if !may_read(shared, &st) {
+            return (st, AppRead::NotNow);
+        }
+        if st.bg_reading {
+            // Inside its read: the reader thread parks after it.
+            st.app_wants_read = true;
+            return (st, AppRead::NotNow);
+        }
+        let Some(sock) = st.read_sock.clone() else {
+            return (st, AppRead::NotNow);
+        };
+        let since = Instant::now();
+        st.app_reading = true;
+        st.app_wants_read = false;
+        st.app_poller = Some(std::thread::current().id());
+        st.app_kicked = false;
+        // What a round on another thread did before this thread said it polls.
+        if done(&st) {
+            release(shared, &mut st, since);
+            return (st, AppRead::Read);
+        }
+        let conn_gen = st.conn_gen;
+        drop(st);
+
+        let timeout = deadline.map(|d| {
+            let left = d.saturating_duration_since(Instant::now());
+            Timespec {
+                tv_sec: left.as_secs().try_into().unwrap_or(i64::MAX),
+                tv_nsec: left.subsec_nanos().into(),
+            }
+        });
+        let (readable, kicked) = {
+            let mut fds = [
+                PollFd::new(&*sock, PollFlags::IN),
+                PollFd::new(&kick.rx, PollFlags::IN),
+            ];
+            match poll(&mut fds, timeout.as_ref()) {
+                Ok(_) => (!fds[0].revents().is_empty(), !fds[1].revents().is_empty()),
+                // EINTR and the like: look again.
+                Err(_) => (false, false),
+            }
+        };
+        if kicked {
+            kick.drain();
+        }
+        let got = if readable {
+            let mut buf = Vec::with_capacity(READ_CHUNK);
+            match recv(
+                &*sock,
+                rustix::buffer::spare_capacity(&mut buf),
+                RecvFlags::DONTWAIT,
+            ) {
+                Ok((0, _)) => Some(Err(None)),
+                Ok(_) => Some(Ok(buf)),
+                Err(e) => {
+                    let e = io::Error::from(e);
+                    match e.kind() {
+                        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => None,
+                        kind => Some(Err(Some(kind))),
+                    }
+                }
+            }
+        } else {
+            None
+        };
+
+        let mut st = shared.lock();
+        release(shared, &mut st, since);
+        let stale = st.conn_gen != conn_gen || st.c.shutdown || st.inbox_end.is_some();
+        match got {
+            Some(Ok(bytes)) if !stale => {
+                st.inbox_bytes += bytes.len();
+                st.inbox.push_back(bytes);
+                drop(st);
+                if let Some(cell) = shared.io.get().and_then(std::sync::Weak::upgrade) {
+                    turn::run_turn(shared, &cell, turn::Busy::WakeIo);
+                }
+                st = shared.lock();
+            }
+            Some(Err(kind)) if !stale => {
+                st.inbox_end = Some(kind);
+                shared.notify_io();
+            }
+            _ => {}
+        }
+        (st, AppRead::Read)
+    }
+}
+
+#[cfg(not(unix))]
+mod fallback {
+    use std::sync::MutexGuard;
+    use std::time::Instant;
+
+    use super::super::super::shared::{Shared, State};
+    use super::AppRead;
+
+    /// No wake-up pipe here: application threads never read the connection.
+    pub(crate) struct Kick;
+
+    impl Kick {
+        pub(crate) fn new() -> Option<Self> {
+            None
+        }
+
+        pub(crate) fn kick(&self) {}
+    }
+
+    pub(crate) fn read_instead_of_waiting<'a>(
+        _shared: &'a Shared,
+        st: MutexGuard<'a, State>,
+        _deadline: Option<Instant>,
+        _done: &dyn Fn(&State) -> bool,
+    ) -> (MutexGuard<'a, State>, AppRead) {
+        (st, AppRead::NotNow)
+    }
+}
+
+/// Writes to the wake-up pipe if an application thread other than this one polls the socket
+/// (the state locked; once per poll).
+pub(crate) fn kick_poller(shared: &Shared, st: &mut State) {
+    if let Some(t) = st.app_poller {
+        if !st.app_kicked && t != std::thread::current().id() {
+            st.app_kicked = true;
+            if let Some(k) = &shared.kick {
+                k.kick();
+            }
+        }
+    }
+}
