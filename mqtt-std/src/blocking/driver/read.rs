@@ -90,6 +90,7 @@ fn release(shared: &Shared, st: &mut State, since: Instant) {
 #[cfg(unix)]
 mod imp {
     use std::io::{self, Read as _, Write as _};
+    use std::net::TcpStream;
     use std::os::unix::net::UnixStream;
     use std::sync::MutexGuard;
     use std::time::Instant;
@@ -163,47 +164,44 @@ mod imp {
         let conn_gen = st.conn_gen;
         drop(st);
 
-        let timeout = deadline.map(|d| {
-            let left = d.saturating_duration_since(Instant::now());
-            Timespec {
-                tv_sec: left.as_secs().try_into().unwrap_or(i64::MAX),
-                tv_nsec: left.subsec_nanos().into(),
-            }
-        });
-        let (readable, kicked) = {
-            let mut fds = [
-                PollFd::new(&*sock, PollFlags::IN),
-                PollFd::new(&kick.rx, PollFlags::IN),
-            ];
-            match poll(&mut fds, timeout.as_ref()) {
-                Ok(_) => (!fds[0].revents().is_empty(), !fds[1].revents().is_empty()),
-                // EINTR and the like: look again.
-                Err(_) => (false, false),
-            }
-        };
-        if kicked {
-            kick.drain();
+        // Bytes already there are taken without polling; when none are, the CPU goes to
+        // whoever may be about to send them (the broker, the peer thread) once before this
+        // thread sleeps in `poll`.
+        let mut kicked = false;
+        let mut got = try_recv(&sock);
+        if got.is_none() {
+            std::thread::yield_now();
+            got = try_recv(&sock);
         }
-        let got = if readable {
-            let mut buf = Vec::with_capacity(READ_CHUNK);
-            match recv(
-                &*sock,
-                rustix::buffer::spare_capacity(&mut buf),
-                RecvFlags::DONTWAIT,
-            ) {
-                Ok((0, _)) => Some(Err(None)),
-                Ok(_) => Some(Ok(buf)),
-                Err(e) => {
-                    let e = io::Error::from(e);
-                    match e.kind() {
-                        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => None,
-                        kind => Some(Err(Some(kind))),
-                    }
+        if got.is_none() {
+            let timeout = deadline.map(|d| {
+                let left = d.saturating_duration_since(Instant::now());
+                Timespec {
+                    tv_sec: left.as_secs().try_into().unwrap_or(i64::MAX),
+                    tv_nsec: left.subsec_nanos().into(),
                 }
+            });
+            let readable = {
+                let mut fds = [
+                    PollFd::new(&*sock, PollFlags::IN),
+                    PollFd::new(&kick.rx, PollFlags::IN),
+                ];
+                match poll(&mut fds, timeout.as_ref()) {
+                    Ok(_) => {
+                        kicked = !fds[1].revents().is_empty();
+                        !fds[0].revents().is_empty()
+                    }
+                    // EINTR and the like: look again.
+                    Err(_) => false,
+                }
+            };
+            if kicked {
+                kick.drain();
             }
-        } else {
-            None
-        };
+            if readable {
+                got = try_recv(&sock);
+            }
+        }
 
         let mut st = shared.lock();
         release(shared, &mut st, since);
@@ -225,6 +223,24 @@ mod imp {
             _ => {}
         }
         (st, AppRead::Read)
+    }
+
+    /// One read without blocking: bytes, the end of the stream (`Err(None)`) or its error,
+    /// or `None` when nothing is there.
+    fn try_recv(sock: &TcpStream) -> Option<Result<Vec<u8>, Option<io::ErrorKind>>> {
+        let mut buf = Vec::with_capacity(READ_CHUNK);
+        match recv(
+            sock,
+            rustix::buffer::spare_capacity(&mut buf),
+            RecvFlags::DONTWAIT,
+        ) {
+            Ok((0, _)) => Some(Err(None)),
+            Ok(_) => Some(Ok(buf)),
+            Err(e) => match io::Error::from(e).kind() {
+                io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => None,
+                kind => Some(Err(Some(kind))),
+            },
+        }
     }
 }
 
