@@ -1,8 +1,8 @@
 //! The blocking client's application threads read the connection themselves while they wait
 //! for a message or a completion (the reader thread parked meanwhile): against Mosquitto,
-//! two threads waiting on one client each get what they wait for, a thread that reads is
-//! woken when input the IO thread took from the inbox reaches the queue, and once the
-//! application stops waiting the reader thread reads again (callbacks keep coming).
+//! two threads waiting on one client each get what they wait for, input held back by a full
+//! receive queue reaches a thread that reads for itself, and once the application stops
+//! waiting the reader thread reads again (callbacks keep coming).
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -45,10 +45,10 @@ fn two_threads_waiting_on_one_client_each_get_theirs() {
     c.disconnect().unwrap();
 }
 
-/// Receive queue of depth 1 and a burst of messages: the input waits in the inbox and goes
-/// to the queue, one message at a time, each time the application takes one. The receiving
-/// thread that polls the socket for the next message (nothing more comes on it) is woken by
-/// the IO thread's round that queued it.
+/// Receive queue of depth 1 and a burst of messages after the receiving thread began to read
+/// for itself: the input waits (in the inbox or the core) and goes to the queue one message
+/// at a time, each time the application takes one, in order, none lost, although nothing
+/// more comes on the socket after the burst.
 #[test]
 fn a_reading_thread_is_woken_when_input_from_the_inbox_is_queued() {
     let b = broker();
@@ -117,3 +117,4 @@ fn once_the_application_stops_waiting_the_reader_thread_reads_again() {
     p.disconnect().unwrap();
     s.disconnect().unwrap();
 }
+
