@@ -117,4 +117,3 @@ fn once_the_application_stops_waiting_the_reader_thread_reads_again() {
     p.disconnect().unwrap();
     s.disconnect().unwrap();
 }
-

@@ -7,10 +7,12 @@
 //! finding it there, it says it wants them (`app_wants_read`), waits as before, and the reader
 //! thread parks after that read. A parked reader thread takes the reads back once no
 //! application thread has read for [`HAND_BACK`], looking again with a back-off of
-//! [`HAND_BACK`] to [`PARK_MAX`] while application threads keep reading (and at once when a
-//! long read by one ends).
+//! [`HAND_BACK`] to [`PARK_MAX`] while application threads keep reading (woken when a long
+//! read by one ends, so that it looks again within [`HAND_BACK`]).
 //!
-//! An application thread reading waits in `poll` on the socket and on a wake-up pipe: a round
+//! An application thread reading takes the bytes already there without polling; when none
+//! are, it yields the CPU once (to the broker or a peer thread about to send them), then
+//! waits in `poll` on the socket and on a wake-up pipe: a round
 //! run by another thread while it polls (the IO thread's timers, another application
 //! thread's command, the IO thread taking input from the inbox) writes a byte to the pipe, so
 //! that whatever that round completed or queued is seen at once. Closing a link shuts its
