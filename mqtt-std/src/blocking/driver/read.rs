@@ -44,6 +44,7 @@ pub(crate) use fallback::{Kick, read_instead_of_waiting};
 
 /// Whether an application thread may read the connection now (the state locked): the
 /// connection is in its steady state and nobody else reads it.
+#[cfg_attr(not(unix), allow(dead_code))]
 fn may_read(shared: &Shared, st: &State) -> bool {
     use crate::core::Status;
     st.c.status == Status::Connected
@@ -78,6 +79,7 @@ pub(crate) fn reader_may_read(st: &mut State, now: Instant) -> Result<(), Durati
 }
 
 /// Ends an application thread's hold on the reads (the state locked).
+#[cfg_attr(not(unix), allow(dead_code))]
 fn release(shared: &Shared, st: &mut State, since: Instant) {
     st.app_reading = false;
     st.app_poller = None;
@@ -285,5 +287,116 @@ pub(crate) fn kick_poller(shared: &Shared, st: &mut State) {
                 k.kick();
             }
         }
+    }
+}
+
+#[cfg(all(test, unix))]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::{Arc, mpsc};
+    use std::thread;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::core::Status;
+    use crate::{Client, ClientOptions};
+
+    /// Until `f` holds of the state, or panics after 10 s.
+    fn until(c: &Client, f: impl Fn(&State) -> bool) {
+        let give_up = Instant::now() + Duration::from_secs(10);
+        while !f(&c.shared().lock()) {
+            assert!(Instant::now() < give_up, "state not reached");
+            thread::yield_now();
+        }
+    }
+
+    /// A client whose state says connected, over a socket nobody writes to.
+    fn quiet_client() -> (Client, TcpStream) {
+        let c = Client::new(ClientOptions::new("read-kick")).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let ours = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (peer, _) = listener.accept().unwrap();
+        until(&c, |_| c.shared().io_thread.get().is_some());
+        let mut st = c.shared().lock();
+        st.c.status = Status::Connected;
+        st.read_sock = Some(Arc::new(ours));
+        drop(st);
+        (c, peer)
+    }
+
+    fn idle(c: &Client) {
+        let mut st = c.shared().lock();
+        st.c.status = Status::Idle;
+        st.read_sock = None;
+    }
+
+    /// An application thread polling a quiet socket is woken by a round another thread runs
+    /// (here: what that round did is a bumped `tx_drained`), through the wake-up pipe alone.
+    #[test]
+    fn a_round_on_another_thread_wakes_the_polling_thread() {
+        let (c, _peer) = quiet_client();
+        let (tx, rx) = mpsc::channel();
+        let reader = c.clone();
+        let h = thread::spawn(move || {
+            let sh = reader.shared();
+            let done = |st: &State| st.tx_drained != 0;
+            let mut st = sh.lock();
+            while !done(&st) {
+                let (s, how) = read_instead_of_waiting(sh, st, None, &done);
+                assert!(matches!(how, AppRead::Read), "this thread may read");
+                st = s;
+            }
+            assert!(!st.app_reading && st.app_poller.is_none(), "reads released");
+            tx.send(()).unwrap();
+        });
+        until(&c, |st| st.app_poller.is_some());
+        {
+            let mut st = c.shared().lock();
+            st.tx_drained = 1;
+            kick_poller(c.shared(), &mut st);
+            assert!(st.app_kicked);
+        }
+        rx.recv_timeout(Duration::from_secs(10))
+            .expect("the polling thread was not woken");
+        h.join().unwrap();
+        idle(&c);
+    }
+
+    /// A deadline ends a read on a quiet socket; the reads are released.
+    #[test]
+    fn a_deadline_ends_a_read_on_a_quiet_socket() {
+        let (c, _peer) = quiet_client();
+        let sh = c.shared();
+        let deadline = Instant::now() + Duration::from_millis(50);
+        let (st, how) = read_instead_of_waiting(sh, sh.lock(), Some(deadline), &|_| false);
+        assert!(matches!(how, AppRead::Read));
+        assert!(Instant::now() >= deadline);
+        assert!(!st.app_reading && st.app_read_at.is_some());
+        drop(st);
+        idle(&c);
+    }
+
+    /// While the reader thread is inside `read`, an application thread does not read: it
+    /// asks for the reads, and the reader thread, after its read, parks.
+    #[test]
+    fn an_application_thread_does_not_read_beside_the_reader_thread() {
+        let (c, _peer) = quiet_client();
+        let sh = c.shared();
+        let mut st = sh.lock();
+        st.bg_reading = true;
+        let (mut st, how) = read_instead_of_waiting(sh, st, None, &|_| false);
+        assert!(matches!(how, AppRead::NotNow));
+        assert!(st.app_wants_read && !st.app_reading);
+        st.bg_reading = false;
+        let now = Instant::now();
+        assert_eq!(reader_may_read(&mut st, now), Err(HAND_BACK));
+        assert!(!st.app_wants_read, "asked once");
+        assert!(
+            reader_may_read(&mut st, now + HAND_BACK).is_ok(),
+            "nobody came"
+        );
+        drop(st);
+        idle(&c);
     }
 }
