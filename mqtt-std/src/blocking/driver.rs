@@ -15,7 +15,7 @@
 //! An application thread about to block for a message or a completion reads the connection
 //! itself instead while the connection is in its steady state ([`read`]): the bytes it waits
 //! for then wake the thread that wants them, and the reader thread stays parked until no
-//! application thread has read for a millisecond.
+//! application thread has read for 5 ms.
 //!
 //! The IO thread owns everything else: connects, reconnects, closing, shutdown, timers, and
 //! every callback (a round a reader ran hands its callbacks over). It sleeps on a condition

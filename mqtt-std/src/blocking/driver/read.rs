@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use super::super::shared::{Shared, State};
 
 /// How long after an application thread's last read the reader thread takes the reads back.
-pub(crate) const HAND_BACK: Duration = Duration::from_millis(1);
+pub(crate) const HAND_BACK: Duration = Duration::from_millis(5);
 /// The longest a parked reader thread sleeps before looking again.
 pub(crate) const PARK_MAX: Duration = Duration::from_millis(32);
 
