@@ -2,16 +2,20 @@
 //! for a message or a completion (the reader thread parked meanwhile): against Mosquitto,
 //! two threads waiting on one client each get what they wait for, input held back by a full
 //! receive queue reaches a thread that reads for itself, and once the application stops
-//! waiting the reader thread reads again (callbacks keep coming).
+//! waiting the reader thread reads again (callbacks keep coming); and against scripted
+//! brokers, a link that ends while the waiting thread reads it (closed, or a malformed
+//! packet) ends that thread's wait at once, in `Pending::wait` and in `recv`.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
 use std::sync::mpsc;
 use std::thread;
 
 use common::*;
-use mqtt_std::{Client, ClientOptions, ConnectOptions, QoS};
+use mqtt_std::{Client, ClientOptions, ConnectOptions, Error, QoS};
 
 /// A publisher and a subscriber thread on one client: each waits (the publisher on every
 /// PUBACK, the subscriber in `recv`) and whichever reads completes the other's wait.
@@ -116,4 +120,110 @@ fn once_the_application_stops_waiting_the_reader_thread_reads_again() {
     }
     p.disconnect().unwrap();
     s.disconnect().unwrap();
+}
+
+/// How a scripted broker ends the link after the warm-up.
+#[derive(Debug, Clone, Copy)]
+enum End {
+    /// Closes the socket.
+    Close,
+    /// A PUBACK with flags 0010 (they must be 0000) [MQTT-2.2.2-2].
+    BadPubAck,
+}
+
+fn end_link(s: &mut TcpStream, end: End, id: [u8; 2]) {
+    match end {
+        End::Close => {}
+        End::BadPubAck => {
+            s.write_all(&[0x42, 2, id[0], id[1]]).unwrap();
+            let mut rest = Vec::new();
+            let _ = s.read_to_end(&mut rest);
+        }
+    }
+}
+
+/// The packet id of a QoS 1 PUBLISH body.
+fn publish_id(body: &[u8]) -> [u8; 2] {
+    let topic_len = usize::from(u16::from_be_bytes([body[0], body[1]]));
+    [body[2 + topic_len], body[3 + topic_len]]
+}
+
+const WARM_UP: u32 = 50;
+
+/// A publisher waiting on each PUBACK (reading them itself after the first few): the link
+/// ends while it waits on the next one, which completes at once with `PublishInterrupted`.
+#[test]
+fn a_publish_wait_that_reads_ends_when_the_link_ends() {
+    for end in [End::Close, End::BadPubAck] {
+        let (port, broker) = scripted(move |mut s| {
+            let (first, _) = read_packet(&mut s);
+            assert_eq!(first, 0x10);
+            s.write_all(&[0x20, 2, 0, 0]).unwrap();
+            for _ in 0..WARM_UP {
+                let (first, body) = read_packet(&mut s);
+                assert_eq!(first & 0xF0, 0x30, "PUBLISH expected");
+                let id = publish_id(&body);
+                s.write_all(&[0x40, 2, id[0], id[1]]).unwrap();
+            }
+            let (_, body) = read_packet(&mut s);
+            end_link(&mut s, end, publish_id(&body));
+        });
+        let c = client("pubend");
+        c.connect(
+            "127.0.0.1",
+            port,
+            &ConnectOptions::default().clean_session(false),
+        )
+        .unwrap();
+        for i in 0..WARM_UP {
+            c.publish("t", &i.to_be_bytes(), QoS::AtLeastOnce, false)
+                .unwrap()
+                .wait_timeout(WAIT)
+                .unwrap();
+        }
+        let p = c.publish("t", b"last", QoS::AtLeastOnce, false).unwrap();
+        match p.wait_timeout(WAIT) {
+            Err(Error::PublishInterrupted(_)) => {}
+            other => panic!("{end:?}: {other:?}"),
+        }
+        assert_eq!(c.publishes_in_flight(), 1, "{end:?}: kept in the session");
+        broker.join().unwrap();
+        c.close();
+    }
+}
+
+/// A subscriber in `recv` (reading for itself after the first few messages): the link ends
+/// while it waits for the next message, and `recv` fails with `ConnectionLost` at once.
+#[test]
+fn a_recv_that_reads_ends_when_the_link_ends() {
+    for end in [End::Close, End::BadPubAck] {
+        let (port, broker) = scripted(move |mut s| {
+            let (first, _) = read_packet(&mut s);
+            assert_eq!(first, 0x10);
+            s.write_all(&[0x20, 2, 0, 0]).unwrap();
+            for i in 0..WARM_UP {
+                // PUBLISH QoS 1, topic "t", id i + 1, payload i; then the client's PUBACK.
+                let id = u16::try_from(i + 1).unwrap().to_be_bytes();
+                let mut p = vec![0x32, 9, 0, 1, b't', id[0], id[1]];
+                p.extend_from_slice(&i.to_be_bytes());
+                s.write_all(&p).unwrap();
+                let (first, body) = read_packet(&mut s);
+                assert_eq!((first, body), (0x40, id.to_vec()), "PUBACK of {i}");
+            }
+            // A PUBACK for a publish never sent is a protocol violation too.
+            end_link(&mut s, end, [0, 7]);
+        });
+        let c = client("recvend");
+        c.connect("127.0.0.1", port, &ConnectOptions::default())
+            .unwrap();
+        for i in 0..WARM_UP {
+            assert_eq!(recv(&c).payload, i.to_be_bytes(), "{end:?}");
+        }
+        match c.recv_timeout(WAIT) {
+            Err(Error::ConnectionLost(_)) => {}
+            other => panic!("{end:?}: {other:?}"),
+        }
+        broker.join().unwrap();
+        c.close();
+    }
 }
