@@ -19,10 +19,7 @@ use mqtt_std::{Client, ClientOptions, ConnectOptions, Error, QoS};
 
 /// A publisher and a subscriber thread on one client: each waits (the publisher on every
 /// PUBACK, the subscriber in `recv`) and whichever reads completes the other's wait.
-#[test]
-fn two_threads_waiting_on_one_client_each_get_theirs() {
-    let b = broker();
-    let c = connected(&b, "two");
+fn two_threads_on(c: Client) {
     let topic = format!("two/{}", id("t"));
     c.subscribe(&[(topic.as_str(), QoS::AtLeastOnce)])
         .unwrap()
@@ -47,6 +44,46 @@ fn two_threads_waiting_on_one_client_each_get_theirs() {
     let got = receiver.join().unwrap();
     assert_eq!(got, (0..N).collect::<Vec<_>>());
     c.disconnect().unwrap();
+}
+
+#[test]
+fn two_threads_waiting_on_one_client_each_get_theirs() {
+    let b = broker();
+    two_threads_on(connected(&b, "two"));
+}
+
+/// The same over TLS: the bytes an application thread reads are decrypted in the round it
+/// runs, as the reader thread's are.
+#[test]
+fn two_threads_waiting_on_one_tls_client_each_get_theirs() {
+    let b = broker();
+    let c = client("two-tls");
+    c.secure_connect(
+        "localhost",
+        b.tls_port(),
+        &tls_config(&b),
+        &ConnectOptions::default(),
+    )
+    .unwrap();
+    two_threads_on(c);
+}
+
+/// The same over WebSocket (Mosquitto's own listener).
+#[test]
+fn two_threads_waiting_on_one_websocket_client_each_get_theirs() {
+    let b = mqtt_test_broker::Broker::builder()
+        .websockets()
+        .start()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let c = client("two-ws");
+    c.set_websocket(Some(mqtt_std::WsConfig::new("/mqtt")));
+    c.connect(
+        "127.0.0.1",
+        b.ws_port().unwrap(),
+        &ConnectOptions::default(),
+    )
+    .unwrap();
+    two_threads_on(c);
 }
 
 /// Receive queue of depth 1 and a burst of messages after the receiving thread began to read
