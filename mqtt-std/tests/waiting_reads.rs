@@ -1,6 +1,7 @@
 //! The blocking client's application threads read the connection themselves while they wait
 //! for a message or a completion (the reader thread parked meanwhile): against Mosquitto,
-//! two threads waiting on one client each get what they wait for, input held back by a full
+//! two threads waiting on one client each get what they wait for (over TCP, TLS and
+//! WebSocket), input held back by a full
 //! receive queue reaches a thread that reads for itself, and once the application stops
 //! waiting the reader thread reads again (callbacks keep coming); and against scripted
 //! brokers, a link that ends while the waiting thread reads it (closed, or a malformed
