@@ -1,11 +1,11 @@
 //! The blocking client's application threads read the connection themselves while they wait
 //! for a message or a completion (the reader thread parked meanwhile): against Mosquitto,
 //! two threads waiting on one client each get what they wait for (over TCP, TLS and
-//! WebSocket), input held back by a full
-//! receive queue reaches a thread that reads for itself, and once the application stops
-//! waiting the reader thread reads again (callbacks keep coming); and against scripted
-//! brokers, a link that ends while the waiting thread reads it (closed, or a malformed
-//! packet) ends that thread's wait at once, in `Pending::wait` and in `recv`.
+//! WebSocket), input held back by a full receive queue reaches a thread that reads for
+//! itself, once the application stops waiting the reader thread reads again (callbacks keep
+//! coming), and a wait that outlasts the quiet time still gets its message; and against
+//! scripted brokers, a link that ends while the waiting thread reads it (closed, or a
+//! malformed packet) ends that thread's wait at once, in `Pending::wait` and in `recv`.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -136,7 +136,11 @@ fn once_the_application_stops_waiting_the_reader_thread_reads_again() {
         .unwrap();
     let p = connected(&b, "backp");
     for i in 0u32..30 {
+        // Each PUBACK waited for: Mosquitto's socket has Nagle on, and PUBACKs it holds for
+        // a delayed ACK would fill the publisher's window of 16.
         p.publish(&topic, &i.to_be_bytes(), QoS::AtLeastOnce, false)
+            .unwrap()
+            .wait_timeout(WAIT)
             .unwrap();
         assert_eq!(recv(&s).payload[..4], i.to_be_bytes());
     }
@@ -264,4 +268,45 @@ fn a_recv_that_reads_ends_when_the_link_ends() {
         broker.join().unwrap();
         c.close();
     }
+}
+
+/// A subscriber that reads for itself, then waits longer than the quiet time for the next
+/// message: it gives the reads back to the reader thread, which wakes it when the message
+/// comes.
+#[test]
+fn a_wait_longer_than_the_quiet_time_gets_its_message() {
+    let b = broker();
+    let s = connected(&b, "quiet");
+    let topic = format!("quiet/{}", id("t"));
+    s.subscribe(&[(topic.as_str(), QoS::AtLeastOnce)])
+        .unwrap()
+        .wait_timeout(WAIT)
+        .unwrap();
+    let p = connected(&b, "quietp");
+    for i in 0u32..30 {
+        // Each PUBACK waited for: Mosquitto's socket has Nagle on, and PUBACKs it holds for
+        // a delayed ACK would fill the publisher's window of 16.
+        p.publish(&topic, &i.to_be_bytes(), QoS::AtLeastOnce, false)
+            .unwrap()
+            .wait_timeout(WAIT)
+            .unwrap();
+        assert_eq!(recv(&s).payload[..4], i.to_be_bytes());
+    }
+    let (tx, rx) = mpsc::channel();
+    let waiter = s.clone();
+    let h = thread::spawn(move || {
+        tx.send(()).unwrap();
+        waiter.recv_timeout(WAIT).unwrap()
+    });
+    rx.recv_timeout(WAIT).unwrap();
+    // Past the quiet time (50 ms) before the message is published: the waiting thread has
+    // handed the reads back by then.
+    thread::sleep(std::time::Duration::from_millis(200));
+    p.publish(&topic, b"late", QoS::AtLeastOnce, false)
+        .unwrap()
+        .wait_timeout(WAIT)
+        .unwrap();
+    assert_eq!(h.join().unwrap().payload, b"late");
+    p.disconnect().unwrap();
+    s.disconnect().unwrap();
 }

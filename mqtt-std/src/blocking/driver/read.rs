@@ -12,7 +12,9 @@
 //!
 //! An application thread reading takes the bytes already there without polling; when none
 //! are, it yields the CPU once (to the broker or a peer thread about to send them), then
-//! waits in `poll` on the socket and on a wake-up pipe: a round
+//! waits in `poll` on the socket and on a wake-up pipe, for [`QUIET`] at most: when nothing
+//! came by then, it gives the reads back to the reader thread (at once) and waits on its
+//! condition variable, so that a quiet connection has nobody waking on a timer. A round
 //! run by another thread while it polls (the IO thread's timers, another application
 //! thread's command, the IO thread taking input from the inbox) writes a byte to the pipe, so
 //! that whatever that round completed or queued is seen at once. Closing a link shuts its
@@ -26,13 +28,18 @@ use super::super::shared::{Shared, State};
 pub(crate) const HAND_BACK: Duration = Duration::from_millis(5);
 /// The longest a parked reader thread sleeps before looking again.
 pub(crate) const PARK_MAX: Duration = Duration::from_millis(32);
+/// How long an application thread polls a connection on which nothing comes before it hands
+/// the reads back to the reader thread and waits on its condition variable instead (so that
+/// a quiet connection has its reader thread in `read` and nobody waking on a timer).
+pub(crate) const QUIET: Duration = Duration::from_millis(50);
 
 /// What [`read_instead_of_waiting`] did.
 pub(crate) enum AppRead {
     /// Read once (input, an end of stream, a wake-up, the deadline, or nothing): look at the
     /// condition (and the deadline) again.
     Read,
-    /// This thread may not read now: wait on the condition variable as before.
+    /// This thread may not read now, or polled [`QUIET`] with nothing coming and gave the
+    /// reads back: wait on the condition variable as before.
     NotNow,
 }
 
@@ -80,11 +87,13 @@ pub(crate) fn reader_may_read(st: &mut State, now: Instant) -> Result<(), Durati
 
 /// Ends an application thread's hold on the reads (the state locked).
 #[cfg_attr(not(unix), allow(dead_code))]
-fn release(shared: &Shared, st: &mut State, since: Instant) {
+/// After a read that found the connection quiet, the reader thread takes the reads at once;
+/// else after [`HAND_BACK`].
+fn release(shared: &Shared, st: &mut State, since: Instant, quiet: bool) {
     st.app_reading = false;
     st.app_poller = None;
     let now = Instant::now();
-    st.app_read_at = Some(now);
+    st.app_read_at = (!quiet).then_some(now);
     if now.saturating_duration_since(since) > HAND_BACK {
         // A long read: the reader thread may be parked for long; it looks again at once.
         shared.reader_cv.notify_all();
@@ -97,7 +106,7 @@ mod imp {
     use std::net::TcpStream;
     use std::os::unix::net::UnixStream;
     use std::sync::MutexGuard;
-    use std::time::Instant;
+    use std::time::{Duration, Instant};
 
     use rustix::event::{PollFd, PollFlags, Timespec, poll};
     use rustix::net::{RecvFlags, recv};
@@ -137,9 +146,20 @@ mod imp {
     /// says so; else ([`AppRead::NotNow`]) it waits on its condition variable as before.
     pub(crate) fn read_instead_of_waiting<'a>(
         shared: &'a Shared,
+        st: MutexGuard<'a, State>,
+        deadline: Option<Instant>,
+        done: &dyn Fn(&State) -> bool,
+    ) -> (MutexGuard<'a, State>, AppRead) {
+        read_once(shared, st, deadline, done, super::QUIET)
+    }
+
+    /// [`read_instead_of_waiting`], giving the reads back after `quiet` with nothing coming.
+    pub(super) fn read_once<'a>(
+        shared: &'a Shared,
         mut st: MutexGuard<'a, State>,
         deadline: Option<Instant>,
         done: &dyn Fn(&State) -> bool,
+        quiet_for: Duration,
     ) -> (MutexGuard<'a, State>, AppRead) {
         let Some(kick) = &shared.kick else {
             return (st, AppRead::NotNow);
@@ -162,7 +182,7 @@ mod imp {
         st.app_kicked = false;
         // What a round on another thread did before this thread said it polls.
         if done(&st) {
-            release(shared, &mut st, since);
+            release(shared, &mut st, since, false);
             return (st, AppRead::Read);
         }
         let conn_gen = st.conn_gen;
@@ -177,13 +197,20 @@ mod imp {
             std::thread::yield_now();
             got = try_recv(&sock);
         }
+        let mut quiet = false;
         if got.is_none() {
-            let timeout = deadline.map(|d| {
-                let left = d.saturating_duration_since(Instant::now());
-                Timespec {
-                    tv_sec: left.as_secs().try_into().unwrap_or(i64::MAX),
-                    tv_nsec: left.subsec_nanos().into(),
+            let now = Instant::now();
+            let until = match deadline {
+                Some(d) if d <= now + quiet_for => d,
+                _ => {
+                    quiet = true;
+                    now + quiet_for
                 }
+            };
+            let left = until.saturating_duration_since(now);
+            let timeout = Some(Timespec {
+                tv_sec: left.as_secs().try_into().unwrap_or(i64::MAX),
+                tv_nsec: left.subsec_nanos().into(),
             });
             let readable = {
                 let mut fds = [
@@ -205,10 +232,11 @@ mod imp {
             if readable {
                 got = try_recv(&sock);
             }
+            quiet &= !readable && !kicked;
         }
 
         let mut st = shared.lock();
-        release(shared, &mut st, since);
+        release(shared, &mut st, since, quiet);
         let stale = st.conn_gen != conn_gen || st.c.shutdown || st.inbox_end.is_some();
         match got {
             Some(Ok(bytes)) if !stale => {
@@ -225,6 +253,10 @@ mod imp {
                 shared.notify_io();
             }
             _ => {}
+        }
+        if quiet {
+            // Nothing came for QUIET: the reader thread reads again; wait for it.
+            return (st, AppRead::NotNow);
         }
         (st, AppRead::Read)
     }
@@ -343,8 +375,9 @@ mod tests {
             let done = |st: &State| st.tx_drained != 0;
             let mut st = sh.lock();
             while !done(&st) {
-                let (s, how) = read_instead_of_waiting(sh, st, None, &done);
-                assert!(matches!(how, AppRead::Read), "this thread may read");
+                // Polls for up to a minute: only the wake-up pipe ends it early.
+                let (s, how) = imp::read_once(sh, st, None, &done, Duration::from_secs(60));
+                assert!(matches!(how, AppRead::Read), "woken before the quiet time");
                 st = s;
             }
             assert!(!st.app_reading && st.app_poller.is_none(), "reads released");
@@ -373,6 +406,21 @@ mod tests {
         assert!(matches!(how, AppRead::Read));
         assert!(Instant::now() >= deadline);
         assert!(!st.app_reading && st.app_read_at.is_some());
+        drop(st);
+        idle(&c);
+    }
+
+    /// Nothing comes for the quiet time: the application thread gives the reads back (the
+    /// reader thread may read at once) and says to wait on the condition variable.
+    #[test]
+    fn a_quiet_read_gives_the_reads_back() {
+        let (c, _peer) = quiet_client();
+        let sh = c.shared();
+        let quiet = Duration::from_millis(20);
+        let (st, how) = imp::read_once(sh, sh.lock(), None, &|_| false, quiet);
+        assert!(matches!(how, AppRead::NotNow));
+        assert!(!st.app_reading && st.app_poller.is_none());
+        assert_eq!(st.app_read_at, None, "the reader thread reads at once");
         drop(st);
         idle(&c);
     }
