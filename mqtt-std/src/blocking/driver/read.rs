@@ -254,8 +254,9 @@ mod imp {
             }
             _ => {}
         }
-        if quiet {
-            // Nothing came for QUIET: the reader thread reads again; wait for it.
+        if quiet && !done(&st) {
+            // Nothing came for QUIET: the reader thread reads again; wait for it (unless a
+            // round on another thread did what this thread waits for after the poll ended).
             return (st, AppRead::NotNow);
         }
         (st, AppRead::Read)
