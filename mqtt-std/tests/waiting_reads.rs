@@ -123,18 +123,16 @@ fn a_reading_thread_is_woken_when_input_from_the_inbox_is_queued() {
     s.disconnect().unwrap();
 }
 
-/// After reading for itself in `recv`, the application leaves the messages to a receive
-/// callback: the reader thread reads again and every message reaches the callback.
-#[test]
-fn once_the_application_stops_waiting_the_reader_thread_reads_again() {
-    let b = broker();
-    let s = connected(&b, "back");
-    let topic = format!("back/{}", id("t"));
+/// A subscriber that has been reading for itself: 30 messages from a publisher, each taken
+/// in `recv` as it comes. Returns the subscriber, the publisher and the topic.
+fn reading_subscriber(b: &mqtt_test_broker::Broker, prefix: &str) -> (Client, Client, String) {
+    let s = connected(b, prefix);
+    let topic = format!("{prefix}/{}", id("t"));
     s.subscribe(&[(topic.as_str(), QoS::AtLeastOnce)])
         .unwrap()
         .wait_timeout(WAIT)
         .unwrap();
-    let p = connected(&b, "backp");
+    let p = connected(b, &format!("{prefix}p"));
     for i in 0u32..30 {
         // Each PUBACK waited for: Mosquitto's socket has Nagle on, and PUBACKs it holds for
         // a delayed ACK would fill the publisher's window of 16.
@@ -144,6 +142,15 @@ fn once_the_application_stops_waiting_the_reader_thread_reads_again() {
             .unwrap();
         assert_eq!(recv(&s).payload[..4], i.to_be_bytes());
     }
+    (s, p, topic)
+}
+
+/// After reading for itself in `recv`, the application leaves the messages to a receive
+/// callback: the reader thread reads again and every message reaches the callback.
+#[test]
+fn once_the_application_stops_waiting_the_reader_thread_reads_again() {
+    let b = broker();
+    let (s, p, topic) = reading_subscriber(&b, "back");
     let (tx, rx) = mpsc::channel();
     let weak = s.downgrade();
     s.set_receive_notify(move |_| {
@@ -276,22 +283,7 @@ fn a_recv_that_reads_ends_when_the_link_ends() {
 #[test]
 fn a_wait_longer_than_the_quiet_time_gets_its_message() {
     let b = broker();
-    let s = connected(&b, "quiet");
-    let topic = format!("quiet/{}", id("t"));
-    s.subscribe(&[(topic.as_str(), QoS::AtLeastOnce)])
-        .unwrap()
-        .wait_timeout(WAIT)
-        .unwrap();
-    let p = connected(&b, "quietp");
-    for i in 0u32..30 {
-        // Each PUBACK waited for: Mosquitto's socket has Nagle on, and PUBACKs it holds for
-        // a delayed ACK would fill the publisher's window of 16.
-        p.publish(&topic, &i.to_be_bytes(), QoS::AtLeastOnce, false)
-            .unwrap()
-            .wait_timeout(WAIT)
-            .unwrap();
-        assert_eq!(recv(&s).payload[..4], i.to_be_bytes());
-    }
+    let (s, p, topic) = reading_subscriber(&b, "quiet");
     let (tx, rx) = mpsc::channel();
     let waiter = s.clone();
     let h = thread::spawn(move || {

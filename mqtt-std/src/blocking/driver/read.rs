@@ -49,14 +49,14 @@ pub(crate) use imp::{Kick, read_instead_of_waiting};
 #[cfg(not(unix))]
 pub(crate) use fallback::{Kick, read_instead_of_waiting};
 
-/// Whether an application thread may read the connection now (the state locked): the
-/// connection is in its steady state and nobody else reads it.
+/// Whether an application thread may read the connection (whose socket `read_sock` holds)
+/// now, the state locked: the connection is in its steady state and no other application
+/// thread reads it.
 #[cfg_attr(not(unix), allow(dead_code))]
 fn may_read(shared: &Shared, st: &State) -> bool {
     use crate::core::Status;
     st.c.status == Status::Connected
         && !super::lifecycle_due(st)
-        && st.read_sock.is_some()
         && !st.app_reading
         && st.inbox_bytes < super::INBOX_LIMIT
         && shared
@@ -85,10 +85,10 @@ pub(crate) fn reader_may_read(st: &mut State, now: Instant) -> Result<(), Durati
     }
 }
 
-/// Ends an application thread's hold on the reads (the state locked).
+/// Ends an application thread's hold on the reads (the state locked). After a read that
+/// found the connection quiet, the reader thread takes the reads at once; else after
+/// [`HAND_BACK`].
 #[cfg_attr(not(unix), allow(dead_code))]
-/// After a read that found the connection quiet, the reader thread takes the reads at once;
-/// else after [`HAND_BACK`].
 fn release(shared: &Shared, st: &mut State, since: Instant, quiet: bool) {
     st.app_reading = false;
     st.app_poller = None;
@@ -164,17 +164,14 @@ mod imp {
         let Some(kick) = &shared.kick else {
             return (st, AppRead::NotNow);
         };
-        if !may_read(shared, &st) {
+        let Some(sock) = st.read_sock.clone().filter(|_| may_read(shared, &st)) else {
             return (st, AppRead::NotNow);
-        }
+        };
         if st.bg_reading {
             // Inside its read: the reader thread parks after it.
             st.app_wants_read = true;
             return (st, AppRead::NotNow);
         }
-        let Some(sock) = st.read_sock.clone() else {
-            return (st, AppRead::NotNow);
-        };
         let since = Instant::now();
         st.app_reading = true;
         st.app_wants_read = false;
@@ -238,21 +235,9 @@ mod imp {
         let mut st = shared.lock();
         release(shared, &mut st, since, quiet);
         let stale = st.conn_gen != conn_gen || st.c.shutdown || st.inbox_end.is_some();
-        match got {
-            Some(Ok(bytes)) if !stale => {
-                st.inbox_bytes += bytes.len();
-                st.inbox.push_back(bytes);
-                drop(st);
-                if let Some(cell) = shared.io.get().and_then(std::sync::Weak::upgrade) {
-                    turn::run_turn(shared, &cell, turn::Busy::WakeIo);
-                }
-                st = shared.lock();
-            }
-            Some(Err(kind)) if !stale => {
-                st.inbox_end = Some(kind);
-                shared.notify_io();
-            }
-            _ => {}
+        if let Some(got) = got.filter(|_| !stale) {
+            let cell = shared.io.get().and_then(std::sync::Weak::upgrade);
+            st = turn::into_inbox(shared, cell.as_deref(), st, got);
         }
         if quiet && !done(&st) {
             // Nothing came for QUIET: the reader thread reads again; wait for it (unless a
@@ -264,7 +249,7 @@ mod imp {
 
     /// One read without blocking: bytes, the end of the stream (`Err(None)`) or its error,
     /// or `None` when nothing is there.
-    fn try_recv(sock: &TcpStream) -> Option<Result<Vec<u8>, Option<io::ErrorKind>>> {
+    fn try_recv(sock: &TcpStream) -> Option<turn::Got> {
         let mut buf = Vec::with_capacity(READ_CHUNK);
         match recv(
             sock,

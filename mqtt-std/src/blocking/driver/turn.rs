@@ -4,10 +4,10 @@
 
 use std::io::{self, Read as _};
 use std::net::TcpStream;
-use std::sync::{Arc, Mutex, PoisonError, TryLockError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::Instant;
 
-use super::super::shared::Shared;
+use super::super::shared::{Shared, State};
 use super::{INBOX_LIMIT, IoSide, READ_CHUNK, Runner, read};
 
 /// What [`run_turn`] does when another thread holds the IO side.
@@ -69,6 +69,37 @@ pub(super) fn run_turn(shared: &Shared, cell: &Mutex<IoSide>, busy: Busy) {
     }
 }
 
+/// What one read of a connection gave: bytes, or its end (`None`: closed by the peer).
+pub(super) type Got = Result<Vec<u8>, Option<io::ErrorKind>>;
+
+/// Puts what one read of the current connection gave into the inbox (the state locked):
+/// bytes, then the round on this thread if the IO side (`cell`) is free, else the IO
+/// thread's; or the end of the stream, for the IO thread. The reader thread and an
+/// application thread reading for itself both hand their reads over here.
+pub(super) fn into_inbox<'a>(
+    shared: &'a Shared,
+    cell: Option<&Mutex<IoSide>>,
+    mut st: MutexGuard<'a, State>,
+    got: Got,
+) -> MutexGuard<'a, State> {
+    match got {
+        Ok(bytes) => {
+            st.inbox_bytes += bytes.len();
+            st.inbox.push_back(bytes);
+            drop(st);
+            if let Some(cell) = cell {
+                run_turn(shared, cell, Busy::WakeIo);
+            }
+            shared.lock()
+        }
+        Err(kind) => {
+            st.inbox_end = Some(kind);
+            shared.notify_io();
+            st
+        }
+    }
+}
+
 /// The reader thread of connection `conn_gen`: blocking reads into the inbox, then the round
 /// itself when the IO side is free (see the module docs).
 pub(super) fn reader(shared: &Shared, cell: &Mutex<IoSide>, tcp: Arc<TcpStream>, conn_gen: u64) {
@@ -103,35 +134,25 @@ pub(super) fn reader(shared: &Shared, cell: &Mutex<IoSide>, tcp: Arc<TcpStream>,
         if st.conn_gen != conn_gen || st.c.shutdown {
             return;
         }
-        match r {
-            Ok(0) => {
-                st.inbox_end = Some(None);
-                shared.notify_io();
-                return;
-            }
-            Ok(n) => {
-                st.inbox
-                    .push_back(buf.get(..n).unwrap_or_default().to_vec());
-                st.inbox_bytes += n;
-                drop(st);
-                run_turn(shared, cell, Busy::WakeIo);
-                st = shared.lock();
-                while st.inbox_bytes >= INBOX_LIMIT && st.conn_gen == conn_gen && !st.c.shutdown {
-                    st = shared
-                        .reader_cv
-                        .wait(st)
-                        .unwrap_or_else(PoisonError::into_inner);
-                }
-                if st.conn_gen != conn_gen || st.c.shutdown {
-                    return;
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                st.inbox_end = Some(Some(e.kind()));
-                shared.notify_io();
-                return;
-            }
+        let got = match r {
+            Ok(0) => Err(None),
+            Ok(n) => Ok(buf.get(..n).unwrap_or_default().to_vec()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => Err(Some(e.kind())),
+        };
+        let ended = got.is_err();
+        st = into_inbox(shared, Some(cell), st, got);
+        if ended {
+            return;
+        }
+        while st.inbox_bytes >= INBOX_LIMIT && st.conn_gen == conn_gen && !st.c.shutdown {
+            st = shared
+                .reader_cv
+                .wait(st)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        if st.conn_gen != conn_gen || st.c.shutdown {
+            return;
         }
     }
 }
